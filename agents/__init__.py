@@ -1,0 +1,1 @@
+"""Customer and brand behaviour rules, shared by the fast and the readable engine."""

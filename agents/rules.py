@@ -1,0 +1,293 @@
+"""Behaviour rules of journeysim: one small pure function per rule.
+
+Every rule is compiled with Numba and takes scalars, so the fast engine
+(``sim/kernels.py``) and the readable Mesa engine (``agents/customer.py``) call
+exactly the same code. Each docstring states the rule's equation; ``docs/model.md``
+lists them together with the parameters that control them.
+
+Conventions: attitudes, satisfaction, expectations, experiences and qualities
+are on a 0-1 scale; probabilities are per step (a day by default).
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+# Journey stages. A customer is in exactly one of them at every step.
+UNAWARE = 0
+AWARE = 1
+CONSIDERING = 2
+CUSTOMER = 3
+LAPSED = 4
+STAGE_NAMES = ("unaware", "aware", "considering", "customer", "lapsed")
+
+# Outcomes of a service contact.
+SERVICE_SUCCESS = 0
+SERVICE_RECOVERED = 1
+SERVICE_FAILED = 2
+
+# Word-of-mouth message kinds (what a speaker says about a brand).
+WARN = 0
+MENTION = 1
+PRAISE = 2
+
+# NPS classes.
+DETRACTOR = -1
+PASSIVE = 0
+PROMOTER = 1
+
+_LOGISTIC_SD = math.sqrt(3.0) / math.pi  # scale giving a logistic deviate unit sd
+
+
+@njit(cache=True, inline="always")
+def clip01(x: float) -> float:
+    """Clip to the unit interval: min(max(x, 0), 1)."""
+    return min(max(x, 0.0), 1.0)
+
+
+@njit(cache=True)
+def experience_draw(quality: float, noise: float, u: float) -> float:
+    """Experience of one touchpoint, drawn around the brand's quality.
+
+    x = clip(q + sigma * (sqrt(3) / pi) * ln(u / (1 - u)), 0, 1): a logistic deviate
+    with mean q and standard deviation sigma (before clipping), from one uniform u.
+    """
+    u = min(max(u, 1e-12), 1.0 - 1e-12)
+    return clip01(quality + noise * _LOGISTIC_SD * math.log(u / (1.0 - u)))
+
+
+@njit(cache=True)
+def disconfirmation(experience: float, expectation: float) -> float:
+    """Expectation disconfirmation (Oliver 1980): d = x - e."""
+    return experience - expectation
+
+
+@njit(cache=True)
+def touchpoint_evaluation(d: float, met_level: float, sensitivity: float) -> float:
+    """Evaluation of one touchpoint: v = clip(v0 + kappa * d, 0, 1).
+
+    v0 is the evaluation of a touchpoint that exactly meets expectations and kappa
+    the sensitivity to disconfirmation d.
+    """
+    return clip01(met_level + sensitivity * d)
+
+
+@njit(cache=True)
+def satisfaction_update(
+    satisfaction: float,
+    evaluation: float,
+    weight: float,
+    negativity_bias: float,
+    forgiveness: float,
+    tenure_years: float,
+) -> float:
+    """Cumulative satisfaction moves toward the touchpoint evaluation.
+
+    s' = s + w_eff (v - s), with w_eff = w for v >= s and
+    w_eff = min(1, w * lambda / (1 + phi * tenure_years)) for v < s: bad news weighs
+    lambda times more (negativity bias), but loyal customers forgive (phi per year of tenure).
+    """
+    w = weight
+    if evaluation < satisfaction:
+        w = min(1.0, weight * negativity_bias / (1.0 + forgiveness * tenure_years))
+    return satisfaction + w * (evaluation - satisfaction)
+
+
+@njit(cache=True)
+def expectation_update(expectation: float, experience: float, rate: float) -> float:
+    """Adaptive expectations: e' = e + rho (x - e)."""
+    return expectation + rate * (experience - expectation)
+
+
+@njit(cache=True)
+def attitude_update(attitude: float, target: float, weight: float) -> float:
+    """Attitude toward a brand moves toward a message's valence: a' = a + w (target - a)."""
+    return attitude + min(weight, 1.0) * (target - attitude)
+
+
+@njit(cache=True)
+def service_outcome(u: float, quality: float, resolution: float) -> int:
+    """Outcome of a service contact from one uniform u.
+
+    Success with probability q; otherwise the failure is recovered with probability
+    r (first-contact resolution), else it stays unresolved:
+    P(success) = q, P(recovered) = (1 - q) r, P(failed) = (1 - q)(1 - r).
+    """
+    if u < quality:
+        return SERVICE_SUCCESS
+    if quality >= 1.0:
+        return SERVICE_SUCCESS
+    if (u - quality) / (1.0 - quality) < resolution:
+        return SERVICE_RECOVERED
+    return SERVICE_FAILED
+
+
+@njit(cache=True)
+def service_experience(
+    outcome: int,
+    success_experience: float,
+    expectation: float,
+    recovery_paradox: float,
+    failure_experience: float,
+    friction: float,
+) -> float:
+    """Experience of a service contact, lowered by waiting and friction f.
+
+    success: x = x_s - f; recovered failure: x = e + pi - f (the service-recovery
+    paradox pi > 0 leaves the customer above expectation); unresolved: x = x_fail - f.
+    Clipped to [0, 1].
+    """
+    if outcome == SERVICE_SUCCESS:
+        x = success_experience
+    elif outcome == SERVICE_RECOVERED:
+        x = expectation + recovery_paradox
+    else:
+        x = failure_experience
+    return clip01(x - friction)
+
+
+@njit(cache=True)
+def churn_hazard(
+    propensity: float, satisfaction: float, sensitivity: float, reference: float, multiplier: float
+) -> float:
+    """Per-step churn probability: h = min(1, pi_i * m * exp(gamma (s_ref - s))).
+
+    pi_i is the customer's baseline propensity, gamma the churn sensitivity to
+    satisfaction s (gamma = 0: churn independent of satisfaction) and m a brand
+    multiplier (e.g. a loyalty programme, m < 1).
+    """
+    return min(1.0, propensity * multiplier * math.exp(sensitivity * (reference - satisfaction)))
+
+
+@njit(cache=True)
+def is_shock(d: float, threshold: float) -> bool:
+    """A very bad touchpoint: disconfirmation below -threshold (d < -theta)."""
+    return d < -threshold
+
+
+@njit(cache=True)
+def choice_utility(
+    attitude: float,
+    price: float,
+    price_sensitivity: float,
+    friction: float,
+    is_current: bool,
+    beta_attitude: float,
+    beta_price: float,
+    beta_friction: float,
+    inertia: float,
+) -> float:
+    """Deterministic utility of a brand in the choice model.
+
+    U_b = beta_a a_b - beta_p psi_i p_b - beta_f f_b + I [b is the current brand].
+    """
+    u = beta_attitude * attitude - beta_price * price_sensitivity * price - beta_friction * friction
+    if is_current:
+        u += inertia
+    return u
+
+
+@njit(cache=True)
+def logit_probability(utility: float, max_utility: float, denominator: float) -> float:
+    """Multinomial logit: P(b) = exp(U_b - U_max) / sum_k exp(U_k - U_max)."""
+    return math.exp(utility - max_utility) / denominator
+
+
+@njit(cache=True)
+def likelihood_to_recommend(satisfaction: float) -> int:
+    """Likelihood to recommend on the 0-10 NPS scale: LTR = min(10, floor(11 s))."""
+    return min(10, int(11.0 * clip01(satisfaction)))
+
+
+@njit(cache=True)
+def nps_class(ltr: int) -> int:
+    """NPS class: promoter if LTR >= 9, detractor if LTR <= 6, passive otherwise."""
+    if ltr >= 9:
+        return PROMOTER
+    if ltr <= 6:
+        return DETRACTOR
+    return PASSIVE
+
+
+@njit(cache=True)
+def message_kind(satisfaction: float) -> int:
+    """What a customer says about its brand: promoters praise, detractors warn, passives mention."""
+    c = nps_class(likelihood_to_recommend(satisfaction))
+    if c == PROMOTER:
+        return PRAISE
+    if c == DETRACTOR:
+        return WARN
+    return MENTION
+
+
+@njit(cache=True)
+def wom_attitude_weight(kind: int, weight: float, negativity_bias: float) -> float:
+    """Weight of a heard message on attitude: w for praise, w * lambda for a warning, 0 for a mention."""
+    if kind == PRAISE:
+        return weight
+    if kind == WARN:
+        return min(1.0, weight * negativity_bias)
+    return 0.0
+
+
+@njit(cache=True)
+def wom_target(kind: int) -> float:
+    """Valence a heard message pulls attitude toward: 1 for praise, 0 for a warning."""
+    return 1.0 if kind == PRAISE else 0.0
+
+
+@njit(cache=True)
+def conversation_rate(talk_rate: float, activity: float) -> float:
+    """Per-step probability that a customer talks with one random neighbour: lambda_i = r * a_i.
+
+    What the neighbour says is heard only if it speaks, so the expected influence
+    about brand b is lambda_i * (speaking neighbours about b) / degree: normalised by
+    the fraction of neighbours who speak, hence the mean-field (Bass) limit on the
+    complete network.
+    """
+    return talk_rate * activity
+
+
+@njit(cache=True)
+def spend_multiplier(tenure: float, steps_per_year: float, uplift: float, cap_years: float) -> float:
+    """Loyal customers spend more: m = 1 + g * min(tenure / steps_per_year, cap)."""
+    return 1.0 + uplift * min(tenure / steps_per_year, cap_years)
+
+
+@njit(cache=True)
+def considers(attitude: float, threshold: float) -> bool:
+    """A brand may enter (and stays in) the consideration set while a >= threshold."""
+    return attitude >= threshold
+
+
+@njit(cache=True)
+def stage_of(brand: int, consideration: int, awareness: int, previous_stage: int) -> int:
+    """Journey stage from state: customer if it has a brand, else considering if its set is
+    non-empty, else lapsed if it was a customer or lapsed before, else aware if it knows a
+    brand, else unaware."""
+    if brand >= 0:
+        return CUSTOMER
+    if consideration != 0:
+        return CONSIDERING
+    if previous_stage == CUSTOMER or previous_stage == LAPSED:
+        return LAPSED
+    if awareness != 0:
+        return AWARE
+    return UNAWARE
+
+
+@njit(cache=True)
+def personalised_experience(experience: float, expectation: float, match: float) -> float:
+    """Personalisation closes a share m of a shortfall: x' = x + m max(0, e - x)."""
+    return experience + match * max(0.0, expectation - experience)
+
+
+@njit(cache=True)
+def wom_valence(kind: int, shift: float) -> float:
+    """Valence of a heard message, shifted by news about the brand: clip(base + delta, 0, 1).
+
+    base is 1 for praise and 0 for a warning; delta < 0 in a PR crisis, > 0 after a viral review.
+    """
+    return clip01(wom_target(kind) + shift)

@@ -1,0 +1,1 @@
+"""What-if scenarios: timed events applied on top of the baseline market."""

@@ -1,0 +1,61 @@
+"""Run one simulation from a validated config and collect its results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numba
+import polars as pl
+from omegaconf import DictConfig, OmegaConf
+
+from sim.config import finalise
+
+
+@dataclass
+class Result:
+    """What a run produces.
+
+    Attributes:
+        metrics: one row per (step, brand): aware, considering, customers, acquired,
+            churned, share, revenue, profit, satisfaction, nps and more.
+        stages: customers per (step, stage, brand); brand is set for the customer stage only.
+        flows: customers moving from (stage, brand) to (stage, brand) in each step.
+        config: the resolved config of the run.
+    """
+
+    metrics: pl.DataFrame
+    stages: pl.DataFrame
+    flows: pl.DataFrame
+    config: DictConfig
+
+
+def set_threads(threads: int | None) -> None:
+    """Use ``threads`` Numba threads (None: all); results do not depend on it."""
+    limit = numba.config.NUMBA_NUM_THREADS
+    numba.set_num_threads(limit if threads is None else max(1, min(int(threads), limit)))
+
+
+def simulate(cfg: DictConfig, progress: Callable[[int], None] | None = None) -> Result:
+    """Simulate the market described by ``cfg`` for ``sim.steps`` steps.
+
+    Args:
+        cfg: a config from ``load_config`` (validated again here, so hand-edited ones are safe).
+        progress: called with the step number after every step.
+
+    Returns:
+        The run's metrics, stages and flows as polars frames.
+    """
+    from sim.model import JourneyModel
+
+    cfg = finalise(cfg)
+    set_threads(cfg.engine.get("threads"))
+    model = JourneyModel(cfg)
+    model.run(progress=progress)
+    rec = model.recorder
+    return Result(
+        metrics=rec.metrics(model.market.service_cost, model.market.discount_rate),
+        stages=rec.stages(),
+        flows=rec.flow_frame(),
+        config=OmegaConf.create(OmegaConf.to_container(cfg)),
+    )

@@ -1,0 +1,278 @@
+"""Structure-of-arrays state: customer columns, brand and channel tables, built from config.
+
+Customers are columns (one numpy array per state variable, ``float32`` and small
+integers to keep a customer under 100 bytes); brands and channels are small
+float64 tables indexed by the constants in ``sim.params``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from omegaconf import DictConfig
+
+from agents import rules
+from sim import params as P
+from sim.rng import STREAM_INIT
+
+MAX_BRANDS = 8  # awareness and consideration are 8-bit masks
+
+
+@dataclass
+class Market:
+    """Brand and channel tables: the baseline parameters scenarios modify per step."""
+
+    brand_names: list[str]
+    channel_names: list[str]
+    launch_step: np.ndarray  # int64 [B]
+    brand_params: np.ndarray  # float64 [B, N_BRAND_PARAMS]
+    ad_reach: np.ndarray  # float64 [B, C]
+    service_quality: np.ndarray  # float64 [B, C]
+    resolution: np.ndarray  # float64 [B, C]
+    friction: np.ndarray  # float64 [B, C]
+    channel_roles: np.ndarray  # float64 [C, N_ROLES]
+    globals: np.ndarray  # float64 [N_GLOBALS]
+    service_cost: float
+    discount_rate: float
+
+    @property
+    def n_brands(self) -> int:
+        """Number of brands (including those not launched yet)."""
+        return len(self.brand_names)
+
+    @property
+    def n_channels(self) -> int:
+        """Number of channels."""
+        return len(self.channel_names)
+
+
+@dataclass
+class Customers:
+    """Customer state as columns; row i is customer i."""
+
+    stage: np.ndarray  # int8: journey stage (agents.rules.UNAWARE ... LAPSED)
+    brand: np.ndarray  # int8: current brand, -1 if none
+    last_brand: np.ndarray  # int8: brand last left, -1 if none
+    aware: np.ndarray  # uint8 bit mask of brands known
+    consider: np.ndarray  # uint8 bit mask of the consideration set
+    attitude: np.ndarray  # float32 [N, B]
+    satisfaction: np.ndarray  # float32: cumulative satisfaction with the current (last) brand
+    expectation: np.ndarray  # float32: expected experience quality
+    tenure: np.ndarray  # uint16: steps with the current brand (saturating)
+    price_sensitivity: np.ndarray  # float32 trait
+    wom_activity: np.ndarray  # float32 trait, 0-1
+    churn_propensity: np.ndarray  # float32 trait: baseline churn probability per step
+    channel: np.ndarray  # uint8: channel the customer buys and asks for service on
+    voice: np.ndarray  # int8: what the customer says this step (0 silent, see encode_voice)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        """Number of customers."""
+        return int(self.stage.size)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the columns."""
+        cols = (
+            self.stage, self.brand, self.last_brand, self.aware, self.consider, self.attitude,
+            self.satisfaction, self.expectation, self.tenure, self.price_sensitivity,
+            self.wom_activity, self.churn_propensity, self.channel, self.voice,
+        )  # fmt: skip
+        return int(sum(c.nbytes for c in cols))
+
+
+def _per_channel(mapping, channel_names: list[str], default: float = 0.0) -> np.ndarray:
+    """A per-channel map from config (missing channels get ``default``) as an array."""
+    out = np.full(len(channel_names), default, dtype=np.float64)
+    if mapping is None:
+        return out
+    for c, name in enumerate(channel_names):
+        if name in mapping and mapping[name] is not None:
+            out[c] = float(mapping[name])
+    return out
+
+
+def build_market(cfg: DictConfig) -> Market:
+    """Brand and channel tables from the composed config."""
+    channel_names = list(cfg.channels.keys())
+    brand_names = list(cfg.brands.keys())
+    nb, nc = len(brand_names), len(channel_names)
+    bp = np.zeros((nb, P.N_BRAND_PARAMS))
+    reach = np.zeros((nb, nc))
+    sq = np.zeros((nb, nc))
+    fcr = np.zeros((nb, nc))
+    fric = np.zeros((nb, nc))
+    launch = np.zeros(nb, dtype=np.int64)
+    for b, name in enumerate(brand_names):
+        br = cfg.brands[name]
+        bp[b, P.B_PRICE] = br.price
+        bp[b, P.B_MARGIN] = br.margin
+        bp[b, P.B_PRODUCT_QUALITY] = br.product_quality
+        bp[b, P.B_EQUITY] = br.equity
+        bp[b, P.B_ACTIVE] = 1.0
+        bp[b, P.B_CHURN_MULT] = 1.0
+        bp[b, P.B_SPEND_MULT] = 1.0
+        launch[b] = int(br.get("launch_step", 0))
+        reach[b] = _per_channel(br.ad_reach, channel_names)
+        sq[b] = _per_channel(br.service_quality, channel_names)
+        fcr[b] = _per_channel(br.first_contact_resolution, channel_names)
+        fric[b] = _per_channel(br.friction, channel_names)
+    roles = np.zeros((nc, P.N_ROLES))
+    for c, name in enumerate(channel_names):
+        ch = cfg.channels[name]
+        roles[c, P.R_AWARENESS] = ch.awareness
+        roles[c, P.R_CONSIDERATION] = ch.consideration
+        roles[c, P.R_PURCHASE] = ch.purchase
+        roles[c, P.R_SERVICE] = ch.service_share
+        roles[c, P.R_COST] = ch.cost
+    m, w, s = cfg.market, cfg.wom, cfg.service
+    g = np.zeros(P.N_GLOBALS)
+    g[P.G_N] = m.customers
+    g[P.G_AD_WEIGHT] = w.ad_weight
+    g[P.G_AD_TONE] = w.ad_tone
+    g[P.G_TALK_RATE] = w.talk_rate
+    g[P.G_WOM_WEIGHT] = w.weight
+    g[P.G_WOM_NEGATIVITY] = w.negativity_bias
+    g[P.G_WOM_CONSIDER] = w.consideration
+    g[P.G_USAGE_RATE] = m.journey.usage_rate
+    g[P.G_CONTACT_RATE] = s.contact_rate
+    g[P.G_NOISE] = s.noise
+    g[P.G_MET_LEVEL] = m.satisfaction.met_level
+    g[P.G_EVAL_SENSITIVITY] = m.satisfaction.sensitivity
+    g[P.G_SAT_WEIGHT] = m.satisfaction.weight
+    g[P.G_SAT_NEGATIVITY] = m.satisfaction.negativity_bias
+    g[P.G_FORGIVENESS] = m.satisfaction.forgiveness
+    g[P.G_EXPECTATION_RATE] = m.satisfaction.expectation_rate
+    g[P.G_RECOVERY_PARADOX] = s.recovery_paradox
+    g[P.G_FAILURE_EXPERIENCE] = s.failure_experience
+    g[P.G_SHOCK_THRESHOLD] = m.churn.shock_threshold
+    g[P.G_SHOCK_SWITCH] = m.churn.shock_switch
+    g[P.G_CHURN_SENSITIVITY] = m.churn.sensitivity
+    g[P.G_CHURN_REFERENCE] = m.churn.reference
+    g[P.G_NEED_RATE] = m.journey.need_rate
+    g[P.G_CONSIDER_THRESHOLD] = m.journey.consider_threshold
+    g[P.G_BETA_ATTITUDE] = m.choice.beta_attitude
+    g[P.G_BETA_PRICE] = m.choice.beta_price
+    g[P.G_BETA_FRICTION] = m.choice.beta_friction
+    g[P.G_INERTIA] = m.choice.inertia
+    g[P.G_STEPS_PER_YEAR] = cfg.sim.steps_per_year
+    g[P.G_TENURE_UPLIFT] = m.spend.tenure_uplift
+    g[P.G_TENURE_CAP] = m.spend.cap_years
+    return Market(
+        brand_names=brand_names,
+        channel_names=channel_names,
+        launch_step=launch,
+        brand_params=bp,
+        ad_reach=reach,
+        service_quality=sq,
+        resolution=fcr,
+        friction=fric,
+        channel_roles=roles,
+        globals=g,
+        service_cost=float(s.cost_per_contact),
+        discount_rate=float(cfg.finance.discount_rate),
+    )
+
+
+def draw_trait(spec, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Draw a per-customer trait from its spec (beta, lognormal or constant) as float32.
+
+    beta: Beta(alpha, beta) when both are given, else moment-matched to (mean, sd);
+    lognormal: with the given mean and sd; sd = 0 (or dist constant) gives the mean for all.
+    """
+    dist = spec.get("dist", "beta")
+    mean = float(spec.get("mean", 0.0) or 0.0)
+    sd = float(spec.get("sd", 0.0) or 0.0)
+    a, b = spec.get("alpha"), spec.get("beta")
+    if dist == "beta" and a is not None and b is not None:
+        return rng.beta(float(a), float(b), size=n).astype(np.float32)
+    if dist == "constant" or sd == 0.0:
+        return np.full(n, mean, dtype=np.float32)
+    if dist == "beta":
+        common = mean * (1.0 - mean) / (sd * sd) - 1.0
+        return rng.beta(mean * common, (1.0 - mean) * common, size=n).astype(np.float32)
+    if dist == "lognormal":
+        s2 = np.log1p((sd / mean) ** 2)
+        return rng.lognormal(np.log(mean) - s2 / 2.0, np.sqrt(s2), size=n).astype(np.float32)
+    raise ValueError(f"unknown trait distribution {dist!r}")
+
+
+def encode_voice(brand: int, kind: int) -> int:
+    """Voice code of a message: 0 is silence, 1 + 3 b + kind says ``kind`` about brand b."""
+    return 1 + 3 * brand + kind
+
+
+def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
+    """Initial customers: traits, current brands, awareness, consideration and attitudes."""
+    n = int(cfg.market.customers)
+    nb = market.n_brands
+    rng = np.random.default_rng([int(seed), STREAM_INIT])
+    traits = cfg.market.traits
+    price_sens = draw_trait(traits.price_sensitivity, n, rng)
+    activity = np.clip(draw_trait(traits.wom_activity, n, rng), 0.0, 1.0)
+    expectation = np.clip(draw_trait(traits.expectation, n, rng), 0.0, 1.0)
+    churn_prop = np.clip(draw_trait(traits.churn_propensity, n, rng), 0.0, 1.0)
+
+    launched = market.launch_step <= 0
+    shares = np.array([cfg.brands[b].initial_share for b in market.brand_names]) * launched
+    cum = np.cumsum(shares)
+    u = rng.random(n)
+    brand = np.searchsorted(cum, u, side="right").astype(np.int64)
+    brand[brand >= nb] = -1
+
+    threshold = market.globals[P.G_CONSIDER_THRESHOLD]
+    equity = market.brand_params[:, P.B_EQUITY]
+    attitude = np.clip(equity[None, :] + 0.1 * rng.standard_normal((n, nb)), 0.0, 1.0)
+    aware = np.zeros(n, dtype=np.uint8)
+    consider = np.zeros(n, dtype=np.uint8)
+    init_aware = np.array([cfg.brands[b].initial_awareness for b in market.brand_names])
+    for b in range(nb):
+        if not launched[b]:
+            continue
+        bit = np.uint8(1 << b)
+        is_aware = (rng.random(n) < init_aware[b]) | (brand == b)
+        aware[is_aware] |= bit
+        likes = attitude[:, b] >= threshold
+        considers = is_aware & likes & (rng.random(n) < cfg.market.initial_consideration)
+        considers |= brand == b
+        consider[considers] |= bit
+
+    is_customer = brand >= 0
+    satisfaction = np.full(n, cfg.market.initial_satisfaction, dtype=np.float32)
+    noise = 0.05 * rng.standard_normal(int(is_customer.sum()))
+    satisfaction[is_customer] = np.clip(satisfaction[is_customer] + noise, 0.0, 1.0)
+    max_tenure = int(cfg.market.initial_tenure_years * cfg.sim.steps_per_year)
+    tenure = np.zeros(n, dtype=np.uint16)
+    tenure[is_customer] = rng.integers(0, max_tenure + 1, int(is_customer.sum())).clip(0, 65535)
+
+    service_share = market.channel_roles[:, P.R_SERVICE]
+    if service_share.sum() > 0:
+        cum_c = np.cumsum(service_share / service_share.sum())
+        channel = np.minimum(np.searchsorted(cum_c, rng.random(n), side="right"), len(cum_c) - 1)
+    else:
+        channel = np.zeros(n, dtype=np.int64)
+
+    stage = np.where(
+        is_customer,
+        rules.CUSTOMER,
+        np.where(consider != 0, rules.CONSIDERING, np.where(aware != 0, rules.AWARE, rules.UNAWARE)),
+    )
+    voice = np.zeros(n, dtype=np.int8)  # filled by the initial record pass (sim.kernels)
+    return Customers(
+        stage=stage.astype(np.int8),
+        brand=brand.astype(np.int8),
+        last_brand=np.full(n, -1, dtype=np.int8),
+        aware=aware,
+        consider=consider,
+        attitude=attitude.astype(np.float32),
+        satisfaction=satisfaction,
+        expectation=expectation.astype(np.float32),
+        tenure=tenure,
+        price_sensitivity=price_sens,
+        wom_activity=activity.astype(np.float32),
+        churn_propensity=churn_prop.astype(np.float32),
+        channel=channel.astype(np.uint8),
+        voice=voice,
+    )
