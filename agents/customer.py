@@ -69,7 +69,7 @@ class CustomerAgent(mesa.Agent):
         m = self.model
         g = m.market.globals
         nb = m.market.n_brands
-        ck = customer_key(step_key, self.index)
+        ck = np.uint64(customer_key(step_key, self.index))  # Python ints overflow int64
         self._ck = ck
         before = self.state_index(nb)
         start_brand = self.brand

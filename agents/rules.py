@@ -162,6 +162,14 @@ def churn_hazard(
 
 
 @njit(cache=True)
+def churn_hazard_bound(propensity: float, sensitivity: float, reference: float, multiplier: float) -> float:
+    """Upper bound of the churn hazard over all satisfaction levels s >= 0:
+    h_max = pi_i * m * exp(gamma s_ref) (not clipped). A uniform above it means no churn
+    whatever s is, so the exponential of the exact hazard is only computed below it."""
+    return propensity * multiplier * math.exp(sensitivity * reference)
+
+
+@njit(cache=True)
 def is_shock(d: float, threshold: float) -> bool:
     """A very bad touchpoint: disconfirmation below -threshold (d < -theta)."""
     return d < -threshold

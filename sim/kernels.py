@@ -67,7 +67,7 @@ def voice_of(stage: int, brand: int, last_brand: int, satisfaction: float) -> in
     return 1 + 3 * b + rules.message_kind(satisfaction)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def choose_brand(
     i, mask, current, attitude, price_sensitivity, channel, brand_params, friction, g, u
 ) -> int:
@@ -126,7 +126,7 @@ def after_message(i, b, ck, consider_probability, attitude, consider, g):
         consider[i] &= ~bit
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def see_ad(i, ck, b, c, aware, consider, attitude, channel_roles, g) -> bool:
     """An ad of brand b on channel c: awareness, attitude, consideration, and maybe a
     purchase occasion now (the channel's purchase role). Returns that trigger."""
@@ -140,7 +140,7 @@ def see_ad(i, ck, b, c, aware, consider, attitude, channel_roles, g) -> bool:
     return uniform(ck, SLOT_TRIGGER) < channel_roles[c, P.R_PURCHASE]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def hear_word_of_mouth(
     i, ck, voice_in, indptr, indices, complete, n, aware, consider, attitude, brand_params, g
 ):
@@ -168,7 +168,7 @@ def hear_word_of_mouth(
     after_message(i, b, ck, g[P.G_WOM_CONSIDER], attitude, consider, g)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def experience_touchpoint(i, b, x, ck, satisfaction, expectation, attitude, tenure, g) -> bool:
     """Judge an experience x against expectation; update satisfaction, attitude and
     expectation. Returns True when a very bad touchpoint makes the customer leave now."""
@@ -186,7 +186,7 @@ def experience_touchpoint(i, b, x, ck, satisfaction, expectation, attitude, tenu
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def leave_brand(i, b, attitude, satisfaction, consider, last_brand):
     """A churner drops its brand: out of the consideration set, attitude no higher than
     its satisfaction, remembered as the last brand."""
@@ -195,7 +195,7 @@ def leave_brand(i, b, attitude, satisfaction, consider, last_brand):
     last_brand[i] = b
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def join_brand(i, b, attitude, satisfaction, tenure, aware, consider, brand):
     """Become a customer of brand b: satisfaction starts at the attitude that chose it."""
     brand[i] = b
@@ -205,16 +205,21 @@ def join_brand(i, b, attitude, satisfaction, tenure, aware, consider, brand):
     consider[i] |= np.uint8(1 << b)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def customer_step(
-    i, step_key, n,
-    stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
-    price_sensitivity, wom_activity, churn_propensity, channel, voice_in, voice_out,
-    indptr, indices, complete,
-    brand_params, ad_cum, n_channels, service_quality, resolution, friction, channel_roles, g,
-    acc, flow,
+    i, step_key, n, n_channels, complete, customers, market, network, voice_in, voice_out, acc,
+    flow,
 ):  # fmt: skip
-    """One step of customer i (see the module docstring), then its record."""
+    """One step of customer i (see the module docstring), then its record.
+
+    ``customers``, ``market`` and ``network`` are tuples of columns (see ``step_all``).
+    """
+    (
+        stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
+        price_sensitivity, wom_activity, churn_propensity, channel,
+    ) = customers  # fmt: skip
+    brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g = market
+    indptr, indices = network
     nb = brand_params.shape[0]
     ck = customer_key(step_key, i)
     b0 = np.int64(brand[i])
@@ -286,11 +291,17 @@ def customer_step(
 
     # 3. Churn: dissatisfaction hazard, or at once after a very bad touchpoint.
     if b0 >= 0 and b1 == b0:
-        h = rules.churn_hazard(
-            churn_propensity[i], satisfaction[i], g[P.G_CHURN_SENSITIVITY],
-            g[P.G_CHURN_REFERENCE], brand_params[b0, P.B_CHURN_MULT],
-        )  # fmt: skip
-        if shocked or uniform(ck, SLOT_CHURN) < h:
+        leaves = shocked
+        if not leaves:
+            u = uniform(ck, SLOT_CHURN)
+            # Skip the exponential unless u is below the hazard's bound (exact, and cheap).
+            if u < g[P.G_CHURN_BOUND] * brand_params[b0, P.B_CHURN_MULT] * churn_propensity[i]:
+                h = rules.churn_hazard(
+                    churn_propensity[i], satisfaction[i], g[P.G_CHURN_SENSITIVITY],
+                    g[P.G_CHURN_REFERENCE], brand_params[b0, P.B_CHURN_MULT],
+                )  # fmt: skip
+                leaves = u < h
+        if leaves:
             leave_brand(i, b0, attitude, satisfaction, consider, last_brand)
             competitors = np.int64(consider[i]) & ~(1 << b0)
             b1 = choose_brand(
@@ -318,7 +329,7 @@ def customer_step(
     )  # fmt: skip
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def record_customer(
     i, s_from, stage, brand, last_brand, aware, consider, satisfaction, tenure,
     brand_params, g, voice_out, acc, flow,
@@ -358,6 +369,23 @@ def record_customer(
     voice_out[i] = voice_of(st, b, last_brand[i], s)
 
 
+@njit(cache=True, error_model="numpy")
+def step_chunk(
+    lo, hi, step_key, n_channels, complete, customers, market, network, voice_in, voice_out,
+    acc, flow,
+):  # fmt: skip
+    """Customers lo..hi-1 in order. One call per chunk: the per-customer functions are
+    inlined here, so no array reference counting happens per customer."""
+    acc[:, :] = 0.0
+    flow[:, :] = 0
+    n = customers[0].size
+    for i in range(lo, hi):
+        customer_step(
+            i, step_key, n, n_channels, complete, customers, market, network, voice_in,
+            voice_out, acc, flow,
+        )  # fmt: skip
+
+
 @njit(parallel=True, cache=True)
 def step_all(
     step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation,
@@ -367,20 +395,36 @@ def step_all(
     acc, flow,
 ):  # fmt: skip
     """One step of all customers, chunk by chunk in parallel; acc[k] and flow[k] hold chunk k."""
+    customers = (
+        stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
+        price_sensitivity, wom_activity, churn_propensity, channel,
+    )  # fmt: skip
+    market = (brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g)
+    network = (indptr, indices)
     n = stage.size
     n_chunks = (n + CHUNK - 1) // CHUNK
     for k in prange(n_chunks):
-        acc[k, :, :] = 0.0
-        flow[k, :, :] = 0
-        for i in range(k * CHUNK, min(n, (k + 1) * CHUNK)):
-            customer_step(
-                i, step_key, n,
-                stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation,
-                tenure, price_sensitivity, wom_activity, churn_propensity, channel, voice_in,
-                voice_out, indptr, indices, complete,
-                brand_params, ad_cum, n_channels, service_quality, resolution, friction,
-                channel_roles, g, acc[k], flow[k],
-            )  # fmt: skip
+        step_chunk(
+            k * CHUNK, min(n, (k + 1) * CHUNK), step_key, n_channels, complete, customers,
+            market, network, voice_in, voice_out, acc[k], flow[k],
+        )  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy")
+def record_chunk(
+    lo, hi, stage, brand, last_brand, aware, consider, satisfaction, tenure, brand_params, g,
+    voice_out, acc, flow,
+):  # fmt: skip
+    """Record customers lo..hi-1 as they are (no move), and set what they say."""
+    acc[:, :] = 0.0
+    flow[:, :] = 0
+    nb = brand_params.shape[0]
+    for i in range(lo, hi):
+        s = state_index(stage[i], np.int64(brand[i]), nb)
+        record_customer(
+            i, s, stage, brand, last_brand, aware, consider, satisfaction, tenure,
+            brand_params, g, voice_out, acc, flow,
+        )  # fmt: skip
 
 
 @njit(parallel=True, cache=True)
@@ -390,17 +434,12 @@ def record_all(
 ):  # fmt: skip
     """Record the state as it is (step 0), chunk by chunk, and set what everyone says."""
     n = stage.size
-    nb = brand_params.shape[0]
     n_chunks = (n + CHUNK - 1) // CHUNK
     for k in prange(n_chunks):
-        acc[k, :, :] = 0.0
-        flow[k, :, :] = 0
-        for i in range(k * CHUNK, min(n, (k + 1) * CHUNK)):
-            s = state_index(stage[i], np.int64(brand[i]), nb)
-            record_customer(
-                i, s, stage, brand, last_brand, aware, consider, satisfaction, tenure,
-                brand_params, g, voice_out, acc[k], flow[k],
-            )  # fmt: skip
+        record_chunk(
+            k * CHUNK, min(n, (k + 1) * CHUNK), stage, brand, last_brand, aware, consider,
+            satisfaction, tenure, brand_params, g, voice_out, acc[k], flow[k],
+        )  # fmt: skip
 
 
 def n_chunks(n: int) -> int:

@@ -56,7 +56,8 @@ G_STEPS_PER_YEAR = 27
 G_TENURE_UPLIFT = 28
 G_TENURE_CAP = 29
 G_AD_TONE = 30
-N_GLOBALS = 31
+G_CHURN_BOUND = 31  # exp(gamma s_ref): bound of the hazard per unit propensity
+N_GLOBALS = 32
 
 # Per-brand accumulators ``acc[chunk, b, col]`` filled by the kernels each step.
 A_AWARE = 0

@@ -160,6 +160,7 @@ def build_market(cfg: DictConfig) -> Market:
     g[P.G_STEPS_PER_YEAR] = cfg.sim.steps_per_year
     g[P.G_TENURE_UPLIFT] = m.spend.tenure_uplift
     g[P.G_TENURE_CAP] = m.spend.cap_years
+    g[P.G_CHURN_BOUND] = rules.churn_hazard_bound(1.0, m.churn.sensitivity, m.churn.reference, 1.0)
     return Market(
         brand_names=brand_names,
         channel_names=channel_names,
