@@ -33,7 +33,8 @@ from sim.rng import customer_key, randint, uniform
 
 class CustomerAgent(mesa.Agent):
     """A customer on its journey: stage, brand, awareness, consideration, attitudes,
-    satisfaction, expectation, tenure and fixed traits."""
+    satisfaction, expectation, tenure and fixed traits.
+    """
 
     def __init__(self, model: mesa.Model, index: int):
         super().__init__(model)

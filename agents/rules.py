@@ -162,10 +162,13 @@ def churn_hazard(
 
 
 @njit(cache=True)
-def churn_hazard_bound(propensity: float, sensitivity: float, reference: float, multiplier: float) -> float:
+def churn_hazard_bound(
+    propensity: float, sensitivity: float, reference: float, multiplier: float
+) -> float:
     """Upper bound of the churn hazard over all satisfaction levels s >= 0:
     h_max = pi_i * m * exp(gamma s_ref) (not clipped). A uniform above it means no churn
-    whatever s is, so the exponential of the exact hazard is only computed below it."""
+    whatever s is, so the exponential of the exact hazard is only computed below it.
+    """
     return propensity * multiplier * math.exp(sensitivity * reference)
 
 
@@ -259,7 +262,9 @@ def conversation_rate(talk_rate: float, activity: float) -> float:
 
 
 @njit(cache=True)
-def spend_multiplier(tenure: float, steps_per_year: float, uplift: float, cap_years: float) -> float:
+def spend_multiplier(
+    tenure: float, steps_per_year: float, uplift: float, cap_years: float
+) -> float:
     """Loyal customers spend more: m = 1 + g * min(tenure / steps_per_year, cap)."""
     return 1.0 + uplift * min(tenure / steps_per_year, cap_years)
 
@@ -274,7 +279,8 @@ def considers(attitude: float, threshold: float) -> bool:
 def stage_of(brand: int, consideration: int, awareness: int, previous_stage: int) -> int:
     """Journey stage from state: customer if it has a brand, else considering if its set is
     non-empty, else lapsed if it was a customer or lapsed before, else aware if it knows a
-    brand, else unaware."""
+    brand, else unaware.
+    """
     if brand >= 0:
         return CUSTOMER
     if consideration != 0:

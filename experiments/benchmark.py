@@ -76,7 +76,9 @@ def warm_start_seconds() -> float:
 def main() -> None:
     """Print the benchmark figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", type=int, default=10_000, help="customers in the engine comparison")
+    parser.add_argument(
+        "--small", type=int, default=10_000, help="customers in the engine comparison"
+    )
     parser.add_argument("--mesa-steps", type=int, default=10, help="steps of the comparison")
     parser.add_argument("--large", type=int, default=1_000_000, help="customers in the large run")
     parser.add_argument("--steps", type=int, default=365, help="steps of the large run")
@@ -91,7 +93,9 @@ def main() -> None:
 
     import numba
 
-    print(f"journeysim benchmark: {numba.config.NUMBA_NUM_THREADS} numba threads, network={args.network}")
+    print(
+        f"journeysim benchmark: {numba.config.NUMBA_NUM_THREADS} numba threads, network={args.network}"
+    )
     time_engine(1000, 2, "numba", extra)  # compile or load cached kernels
     numba_rate = time_engine(args.small, args.mesa_steps, "numba", extra)
     mesa_rate = time_engine(args.small, args.mesa_steps, "mesa", extra)

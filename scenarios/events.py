@@ -64,6 +64,11 @@ def apply_events(
 
 
 EVENT_KINDS = ("service_outage", "price_change")
+#: Fields each kind needs beyond kind/start/end, with their allowed range (lo, hi).
+EVENT_FIELDS = {
+    "service_outage": {"brand": None, "severity": (0.0, 1.0)},
+    "price_change": {"brand": None, "change": (-1.0, 10.0)},
+}
 
 
 def validate_events(cfg, brands: list[str], channels: list[str], steps: int) -> None:
@@ -75,6 +80,14 @@ def validate_events(cfg, brands: list[str], channels: list[str], steps: int) -> 
         kind = ev.get("kind")
         if kind not in EVENT_KINDS:
             raise ConfigError(f"{key}.kind={kind}: must be one of {', '.join(EVENT_KINDS)}")
+        for name, bounds in EVENT_FIELDS[kind].items():
+            value = ev.get(name)
+            if value is None and not (name == "severity"):
+                raise ConfigError(f"{key}.{name}=None: a {kind} event needs it")
+            if bounds is not None and value is not None:
+                lo, hi = bounds
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+                    raise ConfigError(f"{key}.{name}={value}: must be between {lo:g} and {hi:g}")
         if ev.get("brand") is not None and ev["brand"] not in brands:
             raise ConfigError(f"{key}.brand={ev['brand']}: must be one of {', '.join(brands)}")
         for c in ev.get("channels") or ([ev["channel"]] if ev.get("channel") else []):

@@ -154,7 +154,11 @@ def _trait(key: str, spec) -> None:
     if dist == "beta":
         _prob(f"{key}.mean", mean)
         if sd > 0 and sd * sd >= mean * (1 - mean):
-            _fail(f"{key}.sd", sd, f"must be below sqrt(mean (1 - mean)) = {math.sqrt(mean * (1 - mean)):.4g}")
+            _fail(
+                f"{key}.sd",
+                sd,
+                f"must be below sqrt(mean (1 - mean)) = {math.sqrt(mean * (1 - mean)):.4g}",
+            )
     else:
         _number(f"{key}.mean", mean)
 

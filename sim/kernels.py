@@ -47,7 +47,8 @@ SLOT_SWITCH = 11
 @njit(cache=True, inline="always")
 def state_index(stage: int, brand: int, n_brands: int) -> int:
     """Index of a (stage, brand) state in the flow matrix: unaware, aware, considering,
-    one state per brand for customers, lapsed."""
+    one state per brand for customers, lapsed.
+    """
     if stage == rules.CUSTOMER:
         return 3 + brand
     if stage == rules.LAPSED:
@@ -58,7 +59,8 @@ def state_index(stage: int, brand: int, n_brands: int) -> int:
 @njit(cache=True, inline="always")
 def voice_of(stage: int, brand: int, last_brand: int, satisfaction: float) -> int:
     """What a customer says when asked: customers and lapsed customers speak about
-    their (last) brand according to their satisfaction; others are silent (0)."""
+    their (last) brand according to their satisfaction; others are silent (0).
+    """
     b = brand
     if stage == rules.LAPSED:
         b = last_brand
@@ -116,7 +118,8 @@ def choose_brand(
 @njit(cache=True, inline="always")
 def after_message(i, b, ck, consider_probability, attitude, consider, g):
     """After a touchpoint about brand b: b enters the set if liked (with the channel's
-    consideration probability) and leaves it when attitude falls below the threshold."""
+    consideration probability) and leaves it when attitude falls below the threshold.
+    """
     bit = np.uint8(1 << b)
     threshold = g[P.G_CONSIDER_THRESHOLD]
     if rules.considers(attitude[i, b], threshold):
@@ -129,7 +132,8 @@ def after_message(i, b, ck, consider_probability, attitude, consider, g):
 @njit(cache=True, inline="always")
 def see_ad(i, ck, b, c, aware, consider, attitude, channel_roles, g) -> bool:
     """An ad of brand b on channel c: awareness, attitude, consideration, and maybe a
-    purchase occasion now (the channel's purchase role). Returns that trigger."""
+    purchase occasion now (the channel's purchase role). Returns that trigger.
+    """
     bit = np.uint8(1 << b)
     if not (aware[i] & bit):
         if uniform(ck, SLOT_AWARE) >= channel_roles[c, P.R_AWARENESS]:
@@ -171,7 +175,8 @@ def hear_word_of_mouth(
 @njit(cache=True, inline="always")
 def experience_touchpoint(i, b, x, ck, satisfaction, expectation, attitude, tenure, g) -> bool:
     """Judge an experience x against expectation; update satisfaction, attitude and
-    expectation. Returns True when a very bad touchpoint makes the customer leave now."""
+    expectation. Returns True when a very bad touchpoint makes the customer leave now.
+    """
     e = expectation[i]
     d = rules.disconfirmation(x, e)
     v = rules.touchpoint_evaluation(d, g[P.G_MET_LEVEL], g[P.G_EVAL_SENSITIVITY])
@@ -189,7 +194,8 @@ def experience_touchpoint(i, b, x, ck, satisfaction, expectation, attitude, tenu
 @njit(cache=True, inline="always")
 def leave_brand(i, b, attitude, satisfaction, consider, last_brand):
     """A churner drops its brand: out of the consideration set, attitude no higher than
-    its satisfaction, remembered as the last brand."""
+    its satisfaction, remembered as the last brand.
+    """
     attitude[i, b] = min(attitude[i, b], satisfaction[i])
     consider[i] &= ~np.uint8(1 << b)
     last_brand[i] = b
@@ -208,7 +214,7 @@ def join_brand(i, b, attitude, satisfaction, tenure, aware, consider, brand):
 @njit(cache=True, inline="always")
 def customer_step(
     i, step_key, n, n_channels, complete, customers, market, network, voice_in, voice_out, acc,
-    flow,
+    flow, masks,
 ):  # fmt: skip
     """One step of customer i (see the module docstring), then its record.
 
@@ -325,16 +331,19 @@ def customer_step(
     stage[i] = rules.stage_of(brand[i], consider[i], aware[i], stage[i])
     record_customer(
         i, s_from, stage, brand, last_brand, aware, consider, satisfaction, tenure,
-        brand_params, g, voice_out, acc, flow,
+        brand_params, g, voice_out, acc, flow, masks,
     )  # fmt: skip
 
 
 @njit(cache=True, inline="always")
 def record_customer(
     i, s_from, stage, brand, last_brand, aware, consider, satisfaction, tenure,
-    brand_params, g, voice_out, acc, flow,
+    brand_params, g, voice_out, acc, flow, masks,
 ):  # fmt: skip
     """Add customer i to the step's accumulators; customers pay for the step.
+
+    Awareness and consideration are counted as histograms of the 8-bit masks
+    (``masks``), expanded into per-brand counts once per chunk by ``count_masks``.
 
     Revenue of a customer of b: p_b * m_b * (1 + g min(tenure / steps_per_year, cap)).
     """
@@ -342,13 +351,11 @@ def record_customer(
     st = stage[i]
     b = np.int64(brand[i])
     flow[s_from, state_index(st, b, nb)] += 1
-    a = aware[i]
-    c = consider[i]
-    for k in range(nb):
-        if (a >> k) & 1:
-            acc[k, P.A_AWARE] += 1.0
-        if (c >> k) & 1 and k != b:
-            acc[k, P.A_CONSIDERING] += 1.0
+    masks[0, aware[i]] += 1
+    if b >= 0:
+        masks[1, consider[i] & ~(1 << b)] += 1
+    else:
+        masks[1, consider[i]] += 1
     s = satisfaction[i]
     if b >= 0:
         acc[b, P.A_CUSTOMERS] += 1.0
@@ -356,9 +363,7 @@ def record_customer(
         spend = rules.spend_multiplier(
             tenure[i], g[P.G_STEPS_PER_YEAR], g[P.G_TENURE_UPLIFT], g[P.G_TENURE_CAP]
         )
-        acc[b, P.A_REVENUE] += (
-            brand_params[b, P.B_PRICE] * brand_params[b, P.B_SPEND_MULT] * spend
-        )
+        acc[b, P.A_REVENUE] += brand_params[b, P.B_PRICE] * brand_params[b, P.B_SPEND_MULT] * spend
         cls = rules.nps_class(rules.likelihood_to_recommend(s))
         if cls == rules.PROMOTER:
             acc[b, P.A_PROMOTERS] += 1.0
@@ -369,21 +374,35 @@ def record_customer(
     voice_out[i] = voice_of(st, b, last_brand[i], s)
 
 
+@njit(cache=True, inline="always")
+def count_masks(masks, acc):
+    """Per-brand aware and considering counts from the chunk's mask histograms."""
+    nb = acc.shape[0]
+    for m in range(256):
+        for k in range(nb):
+            if (m >> k) & 1:
+                acc[k, P.A_AWARE] += masks[0, m]
+                acc[k, P.A_CONSIDERING] += masks[1, m]
+
+
 @njit(cache=True, error_model="numpy")
 def step_chunk(
     lo, hi, step_key, n_channels, complete, customers, market, network, voice_in, voice_out,
     acc, flow,
 ):  # fmt: skip
     """Customers lo..hi-1 in order. One call per chunk: the per-customer functions are
-    inlined here, so no array reference counting happens per customer."""
+    inlined here, so no array reference counting happens per customer.
+    """
     acc[:, :] = 0.0
     flow[:, :] = 0
+    masks = np.zeros((2, 256), dtype=np.int64)
     n = customers[0].size
     for i in range(lo, hi):
         customer_step(
             i, step_key, n, n_channels, complete, customers, market, network, voice_in,
-            voice_out, acc, flow,
+            voice_out, acc, flow, masks,
         )  # fmt: skip
+    count_masks(masks, acc)
 
 
 @njit(parallel=True, cache=True)
@@ -418,13 +437,15 @@ def record_chunk(
     """Record customers lo..hi-1 as they are (no move), and set what they say."""
     acc[:, :] = 0.0
     flow[:, :] = 0
+    masks = np.zeros((2, 256), dtype=np.int64)
     nb = brand_params.shape[0]
     for i in range(lo, hi):
         s = state_index(stage[i], np.int64(brand[i]), nb)
         record_customer(
             i, s, stage, brand, last_brand, aware, consider, satisfaction, tenure,
-            brand_params, g, voice_out, acc, flow,
+            brand_params, g, voice_out, acc, flow, masks,
         )  # fmt: skip
+    count_masks(masks, acc)
 
 
 @njit(parallel=True, cache=True)

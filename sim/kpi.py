@@ -13,14 +13,17 @@ KPI_COLUMNS = (
 def brand_kpis(metrics: pl.DataFrame) -> pl.DataFrame:
     """One row per brand: start and end customers, final share, acquisitions, churn,
     retention (share of the customers it ever served still with it at the end:
-    end / (start + acquired)), total revenue and profit, CLV and final NPS."""
+    end / (start + acquired)), total revenue and profit, CLV and final NPS.
+    """
     last = metrics["step"].max()
     first = metrics.filter(pl.col("step") == 0).select("brand", customers_start="customers")
     end = metrics.filter(pl.col("step") == last).select(
         "brand", customers_end="customers", share_end="share", clv="clv", nps_end="nps"
     )
-    totals = metrics.filter(pl.col("step") > 0).group_by("brand", maintain_order=True).agg(
-        pl.col("acquired").sum(), pl.col("churned").sum()
+    totals = (
+        metrics.filter(pl.col("step") > 0)
+        .group_by("brand", maintain_order=True)
+        .agg(pl.col("acquired").sum(), pl.col("churned").sum())
     )
     money = metrics.group_by("brand", maintain_order=True).agg(
         pl.col("revenue").sum(), pl.col("profit").sum()
@@ -28,7 +31,10 @@ def brand_kpis(metrics: pl.DataFrame) -> pl.DataFrame:
     out = first.join(end, on="brand").join(totals, on="brand", how="left").join(money, on="brand")
     served = pl.col("customers_start") + pl.col("acquired")
     out = out.with_columns(
-        pl.when(served > 0).then(pl.col("customers_end") / served).otherwise(None).alias("retention")
+        pl.when(served > 0)
+        .then(pl.col("customers_end") / served)
+        .otherwise(None)
+        .alias("retention")
     )
     return out.select(KPI_COLUMNS)
 

@@ -68,7 +68,9 @@ class Recorder:
         disc_rev = np.cumsum(revenue * discount[:, None], axis=0)
         disc_profit = np.cumsum(profit * discount[:, None], axis=0)
         served = customers[0][None, :] + np.cumsum(acc[:, :, P.A_ACQUIRED], axis=0)
-        clv = np.divide(disc_profit, served, out=np.full_like(disc_profit, np.nan), where=served > 0)
+        clv = np.divide(
+            disc_profit, served, out=np.full_like(disc_profit, np.nan), where=served > 0
+        )
         with np.errstate(invalid="ignore", divide="ignore"):
             satisfaction = np.where(customers > 0, acc[:, :, P.A_SATISFACTION] / customers, np.nan)
             nps = np.where(

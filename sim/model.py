@@ -7,8 +7,8 @@ mesa.Agent per customer), record the aggregates.
 
 from __future__ import annotations
 
-import numpy as np
 import mesa
+import numpy as np
 from omegaconf import DictConfig
 
 from scenarios.events import Tables, apply_events

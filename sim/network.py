@@ -143,7 +143,8 @@ def _watts_strogatz(
 @njit(cache=True)
 def _barabasi_albert(n: int, m: int, key: np.uint64) -> tuple[np.ndarray, np.ndarray]:
     """Barabasi-Albert preferential attachment: each new node links to m distinct earlier nodes,
-    drawn with probability proportional to degree (the repeated-endpoints list)."""
+    drawn with probability proportional to degree (the repeated-endpoints list).
+    """
     seed_nodes = m + 1
     total = seed_nodes * m // 2 + (n - seed_nodes) * m
     src = np.empty(total, dtype=np.int32)

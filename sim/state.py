@@ -258,7 +258,9 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
     stage = np.where(
         is_customer,
         rules.CUSTOMER,
-        np.where(consider != 0, rules.CONSIDERING, np.where(aware != 0, rules.AWARE, rules.UNAWARE)),
+        np.where(
+            consider != 0, rules.CONSIDERING, np.where(aware != 0, rules.AWARE, rules.UNAWARE)
+        ),
     )
     voice = np.zeros(n, dtype=np.int8)  # filled by the initial record pass (sim.kernels)
     return Customers(

@@ -1,0 +1,44 @@
+"""Shared fixtures: cached small simulations, so tests that look at the same run share it."""
+
+from __future__ import annotations
+
+import functools
+
+import polars as pl
+import pytest
+
+from sim import load_config, simulate
+
+#: The small baseline market used across the model tests.
+BASE = ("market.customers=3000", "sim.steps=60")
+BRANDS = ("incumbent", "challenger", "budget")
+CHANNELS = ("tv", "social", "search", "reviews", "store", "app", "service")
+
+
+@functools.cache
+def _run(overrides: tuple[str, ...]):
+    return simulate(load_config(list(overrides)))
+
+
+def run(*overrides: str):
+    """Simulate with Hydra overrides; identical override lists share one (cached) result."""
+    return _run(tuple(overrides))
+
+
+@pytest.fixture(scope="session")
+def baseline():
+    """The default three-brand market at N=3000 for 60 steps, seed 1."""
+    return run(*BASE, "seed=1")
+
+
+def brand_metrics(result, brand: str) -> pl.DataFrame:
+    """Rows of one brand, ordered by step."""
+    return result.metrics.filter(pl.col("brand") == brand).sort("step")
+
+
+def window_sum(result, brand: str, column: str, start: int, end: int) -> int:
+    """Sum of ``column`` for ``brand`` over steps start <= t < end."""
+    m = result.metrics.filter(
+        (pl.col("brand") == brand) & (pl.col("step") >= start) & (pl.col("step") < end)
+    )
+    return m[column].sum()

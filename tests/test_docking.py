@@ -1,0 +1,139 @@
+"""Docking: the readable Mesa engine and the fast Numba engine simulate the same model.
+
+The engines share rules and counter-based random numbers but keep state at different
+precision (float32 columns vs Python floats), so runs are compared statistically over
+seeds; the initial state, built by shared code, must match exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from conftest import BRANDS, run
+
+N = 400
+STEPS = 40
+SEEDS = range(8)
+COUNTS = ["aware", "considering", "customers", "promoters", "passives", "detractors"]
+
+
+def _runs(engine: str, *extra: str, seeds=SEEDS, steps=STEPS):
+    return [
+        run(f"market.customers={N}", f"sim.steps={steps}", f"seed={s}", f"engine={engine}", *extra)
+        for s in seeds
+    ]
+
+
+def _final_shares(results) -> np.ndarray:
+    """[seed, brand] final market shares."""
+    out = []
+    for r in results:
+        last = r.metrics.filter(pl.col("step") == pl.col("step").max())
+        out.append([last.filter(pl.col("brand") == b)["share"].item() for b in BRANDS])
+    return np.array(out)
+
+
+def _total_revenue(results) -> np.ndarray:
+    return np.array([r.metrics["revenue"].sum() for r in results])
+
+
+def _agree(a: np.ndarray, b: np.ndarray, abs_tol: float) -> None:
+    """Means over seeds agree within 3 combined standard errors plus abs_tol (per column)."""
+    a, b = np.atleast_2d(a.T).T, np.atleast_2d(b.T).T
+    se = np.sqrt(a.var(axis=0, ddof=1) / len(a) + b.var(axis=0, ddof=1) / len(b))
+    diff = np.abs(a.mean(axis=0) - b.mean(axis=0))
+    assert (diff <= 3 * se + abs_tol).all(), (a.mean(axis=0), b.mean(axis=0), se)
+
+
+@pytest.fixture(scope="module")
+def engines():
+    return {"numba": _runs("numba"), "mesa": _runs("mesa")}
+
+
+def test_engines_agree_on_final_shares(engines):
+    _agree(_final_shares(engines["numba"]), _final_shares(engines["mesa"]), abs_tol=0.01)
+
+
+def test_engines_agree_on_total_revenue(engines):
+    numba_rev = _total_revenue(engines["numba"])
+    mesa_rev = _total_revenue(engines["mesa"])
+    _agree(numba_rev, mesa_rev, abs_tol=0.005 * numba_rev.mean())
+
+
+def test_engines_agree_on_churn_and_acquisition(engines):
+    def totals(results):
+        return np.array(
+            [[r.metrics["churned"].sum(), r.metrics["acquired"].sum()] for r in results], float
+        )
+
+    _agree(totals(engines["numba"]), totals(engines["mesa"]), abs_tol=2.0)
+
+
+def test_engines_agree_on_mean_satisfaction(engines):
+    def sat(results):
+        return np.array(
+            [r.metrics.filter(pl.col("step") == STEPS)["satisfaction"].mean() for r in results]
+        )
+
+    _agree(sat(engines["numba"]), sat(engines["mesa"]), abs_tol=0.005)
+
+
+def test_engines_start_from_the_same_state(engines):
+    for a, b in zip(engines["numba"], engines["mesa"], strict=True):
+        s0a = a.metrics.filter(pl.col("step") == 0)
+        s0b = b.metrics.filter(pl.col("step") == 0)
+        assert s0a.select(COUNTS).equals(s0b.select(COUNTS))
+        np.testing.assert_allclose(s0a["revenue"], s0b["revenue"], rtol=1e-12)
+        assert a.stages.filter(pl.col("step") == 0).equals(b.stages.filter(pl.col("step") == 0))
+
+
+def test_mesa_engine_keeps_the_accounting_identities(engines):
+    for r in engines["mesa"]:
+        assert (r.stages.group_by("step").agg(pl.col("customers").sum())["customers"] == N).all()
+        assert (r.flows.group_by("step").agg(pl.col("customers").sum())["customers"] == N).all()
+        for b in BRANDS:
+            m = r.metrics.filter(pl.col("brand") == b).sort("step")
+            c = m["customers"].to_numpy()
+            assert np.array_equal(
+                c[1:], c[:-1] + m["acquired"].to_numpy()[1:] - m["churned"].to_numpy()[1:]
+            )
+
+
+def test_engines_agree_on_complete_network_word_of_mouth():
+    # the complete network draws conversation partners by a separate code path
+    extra = ("network=complete", "wom.talk_rate=0.3")
+    seeds = range(4)
+    a = _runs("numba", *extra, seeds=seeds, steps=30)
+    b = _runs("mesa", *extra, seeds=seeds, steps=30)
+
+    def aware(results):
+        last = [r.metrics.filter(pl.col("step") == 30) for r in results]
+        return np.array([m["aware"].sum() for m in last], float)
+
+    _agree(aware(a), aware(b), abs_tol=5.0)
+    _agree(_final_shares(a), _final_shares(b), abs_tol=0.01)
+
+
+def test_engines_agree_under_a_service_outage():
+    extra = (
+        "scenario.events=[{kind: service_outage, brand: incumbent, severity: 0.9,"
+        " start: 10, end: 30}]",
+        "service.contact_rate=0.05",
+    )
+    seeds = range(3)
+    a = _runs("numba", *extra, seeds=seeds)
+    b = _runs("mesa", *extra, seeds=seeds)
+
+    def outage(results):
+        out = []
+        for r in results:
+            m = r.metrics.filter(
+                (pl.col("brand") == "incumbent") & (pl.col("step") >= 10) & (pl.col("step") < 30)
+            )
+            out.append([m["failures"].sum(), m["contacts"].sum(), m["churned"].sum()])
+        return np.array(out, float)
+
+    oa, ob = outage(a), outage(b)
+    _agree(oa, ob, abs_tol=3.0)
+    assert (oa[:, 0] / oa[:, 1] > 0.8).all() and (ob[:, 0] / ob[:, 1] > 0.8).all()
