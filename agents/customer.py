@@ -32,8 +32,10 @@ from sim.rng import customer_key, randint, uniform
 
 
 class CustomerAgent(mesa.Agent):
-    """A customer on its journey: stage, brand, awareness, consideration, attitudes,
-    satisfaction, expectation, tenure and fixed traits.
+    """A customer on its journey.
+
+    Holds stage, brand, awareness, consideration, attitudes, satisfaction, expectation, tenure
+    and fixed traits.
     """
 
     def __init__(self, model: mesa.Model, index: int):

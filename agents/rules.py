@@ -165,7 +165,8 @@ def churn_hazard(
 def churn_hazard_bound(
     propensity: float, sensitivity: float, reference: float, multiplier: float
 ) -> float:
-    """Upper bound of the churn hazard over all satisfaction levels s >= 0:
+    """Upper bound of the churn hazard over all satisfaction levels s >= 0.
+
     h_max = pi_i * m * exp(gamma s_ref) (not clipped). A uniform above it means no churn
     whatever s is, so the exponential of the exact hazard is only computed below it.
     """
@@ -235,7 +236,10 @@ def message_kind(satisfaction: float) -> int:
 
 @njit(cache=True)
 def wom_attitude_weight(kind: int, weight: float, negativity_bias: float) -> float:
-    """Weight of a heard message on attitude: w for praise, w * lambda for a warning, 0 for a mention."""
+    """Weight of a heard message on attitude.
+
+    w for praise, w * lambda for a warning, 0 for a mention.
+    """
     if kind == PRAISE:
         return weight
     if kind == WARN:
@@ -277,9 +281,10 @@ def considers(attitude: float, threshold: float) -> bool:
 
 @njit(cache=True)
 def stage_of(brand: int, consideration: int, awareness: int, previous_stage: int) -> int:
-    """Journey stage from state: customer if it has a brand, else considering if its set is
-    non-empty, else lapsed if it was a customer or lapsed before, else aware if it knows a
-    brand, else unaware.
+    """Journey stage from state.
+
+    Customer if it has a brand, else considering if its set is non-empty, else lapsed if it
+    was a customer or lapsed before, else aware if it knows a brand, else unaware.
     """
     if brand >= 0:
         return CUSTOMER

@@ -94,7 +94,8 @@ def main() -> None:
     import numba
 
     print(
-        f"journeysim benchmark: {numba.config.NUMBA_NUM_THREADS} numba threads, network={args.network}"
+        f"journeysim benchmark: {numba.config.NUMBA_NUM_THREADS} numba threads, "
+        f"network={args.network}"
     )
     time_engine(1000, 2, "numba", extra)  # compile or load cached kernels
     numba_rate = time_engine(args.small, args.mesa_steps, "numba", extra)

@@ -86,7 +86,11 @@ def validate_events(cfg, brands: list[str], channels: list[str], steps: int) -> 
                 raise ConfigError(f"{key}.{name}=None: a {kind} event needs it")
             if bounds is not None and value is not None:
                 lo, hi = bounds
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, (int, float))
+                    or not lo <= value <= hi
+                ):
                     raise ConfigError(f"{key}.{name}={value}: must be between {lo:g} and {hi:g}")
         if ev.get("brand") is not None and ev["brand"] not in brands:
             raise ConfigError(f"{key}.brand={ev['brand']}: must be one of {', '.join(brands)}")

@@ -46,8 +46,9 @@ SLOT_SWITCH = 11
 
 @njit(cache=True, inline="always")
 def state_index(stage: int, brand: int, n_brands: int) -> int:
-    """Index of a (stage, brand) state in the flow matrix: unaware, aware, considering,
-    one state per brand for customers, lapsed.
+    """Index of a (stage, brand) state in the flow matrix.
+
+    Order: unaware, aware, considering, one state per brand for customers, lapsed.
     """
     if stage == rules.CUSTOMER:
         return 3 + brand
@@ -58,8 +59,10 @@ def state_index(stage: int, brand: int, n_brands: int) -> int:
 
 @njit(cache=True, inline="always")
 def voice_of(stage: int, brand: int, last_brand: int, satisfaction: float) -> int:
-    """What a customer says when asked: customers and lapsed customers speak about
-    their (last) brand according to their satisfaction; others are silent (0).
+    """What a customer says when asked.
+
+    Customers and lapsed customers speak about their (last) brand according to their
+    satisfaction; others are silent (0).
     """
     b = brand
     if stage == rules.LAPSED:
@@ -117,8 +120,10 @@ def choose_brand(
 
 @njit(cache=True, inline="always")
 def after_message(i, b, ck, consider_probability, attitude, consider, g):
-    """After a touchpoint about brand b: b enters the set if liked (with the channel's
-    consideration probability) and leaves it when attitude falls below the threshold.
+    """After a touchpoint about brand b, update its consideration.
+
+    b enters the set if liked (with the channel's consideration probability) and leaves it
+    when attitude falls below the threshold.
     """
     bit = np.uint8(1 << b)
     threshold = g[P.G_CONSIDER_THRESHOLD]
@@ -131,8 +136,10 @@ def after_message(i, b, ck, consider_probability, attitude, consider, g):
 
 @njit(cache=True, inline="always")
 def see_ad(i, ck, b, c, aware, consider, attitude, channel_roles, g) -> bool:
-    """An ad of brand b on channel c: awareness, attitude, consideration, and maybe a
-    purchase occasion now (the channel's purchase role). Returns that trigger.
+    """An ad of brand b on channel c.
+
+    Updates awareness, attitude, consideration, and maybe a purchase occasion now (the
+    channel's purchase role). Returns that trigger.
     """
     bit = np.uint8(1 << b)
     if not (aware[i] & bit):
@@ -174,8 +181,10 @@ def hear_word_of_mouth(
 
 @njit(cache=True, inline="always")
 def experience_touchpoint(i, b, x, ck, satisfaction, expectation, attitude, tenure, g) -> bool:
-    """Judge an experience x against expectation; update satisfaction, attitude and
-    expectation. Returns True when a very bad touchpoint makes the customer leave now.
+    """Judge an experience x against expectation.
+
+    Updates satisfaction, attitude and expectation. Returns True when a very bad touchpoint
+    makes the customer leave now.
     """
     e = expectation[i]
     d = rules.disconfirmation(x, e)
@@ -193,8 +202,10 @@ def experience_touchpoint(i, b, x, ck, satisfaction, expectation, attitude, tenu
 
 @njit(cache=True, inline="always")
 def leave_brand(i, b, attitude, satisfaction, consider, last_brand):
-    """A churner drops its brand: out of the consideration set, attitude no higher than
-    its satisfaction, remembered as the last brand.
+    """A churner drops its brand.
+
+    The brand leaves the consideration set, its attitude is made no higher than the
+    customer's satisfaction, and it is remembered as the last brand.
     """
     attitude[i, b] = min(attitude[i, b], satisfaction[i])
     consider[i] &= ~np.uint8(1 << b)
@@ -211,14 +222,16 @@ def join_brand(i, b, attitude, satisfaction, tenure, aware, consider, brand):
     consider[i] |= np.uint8(1 << b)
 
 
-@njit(cache=True, inline="always")
-def customer_step(
-    i, step_key, n, n_channels, complete, customers, market, network, voice_in, voice_out, acc,
-    flow, masks,
+@njit(cache=True, error_model="numpy")
+def step_customers(
+    lo, hi, step_key, n_channels, complete, customers, market, network, voice_in, voice_out, acc,
+    flow,
 ):  # fmt: skip
-    """One step of customer i (see the module docstring), then its record.
+    """One step of customers lo..hi-1 (see the module docstring), then their record.
 
-    ``customers``, ``market`` and ``network`` are tuples of columns (see ``step_all``).
+    ``customers``, ``market`` and ``network`` are tuples of columns (see ``step_all``),
+    unpacked once per chunk: the per-customer helpers are inlined, so no array reference
+    counting happens per customer. ``acc`` and ``flow`` are this chunk's accumulators.
     """
     (
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
@@ -227,112 +240,120 @@ def customer_step(
     brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g = market
     indptr, indices = network
     nb = brand_params.shape[0]
-    ck = customer_key(step_key, i)
-    b0 = np.int64(brand[i])
-    s_from = state_index(stage[i], b0, nb)
-    triggered = False
-    shocked = False
+    n = stage.size
+    acc[:, :] = 0.0
+    flow[:, :] = 0
+    masks = np.zeros((2, 256), dtype=np.int64)
+    for i in range(lo, hi):
+        ck = customer_key(step_key, i)
+        b0 = np.int64(brand[i])
+        s_from = state_index(stage[i], b0, nb)
+        triggered = False
+        shocked = False
 
-    # 1. At most one touchpoint, drawn from competing per-step rates.
-    u = uniform(ck, SLOT_EVENT)
-    ad_total = ad_cum[ad_cum.size - 1]
-    talk = rules.conversation_rate(g[P.G_TALK_RATE], wom_activity[i])
-    if u < ad_total:
-        k = np.searchsorted(ad_cum, u, side="right")
-        triggered = see_ad(
-            i, ck, k // n_channels, k % n_channels, aware, consider, attitude, channel_roles, g
-        )
-    elif u < ad_total + talk:
-        hear_word_of_mouth(
-            i, ck, voice_in, indptr, indices, complete, n, aware, consider, attitude,
-            brand_params, g,
-        )  # fmt: skip
-    elif b0 >= 0:
-        u -= ad_total + talk
-        usage = g[P.G_USAGE_RATE]
-        if u < usage:
-            x = rules.experience_draw(
-                brand_params[b0, P.B_PRODUCT_QUALITY], g[P.G_NOISE], uniform(ck, SLOT_EXPERIENCE)
+        # 1. At most one touchpoint, drawn from competing per-step rates.
+        u = uniform(ck, SLOT_EVENT)
+        ad_total = ad_cum[ad_cum.size - 1]
+        talk = rules.conversation_rate(g[P.G_TALK_RATE], wom_activity[i])
+        if u < ad_total:
+            k = np.searchsorted(ad_cum, u, side="right")
+            triggered = see_ad(
+                i, ck, k // n_channels, k % n_channels, aware, consider, attitude, channel_roles, g
             )
-            x = rules.personalised_experience(
-                x, expectation[i], brand_params[b0, P.B_EXPECTATION_MATCH]
-            )
-            shocked = experience_touchpoint(
-                i, b0, x, ck, satisfaction, expectation, attitude, tenure, g
-            )
-        elif u < usage + g[P.G_CONTACT_RATE]:
-            c = channel[i]
-            q = service_quality[b0, c]
-            outcome = rules.service_outcome(uniform(ck, SLOT_SERVICE), q, resolution[b0, c])
-            x_ok = rules.experience_draw(q, g[P.G_NOISE], uniform(ck, SLOT_EXPERIENCE))
-            x = rules.service_experience(
-                outcome, x_ok, expectation[i], g[P.G_RECOVERY_PARADOX],
-                g[P.G_FAILURE_EXPERIENCE], friction[b0, c],
+        elif u < ad_total + talk:
+            hear_word_of_mouth(
+                i, ck, voice_in, indptr, indices, complete, n, aware, consider, attitude,
+                brand_params, g,
             )  # fmt: skip
-            x = rules.personalised_experience(
-                x, expectation[i], brand_params[b0, P.B_EXPECTATION_MATCH]
-            )
-            acc[b0, P.A_CONTACTS] += 1.0
-            if outcome != rules.SERVICE_SUCCESS:
-                acc[b0, P.A_FAILURES] += 1.0
-            if outcome == rules.SERVICE_RECOVERED:
-                acc[b0, P.A_RECOVERED] += 1.0
-            shocked = experience_touchpoint(
-                i, b0, x, ck, satisfaction, expectation, attitude, tenure, g
-            )
-
-    # 2. Purchase occasion: choose from the consideration set (and the current brand).
-    b1 = b0
-    choice_set = np.int64(consider[i])
-    if b0 >= 0:
-        choice_set |= 1 << b0
-    if choice_set != 0 and not shocked:
-        if triggered or uniform(ck, SLOT_OCCASION) < g[P.G_NEED_RATE]:
-            chosen = choose_brand(
-                i, choice_set, b0, attitude, price_sensitivity, channel, brand_params, friction,
-                g, uniform(ck, SLOT_CHOICE),
-            )  # fmt: skip
-            if chosen >= 0:
-                b1 = chosen
-
-    # 3. Churn: dissatisfaction hazard, or at once after a very bad touchpoint.
-    if b0 >= 0 and b1 == b0:
-        leaves = shocked
-        if not leaves:
-            u = uniform(ck, SLOT_CHURN)
-            # Skip the exponential unless u is below the hazard's bound (exact, and cheap).
-            if u < g[P.G_CHURN_BOUND] * brand_params[b0, P.B_CHURN_MULT] * churn_propensity[i]:
-                h = rules.churn_hazard(
-                    churn_propensity[i], satisfaction[i], g[P.G_CHURN_SENSITIVITY],
-                    g[P.G_CHURN_REFERENCE], brand_params[b0, P.B_CHURN_MULT],
+        elif b0 >= 0:
+            u -= ad_total + talk
+            usage = g[P.G_USAGE_RATE]
+            if u < usage:
+                x = rules.experience_draw(
+                    brand_params[b0, P.B_PRODUCT_QUALITY],
+                    g[P.G_NOISE],
+                    uniform(ck, SLOT_EXPERIENCE),
+                )
+                x = rules.personalised_experience(
+                    x, expectation[i], brand_params[b0, P.B_EXPECTATION_MATCH]
+                )
+                shocked = experience_touchpoint(
+                    i, b0, x, ck, satisfaction, expectation, attitude, tenure, g
+                )
+            elif u < usage + g[P.G_CONTACT_RATE]:
+                c = channel[i]
+                q = service_quality[b0, c]
+                outcome = rules.service_outcome(uniform(ck, SLOT_SERVICE), q, resolution[b0, c])
+                x_ok = rules.experience_draw(q, g[P.G_NOISE], uniform(ck, SLOT_EXPERIENCE))
+                x = rules.service_experience(
+                    outcome, x_ok, expectation[i], g[P.G_RECOVERY_PARADOX],
+                    g[P.G_FAILURE_EXPERIENCE], friction[b0, c],
                 )  # fmt: skip
-                leaves = u < h
-        if leaves:
-            leave_brand(i, b0, attitude, satisfaction, consider, last_brand)
-            competitors = np.int64(consider[i]) & ~(1 << b0)
-            b1 = choose_brand(
-                i, competitors, -1, attitude, price_sensitivity, channel, brand_params, friction,
-                g, uniform(ck, SLOT_SWITCH),
-            )  # fmt: skip
-            if b1 < 0:
-                brand[i] = -1
-                acc[b0, P.A_LAPSED] += 1.0
-    if b1 != b0:
-        if b0 >= 0:
-            acc[b0, P.A_CHURNED] += 1.0
-            last_brand[i] = b0
-        if b1 >= 0:
-            join_brand(i, b1, attitude, satisfaction, tenure, aware, consider, brand)
-            acc[b1, P.A_ACQUIRED] += 1.0
-    elif b0 >= 0:
-        tenure[i] = min(np.int64(tenure[i]) + 1, 65535)
+                x = rules.personalised_experience(
+                    x, expectation[i], brand_params[b0, P.B_EXPECTATION_MATCH]
+                )
+                acc[b0, P.A_CONTACTS] += 1.0
+                if outcome != rules.SERVICE_SUCCESS:
+                    acc[b0, P.A_FAILURES] += 1.0
+                if outcome == rules.SERVICE_RECOVERED:
+                    acc[b0, P.A_RECOVERED] += 1.0
+                shocked = experience_touchpoint(
+                    i, b0, x, ck, satisfaction, expectation, attitude, tenure, g
+                )
 
-    # 4. Stage, what the customer will say next step, and the record.
-    stage[i] = rules.stage_of(brand[i], consider[i], aware[i], stage[i])
-    record_customer(
-        i, s_from, stage, brand, last_brand, aware, consider, satisfaction, tenure,
-        brand_params, g, voice_out, acc, flow, masks,
-    )  # fmt: skip
+        # 2. Purchase occasion: choose from the consideration set (and the current brand).
+        b1 = b0
+        choice_set = np.int64(consider[i])
+        if b0 >= 0:
+            choice_set |= 1 << b0
+        if choice_set != 0 and not shocked:
+            if triggered or uniform(ck, SLOT_OCCASION) < g[P.G_NEED_RATE]:
+                chosen = choose_brand(
+                    i, choice_set, b0, attitude, price_sensitivity, channel, brand_params, friction,
+                    g, uniform(ck, SLOT_CHOICE),
+                )  # fmt: skip
+                if chosen >= 0:
+                    b1 = chosen
+
+        # 3. Churn: dissatisfaction hazard, or at once after a very bad touchpoint.
+        if b0 >= 0 and b1 == b0:
+            leaves = shocked
+            if not leaves:
+                u = uniform(ck, SLOT_CHURN)
+                # Skip the exponential unless u is below the hazard's bound (exact, and cheap).
+                if u < g[P.G_CHURN_BOUND] * brand_params[b0, P.B_CHURN_MULT] * churn_propensity[i]:
+                    h = rules.churn_hazard(
+                        churn_propensity[i], satisfaction[i], g[P.G_CHURN_SENSITIVITY],
+                        g[P.G_CHURN_REFERENCE], brand_params[b0, P.B_CHURN_MULT],
+                    )  # fmt: skip
+                    leaves = u < h
+            if leaves:
+                leave_brand(i, b0, attitude, satisfaction, consider, last_brand)
+                competitors = np.int64(consider[i]) & ~(1 << b0)
+                b1 = choose_brand(
+                    i, competitors, -1, attitude, price_sensitivity, channel, brand_params,
+                    friction, g, uniform(ck, SLOT_SWITCH),
+                )  # fmt: skip
+                if b1 < 0:
+                    brand[i] = -1
+                    acc[b0, P.A_LAPSED] += 1.0
+        if b1 != b0:
+            if b0 >= 0:
+                acc[b0, P.A_CHURNED] += 1.0
+                last_brand[i] = b0
+            if b1 >= 0:
+                join_brand(i, b1, attitude, satisfaction, tenure, aware, consider, brand)
+                acc[b1, P.A_ACQUIRED] += 1.0
+        elif b0 >= 0:
+            tenure[i] = min(np.int64(tenure[i]) + 1, 65535)
+
+        # 4. Stage, what the customer will say next step, and the record.
+        stage[i] = rules.stage_of(brand[i], consider[i], aware[i], stage[i])
+        record_customer(
+            i, s_from, stage, brand, last_brand, aware, consider, satisfaction, tenure,
+            brand_params, g, voice_out, acc, flow, masks,
+        )  # fmt: skip
+    count_masks(masks, acc)
 
 
 @njit(cache=True, inline="always")
@@ -385,26 +406,6 @@ def count_masks(masks, acc):
                 acc[k, P.A_CONSIDERING] += masks[1, m]
 
 
-@njit(cache=True, error_model="numpy")
-def step_chunk(
-    lo, hi, step_key, n_channels, complete, customers, market, network, voice_in, voice_out,
-    acc, flow,
-):  # fmt: skip
-    """Customers lo..hi-1 in order. One call per chunk: the per-customer functions are
-    inlined here, so no array reference counting happens per customer.
-    """
-    acc[:, :] = 0.0
-    flow[:, :] = 0
-    masks = np.zeros((2, 256), dtype=np.int64)
-    n = customers[0].size
-    for i in range(lo, hi):
-        customer_step(
-            i, step_key, n, n_channels, complete, customers, market, network, voice_in,
-            voice_out, acc, flow, masks,
-        )  # fmt: skip
-    count_masks(masks, acc)
-
-
 @njit(parallel=True, cache=True)
 def step_all(
     step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation,
@@ -423,7 +424,7 @@ def step_all(
     n = stage.size
     n_chunks = (n + CHUNK - 1) // CHUNK
     for k in prange(n_chunks):
-        step_chunk(
+        step_customers(
             k * CHUNK, min(n, (k + 1) * CHUNK), step_key, n_channels, complete, customers,
             market, network, voice_in, voice_out, acc[k], flow[k],
         )  # fmt: skip

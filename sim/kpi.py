@@ -11,9 +11,11 @@ KPI_COLUMNS = (
 
 
 def brand_kpis(metrics: pl.DataFrame) -> pl.DataFrame:
-    """One row per brand: start and end customers, final share, acquisitions, churn,
-    retention (share of the customers it ever served still with it at the end:
-    end / (start + acquired)), total revenue and profit, CLV and final NPS.
+    """One row per brand of key performance indicators.
+
+    Columns: start and end customers, final share, acquisitions, churn, retention (share of
+    the customers it ever served still with it at the end: end / (start + acquired)), total
+    revenue and profit, CLV and final NPS.
     """
     last = metrics["step"].max()
     first = metrics.filter(pl.col("step") == 0).select("brand", customers_start="customers")

@@ -64,7 +64,10 @@ def _er_edge(key: np.uint64, e: int, n: int) -> tuple[int, int]:
 
 @njit(cache=True)
 def _ws_edge(key: np.uint64, i: int, j: int, half: int, n: int, rewiring: float) -> int:
-    """Target of lattice edge (i, i + j): rewired to a uniform non-self node with probability beta."""
+    """Target of lattice edge (i, i + j).
+
+    Rewired to a uniform non-self node with probability beta.
+    """
     ck = customer_key(key, i * half + j)
     target = (i + j) % n
     if uniform(ck, 0) < rewiring:
@@ -120,7 +123,10 @@ def _erdos_renyi(n: int, edges: int, key: np.uint64) -> tuple[np.ndarray, np.nda
 def _watts_strogatz(
     n: int, half: int, rewiring: float, key: np.uint64
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Watts-Strogatz small world: ring lattice with k/2 neighbours a side, each edge rewired w.p. beta."""
+    """Watts-Strogatz small world.
+
+    Ring lattice with k/2 neighbours a side, each edge rewired w.p. beta.
+    """
     deg = np.zeros(n + 1, dtype=np.int64)
     for i in range(n):
         for j in range(1, half + 1):
@@ -142,8 +148,10 @@ def _watts_strogatz(
 
 @njit(cache=True)
 def _barabasi_albert(n: int, m: int, key: np.uint64) -> tuple[np.ndarray, np.ndarray]:
-    """Barabasi-Albert preferential attachment: each new node links to m distinct earlier nodes,
-    drawn with probability proportional to degree (the repeated-endpoints list).
+    """Barabasi-Albert preferential attachment.
+
+    Each new node links to m distinct earlier nodes, drawn with probability proportional to
+    degree (the repeated-endpoints list).
     """
     seed_nodes = m + 1
     total = seed_nodes * m // 2 + (n - seed_nodes) * m

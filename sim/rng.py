@@ -61,7 +61,10 @@ def customer_key(step_key: np.uint64, customer: int) -> np.uint64:
 
 @njit(cache=True, inline="always")
 def uniform(ck: np.uint64, slot: int) -> float:
-    """Uniform draw in [0, 1) for draw ``slot`` of a customer key: top 53 bits of mix(ck + slot * c)."""
+    """Uniform draw in [0, 1) for draw ``slot`` of a customer key.
+
+    Takes the top 53 bits of mix(ck + slot * c).
+    """
     z = mix64(ck + np.uint64(slot + 1) * _SECOND)
     return float(z >> _S11) * _TO_UNIT
 
