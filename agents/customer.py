@@ -16,6 +16,7 @@ from agents import rules
 from sim import params as P
 from sim.kernels import (
     SLOT_AWARE,
+    SLOT_BOT,
     SLOT_CHOICE,
     SLOT_CHURN,
     SLOT_CONSIDER,
@@ -74,6 +75,7 @@ class CustomerAgent(mesa.Agent):
         nb = m.market.n_brands
         ck = np.uint64(customer_key(step_key, self.index))  # Python ints overflow int64
         self._ck = ck
+        self._tables = tables
         before = self.state_index(nb)
         start_brand = self.brand
         triggered = False
@@ -141,7 +143,8 @@ class CustomerAgent(mesa.Agent):
             if uniform(self._ck, SLOT_AWARE) >= roles[c, P.R_AWARENESS]:
                 return False
             self.aware |= 1 << b
-        self.attitude[b] = rules.attitude_update(self.attitude[b], g[P.G_AD_TONE], g[P.G_AD_WEIGHT])
+        tone = rules.ad_valence(g[P.G_AD_TONE], self._tables.brand_params[b, P.B_WOM_SHIFT])
+        self.attitude[b] = rules.attitude_update(self.attitude[b], tone, g[P.G_AD_WEIGHT])
         self.after_message(b, roles[c, P.R_CONSIDERATION], g)
         return uniform(self._ck, SLOT_TRIGGER) < roles[c, P.R_PURCHASE]
 
@@ -193,14 +196,18 @@ class CustomerAgent(mesa.Agent):
     def contact_service(self, tables, g) -> bool:
         """Contact the brand's service on this customer's channel; may fail or be recovered."""
         b, c = self.brand, self.channel
-        quality = tables.service_quality[b, c]
-        outcome = rules.service_outcome(
-            uniform(self._ck, SLOT_SERVICE), quality, tables.resolution[b, c]
-        )
+        bp = tables.brand_params
+        quality, resolution = tables.service_quality[b, c], tables.resolution[b, c]
+        friction = tables.friction[b, c]
+        if bp[b, P.B_BOT_SHARE] > 0.0 and uniform(self._ck, SLOT_BOT) < bp[b, P.B_BOT_SHARE]:
+            # the chatbot answers this contact, with its own quality, resolution and friction
+            quality, resolution = bp[b, P.B_BOT_QUALITY], bp[b, P.B_BOT_RESOLUTION]
+            friction = bp[b, P.B_BOT_FRICTION]
+        outcome = rules.service_outcome(uniform(self._ck, SLOT_SERVICE), quality, resolution)
         x_ok = rules.experience_draw(quality, g[P.G_NOISE], uniform(self._ck, SLOT_EXPERIENCE))
         x = rules.service_experience(
             outcome, x_ok, self.expectation, g[P.G_RECOVERY_PARADOX], g[P.G_FAILURE_EXPERIENCE],
-            tables.friction[b, c],
+            friction,
         )  # fmt: skip
         x = rules.personalised_experience(
             x, self.expectation, tables.brand_params[b, P.B_EXPECTATION_MATCH]

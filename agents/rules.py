@@ -310,3 +310,9 @@ def wom_valence(kind: int, shift: float) -> float:
     base is 1 for praise and 0 for a warning; delta < 0 in a PR crisis, > 0 after a viral review.
     """
     return clip01(wom_target(kind) + shift)
+
+
+@njit(cache=True)
+def ad_valence(tone: float, shift: float) -> float:
+    """Valence an ad pulls attitude toward, shifted by news about the brand: clip(tone + delta, 0, 1)."""
+    return clip01(tone + shift)

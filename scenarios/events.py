@@ -1,9 +1,25 @@
 """Timed events: each changes the market's tables for a window of steps.
 
-An event is a mapping from the scenario config with a ``kind``, a ``start`` step
-and an ``end`` step (exclusive; null runs to the end of the run), plus the fields
-its kind needs. Events are applied in order to a fresh copy of the baseline tables
-at every step, so they never leak past their window.
+An event comes from ``scenario.events`` with a ``kind``, a ``start`` step and an
+``end`` step (exclusive; null runs to the end of the run), plus the fields its kind
+needs (``EVENT_FIELDS``). Events are applied in order to a fresh copy of the baseline
+tables at every step, so they never leak past their window. The kinds:
+
+- ``service_outage``: q_b,c *= 1 - severity and r_b,c *= 1 - severity on ``channels``
+  (default: every channel).
+- ``price_change``: p_b *= 1 + change.
+- ``ad_burst``: reach_b,c = reach_b,c * multiplier + reach on ``channels``.
+- ``new_entrant``: brand b launches at ``start`` (before it, it cannot be seen or bought).
+- ``chatbot_rollout``: a share ``adoption`` of b's service contacts is answered by a
+  chatbot with its own ``quality``, ``resolution`` and ``friction``.
+- ``loyalty_programme``: members (b's customers) churn at hazard x ``churn_multiplier``
+  and spend x ``spend_multiplier``; each member costs ``cost_per_member`` a step.
+- ``friction_reduction``: f_b,c *= 1 - reduction on ``channels`` (one-click purchase).
+- ``wom_shock`` (alias ``pr_crisis``, ``viral_review``): everything heard about b (word
+  of mouth and its ads) is shifted by ``shift``; with ``reach``, news about b reaches
+  customers on ``channels`` like an ad.
+- ``personalisation``: a share ``match`` of any shortfall between expectation and
+  experience with b is closed.
 """
 
 from __future__ import annotations
@@ -30,6 +46,32 @@ class Tables:
         return Tables(*(np.array(a, copy=True) for a in self.__dict__.values()))
 
 
+#: Required (True) and optional (False) fields of each kind, with their allowed range.
+EVENT_FIELDS: dict[str, dict[str, tuple[bool, float, float]]] = {
+    "service_outage": {"severity": (True, 0.0, 1.0)},
+    "price_change": {"change": (True, -1.0, 10.0)},
+    "ad_burst": {"multiplier": (False, 0.0, 100.0), "reach": (False, 0.0, 1.0)},
+    "new_entrant": {},
+    "chatbot_rollout": {
+        "adoption": (True, 0.0, 1.0),
+        "quality": (True, 0.0, 1.0),
+        "resolution": (True, 0.0, 1.0),
+        "friction": (False, 0.0, 1.0),
+    },
+    "loyalty_programme": {
+        "churn_multiplier": (True, 0.0, 10.0),
+        "spend_multiplier": (False, 0.0, 10.0),
+        "cost_per_member": (False, 0.0, 1e9),
+    },
+    "friction_reduction": {"reduction": (True, 0.0, 1.0)},
+    "wom_shock": {"shift": (True, -1.0, 1.0), "reach": (False, 0.0, 1.0)},
+    "pr_crisis": {"shift": (True, -1.0, 0.0), "reach": (False, 0.0, 1.0)},
+    "viral_review": {"shift": (True, 0.0, 1.0), "reach": (False, 0.0, 1.0)},
+    "personalisation": {"match": (True, 0.0, 1.0)},
+}
+EVENT_KINDS = tuple(EVENT_FIELDS)
+
+
 def in_window(event, t: int) -> bool:
     """True while start <= t < end (end null: to the end of the run)."""
     start = int(event.get("start", 0) or 0)
@@ -38,63 +80,94 @@ def in_window(event, t: int) -> bool:
 
 
 def _channels(event, channel_names: list[str]) -> list[int]:
-    names = event.get("channels") or ([event["channel"]] if event.get("channel") else None)
+    names = event.get("channels")
     if not names:
         return list(range(len(channel_names)))
     return [channel_names.index(c) for c in names]
 
 
+def _get(event, name: str, default: float) -> float:
+    value = event.get(name)
+    return default if value is None else float(value)
+
+
+def launch_steps(events, brand_names: list[str], launch: np.ndarray) -> np.ndarray:
+    """Launch step of each brand: its ``launch_step``, or the start of a new_entrant event."""
+    out = launch.copy()
+    for ev in events or ():
+        if ev["kind"] == "new_entrant":
+            out[brand_names.index(ev["brand"])] = int(ev.get("start", 0) or 0)
+    return out
+
+
 def apply_events(
     tables: Tables, events, t: int, brand_names: list[str], channel_names: list[str]
 ) -> None:
-    """Apply every event active at step t to ``tables`` in place."""
+    """Apply every event active at step t to ``tables`` in place (see the module docstring)."""
+    bp = tables.brand_params
     for ev in events or ():
-        if not in_window(ev, t):
-            continue
         kind = ev["kind"]
-        b = brand_names.index(ev["brand"]) if ev.get("brand") is not None else None
+        if kind == "new_entrant" or not in_window(ev, t):
+            continue
+        b = brand_names.index(ev["brand"])
+        cs = _channels(ev, channel_names)
         if kind == "service_outage":
-            for c in _channels(ev, channel_names):
-                tables.service_quality[b, c] *= 1.0 - float(ev.get("severity", 1.0))
-                tables.resolution[b, c] *= 1.0 - float(ev.get("severity", 1.0))
+            keep = 1.0 - float(ev["severity"])
+            tables.service_quality[b, cs] *= keep
+            tables.resolution[b, cs] *= keep
         elif kind == "price_change":
-            tables.brand_params[b, P.B_PRICE] *= 1.0 + float(ev["change"])
-        else:
-            raise ValueError(f"scenario event kind {kind!r} is not known")
-
-
-EVENT_KINDS = ("service_outage", "price_change")
-#: Fields each kind needs beyond kind/start/end, with their allowed range (lo, hi).
-EVENT_FIELDS = {
-    "service_outage": {"brand": None, "severity": (0.0, 1.0)},
-    "price_change": {"brand": None, "change": (-1.0, 10.0)},
-}
+            bp[b, P.B_PRICE] *= 1.0 + float(ev["change"])
+        elif kind == "ad_burst":
+            tables.ad_reach[b, cs] = tables.ad_reach[b, cs] * _get(ev, "multiplier", 1.0) + _get(
+                ev, "reach", 0.0
+            )
+        elif kind == "chatbot_rollout":
+            bp[b, P.B_BOT_SHARE] = float(ev["adoption"])
+            bp[b, P.B_BOT_QUALITY] = float(ev["quality"])
+            bp[b, P.B_BOT_RESOLUTION] = float(ev["resolution"])
+            bp[b, P.B_BOT_FRICTION] = _get(ev, "friction", 0.0)
+        elif kind == "loyalty_programme":
+            bp[b, P.B_CHURN_MULT] *= float(ev["churn_multiplier"])
+            bp[b, P.B_SPEND_MULT] *= _get(ev, "spend_multiplier", 1.0)
+            bp[b, P.B_MEMBER_COST] += _get(ev, "cost_per_member", 0.0)
+        elif kind == "friction_reduction":
+            tables.friction[b, cs] *= 1.0 - float(ev["reduction"])
+        elif kind in ("wom_shock", "pr_crisis", "viral_review"):
+            bp[b, P.B_WOM_SHIFT] += float(ev["shift"])
+            if ev.get("reach"):
+                tables.ad_reach[b, cs] += float(ev["reach"])
+        elif kind == "personalisation":
+            bp[b, P.B_EXPECTATION_MATCH] = float(ev["match"])
 
 
 def validate_events(cfg, brands: list[str], channels: list[str], steps: int) -> None:
-    """Check the scenario's events: known kinds, brands and channels, windows inside the run."""
+    """Check the scenario's events: known kinds with their fields in range, existing
+    brands and channels, windows inside the run."""
     from sim.config import ConfigError
 
     for k, ev in enumerate(cfg.scenario.get("events") or []):
         key = f"scenario.events[{k}]"
         kind = ev.get("kind")
-        if kind not in EVENT_KINDS:
+        if kind not in EVENT_FIELDS:
             raise ConfigError(f"{key}.kind={kind}: must be one of {', '.join(EVENT_KINDS)}")
-        for name, bounds in EVENT_FIELDS[kind].items():
+        brand = ev.get("brand")
+        if brand is None:
+            raise ConfigError(f"{key}.brand=None: a {kind} event needs a brand")
+        if brand not in brands:
+            raise ConfigError(f"{key}.brand={brand}: must be one of {', '.join(brands)}")
+        for name, (required, lo, hi) in EVENT_FIELDS[kind].items():
             value = ev.get(name)
-            if value is None and not (name == "severity"):
-                raise ConfigError(f"{key}.{name}=None: a {kind} event needs it")
-            if bounds is not None and value is not None:
-                lo, hi = bounds
-                if (
-                    isinstance(value, bool)
-                    or not isinstance(value, (int, float))
-                    or not lo <= value <= hi
-                ):
-                    raise ConfigError(f"{key}.{name}={value}: must be between {lo:g} and {hi:g}")
-        if ev.get("brand") is not None and ev["brand"] not in brands:
-            raise ConfigError(f"{key}.brand={ev['brand']}: must be one of {', '.join(brands)}")
-        for c in ev.get("channels") or ([ev["channel"]] if ev.get("channel") else []):
+            if value is None:
+                if required:
+                    raise ConfigError(f"{key}.{name}=None: a {kind} event needs it")
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(
+                    f"{key}.{name}={value}: must be a number between {lo:g} and {hi:g}"
+                )
+            if not lo <= value <= hi:
+                raise ConfigError(f"{key}.{name}={value}: must be between {lo:g} and {hi:g}")
+        for c in ev.get("channels") or []:
             if c not in channels:
                 raise ConfigError(f"{key}.channels={c}: must be one of {', '.join(channels)}")
         start = ev.get("start", 0) or 0
@@ -102,4 +175,6 @@ def validate_events(cfg, brands: list[str], channels: list[str], steps: int) -> 
             raise ConfigError(f"{key}.start={start}: must be between 0 and {steps} (sim.steps)")
         end = ev.get("end")
         if end is not None and not start < end <= steps + 1:
-            raise ConfigError(f"{key}.end={end}: must be between {start + 1} and {steps + 1}")
+            raise ConfigError(
+                f"{key}.end={end}: must be between {start + 1} and {steps + 1} (sim.steps + 1)"
+            )

@@ -64,7 +64,9 @@ class Responses:
                 if nps is not None and not np.isnan(nps[b]) and nps[b] < float(policy["nps_below"]):
                     top = float(policy.get("max_quality", 0.95))
                     room = np.maximum(top - tables.service_quality[b] - self.quality_gain[b], 0.0)
-                    self.quality_gain[b] += np.minimum(float(policy.get("quality_step", 0.002)), room)
+                    self.quality_gain[b] += np.minimum(
+                        float(policy.get("quality_step", 0.002)), room
+                    )
                     self.cost[b] += float(policy.get("cost", 0.0))
         tables.service_quality += self.quality_gain
         np.clip(tables.service_quality, 0.0, 1.0, out=tables.service_quality)

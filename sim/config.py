@@ -25,7 +25,10 @@ class ConfigError(ValueError):
 
 
 def register_resolvers() -> None:
-    """Register journeysim's OmegaConf resolvers (idempotent; called before composing)."""
+    """Register the config schema and OmegaConf resolvers (idempotent; before composing)."""
+    from sim.schema import register_schemas
+
+    register_schemas()
     OmegaConf.register_new_resolver("oneminus", lambda x: 1.0 - float(x), replace=True)
 
 
@@ -71,6 +74,8 @@ def _fail(key: str, value, rule: str) -> None:
 def _show(value) -> str:
     if isinstance(value, (DictConfig, ListConfig)):
         return str(OmegaConf.to_container(value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # typed float fields turn "2" into 2.0: echo what was typed
     return str(value)
 
 
@@ -257,3 +262,24 @@ def validate(cfg: DictConfig) -> None:
     from scenarios.events import validate_events
 
     validate_events(cfg, brands, channels, steps)
+    _validate_responses(cfg, brands)
+
+
+def _validate_responses(cfg: DictConfig, brands: list[str]) -> None:
+    from scenarios.responses import RESPONSE_KINDS
+
+    for b in brands:
+        for k, policy in enumerate(cfg.brands[b].get("responses") or []):
+            key = f"brands.{b}.responses[{k}]"
+            _choice(f"{key}.kind", policy.kind, RESPONSE_KINDS)
+            for rival in policy.get("rivals") or []:
+                others = [x for x in brands if x != b]
+                if rival not in others:
+                    _fail(f"{key}.rivals", rival, f"must be one of {', '.join(others)}")
+            _integer(f"{key}.lag", policy.lag, 0)
+            _prob(f"{key}.share_below", policy.share_below)
+            _number(f"{key}.multiplier", policy.multiplier, 0.0, 100.0)
+            _number(f"{key}.nps_below", policy.nps_below, -100.0, 100.0)
+            _prob(f"{key}.quality_step", policy.quality_step)
+            _prob(f"{key}.max_quality", policy.max_quality)
+            _number(f"{key}.cost", policy.cost, 0.0)

@@ -42,6 +42,7 @@ SLOT_OCCASION = 8
 SLOT_CHOICE = 9
 SLOT_CHURN = 10
 SLOT_SWITCH = 11
+SLOT_BOT = 12
 
 
 @njit(cache=True, inline="always")
@@ -135,7 +136,7 @@ def after_message(i, b, ck, consider_probability, attitude, consider, g):
 
 
 @njit(cache=True, inline="always")
-def see_ad(i, ck, b, c, aware, consider, attitude, channel_roles, g) -> bool:
+def see_ad(i, ck, b, c, aware, consider, attitude, channel_roles, brand_params, g) -> bool:
     """An ad of brand b on channel c.
 
     Updates awareness, attitude, consideration, and maybe a purchase occasion now (the
@@ -146,7 +147,8 @@ def see_ad(i, ck, b, c, aware, consider, attitude, channel_roles, g) -> bool:
         if uniform(ck, SLOT_AWARE) >= channel_roles[c, P.R_AWARENESS]:
             return False
         aware[i] |= bit
-    attitude[i, b] = rules.attitude_update(attitude[i, b], g[P.G_AD_TONE], g[P.G_AD_WEIGHT])
+    tone = rules.ad_valence(g[P.G_AD_TONE], brand_params[b, P.B_WOM_SHIFT])
+    attitude[i, b] = rules.attitude_update(attitude[i, b], tone, g[P.G_AD_WEIGHT])
     after_message(i, b, ck, channel_roles[c, P.R_CONSIDERATION], attitude, consider, g)
     return uniform(ck, SLOT_TRIGGER) < channel_roles[c, P.R_PURCHASE]
 
@@ -258,8 +260,9 @@ def step_customers(
         if u < ad_total:
             k = np.searchsorted(ad_cum, u, side="right")
             triggered = see_ad(
-                i, ck, k // n_channels, k % n_channels, aware, consider, attitude, channel_roles, g
-            )
+                i, ck, k // n_channels, k % n_channels, aware, consider, attitude, channel_roles,
+                brand_params, g,
+            )  # fmt: skip
         elif u < ad_total + talk:
             hear_word_of_mouth(
                 i, ck, voice_in, indptr, indices, complete, n, aware, consider, attitude,
@@ -283,11 +286,18 @@ def step_customers(
             elif u < usage + g[P.G_CONTACT_RATE]:
                 c = channel[i]
                 q = service_quality[b0, c]
-                outcome = rules.service_outcome(uniform(ck, SLOT_SERVICE), q, resolution[b0, c])
+                r = resolution[b0, c]
+                f = friction[b0, c]
+                bot = brand_params[b0, P.B_BOT_SHARE]
+                if bot > 0.0 and uniform(ck, SLOT_BOT) < bot:  # the chatbot answers
+                    q = brand_params[b0, P.B_BOT_QUALITY]
+                    r = brand_params[b0, P.B_BOT_RESOLUTION]
+                    f = brand_params[b0, P.B_BOT_FRICTION]
+                outcome = rules.service_outcome(uniform(ck, SLOT_SERVICE), q, r)
                 x_ok = rules.experience_draw(q, g[P.G_NOISE], uniform(ck, SLOT_EXPERIENCE))
                 x = rules.service_experience(
                     outcome, x_ok, expectation[i], g[P.G_RECOVERY_PARADOX],
-                    g[P.G_FAILURE_EXPERIENCE], friction[b0, c],
+                    g[P.G_FAILURE_EXPERIENCE], f,
                 )  # fmt: skip
                 x = rules.personalised_experience(
                     x, expectation[i], brand_params[b0, P.B_EXPECTATION_MATCH]

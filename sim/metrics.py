@@ -16,8 +16,9 @@ from sim import params as P
 #: Columns of ``Result.metrics``, one row per (step, brand).
 METRIC_COLUMNS = (
     "step", "brand", "aware", "considering", "customers", "acquired", "churned", "lapsed",
-    "share", "revenue", "ad_spend", "service_cost", "profit", "satisfaction", "promoters",
-    "passives", "detractors", "nps", "contacts", "failures", "recovered",
+    "share", "price", "revenue", "ad_spend", "service_cost", "programme_cost", "profit",
+    "satisfaction", "promoters", "passives", "detractors", "nps", "contacts", "failures",
+    "recovered",
     "discounted_revenue", "discounted_profit", "clv",
 )  # fmt: skip
 
@@ -41,16 +42,42 @@ class Recorder:
         self.acc = np.zeros((steps + 1, nb, P.N_ACC))
         self.ad_spend = np.zeros((steps + 1, nb))
         self.margin = np.zeros((steps + 1, nb))
+        self.price = np.zeros((steps + 1, nb))
+        self.programme_cost = np.zeros((steps + 1, nb))
         self.flows = np.zeros((steps + 1, ns, ns), dtype=np.int64)
         self.last_step = -1
 
-    def add(self, t: int, acc_chunks: np.ndarray, flow_chunks: np.ndarray, ad_spend, margin):
-        """Store step t: chunk accumulators are summed in chunk order (thread independent)."""
+    def add(self, t: int, acc_chunks, flow_chunks, ad_spend, tables, policy_cost) -> None:
+        """Store step t: chunk accumulators are summed in chunk order (thread independent).
+
+        Programme cost is the loyalty programme's cost per member times customers, plus
+        what the brand's response policies spent this step.
+        """
         self.acc[t] = acc_chunks.sum(axis=0)
         self.flows[t] = flow_chunks.sum(axis=0)
         self.ad_spend[t] = ad_spend
-        self.margin[t] = margin
+        self.margin[t] = tables.brand_params[:, P.B_MARGIN]
+        self.price[t] = tables.brand_params[:, P.B_PRICE]
+        members = self.acc[t, :, P.A_CUSTOMERS]
+        self.programme_cost[t] = tables.brand_params[:, P.B_MEMBER_COST] * members + policy_cost
         self.last_step = t
+
+    def share(self, t: int) -> np.ndarray:
+        """Market share of each brand at step t (zeros when nobody is a customer)."""
+        customers = self.acc[t, :, P.A_CUSTOMERS]
+        total = customers.sum()
+        return customers / total if total > 0 else np.zeros_like(customers)
+
+    def nps(self, t: int) -> np.ndarray:
+        """NPS of each brand at step t (NaN for a brand without customers)."""
+        a = self.acc[t]
+        customers = a[:, P.A_CUSTOMERS]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(
+                customers > 0,
+                100.0 * (a[:, P.A_PROMOTERS] - a[:, P.A_DETRACTORS]) / customers,
+                np.nan,
+            )
 
     def metrics(self, service_cost: float, discount_rate: float) -> pl.DataFrame:
         """One row per (step, brand) with the columns in ``METRIC_COLUMNS``."""
@@ -63,7 +90,8 @@ class Recorder:
         revenue = acc[:, :, P.A_REVENUE]
         service = service_cost * acc[:, :, P.A_CONTACTS]
         ad = self.ad_spend[:steps]
-        profit = revenue * self.margin[:steps] - ad - service
+        programme = self.programme_cost[:steps]
+        profit = revenue * self.margin[:steps] - ad - service - programme
         discount = (1.0 + discount_rate) ** -np.arange(steps, dtype=np.float64)
         disc_rev = np.cumsum(revenue * discount[:, None], axis=0)
         disc_profit = np.cumsum(profit * discount[:, None], axis=0)
@@ -96,9 +124,11 @@ class Recorder:
                 "churned": count(P.A_CHURNED),
                 "lapsed": count(P.A_LAPSED),
                 "share": col(share),
+                "price": col(self.price[:steps]),
                 "revenue": col(revenue),
                 "ad_spend": col(ad),
                 "service_cost": col(service),
+                "programme_cost": col(programme),
                 "profit": col(profit),
                 "satisfaction": col(satisfaction),
                 "promoters": count(P.A_PROMOTERS),

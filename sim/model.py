@@ -12,6 +12,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from scenarios.events import Tables, apply_events
+from scenarios.responses import Responses
 from sim import kernels
 from sim import params as P
 from sim.metrics import Recorder
@@ -40,6 +41,9 @@ class JourneyModel(mesa.Model):
             str(net.kind), self.customers.n, float(net.mean_degree), float(net.rewiring), self.seed
         )
         self.events = list(cfg.scenario.get("events") or [])
+        self.responses = Responses(
+            cfg, self.market.brand_names, self.market.n_channels, self.n_steps
+        )
         self.recorder = Recorder(self.n_steps, self.market.brand_names)
         self.t = 0
         nb = self.market.n_brands
@@ -54,15 +58,33 @@ class JourneyModel(mesa.Model):
 
     # -- the step ---------------------------------------------------------------
     def tables_at(self, t: int) -> Tables:
-        """Baseline tables with the scenario's events at step t applied."""
+        """Step t's tables: the baseline, the scenario's events, the rivals' responses.
+
+        Brands not launched yet are inactive and advertise nowhere. If events push the
+        total ad reach past what the competing touchpoint rates leave (1 - talk - usage -
+        contact), all reach is scaled down to fit, so probabilities stay probabilities.
+        """
         m = self.market
         tables = Tables(
             m.brand_params, m.ad_reach, m.service_quality, m.resolution, m.friction
         ).copy()
         apply_events(tables, self.events, t, m.brand_names, m.channel_names)
+        if self.responses.active and t > 0:
+            rec = self.recorder
+            share = rec.share(t - 1)
+            self.responses.adjust(t, tables, share, rec.nps(t - 1))
         launched = m.launch_step <= t
         tables.brand_params[:, P.B_ACTIVE] = launched
         tables.ad_reach[~launched] = 0.0
+        g = m.globals
+        room = 1.0 - g[P.G_TALK_RATE] - g[P.G_USAGE_RATE] - g[P.G_CONTACT_RATE]
+        total = tables.ad_reach.sum()
+        if total > room:
+            tables.ad_reach *= max(room, 0.0) / total
+        np.clip(tables.service_quality, 0.0, 1.0, out=tables.service_quality)
+        np.clip(tables.resolution, 0.0, 1.0, out=tables.resolution)
+        np.clip(tables.friction, 0.0, 1.0, out=tables.friction)
+        self.responses.observe_prices(t, tables)
         return tables
 
     def step(self) -> None:
@@ -113,4 +135,4 @@ class JourneyModel(mesa.Model):
     def _record(self, t: int, tables: Tables) -> None:
         n = self.customers.n
         ad_spend = (tables.ad_reach * self.market.channel_roles[:, P.R_COST][None, :]).sum(1) * n
-        self.recorder.add(t, self._acc, self._flow, ad_spend, tables.brand_params[:, P.B_MARGIN])
+        self.recorder.add(t, self._acc, self._flow, ad_spend, tables, self.responses.cost)

@@ -14,7 +14,12 @@ B_CHURN_MULT = 5  # multiplier on members' churn hazard (loyalty programme < 1)
 B_SPEND_MULT = 6  # multiplier on spend (loyalty programme > 1)
 B_WOM_SHIFT = 7  # shift of the valence heard about the brand (PR crisis < 0, viral review > 0)
 B_EXPECTATION_MATCH = 8  # personalisation: share of the expectation gap closed, 0-1
-N_BRAND_PARAMS = 9
+B_BOT_SHARE = 9  # chatbot roll-out: share of service contacts the chatbot answers, 0-1
+B_BOT_QUALITY = 10  # chatbot: P(a contact succeeds)
+B_BOT_RESOLUTION = 11  # chatbot: P(a failure is put right)
+B_BOT_FRICTION = 12  # chatbot: waiting and effort, 0-1
+B_MEMBER_COST = 13  # loyalty programme: cost per member (customer) per step
+N_BRAND_PARAMS = 14
 
 # Per-channel role table ``channel_roles[c, col]`` (the channel x stage matrix).
 R_AWARENESS = 0  # P(an ad seen on the channel makes the customer aware)

@@ -40,7 +40,7 @@ class TraitsConfig:
 class JourneyConfig:
     """Journey rates and the consideration threshold."""
 
-    need_rate: float = 0.02
+    need_rate: float = 0.01
     consider_threshold: float = 0.45
     usage_rate: float = 0.2
 
@@ -64,7 +64,7 @@ class ChoiceConfig:
     beta_attitude: float = 5.0
     beta_price: float = 2.0
     beta_friction: float = 3.0
-    inertia: float = 1.5
+    inertia: float = 4.5
 
 
 @dataclass
@@ -74,7 +74,7 @@ class ChurnConfig:
     sensitivity: float = 5.0
     reference: float = 0.72
     shock_threshold: float = 0.4
-    shock_switch: float = 0.25
+    shock_switch: float = 0.15
 
 
 @dataclass
@@ -194,8 +194,10 @@ class EngineConfig:
 
 @dataclass
 class EventConfig:
-    """A timed event of a scenario; which fields matter depends on ``kind``
-    (see ``scenarios.events.EVENT_FIELDS``)."""
+    """A timed event of a scenario.
+
+    Which fields matter depends on ``kind`` (see ``scenarios.events.EVENT_FIELDS``).
+    """
 
     kind: str = MISSING
     start: int = 0

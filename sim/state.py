@@ -119,6 +119,9 @@ def build_market(cfg: DictConfig) -> Market:
         sq[b] = _per_channel(br.service_quality, channel_names)
         fcr[b] = _per_channel(br.first_contact_resolution, channel_names)
         fric[b] = _per_channel(br.friction, channel_names)
+    from scenarios.events import launch_steps
+
+    launch = launch_steps(cfg.scenario.get("events"), brand_names, launch)
     roles = np.zeros((nc, P.N_ROLES))
     for c, name in enumerate(channel_names):
         ch = cfg.channels[name]
@@ -223,20 +226,24 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
     brand = np.searchsorted(cum, u, side="right").astype(np.int64)
     brand[brand >= nb] = -1
 
+    # Per-brand draws come from per-brand streams, so adding a brand (a new entrant)
+    # leaves every other draw unchanged: common random numbers across scenarios.
     threshold = market.globals[P.G_CONSIDER_THRESHOLD]
     equity = market.brand_params[:, P.B_EQUITY]
-    attitude = np.clip(equity[None, :] + 0.1 * rng.standard_normal((n, nb)), 0.0, 1.0)
+    attitude = np.empty((n, nb), dtype=np.float32)
     aware = np.zeros(n, dtype=np.uint8)
     consider = np.zeros(n, dtype=np.uint8)
     init_aware = np.array([cfg.brands[b].initial_awareness for b in market.brand_names])
     for b in range(nb):
+        brand_rng = np.random.default_rng([int(seed), STREAM_INIT, 1000 + b])
+        attitude[:, b] = np.clip(equity[b] + 0.1 * brand_rng.standard_normal(n), 0.0, 1.0)
         if not launched[b]:
             continue
         bit = np.uint8(1 << b)
-        is_aware = (rng.random(n) < init_aware[b]) | (brand == b)
+        is_aware = (brand_rng.random(n) < init_aware[b]) | (brand == b)
         aware[is_aware] |= bit
         likes = attitude[:, b] >= threshold
-        considers = is_aware & likes & (rng.random(n) < cfg.market.initial_consideration)
+        considers = is_aware & likes & (brand_rng.random(n) < cfg.market.initial_consideration)
         considers |= brand == b
         consider[considers] |= bit
 
