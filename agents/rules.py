@@ -314,5 +314,5 @@ def wom_valence(kind: int, shift: float) -> float:
 
 @njit(cache=True)
 def ad_valence(tone: float, shift: float) -> float:
-    """Valence an ad pulls attitude toward, shifted by news about the brand: clip(tone + delta, 0, 1)."""
+    """Valence an ad pulls attitude toward, shifted by news: clip(tone + delta, 0, 1)."""
     return clip01(tone + shift)

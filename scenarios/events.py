@@ -141,8 +141,11 @@ def apply_events(
 
 
 def validate_events(cfg, brands: list[str], channels: list[str], steps: int) -> None:
-    """Check the scenario's events: known kinds with their fields in range, existing
-    brands and channels, windows inside the run."""
+    """Check the scenario's events before any work.
+
+    Known kinds with their fields in range, existing brands and channels, windows
+    inside the run.
+    """
     from sim.config import ConfigError
 
     for k, ev in enumerate(cfg.scenario.get("events") or []):

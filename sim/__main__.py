@@ -1,19 +1,32 @@
-"""Command line: ``python -m sim [hydra overrides]`` (also installed as ``journeysim``).
+"""Command line: ``python -m sim`` (also installed as ``journeysim``).
 
-Runs one market (or a sweep with ``-m``), writes metrics.parquet, stages.parquet,
-flows.parquet and the resolved config.yaml into the Hydra run dir, and prints a KPI
-table. Bad values stop the run before any work with one line naming the key, the
-value and the allowed range; ``--debug`` shows the full traceback instead.
+- ``journeysim [hydra overrides]``: run one market, write metrics.parquet, stages.parquet,
+  flows.parquet and the resolved config.yaml into the Hydra run dir, print a KPI table.
+- ``journeysim -m [sweeps]``: a multirun; ends with summary.parquet in the sweep folder.
+- ``journeysim scenarios``: list the scenario library with descriptions.
+- ``journeysim report SWEEP_DIR [--baseline NAME]``: means, 95% intervals and paired
+  differences against the baseline scenario, printed and written as parquet and CSV.
+
+Bad values stop the run before any work with one line naming the key, the value and the
+allowed range; ``--debug`` shows the full traceback instead. A run (or sweep) folder
+that already holds complete results for the same resolved config is not run again, so
+rerunning an interrupted sweep with the same ``hydra.sweep.dir`` resumes it.
 """
 
 from __future__ import annotations
 
+import argparse
+import itertools
 import os
 import sys
 
 from sim.config import CONF_DIR, ConfigError, register_resolvers
 
 _DEBUG = False
+#: The only ``_target_`` values an override may set (Hydra instantiates callbacks).
+ALLOWED_TARGETS = ("sim.callbacks.SummaryCallback",)
+#: A sweep is validated run by run before launch up to this many runs (then by value).
+MAX_PREVALIDATED_RUNS = 256
 
 
 def _error(message: str) -> int:
@@ -24,11 +37,14 @@ def _error(message: str) -> int:
 def _one_line(exc: BaseException) -> str:
     """Hydra's and OmegaConf's multi-line messages folded into one line (no details block)."""
     lines = []
-    for line in str(exc).strip().splitlines():
-        if line.strip().startswith(("full_key:", "object_type", "reference_type")):
-            break
-        if line.strip():
-            lines.append(line.strip())
+    for source in (exc, exc.__cause__):
+        if source is None:
+            continue
+        for line in str(source).strip().splitlines():
+            if line.strip().startswith(("full_key:", "object_type", "reference_type")):
+                break
+            if line.strip() and line.strip() not in lines:
+                lines.append(line.strip())
     return " ".join(lines) or type(exc).__name__
 
 
@@ -36,16 +52,48 @@ def _is_multirun(argv: list[str]) -> bool:
     return any(a in ("-m", "--multirun") for a in argv)
 
 
-def _prevalidate(argv: list[str]) -> int:
-    """Compose and validate a single run's config before Hydra creates its run dir."""
+def _check_targets(overrides: list[str]) -> None:
+    for o in overrides:
+        if "_target_" in o:
+            value = o.partition("=")[2]
+            if value not in ALLOWED_TARGETS:
+                raise ConfigError(f"{o.partition('=')[0]}={value}: not an allowed target")
+
+
+def _expand(overrides: list[str]) -> list[list[str]]:
+    """The run-by-run override lists a multirun's command line expands to."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    choices = []
+    for o in parsed:
+        key = o.get_key_element()
+        if o.is_sweep_override():
+            choices.append([f"{key}={v}" for v in o.sweep_string_iterator()])
+        else:
+            choices.append([o.input_line])
+    combos = list(itertools.islice(itertools.product(*choices), MAX_PREVALIDATED_RUNS + 1))
+    if len(combos) > MAX_PREVALIDATED_RUNS:  # too many: each value once, others at their first
+        combos = []
+        for k, options in enumerate(choices):
+            for v in options:
+                combos.append([c[0] for c in choices[:k]] + [v] + [c[0] for c in choices[k + 1 :]])
+    return [list(c) for c in combos]
+
+
+def _prevalidate(argv: list[str], multirun: bool) -> int:
+    """Compose and validate every run's config before Hydra creates any folder."""
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     from sim.config import load_config
 
-    overrides = [a for a in argv if not a.startswith("hydra.") and not a.startswith("hydra/")]
+    overrides = [a for a in argv if not a.startswith("-")]
     try:
-        load_config(overrides)
+        _check_targets(overrides)
+        user = [a for a in overrides if not a.startswith(("hydra.", "hydra/", "+hydra", "~hydra"))]
+        for run in _expand(user) if multirun else [user]:
+            load_config(run)
     except ConfigError as exc:
         return _error(str(exc))
     except (HydraException, OmegaConfBaseException, ValueError, KeyError) as exc:
@@ -56,13 +104,14 @@ def _prevalidate(argv: list[str]) -> int:
 
 
 def _task(cfg) -> None:
-    """Hydra task: validate, simulate with a progress bar, write results, print KPIs."""
+    """Hydra task: validate, skip if already complete, simulate, write results, print KPIs."""
     import logging
 
+    import polars as pl
     from hydra.core.hydra_config import HydraConfig
 
     from sim.config import finalise
-    from sim.io import write_result
+    from sim.io import is_complete, write_result
     from sim.kpi import print_kpis
     from sim.progress import step_progress
     from sim.runner import simulate
@@ -75,10 +124,15 @@ def _task(cfg) -> None:
         raise SystemExit(_error(str(exc))) from None
     logging.getLogger("MESA").setLevel(logging.WARNING)  # mesa logs every step at INFO
     out_dir = HydraConfig.get().runtime.output_dir
+    title = f"journeysim: {resolved.scenario.name} (results in {out_dir})"
+    if is_complete(out_dir, resolved):
+        print(f"journeysim: {out_dir} already holds complete results for this config: skipped")
+        print_kpis(pl.read_parquet(os.path.join(out_dir, "metrics.parquet")), title=title)
+        return
     with step_progress(int(resolved.sim.steps), "simulating") as advance:
         result = simulate(resolved, progress=advance)
     write_result(result, out_dir)
-    print_kpis(result.metrics, title=f"journeysim: {resolved.scenario.name} (results in {out_dir})")
+    print_kpis(result.metrics, title=title)
 
 
 def _hydra_main(argv: list[str]) -> None:
@@ -86,6 +140,62 @@ def _hydra_main(argv: list[str]) -> None:
 
     sys.argv = [sys.argv[0], *argv]
     hydra.main(config_path=str(CONF_DIR), config_name="config", version_base=None)(_task)()
+
+
+def list_scenarios() -> list[tuple[str, str]]:
+    """(name, description) of every scenario in ``conf/scenario``."""
+    import yaml
+
+    out = []
+    for path in sorted((CONF_DIR / "scenario").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text()) or {}
+        node = data.get("scenario", data)
+        out.append((path.stem, " ".join(str(node.get("description", "")).split())))
+    return out
+
+
+def _scenarios_command(args: list[str]) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="journeysim scenarios: python -m sim scenario=NAME")
+    table.add_column("name", no_wrap=True)
+    table.add_column("description")
+    for name, description in list_scenarios():
+        table.add_row(name, description)
+    Console(width=None if sys.stdout.isatty() else 120).print(table)
+    return 0
+
+
+def _report_command(args: list[str]) -> int:
+    from sim.summary import (
+        ReportError,
+        load_summary,
+        print_report,
+        report,
+        write_report,
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="journeysim report",
+        description="Means with 95%% intervals and paired differences against the baseline.",
+    )
+    parser.add_argument("sweep_dir", help="a multirun sweep folder (holds summary.parquet)")
+    parser.add_argument("--baseline", default="baseline", help="scenario to compare against")
+    parser.add_argument("--kpi", action="append", help="KPIs to print (default: all)")
+    ns = parser.parse_args(args)
+    try:
+        summary = load_summary(ns.sweep_dir)
+        table = report(summary, baseline=ns.baseline)
+        paths = write_report(table, ns.sweep_dir)
+    except ReportError as exc:
+        return _error(str(exc))
+    print_report(table, ns.baseline, tuple(ns.kpi) if ns.kpi else None)
+    print(f"journeysim: report written to {paths[0]} and {paths[1]}")
+    return 0
+
+
+SUBCOMMANDS = {"scenarios": _scenarios_command, "report": _report_command}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,12 +206,20 @@ def main(argv: list[str] | None = None) -> int:
     argv = [a for a in argv if a != "--debug"]
     if _DEBUG:
         os.environ["HYDRA_FULL_ERROR"] = "1"
+    if argv and argv[0] in SUBCOMMANDS:
+        return SUBCOMMANDS[argv[0]](argv[1:])
     register_resolvers()
-    if not _is_multirun(argv) and not any(a.startswith("-") for a in argv):
-        code = _prevalidate(argv)
+    informational = any(
+        a in ("--help", "-h", "--hydra-help", "--info", "--cfg", "-c") for a in argv
+    )
+    if not informational:
+        code = _prevalidate(argv, _is_multirun(argv))
         if code:
             return code
-    _hydra_main(argv)
+    try:
+        _hydra_main(argv)
+    except KeyboardInterrupt:
+        return _error("interrupted; finished runs are kept, rerun the same command to resume")
     return 0
 
 

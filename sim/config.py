@@ -30,6 +30,7 @@ def register_resolvers() -> None:
 
     register_schemas()
     OmegaConf.register_new_resolver("oneminus", lambda x: 1.0 - float(x), replace=True)
+    OmegaConf.register_new_resolver("mul", lambda x, y: float(x) * float(y), replace=True)
 
 
 def load_config(overrides: Iterable[str] = ()) -> DictConfig:

@@ -1,0 +1,242 @@
+"""Sweep summaries and reports: one row per run, then means and paired differences.
+
+``summary.parquet`` (written at the end of every multirun by ``sim.callbacks``) has one
+row per run: ``run`` (its folder), ``status``, a column per swept key (always
+``scenario`` and ``seed``), and per brand the KPIs in ``SUMMARY_KPIS`` named
+``<kpi>__<brand>``.
+
+``journeysim report SWEEP_DIR`` turns it into, per scenario and KPI, the mean over
+replicates with a 95% t-interval, and the paired difference against the baseline
+scenario (runs matched on every other swept key, e.g. the seed: common random numbers
+make these differences sharp) with its own interval.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import yaml
+
+from sim.io import DONE, is_complete, write_parquet, write_text
+from sim.kpi import brand_kpis
+
+SUMMARY_FILE = "summary.parquet"
+REPORT_FILES = ("report.parquet", "report.csv")
+#: KPIs per brand in the summary: final customers and share, retention, churn, money, NPS.
+SUMMARY_KPIS = (
+    "customers", "share", "retention", "churned", "churn_rate", "acquired", "revenue", "profit",
+    "clv", "nps",
+)  # fmt: skip
+
+
+class ReportError(Exception):
+    """A sweep folder or summary that cannot be reported on (message for the user)."""
+
+
+def _parse_value(text: str):
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def run_overrides(run_dir: Path) -> dict[str, object]:
+    """The task overrides of one run (``.hydra/overrides.yaml``) as {key: value}."""
+    path = run_dir / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return {}
+    out = {}
+    for line in yaml.safe_load(path.read_text()) or []:
+        key, _, value = str(line).partition("=")
+        out[key.lstrip("+~")] = _parse_value(value)
+    return out
+
+
+def run_kpis(metrics: pl.DataFrame) -> dict[str, float | None]:
+    """The KPIs of one run as {"<kpi>__<brand>": value}."""
+    k = brand_kpis(metrics)
+    mean_customers = metrics.group_by("brand", maintain_order=True).agg(
+        pl.col("customers").mean().alias("mean_customers")
+    )
+    k = k.join(mean_customers, on="brand").with_columns(
+        pl.when(pl.col("mean_customers") > 0)
+        .then(pl.col("churned") / pl.col("mean_customers"))
+        .otherwise(None)
+        .alias("churn_rate")
+    )
+    names = {"customers": "customers_end", "share": "share_end", "nps": "nps_end"}
+    out: dict[str, float | None] = {}
+    for row in k.iter_rows(named=True):
+        for kpi in SUMMARY_KPIS:
+            value = row[names.get(kpi, kpi)]
+            out[f"{kpi}__{row['brand']}"] = None if value is None else float(value)
+    return out
+
+
+def collect_runs(sweep_dir: str | Path) -> pl.DataFrame:
+    """One row per run folder of a sweep (complete or not)."""
+    sweep_dir = Path(sweep_dir)
+    rows = []
+    for run_dir in sorted(p for p in sweep_dir.iterdir() if (p / ".hydra").is_dir()):
+        row: dict[str, object] = {"run": run_dir.name}
+        row.update(run_overrides(run_dir))
+        if is_complete(run_dir):
+            cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+            row.setdefault("scenario", cfg["scenario"]["name"])
+            row.setdefault("seed", cfg["seed"])
+            row["scenario"] = cfg["scenario"]["name"]
+            row["status"] = "complete"
+            row.update(run_kpis(pl.read_parquet(run_dir / "metrics.parquet")))
+        else:
+            row["status"] = "incomplete"
+        rows.append(row)
+    if not rows:
+        return pl.DataFrame()
+    keys: list[str] = []
+    for row in rows:
+        keys += [k for k in row if k not in keys]
+    columns = {}
+    for key in keys:
+        values = [row.get(key) for row in rows]
+        kinds = {type(v) for v in values if v is not None}
+        if kinds <= {int} or kinds <= {int, float}:
+            columns[key] = pl.Series(key, values, dtype=pl.Float64 if float in kinds else pl.Int64)
+        else:
+            columns[key] = pl.Series(key, [None if v is None else str(v) for v in values])
+    front = ["run", "status", "scenario", "seed"]
+    order = [k for k in front if k in columns] + [k for k in keys if k not in front]
+    return pl.DataFrame([columns[k] for k in order])
+
+
+def write_summary(sweep_dir: str | Path) -> pl.DataFrame:
+    """Collect a sweep's runs and write ``summary.parquet`` into it (atomically)."""
+    frame = collect_runs(sweep_dir)
+    if frame.height:
+        write_parquet(frame, Path(sweep_dir) / SUMMARY_FILE)
+    return frame
+
+
+def kpi_columns(summary: pl.DataFrame) -> list[str]:
+    """The ``<kpi>__<brand>`` columns of a summary."""
+    return [c for c in summary.columns if "__" in c]
+
+
+def swept_keys(summary: pl.DataFrame) -> list[str]:
+    """The swept-key columns of a summary (everything but run, status and KPIs)."""
+    return [c for c in summary.columns if c not in ("run", "status") and "__" not in c]
+
+
+def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and two-sided t-interval of the mean: xbar -/+ t_{(1+level)/2, n-1} s / sqrt(n)."""
+    from scipy import stats
+
+    x = values[~np.isnan(values)]
+    n = x.size
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(x.mean())
+    if n == 1:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def load_summary(sweep_dir: str | Path) -> pl.DataFrame:
+    """Read a sweep's summary (building it from the run folders if it is missing)."""
+    sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        raise ReportError(f"{sweep_dir}: no such sweep folder")
+    path = sweep_dir / SUMMARY_FILE
+    try:
+        summary = pl.read_parquet(path) if path.is_file() else collect_runs(sweep_dir)
+    except Exception as exc:  # a corrupt or partial parquet file
+        raise ReportError(f"{path}: cannot be read ({type(exc).__name__})") from None
+    if summary.height == 0 or "status" not in summary.columns:
+        raise ReportError(f"{sweep_dir}: holds no runs (is it a multirun sweep folder?)")
+    return summary
+
+
+def report(summary: pl.DataFrame, baseline: str = "baseline", level: float = 0.95) -> pl.DataFrame:
+    """Per scenario and KPI column: the mean and the paired difference against baseline.
+
+    Each comes with its t-interval; pairs are matched on every other swept key.
+    """
+    done = summary.filter(pl.col("status") == "complete")
+    if done.height == 0:
+        raise ReportError("no complete runs to report on")
+    kpis = kpi_columns(done)
+    keys = [k for k in swept_keys(done) if k != "scenario"]
+    scenarios = done["scenario"].unique(maintain_order=True).to_list()
+    base = done.filter(pl.col("scenario") == baseline)
+    rows = []
+    for scenario in scenarios:
+        runs = done.filter(pl.col("scenario") == scenario)
+        paired = None
+        if base.height and scenario != baseline:
+            paired = runs.join(base, on=keys, how="inner", suffix="__base") if keys else None
+        for col in kpis:
+            kpi, _, brand = col.partition("__")
+            mean, lo, hi = t_interval(runs[col].cast(pl.Float64).fill_null(np.nan).to_numpy())
+            d = dlo = dhi = None
+            n_pairs = 0
+            if scenario == baseline:
+                d = dlo = dhi = 0.0
+            elif paired is not None and paired.height:
+                diff = (paired[col] - paired[f"{col}__base"]).cast(pl.Float64).fill_null(np.nan)
+                d, dlo, dhi = t_interval(diff.to_numpy(), level)
+                n_pairs = paired.height
+            rows.append({
+                "scenario": scenario, "kpi": kpi, "brand": brand, "runs": runs.height,
+                "mean": mean, "ci_low": lo, "ci_high": hi, "pairs": n_pairs,
+                "diff": d, "diff_low": dlo, "diff_high": dhi,
+            })  # fmt: skip
+    out = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).fill_nan(None))
+    return out
+
+
+def write_report(table: pl.DataFrame, sweep_dir: str | Path) -> list[Path]:
+    """Write the report as parquet and CSV into the sweep folder (atomically)."""
+    sweep_dir = Path(sweep_dir)
+    write_parquet(table, sweep_dir / REPORT_FILES[0])
+    write_text(table.write_csv(), sweep_dir / REPORT_FILES[1])
+    return [sweep_dir / f for f in REPORT_FILES]
+
+
+def print_report(table: pl.DataFrame, baseline: str, kpis: tuple[str, ...] | None = None) -> None:
+    """Print the report: one table per scenario, KPI rows by brand."""
+    from rich.console import Console
+    from rich.table import Table
+
+    def fmt(x, signed: bool = False) -> str:
+        if x is None:
+            return "-"
+        return f"{x:+,.4g}" if signed else f"{x:,.4g}"
+
+    console = Console(width=None if Console().is_terminal else 140)
+    for scenario in table["scenario"].unique(maintain_order=True).to_list():
+        part = table.filter(pl.col("scenario") == scenario)
+        if kpis:
+            part = part.filter(pl.col("kpi").is_in(list(kpis)))
+        runs = part["runs"].max()
+        title = f"{scenario}: {runs} runs" + ("" if scenario == baseline else f", vs {baseline}")
+        t = Table(title=title)
+        for head in ("kpi", "brand", "mean", "95% CI", f"diff vs {baseline}", "95% CI of diff"):
+            t.add_column(head, justify="left" if head in ("kpi", "brand") else "right")
+        for r in part.iter_rows(named=True):
+            t.add_row(
+                r["kpi"], r["brand"], fmt(r["mean"]),
+                f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]",
+                fmt(r["diff"], True) if scenario != baseline else "",
+                f"[{fmt(r['diff_low'], True)}, {fmt(r['diff_high'], True)}]"
+                if scenario != baseline else "",
+            )  # fmt: skip
+        console.print(t)
+
+
+__all__ = [
+    "DONE", "REPORT_FILES", "SUMMARY_FILE", "SUMMARY_KPIS", "ReportError", "collect_runs",
+    "load_summary", "report", "write_report", "write_summary",
+]  # fmt: skip
