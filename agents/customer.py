@@ -295,6 +295,8 @@ class CustomerAgent(mesa.Agent):
                 acc[k, P.A_CONSIDERING] += 1
         b = self.brand
         if b >= 0:
+            if self.tenure < m.t and self.tenure < m._cohort.shape[2]:
+                m._cohort[0, b, self.tenure] += 1  # cohort retention numerators
             acc[b, P.A_CUSTOMERS] += 1
             acc[b, P.A_SATISFACTION] += self.satisfaction
             spend = rules.spend_multiplier(

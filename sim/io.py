@@ -18,7 +18,9 @@ from pathlib import Path
 import polars as pl
 from omegaconf import DictConfig, OmegaConf
 
-RESULT_FILES = ("metrics.parquet", "stages.parquet", "flows.parquet", "config.yaml")
+RESULT_FILES = (
+    "metrics.parquet", "stages.parquet", "flows.parquet", "retention.parquet", "config.yaml",
+)  # fmt: skip
 DONE = "DONE"
 
 
@@ -61,6 +63,7 @@ def write_result(result, folder: str | Path) -> None:
     write_parquet(result.metrics, folder / "metrics.parquet")
     write_parquet(result.stages, folder / "stages.parquet")
     write_parquet(result.flows, folder / "flows.parquet")
+    write_parquet(result.retention, folder / "retention.parquet")
     write_text(OmegaConf.to_yaml(result.config), folder / "config.yaml")
     write_text(fingerprint(result.config) + "\n", folder / DONE)
 

@@ -227,7 +227,7 @@ def join_brand(i, b, attitude, satisfaction, tenure, aware, consider, brand):
 @njit(cache=True, error_model="numpy")
 def step_customers(
     lo, hi, step_key, n_channels, complete, customers, market, network, voice_in, voice_out, acc,
-    flow,
+    flow, t, cohort,
 ):  # fmt: skip
     """One step of customers lo..hi-1 (see the module docstring), then their record.
 
@@ -361,7 +361,7 @@ def step_customers(
         stage[i] = rules.stage_of(brand[i], consider[i], aware[i], stage[i])
         record_customer(
             i, s_from, stage, brand, last_brand, aware, consider, satisfaction, tenure,
-            brand_params, g, voice_out, acc, flow, masks,
+            brand_params, g, voice_out, acc, flow, masks, t, cohort,
         )  # fmt: skip
     count_masks(masks, acc)
 
@@ -369,9 +369,13 @@ def step_customers(
 @njit(cache=True, inline="always")
 def record_customer(
     i, s_from, stage, brand, last_brand, aware, consider, satisfaction, tenure,
-    brand_params, g, voice_out, acc, flow, masks,
+    brand_params, g, voice_out, acc, flow, masks, t, cohort,
 ):  # fmt: skip
     """Add customer i to the step's accumulators; customers pay for the step.
+
+    ``cohort[b, k]`` counts, over the run, customers of b seen k steps after joining
+    (tenure k < t, so only cohorts acquired during the run): the numerators of the
+    cohort retention curve.
 
     Awareness and consideration are counted as histograms of the 8-bit masks
     (``masks``), expanded into per-brand counts once per chunk by ``count_masks``.
@@ -389,6 +393,9 @@ def record_customer(
         masks[1, consider[i]] += 1
     s = satisfaction[i]
     if b >= 0:
+        k = np.int64(tenure[i])
+        if k < t and k < cohort.shape[1]:
+            cohort[b, k] += 1
         acc[b, P.A_CUSTOMERS] += 1.0
         acc[b, P.A_SATISFACTION] += s
         spend = rules.spend_multiplier(
@@ -422,9 +429,12 @@ def step_all(
     tenure, price_sensitivity, wom_activity, churn_propensity, channel, voice_in, voice_out,
     indptr, indices, complete,
     brand_params, ad_cum, n_channels, service_quality, resolution, friction, channel_roles, g,
-    acc, flow,
+    acc, flow, t, cohort,
 ):  # fmt: skip
-    """One step of all customers, chunk by chunk in parallel; acc[k] and flow[k] hold chunk k."""
+    """One step of all customers, chunk by chunk in parallel.
+
+    acc[k], flow[k] and cohort[k] hold chunk k's aggregates (cohort over the whole run).
+    """
     customers = (
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
         price_sensitivity, wom_activity, churn_propensity, channel,
@@ -436,7 +446,7 @@ def step_all(
     for k in prange(n_chunks):
         step_customers(
             k * CHUNK, min(n, (k + 1) * CHUNK), step_key, n_channels, complete, customers,
-            market, network, voice_in, voice_out, acc[k], flow[k],
+            market, network, voice_in, voice_out, acc[k], flow[k], t, cohort[k],
         )  # fmt: skip
 
 
@@ -450,11 +460,12 @@ def record_chunk(
     flow[:, :] = 0
     masks = np.zeros((2, 256), dtype=np.int64)
     nb = brand_params.shape[0]
+    no_cohort = np.zeros((nb, 0), dtype=np.int64)  # step 0 has no cohort yet
     for i in range(lo, hi):
         s = state_index(stage[i], np.int64(brand[i]), nb)
         record_customer(
             i, s, stage, brand, last_brand, aware, consider, satisfaction, tenure,
-            brand_params, g, voice_out, acc, flow, masks,
+            brand_params, g, voice_out, acc, flow, masks, 0, no_cohort,
         )  # fmt: skip
     count_masks(masks, acc)
 

@@ -145,6 +145,32 @@ class Recorder:
         )
         return frame.with_columns(pl.col("step").cast(pl.Int32)).fill_nan(None)
 
+    def retention(self, cohort: np.ndarray) -> pl.DataFrame:
+        """Cohort retention by tenure: of the customers a brand acquired during the run,
+        the share still with it k steps after joining, pooled over cohorts.
+
+        S_b(k) = sum_t active_b(t, tenure k) / sum_{s=1}^{T-k} acquired_b(s): only cohorts
+        old enough to be seen at tenure k count in the denominator.
+        """
+        steps = self.last_step
+        nb, horizon = cohort.shape
+        acquired = self.acc[1 : steps + 1, :, P.A_ACQUIRED]  # cohorts s = 1..T
+        cum = np.concatenate([np.zeros((1, nb)), np.cumsum(acquired, axis=0)])
+        k = np.arange(min(horizon, steps + 1))
+        size = cum[steps - k]  # sum of acquired over s = 1..T-k
+        active = cohort[:, : k.size].T
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(size > 0, active / size, np.nan)
+        return pl.DataFrame(
+            {
+                "brand": np.repeat(np.array(self.brand_names, dtype=object), k.size).tolist(),
+                "tenure": np.tile(k, nb).astype(np.int32),
+                "cohort_size": size.T.reshape(-1).round().astype(np.int64),
+                "active": active.T.reshape(-1).astype(np.int64),
+                "retention": share.T.reshape(-1),
+            }
+        ).fill_nan(None)
+
     def stages(self) -> pl.DataFrame:
         """Customers per (step, stage, brand); brand is set for the customer stage only."""
         steps = self.last_step + 1

@@ -20,6 +20,8 @@ from sim.network import build_network
 from sim.rng import STREAM_STEP, stream_key
 from sim.state import build_customers, build_market
 
+MAX_COHORT_TENURE = 730  # cohort retention curves are followed for up to this many steps
+
 
 class JourneyModel(mesa.Model):
     """A market of customers, brands and channels, simulated step by step.
@@ -50,6 +52,11 @@ class JourneyModel(mesa.Model):
         self._acc = np.zeros((kernels.n_chunks(self.customers.n), nb, P.N_ACC))
         self._flow = np.zeros((kernels.n_chunks(self.customers.n), nb + 4, nb + 4), dtype=np.int64)
         self._voice_next = np.zeros_like(self.customers.voice)
+        # Cohort retention numerators, per chunk, accumulated over the whole run.
+        self.max_tenure = min(self.n_steps, MAX_COHORT_TENURE) + 1
+        self._cohort = np.zeros(
+            (kernels.n_chunks(self.customers.n), nb, self.max_tenure), dtype=np.int64
+        )
         if self.engine == "mesa":
             from agents.customer import CustomerAgent
 
@@ -120,8 +127,12 @@ class JourneyModel(mesa.Model):
             net.indptr, net.indices, net.complete,
             tables.brand_params, ad_cum, m.n_channels, tables.service_quality,
             tables.resolution, tables.friction, m.channel_roles, m.globals,
-            self._acc, self._flow,
+            self._acc, self._flow, self.t, self._cohort,
         )  # fmt: skip
+
+    def cohort_counts(self) -> np.ndarray:
+        """cohort[b, k]: customers of b seen k steps after joining, summed over the run."""
+        return self._cohort.sum(axis=0)
 
     def _record_initial(self) -> None:
         c, m = self.customers, self.market

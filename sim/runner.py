@@ -21,12 +21,15 @@ class Result:
             churned, share, revenue, profit, satisfaction, nps and more.
         stages: customers per (step, stage, brand); brand is set for the customer stage only.
         flows: customers moving from (stage, brand) to (stage, brand) in each step.
+        retention: cohort retention by tenure per brand (brand, tenure, cohort_size,
+            active, retention).
         config: the resolved config of the run.
     """
 
     metrics: pl.DataFrame
     stages: pl.DataFrame
     flows: pl.DataFrame
+    retention: pl.DataFrame
     config: DictConfig
 
 
@@ -57,5 +60,6 @@ def simulate(cfg: DictConfig, progress: Callable[[int], None] | None = None) -> 
         metrics=rec.metrics(model.market.service_cost, model.market.discount_rate),
         stages=rec.stages(),
         flows=rec.flow_frame(),
+        retention=rec.retention(model.cohort_counts()),
         config=OmegaConf.create(OmegaConf.to_container(cfg)),
     )
