@@ -146,8 +146,10 @@ class Recorder:
         return frame.with_columns(pl.col("step").cast(pl.Int32)).fill_nan(None)
 
     def retention(self, cohort: np.ndarray) -> pl.DataFrame:
-        """Cohort retention by tenure: of the customers a brand acquired during the run,
-        the share still with it k steps after joining, pooled over cohorts.
+        """Cohort retention by tenure, pooled over the cohorts acquired during the run.
+
+        Of the customers a brand acquired during the run, the share still with it k steps
+        after joining.
 
         S_b(k) = sum_t active_b(t, tenure k) / sum_{s=1}^{T-k} acquired_b(s): only cohorts
         old enough to be seen at tenure k count in the denominator.
