@@ -433,3 +433,101 @@ def find_sweeps(root: str | Path, limit: int = 200) -> list[str]:
         return []
     found = sorted(p.parent for p in root_path.rglob("summary.parquet"))
     return [str(p.relative_to(root_path)) for p in found[:limit]]
+
+
+# -- the model, in plain words ------------------------------------------------------------------
+#: Each rule of the model for the "Explain the model" page: what it says, its equation
+#: and the config keys that control it (checked against the config by the tests).
+RULES = (
+    {
+        "name": "Touchpoints compete",
+        "words": "Each day a customer meets at most one touchpoint: an ad of some brand on some "
+        "channel, a conversation with a friend, using the product, or a service contact. "
+        "Which one is drawn from their daily rates.",
+        "equation": "P(ad b,c) = reach[b,c];  P(talk) = talk_rate * activity_i;  "
+        "P(use) = usage_rate;  P(contact) = contact_rate",
+        "keys": ("brands.incumbent.ad_reach.tv", "wom.talk_rate", "market.journey.usage_rate",
+                 "service.contact_rate"),
+    },
+    {
+        "name": "Ads build awareness and attitude",
+        "words": "An ad can make a customer aware of the brand (the channel's awareness role) and "
+        "pulls the attitude a little toward the ad's tone; a liked brand may enter the "
+        "consideration set, and some channels (search, app, store) can trigger a purchase now.",
+        "equation": "a' = a + w_ad (tone + shift - a)",
+        "keys": ("wom.ad_weight", "wom.ad_tone", "channels.tv.awareness",
+                 "channels.search.purchase"),
+    },
+    {
+        "name": "Word of mouth",
+        "words": "Customers trust each other more than brands. A customer talks with a random "
+        "neighbour; promoters praise, detractors warn (and warnings weigh more), passives just "
+        "mention the brand. Influence is the share of neighbours who speak, so on the complete "
+        "network this is the Bass model.",
+        "equation": "praise: a' = a + w (1 - a);  warning: a' = a + min(1, w lambda) (0 - a)",
+        "keys": ("wom.weight", "wom.negativity_bias", "wom.consideration", "network.kind"),
+    },
+    {
+        "name": "Expectations and satisfaction",
+        "words": "Every direct touchpoint is judged against what the customer expected. The gap "
+        "(disconfirmation) moves satisfaction; bad news weighs more, but loyal customers forgive. "
+        "Expectations adapt to experience.",
+        "equation": "d = x - e;  v = clip(v0 + kappa d);  s' = s + w_eff (v - s);  "
+        "e' = e + rho (x - e)",
+        "keys": ("market.satisfaction.met_level", "market.satisfaction.sensitivity",
+                 "market.satisfaction.weight", "market.satisfaction.negativity_bias",
+                 "market.satisfaction.forgiveness", "market.satisfaction.expectation_rate"),
+    },
+    {
+        "name": "Service quality and recovery",
+        "words": "A service contact succeeds with the brand's quality on the customer's channel; "
+        "a failure may be put right (first-contact resolution), and a well-recovered failure can "
+        "leave the customer happier than before (the recovery paradox). Waiting and friction "
+        "lower every experience.",
+        "equation": "P(success) = q;  P(recovered) = (1 - q) r;  "
+        "x = x_s - f | e + pi - f | x_fail - f",
+        "keys": ("brands.incumbent.service_quality.service",
+                 "brands.incumbent.first_contact_resolution.service",
+                 "brands.incumbent.friction.app", "service.recovery_paradox",
+                 "service.failure_experience"),
+    },
+    {
+        "name": "Choice",
+        "words": "At a purchase occasion the customer picks a brand from its consideration set by "
+        "a multinomial logit on attitude, price and friction, with a bonus for staying.",
+        "equation": "U_b = beta_a a_b - beta_p psi_i p_b - beta_f f_b + I[current];  "
+        "P(b) = exp(U_b) / sum_k exp(U_k)",
+        "keys": ("market.choice.beta_attitude", "market.choice.beta_price",
+                 "market.choice.beta_friction", "market.choice.inertia",
+                 "market.journey.need_rate"),
+    },
+    {
+        "name": "Churn and switching",
+        "words": "The risk of leaving rises as satisfaction falls; one very bad touchpoint can "
+        "make "
+        "a customer leave at once. A leaver switches to a brand it considers, or lapses and "
+        "starts the journey again.",
+        "equation": "h = min(1, pi_i m exp(gamma (s_ref - s)));  leave at once if d < -theta "
+        "(with probability p_shock)",
+        "keys": ("market.churn.sensitivity", "market.churn.reference",
+                 "market.churn.shock_threshold", "market.churn.shock_switch",
+                 "market.traits.churn_propensity.alpha"),
+    },
+    {
+        "name": "Money",
+        "words": "Customers pay every day and loyal customers spend more; profit is the margin on "
+        "revenue less ad spend, service costs and programme costs. CLV is discounted profit per "
+        "customer served.",
+        "equation": "revenue = p_b (1 + g min(tenure / year, cap));  "
+        "profit = margin * revenue - ads - service - programmes",
+        "keys": ("brands.incumbent.price", "brands.incumbent.margin",
+                 "market.spend.tenure_uplift", "finance.discount_rate"),
+    },
+    {
+        "name": "Advocacy",
+        "words": "Likelihood to recommend (0-10) follows satisfaction: 9-10 are promoters, 0-6 "
+        "detractors; NPS is the share of promoters minus the share of detractors.",
+        "equation": "LTR = min(10, floor(11 s));  NPS = 100 (promoters - detractors) / customers",
+        "keys": ("market.initial_satisfaction",),
+    },
+)  # fmt: skip
