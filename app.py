@@ -264,7 +264,7 @@ def show_comparison(comparison: dict) -> None:
         dash.stack_runs([(lab, seed, f["metrics"]) for lab, seed, f in runs])
     )
     retention = dash.stack_runs([(lab, seed, f["retention"]) for lab, seed, f in runs])
-    brands = metrics["brand"].unique(maintain_order=True).to_list()
+    brands = runs[0][2]["metrics"]["brand"].unique(maintain_order=True).to_list()
     colours = dash.brand_colours(brands)
     table = dash.comparison_table([(lab, seed, f["metrics"]) for lab, seed, f in runs], baseline)
     others = [lab for lab in comparison["labels"] if lab != baseline]
@@ -277,18 +277,14 @@ def show_comparison(comparison: dict) -> None:
     cols = st.columns(max(len(items), 1))
     for col, item in zip(cols, items, strict=False):
         value = item["value"]
-        shown = (
-            "n/a"
-            if value is None
-            else (f"{value:.1%}" if item["kpi"] == "retention" else f"{value:,.1f}")
-        )
+        shown = f"{value:.1%}" if item["kpi"] == "retention" and value is not None else None
         delta = None if target == baseline else dash.format_delta(item)
         col.metric(
             item["label"],
-            shown,
+            shown or dash.compact(value),
             delta,
-            help=f"{item['unit']}; {target} vs {baseline}, "
-            "mean over replicates with the 95% interval of the paired difference",
+            help=f"{item['unit']}; {target} vs {baseline}, mean over replicates. "
+            + dash.format_interval(item),
         )
     st.subheader("KPIs by scenario and brand")
     st.dataframe(kpi_display(table), hide_index=True, width="stretch")

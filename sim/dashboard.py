@@ -129,10 +129,19 @@ def difference_band(
     return replicate_band(paired, "__diff", level)
 
 
-def retention_band(retention: pl.DataFrame, level: float = 0.95) -> pl.DataFrame:
-    """Cohort retention by tenure: mean over replicates with its interval."""
-    frame = retention.rename({"tenure": "step"})
-    return replicate_band(frame, "retention", level).rename({"step": "tenure"})
+def retention_band(
+    retention: pl.DataFrame, level: float = 0.95, min_cohort: int = 30
+) -> pl.DataFrame:
+    """Cohort retention by tenure: mean over replicates with its interval (clipped to 0-1).
+
+    Tenures seen in fewer than ``min_cohort`` acquired customers (in any replicate) are
+    left out: a curve end resting on a handful of customers says nothing.
+    """
+    frame = retention.filter(pl.col("retention").is_not_null())
+    small = frame.filter(pl.col("cohort_size") < min_cohort).select("brand", "tenure").unique()
+    frame = frame.join(small, on=["brand", "tenure"], how="anti").rename({"tenure": "step"})
+    band = replicate_band(frame, "retention", level).rename({"step": "tenure"})
+    return band.with_columns(pl.col("low").clip(0.0, 1.0), pl.col("high").clip(0.0, 1.0))
 
 
 def comparison_table(
@@ -169,17 +178,32 @@ def headline(table: pl.DataFrame, scenario: str, brand: str) -> list[dict]:
     return out
 
 
+def compact(x: float | None, signed: bool = False) -> str:
+    """A short number for a headline: 1.43M, -5.1k, 0.0123, n/a."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    sign = "+" if signed and x >= 0 else ""
+    a = abs(x)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= limit:
+            return f"{sign}{x / limit:.3g}{suffix}"
+    return f"{sign}{x:.3g}"
+
+
 def format_delta(item: dict) -> str:
-    """'+1,234 (95% CI +1,000 to +1,500)' for a headline item."""
+    """'+1.23k ± 250' (the paired difference and the half-width of its 95% interval)."""
+    if item["diff_low"] is None or item["diff_high"] is None:
+        return compact(item["diff"], signed=True)
+    half = (item["diff_high"] - item["diff_low"]) / 2.0
+    return f"{compact(item['diff'], signed=True)} ± {compact(half)}"
 
-    def f(x):
-        if x is None or (isinstance(x, float) and math.isnan(x)):
-            return "n/a"
-        return f"{x:+,.3g}" if abs(x) < 100 else f"{x:+,.0f}"
 
-    if item["diff_low"] is None:
-        return f(item["diff"])
-    return f"{f(item['diff'])} (95% CI {f(item['diff_low'])} to {f(item['diff_high'])})"
+def format_interval(item: dict) -> str:
+    """'95% CI of the difference: -6.1k to -4.1k' for a headline item."""
+    if item["diff_low"] is None or item["diff_high"] is None:
+        return "95% CI of the difference: n/a (one replicate)"
+    lo, hi = compact(item["diff_low"], signed=True), compact(item["diff_high"], signed=True)
+    return f"95% CI of the difference: {lo} to {hi}"
 
 
 # -- journey --------------------------------------------------------------------------------
@@ -341,11 +365,22 @@ def sankey_figure(data: dict, colours: dict[str, str], title: str) -> go.Figure:
             return colours.get(state.split(": ", 1)[1], "#333333")
         return STAGE_COLOURS.get(state, "#999999")
 
-    fig = go.Figure(go.Sankey(
-        node={"label": data["labels"], "color": [node_colour(x) for x in data["labels"]],
-              "pad": 12},
-        link={"source": data["source"], "target": data["target"], "value": data["value"]},
-    ))  # fmt: skip
+    node_colours = [node_colour(x) for x in data["labels"]]
+    link_colours = [
+        _alpha(c, 0.35) if c.startswith("#") else c
+        for c in (node_colours[k] for k in data["source"])
+    ]
+    fig = go.Figure(
+        go.Sankey(
+            node={"label": data["labels"], "color": node_colours, "pad": 12},
+            link={
+                "source": data["source"],
+                "target": data["target"],
+                "value": data["value"],
+                "color": link_colours,
+            },
+        )
+    )
     fig.update_layout(title=title, margin={"t": 50})
     return fig
 
