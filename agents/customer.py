@@ -82,7 +82,7 @@ class CustomerAgent(mesa.Agent):
         shocked = False
 
         # 1. At most one touchpoint, drawn from competing per-step rates.
-        ad_rates = tables.ad_reach.reshape(-1)
+        ad_rates = tables.exposure().reshape(-1)
         ad_total = float(ad_rates.sum())
         talk = rules.conversation_rate(g[P.G_TALK_RATE], self.wom_activity)
         u = uniform(ck, SLOT_EVENT)

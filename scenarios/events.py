@@ -17,7 +17,7 @@ tables at every step, so they never leak past their window. The kinds:
 - ``friction_reduction``: f_b,c *= 1 - reduction on ``channels`` (one-click purchase).
 - ``wom_shock`` (alias ``pr_crisis``, ``viral_review``): everything heard about b (word
   of mouth and its ads) is shifted by ``shift``; with ``reach``, news about b reaches
-  customers on ``channels`` like an ad.
+  customers on ``channels`` like an ad that nobody pays for.
 - ``personalisation``: a share ``match`` of any shortfall between expectation and
   experience with b is closed.
 """
@@ -36,14 +36,23 @@ class Tables:
     """The parameter tables of one step (copies of the market's baseline)."""
 
     brand_params: np.ndarray
-    ad_reach: np.ndarray
+    ad_reach: np.ndarray  # paid: what the brand's ad spend buys
     service_quality: np.ndarray
     resolution: np.ndarray
     friction: np.ndarray
+    news_reach: np.ndarray | None = None  # earned: news of a PR crisis or viral review
+
+    def __post_init__(self) -> None:
+        if self.news_reach is None:
+            self.news_reach = np.zeros_like(self.ad_reach)
 
     def copy(self) -> Tables:
         """A deep copy."""
         return Tables(*(np.array(a, copy=True) for a in self.__dict__.values()))
+
+    def exposure(self) -> np.ndarray:
+        """Per-step probability of meeting a brand's message on a channel: paid + news."""
+        return self.ad_reach + self.news_reach
 
 
 #: Required (True) and optional (False) fields of each kind, with their allowed range.
@@ -135,7 +144,7 @@ def apply_events(
         elif kind in ("wom_shock", "pr_crisis", "viral_review"):
             bp[b, P.B_WOM_SHIFT] += float(ev["shift"])
             if ev.get("reach"):
-                tables.ad_reach[b, cs] += float(ev["reach"])
+                tables.news_reach[b, cs] += float(ev["reach"])  # earned: not paid for
         elif kind == "personalisation":
             bp[b, P.B_EXPECTATION_MATCH] = float(ev["match"])
 

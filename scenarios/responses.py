@@ -5,8 +5,9 @@ scenario's events, the policies adjust the brand's tables from what was observed
 earlier steps (never the current one), so a what-if plays out against rivals that
 react rather than a frozen market:
 
-- ``match_price``: p_b(t) = min(p_b(t), min over rivals r of p_r(t - lag)): follow
-  the lowest rival price (among ``rivals``, default all) after ``lag`` steps.
+- ``match_price``: p_b(t) = p_b(t) * min(1, min over rivals r of p_r(t - lag) / p_r^0):
+  match the deepest rival price cut (relative to the rival's baseline price p_r^0, among
+  ``rivals``, default all) after ``lag`` steps; a rival's rise is not followed.
 - ``ad_boost``: reach_b,c(t) = k reach_b,c(t) while share_b(t - 1) < ``share_below``.
 - ``service_investment``: while NPS_b(t - 1) < ``nps_below``, service quality on every
   channel rises by ``quality_step`` a step (up to ``max_quality``) and stays raised;
@@ -25,8 +26,11 @@ RESPONSE_KINDS = ("match_price", "ad_boost", "service_investment")
 class Responses:
     """The response policies of every brand and what they have done so far."""
 
-    def __init__(self, cfg, brand_names: list[str], n_channels: int, steps: int):
+    def __init__(
+        self, cfg, brand_names: list[str], n_channels: int, steps: int, base_prices: np.ndarray
+    ):
         self.brand_names = brand_names
+        self.base_prices = np.asarray(base_prices, dtype=float)
         self.policies: list[tuple[int, dict]] = []
         for b, name in enumerate(brand_names):
             for policy in cfg.brands[name].get("responses") or []:
@@ -50,13 +54,13 @@ class Responses:
                 lag = int(policy.get("lag", 14))
                 if t - lag < 0:
                     continue
-                rivals = policy.get("rivals") or [n for n in self.brand_names]
+                rivals = policy.get("rivals") or list(self.brand_names)
                 ids = [self.brand_names.index(r) for r in rivals if r != self.brand_names[b]]
-                lagged = self.prices[t - lag, ids]
-                lagged = lagged[~np.isnan(lagged)]
-                if lagged.size:
-                    price = tables.brand_params[b, P.B_PRICE]
-                    tables.brand_params[b, P.B_PRICE] = min(price, float(lagged.min()))
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    ratio = self.prices[t - lag, ids] / self.base_prices[ids]
+                ratio = ratio[np.isfinite(ratio)]
+                if ratio.size and ratio.min() < 1.0:
+                    tables.brand_params[b, P.B_PRICE] *= float(ratio.min())
             elif kind == "ad_boost":
                 if share is not None and share[b] < float(policy.get("share_below", 0.2)):
                     tables.ad_reach[b] *= float(policy.get("multiplier", 1.5))

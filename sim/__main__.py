@@ -91,8 +91,13 @@ def _prevalidate(argv: list[str], multirun: bool) -> int:
     overrides = [a for a in argv if not a.startswith("-")]
     try:
         _check_targets(overrides)
-        user = [a for a in overrides if not a.startswith(("hydra.", "hydra/", "+hydra", "~hydra"))]
-        for run in _expand(user) if multirun else [user]:
+        hydra_keys = ("hydra.", "hydra/", "+hydra", "~hydra")
+        user = [
+            a for a in overrides
+            if not a.startswith(hydra_keys) or "hydra.searchpath" in a.partition("=")[0]
+        ]  # fmt: skip
+        runs = _expand(user)  # also when a preset sets hydra.mode=MULTIRUN without -m
+        for run in runs if multirun or len(runs) > 1 else [user]:
             load_config(run)
     except ConfigError as exc:
         return _error(str(exc))

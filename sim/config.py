@@ -277,7 +277,7 @@ def _validate_responses(cfg: DictConfig, brands: list[str]) -> None:
                 others = [x for x in brands if x != b]
                 if rival not in others:
                     _fail(f"{key}.rivals", rival, f"must be one of {', '.join(others)}")
-            _integer(f"{key}.lag", policy.lag, 0)
+            _integer(f"{key}.lag", policy.lag, 1)
             _prob(f"{key}.share_below", policy.share_below)
             _number(f"{key}.multiplier", policy.multiplier, 0.0, 100.0)
             _number(f"{key}.nps_below", policy.nps_below, -100.0, 100.0)

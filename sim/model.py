@@ -44,8 +44,9 @@ class JourneyModel(mesa.Model):
         )
         self.events = list(cfg.scenario.get("events") or [])
         self.responses = Responses(
-            cfg, self.market.brand_names, self.market.n_channels, self.n_steps
-        )
+            cfg, self.market.brand_names, self.market.n_channels, self.n_steps,
+            self.market.brand_params[:, P.B_PRICE],
+        )  # fmt: skip
         self.recorder = Recorder(self.n_steps, self.market.brand_names)
         self.t = 0
         nb = self.market.n_brands
@@ -83,11 +84,13 @@ class JourneyModel(mesa.Model):
         launched = m.launch_step <= t
         tables.brand_params[:, P.B_ACTIVE] = launched
         tables.ad_reach[~launched] = 0.0
+        tables.news_reach[~launched] = 0.0
         g = m.globals
         room = 1.0 - g[P.G_TALK_RATE] - g[P.G_USAGE_RATE] - g[P.G_CONTACT_RATE]
-        total = tables.ad_reach.sum()
+        total = tables.exposure().sum()
         if total > room:
             tables.ad_reach *= max(room, 0.0) / total
+            tables.news_reach *= max(room, 0.0) / total
         np.clip(tables.service_quality, 0.0, 1.0, out=tables.service_quality)
         np.clip(tables.resolution, 0.0, 1.0, out=tables.resolution)
         np.clip(tables.friction, 0.0, 1.0, out=tables.friction)
@@ -119,7 +122,7 @@ class JourneyModel(mesa.Model):
     # -- engine plumbing ----------------------------------------------------------
     def _step_numba(self, key, tables: Tables) -> None:
         c, net, m = self.customers, self.network, self.market
-        ad_cum = np.cumsum(tables.ad_reach.reshape(-1))
+        ad_cum = np.cumsum(tables.exposure().reshape(-1))
         kernels.step_all(
             key, c.stage, c.brand, c.last_brand, c.aware, c.consider, c.attitude,
             c.satisfaction, c.expectation, c.tenure, c.price_sensitivity, c.wom_activity,

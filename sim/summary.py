@@ -160,41 +160,53 @@ def load_summary(sweep_dir: str | Path) -> pl.DataFrame:
 
 
 def report(summary: pl.DataFrame, baseline: str = "baseline", level: float = 0.95) -> pl.DataFrame:
-    """Per scenario and KPI column: the mean and the paired difference against baseline.
+    """Per setting and KPI column: the mean and the paired difference against baseline.
 
-    Each comes with its t-interval; pairs are matched on every other swept key.
+    A setting is a scenario with the values of every other swept key but the seed (e.g.
+    a price on a grid); its replicates are the seeds. Each mean comes with its t-interval;
+    the difference pairs a run with the baseline scenario's run of the same seed and other
+    swept values (common random numbers), with its own t-interval.
     """
     done = summary.filter(pl.col("status") == "complete")
     if done.height == 0:
         raise ReportError("no complete runs to report on")
     kpis = kpi_columns(done)
-    keys = [k for k in swept_keys(done) if k != "scenario"]
-    scenarios = done["scenario"].unique(maintain_order=True).to_list()
+    # Keys given on the command line but constant across runs name no setting.
+    swept = [k for k in swept_keys(done) if k in ("scenario", "seed") or done[k].n_unique() > 1]
+    setting_keys = ["scenario"] + [k for k in swept if k not in ("scenario", "seed")]
+    pair_keys = [k for k in swept if k != "scenario"]
     base = done.filter(pl.col("scenario") == baseline)
     rows = []
-    for scenario in scenarios:
-        runs = done.filter(pl.col("scenario") == scenario)
+    for setting, runs in done.group_by(setting_keys, maintain_order=True):
+        values = dict(zip(setting_keys, setting, strict=True))
+        is_base = values["scenario"] == baseline
         paired = None
-        if base.height and scenario != baseline:
-            paired = runs.join(base, on=keys, how="inner", suffix="__base") if keys else None
+        if base.height and not is_base and pair_keys:
+            paired = runs.join(base, on=pair_keys, how="inner", suffix="__base", nulls_equal=True)
         for col in kpis:
             kpi, _, brand = col.partition("__")
             mean, lo, hi = t_interval(runs[col].cast(pl.Float64).fill_null(np.nan).to_numpy())
             d = dlo = dhi = None
             n_pairs = 0
-            if scenario == baseline:
+            if is_base:
                 d = dlo = dhi = 0.0
             elif paired is not None and paired.height:
                 diff = (paired[col] - paired[f"{col}__base"]).cast(pl.Float64).fill_null(np.nan)
                 d, dlo, dhi = t_interval(diff.to_numpy(), level)
                 n_pairs = paired.height
             rows.append({
-                "scenario": scenario, "kpi": kpi, "brand": brand, "runs": runs.height,
+                **values, "kpi": kpi, "brand": brand, "runs": runs.height,
                 "mean": mean, "ci_low": lo, "ci_high": hi, "pairs": n_pairs,
                 "diff": d, "diff_low": dlo, "diff_high": dhi,
             })  # fmt: skip
-    out = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).fill_nan(None))
-    return out
+    return pl.DataFrame(rows).with_columns(pl.col(pl.Float64).fill_nan(None))
+
+
+def setting_columns(table: pl.DataFrame) -> list[str]:
+    """The columns of a report that name a setting (scenario and other swept values)."""
+    fixed = ("kpi", "brand", "runs", "mean", "ci_low", "ci_high", "pairs", "diff", "diff_low",
+             "diff_high")  # fmt: skip
+    return [c for c in table.columns if c not in fixed]
 
 
 def write_report(table: pl.DataFrame, sweep_dir: str | Path) -> list[Path]:
@@ -216,12 +228,16 @@ def print_report(table: pl.DataFrame, baseline: str, kpis: tuple[str, ...] | Non
         return f"{x:+,.4g}" if signed else f"{x:,.4g}"
 
     console = Console(width=None if Console().is_terminal else 140)
-    for scenario in table["scenario"].unique(maintain_order=True).to_list():
-        part = table.filter(pl.col("scenario") == scenario)
+    keys = setting_columns(table)
+    for setting, part in table.group_by(keys, maintain_order=True):
+        values = dict(zip(keys, setting, strict=True))
+        scenario = values["scenario"]
         if kpis:
             part = part.filter(pl.col("kpi").is_in(list(kpis)))
         runs = part["runs"].max()
-        title = f"{scenario}: {runs} runs" + ("" if scenario == baseline else f", vs {baseline}")
+        extra = ", ".join(f"{k}={v}" for k, v in values.items() if k != "scenario")
+        title = f"{scenario}" + (f" ({extra})" if extra else "") + f": {runs} runs"
+        title += "" if scenario == baseline else f", vs {baseline}"
         t = Table(title=title)
         for head in ("kpi", "brand", "mean", "95% CI", f"diff vs {baseline}", "95% CI of diff"):
             t.add_column(head, justify="left" if head in ("kpi", "brand") else "right")
