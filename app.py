@@ -45,11 +45,14 @@ def resolved_config(overrides: tuple[str, ...]) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def run_cached(config_yaml: str, _progress=None) -> dict[str, pl.DataFrame]:
-    """Simulate one resolved config (cached by it: returning to a setting is instant)."""
+def run_cached(config_yaml: str) -> dict[str, pl.DataFrame]:
+    """Simulate one resolved config (cached by it: returning to a setting is instant).
+
+    No Streamlit element is touched in here: st.cache_data replays such calls on a hit.
+    """
     from sim import simulate
 
-    result = simulate(OmegaConf.create(config_yaml), progress=_progress)
+    result = simulate(OmegaConf.create(config_yaml))
     return {
         "metrics": result.metrics,
         "stages": result.stages,
@@ -198,18 +201,10 @@ def run_comparison(labels: list[tuple[str, list[str]]], settings: dict) -> dict 
             return None
     bar = st.progress(0.0, text="Starting...")
     runs = []
-    steps = settings["steps"]
     for k, (label, seed, config_yaml) in enumerate(configs):
-
-        def progress(t: int, k: int = k, label: str = label, seed: int = seed) -> None:
-            if t % 25 == 0 or t == steps:
-                frac = (k + t / steps) / len(configs)
-                bar.progress(
-                    min(frac, 1.0), text=f"Run {k + 1}/{len(configs)}: {label}, seed {seed}"
-                )
-
-        frames = run_cached(config_yaml, _progress=progress)
-        runs.append((label, seed, frames))
+        bar.progress(k / len(configs), text=f"Run {k + 1}/{len(configs)}: {label}, seed {seed}")
+        runs.append((label, seed, run_cached(config_yaml)))
+    bar.progress(1.0, text="Done")
     bar.empty()
     return {"runs": runs, "labels": [lab for lab, _ in labels]}
 
@@ -264,7 +259,11 @@ def show_comparison(comparison: dict) -> None:
         dash.stack_runs([(lab, seed, f["metrics"]) for lab, seed, f in runs])
     )
     retention = dash.stack_runs([(lab, seed, f["retention"]) for lab, seed, f in runs])
-    brands = runs[0][2]["metrics"]["brand"].unique(maintain_order=True).to_list()
+    brands: list[str] = []  # in order of appearance (an entrant only exists in its scenario)
+    for _lab, _seed, frames in runs:
+        brands += [
+            b for b in frames["metrics"]["brand"].unique(maintain_order=True) if b not in brands
+        ]
     colours = dash.brand_colours(brands)
     table = dash.comparison_table([(lab, seed, f["metrics"]) for lab, seed, f in runs], baseline)
     others = [lab for lab in comparison["labels"] if lab != baseline]

@@ -179,15 +179,18 @@ def headline(table: pl.DataFrame, scenario: str, brand: str) -> list[dict]:
 
 
 def compact(x: float | None, signed: bool = False) -> str:
-    """A short number for a headline: 1.43M, -5.1k, 0.0123, n/a."""
+    """A short number for a headline: 1.43M, -5.1k, 0.0123, n/a (3 significant digits)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     sign = "+" if signed and x >= 0 else ""
-    a = abs(x)
+    rounded = float(f"{x:.3g}")  # round first, so 999.7 becomes 1k, not 1e+03
+    a = abs(rounded)
     for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if a >= limit:
-            return f"{sign}{x / limit:.3g}{suffix}"
-    return f"{sign}{x:.3g}"
+            return f"{sign}{rounded / limit:.3g}{suffix}"
+    if a >= 100:
+        return f"{sign}{rounded:.0f}"
+    return f"{sign}{rounded:.3g}"
 
 
 def format_delta(item: dict) -> str:
@@ -219,14 +222,14 @@ def sankey_data(flows: pl.DataFrame, start: int, end: int, include_stays: bool =
     summed over the window (and over replicates if several runs are stacked, then
     divided by their number). Returns {"labels", "source", "target", "value", "sides"}.
     """
+    keys = [c for c in ("scenario", "seed") if c in flows.columns]
+    runs = flows.select(keys).n_unique() if keys and flows.height else 1  # all stacked runs
     w = flows.filter((pl.col("step") >= start) & (pl.col("step") <= end))
     if not include_stays:
         same = (pl.col("from_stage") == pl.col("to_stage")) & (
             pl.col("from_brand").eq_missing(pl.col("to_brand"))
         )
         w = w.filter(~same)
-    keys = [c for c in ("scenario", "seed") if c in w.columns]
-    runs = w.select(keys).n_unique() if keys and w.height else 1
     if w.height:
         w = w.with_columns(
             pl.struct("from_stage", "from_brand")
@@ -314,7 +317,8 @@ def sweep_view(
                      "n": part.height})  # fmt: skip
     table = pl.DataFrame(rows).sort(keys)
     lower_better = kpi.split("__")[0] in LOWER_IS_BETTER
-    ordered = table.drop_nulls("mean").sort("mean", descending=not lower_better)
+    valid = pl.col("mean").is_not_null() & pl.col("mean").is_not_nan()
+    ordered = table.filter(valid).sort("mean", descending=not lower_better)
     best = ordered.row(0, named=True) if ordered.height else {}
     return table, best
 
