@@ -82,13 +82,19 @@ class CustomerAgent(mesa.Agent):
         shocked = False
 
         # 1. At most one touchpoint, drawn from competing per-step rates.
-        ad_rates = tables.exposure().reshape(-1)
+        # paid ads of each (brand, channel), then news of each (brand, channel)
+        ad_rates = np.concatenate([tables.ad_reach.reshape(-1), tables.news_reach.reshape(-1)])
         ad_total = float(ad_rates.sum())
         talk = rules.conversation_rate(g[P.G_TALK_RATE], self.wom_activity)
         u = uniform(ck, SLOT_EVENT)
         if u < ad_total:
             k = int(np.searchsorted(np.cumsum(ad_rates), u, side="right"))
-            triggered = self.see_ad(k // m.market.n_channels, k % m.market.n_channels, g)
+            nc = m.market.n_channels
+            if k < ad_rates.size // 2:
+                triggered = self.see_ad(k // nc, k % nc, g)
+            else:
+                k -= ad_rates.size // 2
+                self.see_news(k // nc, k % nc, g)
         elif u < ad_total + talk:
             self.hear_word_of_mouth(tables, g)
         elif start_brand >= 0:
@@ -147,6 +153,17 @@ class CustomerAgent(mesa.Agent):
         self.attitude[b] = rules.attitude_update(self.attitude[b], tone, g[P.G_AD_WEIGHT])
         self.after_message(b, roles[c, P.R_CONSIDERATION], g)
         return uniform(self._ck, SLOT_TRIGGER) < roles[c, P.R_PURCHASE]
+
+    def see_news(self, b: int, c: int, g) -> None:
+        """News about brand b on channel c: like an ad, with the news valence and no purchase."""
+        roles = self.model.market.channel_roles
+        if not (self.aware >> b) & 1:
+            if uniform(self._ck, SLOT_AWARE) >= roles[c, P.R_AWARENESS]:
+                return
+            self.aware |= 1 << b
+        valence = rules.news_valence(self._tables.brand_params[b, P.B_WOM_SHIFT])
+        self.attitude[b] = rules.attitude_update(self.attitude[b], valence, g[P.G_WOM_WEIGHT])
+        self.after_message(b, roles[c, P.R_CONSIDERATION], g)
 
     def hear_word_of_mouth(self, tables, g) -> None:
         """Talk with one random neighbour and hear what it said last step."""

@@ -316,3 +316,9 @@ def wom_valence(kind: int, shift: float) -> float:
 def ad_valence(tone: float, shift: float) -> float:
     """Valence an ad pulls attitude toward, shifted by news: clip(tone + delta, 0, 1)."""
     return clip01(tone + shift)
+
+
+@njit(cache=True)
+def news_valence(shift: float) -> float:
+    """Valence of news about a brand (earned media): clip(0.5 + delta, 0, 1)."""
+    return clip01(0.5 + shift)

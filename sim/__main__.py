@@ -41,7 +41,9 @@ def _one_line(exc: BaseException) -> str:
         if source is None:
             continue
         for line in str(source).strip().splitlines():
-            if line.strip().startswith(("full_key:", "object_type", "reference_type")):
+            if line.strip().startswith(
+                ("full_key:", "object_type", "reference_type", "Config search path")
+            ):
                 break
             if line.strip() and line.strip() not in lines:
                 lines.append(line.strip())
@@ -91,15 +93,15 @@ def _prevalidate(argv: list[str], multirun: bool) -> int:
     overrides = [a for a in argv if not a.startswith("-")]
     try:
         _check_targets(overrides)
-        hydra_keys = ("hydra.", "hydra/", "+hydra", "~hydra")
-        user = [
-            a for a in overrides
-            if not a.startswith(hydra_keys) or "hydra.searchpath" in a.partition("=")[0]
-        ]  # fmt: skip
+        # Hydra's own overrides (launcher, run dir, search path) are composed too, so a bad
+        # one gives the same one-line error; the sweeper's own settings are not runs.
+        user = [a for a in overrides if "hydra.sweeper" not in a.partition("=")[0]]
         runs = _expand(user)  # also when a preset sets hydra.mode=MULTIRUN without -m
         for run in runs if multirun or len(runs) > 1 else [user]:
             load_config(run)
     except ConfigError as exc:
+        if _DEBUG:
+            raise
         return _error(str(exc))
     except (HydraException, OmegaConfBaseException, ValueError, KeyError) as exc:
         if _DEBUG:

@@ -62,9 +62,24 @@ def finalise(cfg: DictConfig) -> DictConfig:
     data = OmegaConf.to_container(cfg, resolve=True)
     data.pop("hydra", None)
     out = OmegaConf.create(data)
+    check_keys(out)
     validate(out)
     OmegaConf.set_readonly(out, False)
     return out
+
+
+def check_keys(cfg: DictConfig) -> None:
+    """Every key must be in the schema (``sim.schema``), even one added with ``+key=...``."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    from sim.schema import Config
+
+    try:
+        OmegaConf.merge(OmegaConf.structured(Config), cfg)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or "config"
+        detail = str(exc).strip().splitlines()[0]
+        raise ConfigError(f"{key}: not a valid config key or type ({detail})") from None
 
 
 # -- validation ------------------------------------------------------------------------

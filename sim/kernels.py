@@ -154,6 +154,23 @@ def see_ad(i, ck, b, c, aware, consider, attitude, channel_roles, brand_params, 
 
 
 @njit(cache=True, inline="always")
+def see_news(i, ck, b, c, aware, consider, attitude, channel_roles, brand_params, g):
+    """News about brand b (a PR crisis, a viral review) met on channel c.
+
+    Earned media: awareness as for an ad, attitude pulled toward the news valence with
+    word-of-mouth weight, consideration updated; it never triggers a purchase.
+    """
+    bit = np.uint8(1 << b)
+    if not (aware[i] & bit):
+        if uniform(ck, SLOT_AWARE) >= channel_roles[c, P.R_AWARENESS]:
+            return
+        aware[i] |= bit
+    valence = rules.news_valence(brand_params[b, P.B_WOM_SHIFT])
+    attitude[i, b] = rules.attitude_update(attitude[i, b], valence, g[P.G_WOM_WEIGHT])
+    after_message(i, b, ck, channel_roles[c, P.R_CONSIDERATION], attitude, consider, g)
+
+
+@njit(cache=True, inline="always")
 def hear_word_of_mouth(
     i, ck, voice_in, indptr, indices, complete, n, aware, consider, attitude, brand_params, g
 ):
@@ -258,11 +275,20 @@ def step_customers(
         ad_total = ad_cum[ad_cum.size - 1]
         talk = rules.conversation_rate(g[P.G_TALK_RATE], wom_activity[i])
         if u < ad_total:
+            # ad_cum runs over paid ads (brand, channel), then news (brand, channel)
             k = np.searchsorted(ad_cum, u, side="right")
-            triggered = see_ad(
-                i, ck, k // n_channels, k % n_channels, aware, consider, attitude, channel_roles,
-                brand_params, g,
-            )  # fmt: skip
+            n_paid = ad_cum.size // 2
+            if k < n_paid:
+                triggered = see_ad(
+                    i, ck, k // n_channels, k % n_channels, aware, consider, attitude,
+                    channel_roles, brand_params, g,
+                )  # fmt: skip
+            else:
+                k -= n_paid
+                see_news(
+                    i, ck, k // n_channels, k % n_channels, aware, consider, attitude,
+                    channel_roles, brand_params, g,
+                )  # fmt: skip
         elif u < ad_total + talk:
             hear_word_of_mouth(
                 i, ck, voice_in, indptr, indices, complete, n, aware, consider, attitude,

@@ -122,7 +122,10 @@ class JourneyModel(mesa.Model):
     # -- engine plumbing ----------------------------------------------------------
     def _step_numba(self, key, tables: Tables) -> None:
         c, net, m = self.customers, self.network, self.market
-        ad_cum = np.cumsum(tables.exposure().reshape(-1))
+        # paid ads then news, as one cumulative table (the kernel splits it in two halves)
+        ad_cum = np.cumsum(
+            np.concatenate([tables.ad_reach.reshape(-1), tables.news_reach.reshape(-1)])
+        )
         kernels.step_all(
             key, c.stage, c.brand, c.last_brand, c.aware, c.consider, c.attitude,
             c.satisfaction, c.expectation, c.tenure, c.price_sensitivity, c.wom_activity,
