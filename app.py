@@ -309,33 +309,17 @@ def show_comparison(comparison: dict) -> None:
             ),
             width="stretch",
         )
-    with tabs[1]:
-        for col, title in (("customers", "Customers"), ("share", "Market share")):
-            st.plotly_chart(
-                dash.band_figure(
-                    dash.replicate_band(metrics, col), title, dash.UNITS[col], colours
-                ),
-                width="stretch",
-            )
-    with tabs[2]:
-        for col, title in (
-            ("revenue", "Revenue per day"),
-            ("cumulative_profit", "Cumulative profit"),
-        ):
-            st.plotly_chart(
-                dash.band_figure(
-                    dash.replicate_band(metrics, col), title, dash.UNITS[col], colours
-                ),
-                width="stretch",
-            )
-    with tabs[3]:
-        for col, title in (("clv", "Customer lifetime value"), ("nps", "Net promoter score")):
-            st.plotly_chart(
-                dash.band_figure(
-                    dash.replicate_band(metrics, col), title, dash.UNITS[col], colours
-                ),
-                width="stretch",
-            )
+    panels = (
+        (("customers", "Customers"), ("share", "Market share")),
+        (("revenue", "Revenue per day"), ("cumulative_profit", "Cumulative profit")),
+        (("clv", "Customer lifetime value"), ("nps", "Net promoter score")),
+    )
+    for tab, charts in zip(tabs[1:4], panels, strict=True):
+        with tab:
+            for col, title in charts:
+                band = dash.replicate_band(metrics, col)
+                figure = dash.band_figure(band, title, dash.UNITS[col], colours)
+                st.plotly_chart(figure, width="stretch")
     with tabs[4]:
         col = st.selectbox(
             "Metric",

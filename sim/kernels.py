@@ -74,45 +74,46 @@ def voice_of(stage: int, brand: int, last_brand: int, satisfaction: float) -> in
 
 
 @njit(cache=True, inline="always")
+def utility_of(i, b, current, attitude, price_sensitivity, c, brand_params, friction, g):
+    """Customer i's choice utility of brand b (``rules.choice_utility`` on its columns)."""
+    return rules.choice_utility(
+        attitude[i, b], brand_params[b, P.B_PRICE], price_sensitivity[i], friction[b, c],
+        b == current, g[P.G_BETA_ATTITUDE], g[P.G_BETA_PRICE], g[P.G_BETA_FRICTION],
+        g[P.G_INERTIA],
+    )  # fmt: skip
+
+
+@njit(cache=True, inline="always")
 def choose_brand(
     i, mask, current, attitude, price_sensitivity, channel, brand_params, friction, g, u
 ) -> int:
     """Multinomial-logit choice among the brands in ``mask`` (launched only), from one uniform u.
 
-    Returns the chosen brand, or -1 when the mask holds no launched brand.
+    Utilities are computed once into a small buffer (at most 8 brands). Returns the chosen
+    brand, or -1 when the mask holds no launched brand.
     """
     nb = brand_params.shape[0]
     c = channel[i]
+    utilities = np.empty(nb)
     best = -1e300
     for b in range(nb):
+        utilities[b] = -1e300
         if (mask >> b) & 1 and brand_params[b, P.B_ACTIVE] > 0.0:
-            ub = rules.choice_utility(
-                attitude[i, b], brand_params[b, P.B_PRICE], price_sensitivity[i], friction[b, c],
-                b == current, g[P.G_BETA_ATTITUDE], g[P.G_BETA_PRICE], g[P.G_BETA_FRICTION],
-                g[P.G_INERTIA],
-            )  # fmt: skip
-            best = max(best, ub)
+            utilities[b] = utility_of(
+                i, b, current, attitude, price_sensitivity, c, brand_params, friction, g
+            )
+            best = max(best, utilities[b])
     if best == -1e300:
         return -1
     denominator = 0.0
     for b in range(nb):
-        if (mask >> b) & 1 and brand_params[b, P.B_ACTIVE] > 0.0:
-            ub = rules.choice_utility(
-                attitude[i, b], brand_params[b, P.B_PRICE], price_sensitivity[i], friction[b, c],
-                b == current, g[P.G_BETA_ATTITUDE], g[P.G_BETA_PRICE], g[P.G_BETA_FRICTION],
-                g[P.G_INERTIA],
-            )  # fmt: skip
-            denominator += np.exp(ub - best)
+        if utilities[b] > -1e300:
+            denominator += np.exp(utilities[b] - best)
     cumulative = 0.0
     last = -1
     for b in range(nb):
-        if (mask >> b) & 1 and brand_params[b, P.B_ACTIVE] > 0.0:
-            ub = rules.choice_utility(
-                attitude[i, b], brand_params[b, P.B_PRICE], price_sensitivity[i], friction[b, c],
-                b == current, g[P.G_BETA_ATTITUDE], g[P.G_BETA_PRICE], g[P.G_BETA_FRICTION],
-                g[P.G_INERTIA],
-            )  # fmt: skip
-            cumulative += rules.logit_probability(ub, best, denominator)
+        if utilities[b] > -1e300:
+            cumulative += rules.logit_probability(utilities[b], best, denominator)
             last = b
             if u < cumulative:
                 return b
