@@ -101,7 +101,7 @@ def test_retention_revenue_and_discounted_value(r_, margin):
     res = retention_run(f"retention.r={r_}", f"retention.margin={margin}")
     m = res.metrics.sort("step")
     d = float(res.config.finance.discount_rate)
-    assert d == 0.1 and int(res.config.sim.steps) == 40
+    assert d == 0.1 and int(res.config.sim.steps) >= 40
     # margin paid at the start of each period by every active customer
     assert m["revenue"][0] == RET_N * margin
     np.testing.assert_allclose(m["revenue"].to_numpy(), margin * m["customers"].to_numpy())
