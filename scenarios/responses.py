@@ -27,10 +27,17 @@ class Responses:
     """The response policies of every brand and what they have done so far."""
 
     def __init__(
-        self, cfg, brand_names: list[str], n_channels: int, steps: int, base_prices: np.ndarray
+        self,
+        cfg,
+        brand_names: list[str],
+        n_channels: int,
+        steps: int,
+        base_prices: np.ndarray,
+        base_quality: np.ndarray,
     ):
         self.brand_names = brand_names
         self.base_prices = np.asarray(base_prices, dtype=float)
+        self.base_quality = np.asarray(base_quality, dtype=float)  # before any event
         self.policies: list[tuple[int, dict]] = []
         for b, name in enumerate(brand_names):
             for policy in cfg.brands[name].get("responses") or []:
@@ -67,7 +74,8 @@ class Responses:
             elif kind == "service_investment":
                 if nps is not None and not np.isnan(nps[b]) and nps[b] < float(policy["nps_below"]):
                     top = float(policy.get("max_quality", 0.95))
-                    room = np.maximum(top - tables.service_quality[b] - self.quality_gain[b], 0.0)
+                    # Headroom from the baseline quality, so an outage does not inflate it.
+                    room = np.maximum(top - self.base_quality[b] - self.quality_gain[b], 0.0)
                     self.quality_gain[b] += np.minimum(
                         float(policy.get("quality_step", 0.002)), room
                     )

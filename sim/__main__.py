@@ -83,6 +83,45 @@ def _expand(overrides: list[str]) -> list[list[str]]:
     return [list(c) for c in combos]
 
 
+def with_preset_sweeps(overrides: list[str]) -> list[str]:
+    """The command line's overrides plus the sweeps a preset declares.
+
+    Sweeps in ``hydra.sweeper.params`` join the product; a key given on the command line
+    wins, as in Hydra's basic sweeper.
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        first = [o if "=" not in o or not _is_sweep(o) else o.partition("=")[0] + "=" + _first(o)
+                 for o in overrides]  # fmt: skip
+        cfg = compose("config", overrides=first, return_hydra_config=True)
+    params = cfg.hydra.sweeper.get("params") or {}
+    given = {o.get_key_element() for o in OverridesParser.create().parse_overrides(overrides)}
+    extra = [f"{k}={v}" for k, v in params.items() if k not in given]
+    return [*overrides, *extra]
+
+
+def _is_sweep(override: str) -> bool:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create().parse_overrides([override])[0].is_sweep_override()
+
+
+def _first(override: str) -> str:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides([override])[0]
+    return next(iter(parsed.sweep_string_iterator()))
+
+
+#: Hydra options whose value is a separate argument (not an override).
+_VALUE_OPTIONS = ("--config-name", "-cn", "--config-path", "-cp", "--config-dir", "-cd",
+                  "--experimental-rerun", "--package", "-p")  # fmt: skip
+
+
 def _prevalidate(argv: list[str], multirun: bool) -> int:
     """Compose and validate every run's config before Hydra creates any folder."""
     from hydra.errors import HydraException
@@ -96,7 +135,9 @@ def _prevalidate(argv: list[str], multirun: bool) -> int:
         # Hydra's own overrides (launcher, run dir, search path) are composed too, so a bad
         # one gives the same one-line error; the sweeper's own settings are not runs.
         user = [a for a in overrides if "hydra.sweeper" not in a.partition("=")[0]]
-        runs = _expand(user)  # also when a preset sets hydra.mode=MULTIRUN without -m
+        # A preset may sweep too (hydra.sweeper.params): its sweeps join the command line's.
+        swept = with_preset_sweeps(user)
+        runs = _expand(swept)  # also when a preset sets hydra.mode=MULTIRUN without -m
         for run in runs if multirun or len(runs) > 1 else [user]:
             load_config(run)
     except ConfigError as exc:
@@ -219,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     informational = any(
         a in ("--help", "-h", "--hydra-help", "--info", "--cfg", "-c") for a in argv
     )
-    if not informational:
+    # With another config name or folder Hydra composes something else: it validates per run.
+    if not informational and not any(a in _VALUE_OPTIONS for a in argv):
         code = _prevalidate(argv, _is_multirun(argv))
         if code:
             return code

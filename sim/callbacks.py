@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,20 @@ from omegaconf import DictConfig
 from sim.io import DONE
 
 
-def count_runs(task_overrides: list[str]) -> int | None:
-    """Number of runs a multirun's command-line overrides expand to (None if unknown)."""
+def count_runs(task_overrides: list[str], preset_params=None) -> int | None:
+    """Number of runs a multirun expands to (None if unknown).
+
+    Its command-line overrides and the sweeps of ``hydra.sweeper.params`` not given on
+    the command line.
+    """
     try:
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
-        parsed = OverridesParser.create().parse_overrides(list(task_overrides))
+        parser = OverridesParser.create()
+        overrides = list(task_overrides)
+        given = {o.get_key_element() for o in parser.parse_overrides(overrides)}
+        overrides += [f"{k}={v}" for k, v in (preset_params or {}).items() if k not in given]
+        parsed = parser.parse_overrides(overrides)
         sizes = [len(list(o.sweep_iterator())) if o.is_sweep_override() else 1 for o in parsed]
         return int(max(1, __import__("math").prod(sizes)))
     except Exception:
@@ -55,9 +64,10 @@ class _SweepProgress:
                 advance(done)
 
 
-#: Progress bars of running multiruns, by sweep folder. Kept out of the callback object,
-#: which launchers (joblib, Ray) pickle and send to their workers.
+#: Progress bars and start times of running multiruns, by sweep folder. Kept out of the
+#: callback object, which launchers (joblib, Ray) pickle and send to their workers.
 _PROGRESS: dict[str, _SweepProgress] = {}
+_STARTED: dict[str, float] = {}
 
 
 class SummaryCallback(Callback):
@@ -66,8 +76,10 @@ class SummaryCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Start the progress bar (stderr, terminals only)."""
         sweep_dir = Path(config.hydra.sweep.dir)
-        progress = _SweepProgress(sweep_dir, count_runs(list(config.hydra.overrides.task)))
+        total = count_runs(list(config.hydra.overrides.task), config.hydra.sweeper.get("params"))
+        progress = _SweepProgress(sweep_dir, total)
         _PROGRESS[str(sweep_dir)] = progress
+        _STARTED[str(sweep_dir)] = time.time() - 1.0  # file times have coarse resolution
         progress.start()
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
@@ -80,7 +92,9 @@ class SummaryCallback(Callback):
             progress.stop()
         if not sweep_dir.is_dir():
             return
-        frame = write_summary(sweep_dir)
+        # Only the runs of this multirun: Hydra rewrites each job's .hydra/ files when it
+        # launches it, so folders left from an earlier sweep in the same place are out.
+        frame = write_summary(sweep_dir, since=_STARTED.pop(str(sweep_dir), None))
         if frame.height:
             done = frame.filter(frame["status"] == "complete").height
             print(

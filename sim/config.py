@@ -155,7 +155,8 @@ def _channel_map(key: str, mapping, channels: list[str]) -> dict[str, float]:
     return out
 
 
-def _trait(key: str, spec) -> None:
+def _trait(key: str, spec, unit: bool = True) -> None:
+    """A trait spec; ``unit``: its values are probabilities or 0-1 levels, else >= 0."""
     dist = _choice(f"{key}.dist", spec.get("dist", "beta"), TRAIT_DISTS)
     mean = spec.get("mean", 0.0)
     sd = spec.get("sd", 0.0) or 0.0
@@ -172,6 +173,12 @@ def _trait(key: str, spec) -> None:
         _number(f"{key}.sd", sd, 0.0)
         return
     _number(f"{key}.sd", sd, 0.0)
+    if dist == "constant" or sd == 0:
+        if unit:
+            _prob(f"{key}.mean", mean)
+        else:
+            _number(f"{key}.mean", mean, 0.0)
+        return
     if dist == "beta":
         _prob(f"{key}.mean", mean)
         if sd > 0 and sd * sd >= mean * (1 - mean):
@@ -186,7 +193,8 @@ def _trait(key: str, spec) -> None:
 
 def validate(cfg: DictConfig) -> None:
     """Check every value against its allowed range; raise ConfigError on the first bad one."""
-    _integer("seed", cfg.seed, 0)
+    if _integer("seed", cfg.seed, 0) > 2**63 - 1:
+        _fail("seed", cfg.seed, "must be at most 2^63 - 1")
     _choice("engine.name", cfg.engine.name, ENGINES)
     if cfg.engine.get("threads") is not None:
         _integer("engine.threads", cfg.engine.threads, 1)
@@ -197,7 +205,7 @@ def validate(cfg: DictConfig) -> None:
     m = cfg.market
     n = _integer("market.customers", m.customers, 2, 2_000_000_000)
     for name in ("price_sensitivity", "wom_activity", "expectation", "churn_propensity"):
-        _trait(f"market.traits.{name}", m.traits[name])
+        _trait(f"market.traits.{name}", m.traits[name], unit=name != "price_sensitivity")
     _prob("market.initial_consideration", m.initial_consideration)
     _prob("market.initial_satisfaction", m.initial_satisfaction)
     _number("market.initial_tenure_years", m.initial_tenure_years, 0.0)
@@ -241,6 +249,15 @@ def validate(cfg: DictConfig) -> None:
         for k in ("margin", "product_quality", "equity", "initial_awareness", "initial_share"):
             _prob(f"{key}.{k}", br[k])
         launch = _integer(f"{key}.launch_step", br.get("launch_step", 0), 0, steps)
+        for k, ev in enumerate(cfg.scenario.get("events") or []):
+            if ev.get("kind") == "new_entrant" and ev.get("brand") == b:
+                launch = int(ev.get("start", 0) or 0)
+                if launch > 0 and br.initial_share > 0:
+                    _fail(
+                        f"scenario.events[{k}].start", launch,
+                        f"a new entrant launched after step 0 cannot have "
+                        f"brands.{b}.initial_share={br.initial_share} (must be 0)",
+                    )  # fmt: skip
         if launch == 0:
             total_share += br.initial_share
         total_reach += sum(_channel_map(f"{key}.ad_reach", br.ad_reach, channels).values())
@@ -256,6 +273,8 @@ def validate(cfg: DictConfig) -> None:
     _number("network.rewiring", net.rewiring, 0.0, 1.0)
     if kind != "complete":
         _number("network.mean_degree", net.mean_degree, 1.0, n - 1)
+        if kind == "watts_strogatz" and n < 3:
+            _fail("market.customers", n, "must be at least 3 for a watts_strogatz network")
 
     w = cfg.wom
     for k in ("talk_rate", "weight", "ad_weight", "ad_tone", "consideration"):

@@ -53,6 +53,7 @@ def fingerprint(cfg: DictConfig) -> str:
     """SHA-256 of the resolved config (without the ``hydra`` node): a run's identity."""
     data = OmegaConf.to_container(cfg, resolve=True)
     data.pop("hydra", None)
+    data.get("engine", {}).pop("threads", None)  # results do not depend on the thread count
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 

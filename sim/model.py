@@ -45,7 +45,7 @@ class JourneyModel(mesa.Model):
         self.events = list(cfg.scenario.get("events") or [])
         self.responses = Responses(
             cfg, self.market.brand_names, self.market.n_channels, self.n_steps,
-            self.market.brand_params[:, P.B_PRICE],
+            self.market.brand_params[:, P.B_PRICE], self.market.service_quality,
         )  # fmt: skip
         self.recorder = Recorder(self.n_steps, self.market.brand_names)
         self.t = 0

@@ -76,11 +76,20 @@ def run_kpis(metrics: pl.DataFrame) -> dict[str, float | None]:
     return out
 
 
-def collect_runs(sweep_dir: str | Path) -> pl.DataFrame:
-    """One row per run folder of a sweep (complete or not)."""
+def collect_runs(sweep_dir: str | Path, since: float | None = None) -> pl.DataFrame:
+    """One row per run folder of a sweep (complete or not).
+
+    With ``since`` (a time stamp), only folders whose run was launched after it count.
+    """
     sweep_dir = Path(sweep_dir)
     rows = []
-    for run_dir in sorted(p for p in sweep_dir.iterdir() if (p / ".hydra").is_dir()):
+    folders = sorted(p for p in sweep_dir.iterdir() if (p / ".hydra").is_dir())
+    if since is not None:
+        launched = [p for p in folders if (p / ".hydra" / "overrides.yaml").is_file()]
+        folders = [
+            p for p in launched if (p / ".hydra" / "overrides.yaml").stat().st_mtime >= since
+        ]
+    for run_dir in folders:
         row: dict[str, object] = {"run": run_dir.name}
         row.update(run_overrides(run_dir))
         if is_complete(run_dir):
@@ -111,9 +120,9 @@ def collect_runs(sweep_dir: str | Path) -> pl.DataFrame:
     return pl.DataFrame([columns[k] for k in order])
 
 
-def write_summary(sweep_dir: str | Path) -> pl.DataFrame:
-    """Collect a sweep's runs and write ``summary.parquet`` into it (atomically)."""
-    frame = collect_runs(sweep_dir)
+def write_summary(sweep_dir: str | Path, since: float | None = None) -> pl.DataFrame:
+    """Collect a sweep's runs (launched after ``since``) and write ``summary.parquet``."""
+    frame = collect_runs(sweep_dir, since)
     if frame.height:
         write_parquet(frame, Path(sweep_dir) / SUMMARY_FILE)
     return frame
@@ -176,6 +185,11 @@ def report(summary: pl.DataFrame, baseline: str = "baseline", level: float = 0.9
     setting_keys = ["scenario"] + [k for k in swept if k not in ("scenario", "seed")]
     pair_keys = [k for k in swept if k != "scenario"]
     base = done.filter(pl.col("scenario") == baseline)
+    if base.height == 0:
+        names = ", ".join(str(x) for x in done["scenario"].unique(maintain_order=True).to_list())
+        raise ReportError(
+            f"baseline scenario {baseline!r} has no complete runs (scenarios: {names})"
+        )
     rows = []
     for setting, runs in done.group_by(setting_keys, maintain_order=True):
         values = dict(zip(setting_keys, setting, strict=True))
@@ -189,7 +203,7 @@ def report(summary: pl.DataFrame, baseline: str = "baseline", level: float = 0.9
             d = dlo = dhi = None
             n_pairs = 0
             if is_base:
-                d = dlo = dhi = 0.0
+                d = dlo = dhi = None if np.isnan(mean) else 0.0  # a brand it does not have
             elif paired is not None and paired.height:
                 diff = (paired[col] - paired[f"{col}__base"]).cast(pl.Float64).fill_null(np.nan)
                 d, dlo, dhi = t_interval(diff.to_numpy(), level)
