@@ -71,6 +71,7 @@ class JourneyModel(mesa.Model):
         Brands not launched yet are inactive and advertise nowhere. If events push the
         total ad reach past what the competing touchpoint rates leave (1 - talk - usage -
         contact), all reach is scaled down to fit, so probabilities stay probabilities.
+        Called once per step: response policies remember what they did (e.g. investment).
         """
         m = self.market
         tables = Tables(
