@@ -6,7 +6,7 @@ import polars as pl
 
 KPI_COLUMNS = (
     "brand", "customers_start", "customers_end", "share_end", "acquired", "churned",
-    "retention", "revenue", "profit", "clv", "nps_end",
+    "retention", "revenue", "profit", "clv", "nps_end", "cac",
 )  # fmt: skip
 
 
@@ -15,7 +15,7 @@ def brand_kpis(metrics: pl.DataFrame) -> pl.DataFrame:
 
     Columns: start and end customers, final share, acquisitions, churn, retention (share of
     the customers it ever served still with it at the end: end / (start + acquired)), total
-    revenue and profit, CLV and final NPS.
+    revenue and profit, CLV, final NPS, and CAC (ad spend per customer acquired).
     """
     last = metrics["step"].max()
     first = metrics.filter(pl.col("step") == 0).select("brand", customers_start="customers")
@@ -25,13 +25,20 @@ def brand_kpis(metrics: pl.DataFrame) -> pl.DataFrame:
     totals = (
         metrics.filter(pl.col("step") > 0)
         .group_by("brand", maintain_order=True)
-        .agg(pl.col("acquired").sum(), pl.col("churned").sum())
+        .agg(pl.col("acquired").sum(), pl.col("churned").sum(), pl.col("ad_spend").sum())
     )
     money = metrics.group_by("brand", maintain_order=True).agg(
         pl.col("revenue").sum(), pl.col("profit").sum()
     )
     out = first.join(end, on="brand").join(totals, on="brand", how="left").join(money, on="brand")
     served = pl.col("customers_start") + pl.col("acquired")
+    # acquisition cost: ad spend per customer won (switchers included), over the run
+    out = out.with_columns(
+        pl.when(pl.col("acquired") > 0)
+        .then(pl.col("ad_spend") / pl.col("acquired"))
+        .otherwise(None)
+        .alias("cac")
+    )
     out = out.with_columns(
         pl.when(served > 0)
         .then(pl.col("customers_end") / served)

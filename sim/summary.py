@@ -28,7 +28,7 @@ REPORT_FILES = ("report.parquet", "report.csv")
 #: KPIs per brand in the summary: final customers and share, retention, churn, money, NPS.
 SUMMARY_KPIS = (
     "customers", "share", "retention", "churned", "churn_rate", "acquired", "revenue", "profit",
-    "clv", "nps",
+    "clv", "nps", "cac",
 )  # fmt: skip
 
 
