@@ -86,35 +86,25 @@ def _expand(overrides: list[str]) -> list[list[str]]:
 def with_preset_sweeps(overrides: list[str]) -> list[str]:
     """The command line's overrides plus the sweeps a preset declares.
 
-    Sweeps in ``hydra.sweeper.params`` join the product; a key given on the command line
-    wins, as in Hydra's basic sweeper.
+    The preset is composed with each command-line sweep at its first value, to read its
+    ``hydra.sweeper.params``; those join the product (``sim.callbacks.merge_sweeps``).
     """
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    from sim.callbacks import merge_sweeps
+
+    first = []
+    for o in OverridesParser.create().parse_overrides(overrides):
+        if o.is_sweep_override():
+            first.append(f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}")
+        else:
+            first.append(o.input_line)
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-        first = [o if "=" not in o or not _is_sweep(o) else o.partition("=")[0] + "=" + _first(o)
-                 for o in overrides]  # fmt: skip
         cfg = compose("config", overrides=first, return_hydra_config=True)
-    params = cfg.hydra.sweeper.get("params") or {}
-    given = {o.get_key_element() for o in OverridesParser.create().parse_overrides(overrides)}
-    extra = [f"{k}={v}" for k, v in params.items() if k not in given]
-    return [*overrides, *extra]
-
-
-def _is_sweep(override: str) -> bool:
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    return OverridesParser.create().parse_overrides([override])[0].is_sweep_override()
-
-
-def _first(override: str) -> str:
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parsed = OverridesParser.create().parse_overrides([override])[0]
-    return next(iter(parsed.sweep_string_iterator()))
+    return merge_sweeps(overrides, cfg.hydra.sweeper.get("params"))
 
 
 #: Hydra options whose value is a separate argument (not an override).

@@ -6,6 +6,7 @@ with ``summary.parquet`` in its sweep folder: no separate step a user can forget
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -18,22 +19,27 @@ from omegaconf import DictConfig
 from sim.io import DONE
 
 
-def count_runs(task_overrides: list[str], preset_params=None) -> int | None:
-    """Number of runs a multirun expands to (None if unknown).
+def merge_sweeps(task_overrides: list[str], preset_params=None) -> list[str]:
+    """The command line's overrides plus the preset's ``hydra.sweeper.params``.
 
-    Its command-line overrides and the sweeps of ``hydra.sweeper.params`` not given on
-    the command line.
+    A key given on the command line wins, as in Hydra's basic sweeper.
     """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    overrides = list(task_overrides)
+    given = {o.get_key_element() for o in OverridesParser.create().parse_overrides(overrides)}
+    return overrides + [f"{k}={v}" for k, v in (preset_params or {}).items() if k not in given]
+
+
+def count_runs(task_overrides: list[str], preset_params=None) -> int | None:
+    """Number of runs a multirun expands to (None if unknown)."""
     try:
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
-        parser = OverridesParser.create()
-        overrides = list(task_overrides)
-        given = {o.get_key_element() for o in parser.parse_overrides(overrides)}
-        overrides += [f"{k}={v}" for k, v in (preset_params or {}).items() if k not in given]
-        parsed = parser.parse_overrides(overrides)
+        overrides = merge_sweeps(task_overrides, preset_params)
+        parsed = OverridesParser.create().parse_overrides(overrides)
         sizes = [len(list(o.sweep_iterator())) if o.is_sweep_override() else 1 for o in parsed]
-        return int(max(1, __import__("math").prod(sizes)))
+        return int(max(1, math.prod(sizes)))
     except Exception:
         return None
 

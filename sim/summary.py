@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 import yaml
 
-from sim.io import DONE, is_complete, write_parquet, write_text
+from sim.io import is_complete, write_parquet, write_text
 from sim.kpi import brand_kpis
 
 SUMMARY_FILE = "summary.parquet"
@@ -267,6 +267,6 @@ def print_report(table: pl.DataFrame, baseline: str, kpis: tuple[str, ...] | Non
 
 
 __all__ = [
-    "DONE", "REPORT_FILES", "SUMMARY_FILE", "SUMMARY_KPIS", "ReportError", "collect_runs",
+    "REPORT_FILES", "SUMMARY_FILE", "SUMMARY_KPIS", "ReportError", "collect_runs",
     "load_summary", "report", "write_report", "write_summary",
 ]  # fmt: skip

@@ -6,32 +6,18 @@ Every call runs in a fresh process in a tmp folder with ``hydra.run.dir`` or
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import polars as pl
 import pytest
+from clitools import cli
 from omegaconf import OmegaConf
 
 BRANDS = ("incumbent", "challenger", "budget")
 LIBRARY = ("baseline", "service_outage", "price_war", "new_entrant", "chatbot_rollout",
            "loyalty_programme", "viral_campaign", "pr_crisis")  # fmt: skip
 APP_MESSAGE = "brands.challenger.service_quality.app=1.7: must be between 0 and 1"
-
-
-def cli(cwd: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sim", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={k: v for k, v in os.environ.items() if k not in ("HYDRA_FULL_ERROR",
-                                                              "JOURNEYSIM_DEBUG")},
-    )  # fmt: skip
 
 
 def one_line_error(proc: subprocess.CompletedProcess) -> str:

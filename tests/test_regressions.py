@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import polars as pl
 import pytest
+from clitools import cli
 
 from sim import ConfigError, load_config, simulate
 from sim.io import fingerprint
 
 SMALL = ["market.customers=400", "sim.steps=12"]
-
-
-def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("HYDRA_FULL_ERROR", "JOURNEYSIM_DEBUG")}
-    return subprocess.run(
-        [sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=240, env=env,
-    )  # fmt: skip
 
 
 def test_preset_sweep_is_validated_before_launch(tmp_path):

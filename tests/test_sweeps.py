@@ -7,33 +7,20 @@ Every sweep writes into pytest's tmp folders (``hydra.sweep.dir=...``), never th
 from __future__ import annotations
 
 import math
-import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from clitools import cli
 from scipy import stats
 
 from sim.io import DONE, is_complete, write_parquet, write_result
 from sim.summary import SUMMARY_KPIS, load_summary, report
 
 BRANDS = ("incumbent", "challenger", "budget")
-
-
-def cli(cwd: Path, *args: str, timeout: float = 240, env: dict | None = None):
-    """``python -m sim ARGS`` in a fresh process, in ``cwd``."""
-    return subprocess.run(
-        [sys.executable, "-m", "sim", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
