@@ -64,7 +64,7 @@ def run_cached(config_yaml: str) -> dict[str, pl.DataFrame]:
 @st.cache_data(show_spinner=False)
 def scenario_library() -> list[tuple[str, str]]:
     """(name, description) of the scenarios in conf/scenario."""
-    from sim.__main__ import list_scenarios
+    from scenarios.library import list_scenarios
 
     return list_scenarios()
 
@@ -435,7 +435,7 @@ def journey_page() -> None:
 # -- page: sweep explorer --
 def sweep_page() -> None:
     """Open a sweep folder (summary.parquet) and chart a KPI against the swept parameters."""
-    from sim.summary import ReportError, load_summary
+    from sim.sweeps.summary import ReportError, load_summary
 
     st.title("Sweep explorer")
     root = results_root()
@@ -452,7 +452,7 @@ def sweep_page() -> None:
         )
         return
     try:
-        folder = dash.resolve_under(root, candidate)
+        folder = dash.summary_under(root, candidate)
         summary = load_summary(folder)
     except (ValueError, ReportError) as exc:
         st.error(f"Cannot open this sweep: {exc}")

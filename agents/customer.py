@@ -13,8 +13,8 @@ import mesa
 import numpy as np
 
 from agents import rules
-from sim import params as P
-from sim.kernels import (
+from sim.engine import params as P
+from sim.engine.kernels import (
     SLOT_AWARE,
     SLOT_BOT,
     SLOT_CHOICE,
@@ -29,7 +29,7 @@ from sim.kernels import (
     SLOT_SWITCH,
     SLOT_TRIGGER,
 )
-from sim.rng import customer_key, randint, uniform
+from sim.engine.rng import customer_key, randint, uniform
 
 
 class CustomerAgent(mesa.Agent):

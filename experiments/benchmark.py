@@ -26,8 +26,8 @@ def _overrides(n: int, steps: int, engine: str, extra: list[str]) -> list[str]:
 def time_engine(n: int, steps: int, engine: str, extra: list[str]) -> float:
     """Customer-steps per second of one run (the numba kernels compiled beforehand)."""
     from sim import load_config
-    from sim.model import JourneyModel
-    from sim.runner import set_threads
+    from sim.engine.model import JourneyModel
+    from sim.engine.runner import set_threads
 
     cfg = load_config(_overrides(n, steps, engine, extra))
     set_threads(cfg.engine.threads)
@@ -42,7 +42,7 @@ def child(n: int, steps: int, extra: list[str]) -> None:
     import resource
 
     from sim import load_config
-    from sim.model import JourneyModel
+    from sim.engine.model import JourneyModel
 
     cfg = load_config(_overrides(1000, 2, "numba", extra))
     JourneyModel(cfg).run()  # compile (or load from the cache) outside the measurement

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim import params as P
+from sim.engine import params as P
 
 
 @dataclass
@@ -79,6 +79,10 @@ EVENT_FIELDS: dict[str, dict[str, tuple[bool, float, float]]] = {
     "personalisation": {"match": (True, 0.0, 1.0)},
 }
 EVENT_KINDS = tuple(EVENT_FIELDS)
+#: Kinds that act on some channels only (``channels``; default: every channel).
+CHANNEL_EVENTS = frozenset(
+    {"service_outage", "ad_burst", "friction_reduction", "wom_shock", "pr_crisis", "viral_review"}
+)
 
 
 def in_window(event, t: int) -> bool:
@@ -147,46 +151,3 @@ def apply_events(
                 tables.news_reach[b, cs] += float(ev["reach"])  # earned: not paid for
         elif kind == "personalisation":
             bp[b, P.B_EXPECTATION_MATCH] = float(ev["match"])
-
-
-def validate_events(cfg, brands: list[str], channels: list[str], steps: int) -> None:
-    """Check the scenario's events before any work.
-
-    Known kinds with their fields in range, existing brands and channels, windows
-    inside the run.
-    """
-    from sim.config import ConfigError
-
-    for k, ev in enumerate(cfg.scenario.get("events") or []):
-        key = f"scenario.events[{k}]"
-        kind = ev.get("kind")
-        if kind not in EVENT_FIELDS:
-            raise ConfigError(f"{key}.kind={kind}: must be one of {', '.join(EVENT_KINDS)}")
-        brand = ev.get("brand")
-        if brand is None:
-            raise ConfigError(f"{key}.brand=None: a {kind} event needs a brand")
-        if brand not in brands:
-            raise ConfigError(f"{key}.brand={brand}: must be one of {', '.join(brands)}")
-        for name, (required, lo, hi) in EVENT_FIELDS[kind].items():
-            value = ev.get(name)
-            if value is None:
-                if required:
-                    raise ConfigError(f"{key}.{name}=None: a {kind} event needs it")
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(
-                    f"{key}.{name}={value}: must be a number between {lo:g} and {hi:g}"
-                )
-            if not lo <= value <= hi:
-                raise ConfigError(f"{key}.{name}={value}: must be between {lo:g} and {hi:g}")
-        for c in ev.get("channels") or []:
-            if c not in channels:
-                raise ConfigError(f"{key}.channels={c}: must be one of {', '.join(channels)}")
-        start = ev.get("start", 0) or 0
-        if not 0 <= start <= steps:
-            raise ConfigError(f"{key}.start={start}: must be between 0 and {steps} (sim.steps)")
-        end = ev.get("end")
-        if end is not None and not start < end <= steps + 1:
-            raise ConfigError(
-                f"{key}.end={end}: must be between {start + 1} and {steps + 1} (sim.steps + 1)"
-            )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import params as P
+from sim.engine import params as P
 
 RESPONSE_KINDS = ("match_price", "ad_boost", "service_investment")
 

@@ -1,4 +1,4 @@
-"""journeysim engine: ``load_config`` composes and validates a market, ``simulate`` runs it.
+"""journeysim: ``load_config`` composes and validates a market, ``simulate`` runs it.
 
 Example:
     >>> from sim import load_config, simulate
@@ -6,9 +6,22 @@ Example:
     >>> result = simulate(cfg)
     >>> result.metrics.columns[:3]
     ['step', 'brand', 'aware']
+
+Packages: ``sim.config`` (composition, schema, validation, safety), ``sim.engine``
+(state, networks, kernels, model, metrics), ``sim.sweeps`` (result files, summaries,
+reports), ``sim.dashboard`` (the app's pure functions), ``sim.cli`` (the command line).
 """
 
 from sim.config import ConfigError, load_config
-from sim.runner import Result, simulate
 
 __all__ = ["ConfigError", "Result", "load_config", "simulate"]
+
+
+def __getattr__(name: str):
+    # The engine (Numba) is imported on first use, so the command line and the config
+    # checks start fast.
+    if name in ("simulate", "Result"):
+        from sim.engine import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

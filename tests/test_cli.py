@@ -97,13 +97,13 @@ def test_scenario_run_works(tmp_path):
     assert m.filter((pl.col("brand") == "budget") & (pl.col("step") == 50))["price"].item() < 0.7
 
 
-def test_scenario_with_its_event_after_the_run_is_refused_in_one_line(tmp_path):
-    # price_war's cut is on day 30: a 20-step run cannot hold it
+def test_scenario_with_its_event_after_the_run_warns_and_runs(tmp_path):
+    # price_war's cut is on day 30: a 20-step run never reaches it (a warning, not an error)
     proc = cli(tmp_path, "scenario=price_war", "market.customers=1500", "sim.steps=20",
                f"hydra.run.dir={tmp_path / 'pw'}")  # fmt: skip
-    line = one_line_error(proc)
-    assert "scenario.events[0].start=30: must be between 0 and 20 (sim.steps)" in line
-    assert not (tmp_path / "pw").exists()
+    assert proc.returncode == 0, proc.stderr
+    assert "journeysim: warning: scenario.events[0]: starts at step 30" in proc.stderr
+    assert (tmp_path / "pw" / "DONE").is_file()
 
 
 # -- errors: one line, no traceback, no folder -----------------------------------------------------

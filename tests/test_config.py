@@ -107,11 +107,10 @@ def test_sweep_ad_split_keeps_the_budget_fixed():
     ],
 )
 def test_misspelt_key_fails_at_composition_naming_it(override, key):
-    with pytest.raises(Exception) as info:
+    with pytest.raises(ConfigError) as info:  # caught at composition, one line naming it
         load_config([override])
-    assert not isinstance(info.value, ConfigError)  # caught by the schema, not by validate
-    text = str(info.value) + str(info.value.__cause__ or "")
-    assert key in text
+    text = str(info.value)
+    assert key.rpartition(".")[2] in text and "\n" not in text
 
 
 @pytest.mark.parametrize("override", ["+market.custmers=5", "+brands.incumbent.prcie=0.5"])
@@ -142,8 +141,8 @@ RANGE_ERRORS = [
      "brands.challenger.service_quality.app=1.7: must be between 0 and 1"),
     (["market.customers=0"], "market.customers=0: must be between 2 and 2000000000"),
     (["market.customers=1"], "market.customers=1: must be between 2 and 2000000000"),
-    (["sim.steps=0"], "sim.steps=0: must be at least 1"),
-    (["seed=-1"], "seed=-1: must be at least 0"),
+    (["sim.steps=0"], "sim.steps=0: must be between 1 and 100000"),
+    (["seed=-1"], "seed=-1: must be between 0 and 9223372036854775807"),
     (["wom.talk_rate=1.5"], "wom.talk_rate=1.5: must be between 0 and 1"),
     (["wom.weight=-0.2"], "wom.weight=-0.2: must be between 0 and 1"),
     (["service.contact_rate=2"], "service.contact_rate=2: must be between 0 and 1"),
@@ -153,12 +152,12 @@ RANGE_ERRORS = [
     (["network.mean_degree=0.5"], "network.mean_degree=0.5: must be between 1 and 19999"),
     (["market.customers=100", "network.mean_degree=200"],
      "network.mean_degree=200: must be between 1 and 99"),
-    (["brands.budget.price=-1"], "brands.budget.price=-1: must be at least 0"),
+    (["brands.budget.price=-1"], "brands.budget.price=-1: must be between 0 and 1000000"),
     (["brands.incumbent.margin=1.2"], "brands.incumbent.margin=1.2: must be between 0 and 1"),
     (["brands.incumbent.launch_step=400"],
      "brands.incumbent.launch_step=400: must be between 0 and 365"),
     (["market.journey.need_rate=1.01"], "market.journey.need_rate=1.01: must be between 0 and 1"),
-    (["market.churn.sensitivity=-1"], "market.churn.sensitivity=-1: must be at least 0"),
+    (["market.churn.sensitivity=-1"], "market.churn.sensitivity=-1: must be between 0 and 100"),
     (["engine.name=spark"], "engine.name=spark: must be one of numba, mesa"),
     (["+brands.incumbent.ad_reach.radio=0.1"],
      f"brands.incumbent.ad_reach.radio=0.1: unknown channel: must be one of {CHANNEL_LIST}"),
@@ -170,14 +169,8 @@ RANGE_ERRORS = [
     (["scenario.events=[{kind: service_outage, brand: incumbent, channels: [radio],"
       " severity: 0.5, start: 1, end: 5}]"],
      f"scenario.events[0].channels=radio: must be one of {CHANNEL_LIST}"),
-    (["sim.steps=50",
-      "scenario.events=[{kind: service_outage, brand: incumbent, severity: 0.5, start: 60, end: 70}]"],
-     "scenario.events[0].start=60: must be between 0 and 50 (sim.steps)"),
-    (["sim.steps=50",
-      "scenario.events=[{kind: service_outage, brand: incumbent, severity: 0.5, start: 10, end: 70}]"],
-     "scenario.events[0].end=70: must be between 11 and 51 (sim.steps + 1)"),
     (["scenario.events=[{kind: service_outage, brand: incumbent, severity: 0.5, start: 9, end: 5}]"],
-     "scenario.events[0].end=5: must be between 10 and 366 (sim.steps + 1)"),
+     "scenario.events[0].end=5: must be between 10 and 100001"),
     (["scenario.events=[{kind: service_outage, brand: incumbent, start: 1, end: 5}]"],
      "scenario.events[0].severity=None: a service_outage event needs it"),
     (["scenario.events=[{kind: chatbot_rollout, brand: incumbent, adoption: 0.5, quality: 0.8,"
@@ -195,8 +188,6 @@ RANGE_ERRORS = [
       "scenario.events=[{kind: price_change, brand: budget, change: -0.1, start: 5},"
       " {kind: service_outage, brand: nobody, severity: 0.5, start: 1, end: 5}]"],
      "scenario.events[1].brand=nobody: must be one of incumbent, challenger, budget"),
-    (["scenario=service_outage", "sim.steps=30"],
-     "scenario.events[0].start=60: must be between 0 and 30 (sim.steps)"),
     # competitor response policies
     (["brands.incumbent.responses=[{kind: match_price, rivals: [nobody], lag: 14}]"],
      "brands.incumbent.responses[0].rivals=nobody: must be one of challenger, budget"),

@@ -10,7 +10,7 @@ from conftest import BASE, BRANDS, CHANNELS, brand_metrics, run, window_sum
 from omegaconf import OmegaConf
 
 from sim import ConfigError, load_config, simulate
-from sim.network import KINDS, build_network
+from sim.engine.network import KINDS, build_network
 
 N = 3000
 STEPS = 60
@@ -162,7 +162,8 @@ def test_nps_satisfaction_and_counts_bounds(baseline):
 
 def test_nps_null_exactly_when_a_brand_has_no_customers():
     # a brand launched at step 10 has no customers before it
-    r = run(*BASE, "sim.steps=20", "seed=2", "brands.budget.launch_step=10")
+    r = run(*BASE, "sim.steps=20", "seed=2", "brands.budget.launch_step=10",
+            "brands.budget.initial_share=0")  # fmt: skip
     m = r.metrics
     budget = brand_metrics(r, "budget")
     assert (budget.filter(pl.col("step") < 10)["customers"] == 0).all()

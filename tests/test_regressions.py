@@ -7,18 +7,21 @@ import pytest
 from clitools import cli
 
 from sim import ConfigError, load_config, simulate
-from sim.io import fingerprint
+from sim.sweeps.io import fingerprint
 
 SMALL = ["market.customers=400", "sim.steps=12"]
 
 
 def test_preset_sweep_is_validated_before_launch(tmp_path):
-    # compare_scenarios sweeps scenarios whose events end at day 120: 100 steps is too short
+    # sweep_service_wom sweeps wom.talk_rate up to 0.2: leave room for 0.1 but not for 0.2
+    cfg = load_config([])
+    reach = sum(sum(b.ad_reach.values()) for b in cfg.brands.values())
+    usage = round(1.0 - reach - cfg.service.contact_rate - 0.15, 6)
     sweep = tmp_path / "cs"
-    proc = cli(tmp_path, "-m", "+experiment=compare_scenarios", "seed=0", "sim.steps=100",
+    proc = cli(tmp_path, "+experiment=sweep_service_wom", f"market.journey.usage_rate={usage}",
                "market.customers=300", f"hydra.sweep.dir={sweep}")  # fmt: skip
     assert proc.returncode == 2
-    assert "scenario.events[" in proc.stderr and "must be between" in proc.stderr
+    assert "wom.talk_rate=0.2" in proc.stderr and "must sum to at most 1" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not sweep.exists()
 
@@ -38,7 +41,7 @@ def test_service_investment_stops_at_its_cap_after_an_outage():
         "scenario.events=[{kind: service_outage, brand: incumbent, severity: 0.9, start: 2, end: 20}]",
         "brands.incumbent.responses=[{kind: service_investment, nps_below: 100, quality_step: 0.05, max_quality: 0.9}]",
     ])  # fmt: skip
-    from sim.model import JourneyModel
+    from sim.engine.model import JourneyModel
 
     model = JourneyModel(cfg)
     model.run()
@@ -47,7 +50,7 @@ def test_service_investment_stops_at_its_cap_after_an_outage():
 
 
 def test_seed_beyond_64_bits_is_a_config_error():
-    with pytest.raises(ConfigError, match=r"^seed=18446744073709551616: must be at most"):
+    with pytest.raises(ConfigError, match=r"^seed=18446744073709551616: must be between 0 and"):
         load_config(["seed=18446744073709551616"])
 
 
@@ -94,7 +97,7 @@ def test_more_bounds(override, key):
 
 
 def test_entrant_with_an_initial_share_is_refused():
-    with pytest.raises(ConfigError, match=r"^scenario.events\[0\].start=90: a new entrant"):
+    with pytest.raises(ConfigError, match=r"a (new entrant|brand) launched after step 0"):
         load_config(["scenario=new_entrant", "brands.newco.initial_share=0.1"])
 
 

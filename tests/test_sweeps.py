@@ -17,8 +17,8 @@ import pytest
 from clitools import cli
 from scipy import stats
 
-from sim.io import DONE, is_complete, write_parquet, write_result
-from sim.summary import SUMMARY_KPIS, load_summary, report
+from sim.sweeps.io import DONE, is_complete, write_parquet, write_result
+from sim.sweeps.summary import SUMMARY_KPIS, load_summary, report
 
 BRANDS = ("incumbent", "challenger", "budget")
 

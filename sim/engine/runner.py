@@ -49,9 +49,11 @@ def simulate(cfg: DictConfig, progress: Callable[[int], None] | None = None) -> 
     Returns:
         The run's metrics, stages and flows as polars frames.
     """
-    from sim.model import JourneyModel
+    from sim.engine.model import JourneyModel
+    from sim.engine.resources import check_memory
 
     cfg = finalise(cfg)
+    check_memory(cfg)
     set_threads(cfg.engine.get("threads"))
     model = JourneyModel(cfg)
     model.run(progress=progress)

@@ -4,6 +4,9 @@ Kernels take plain float64 arrays; these module-level integers name their
 columns (Numba treats them as compile-time constants).
 """
 
+#: Kinds of social network (``sim.engine.network``).
+NETWORK_KINDS = ("complete", "erdos_renyi", "watts_strogatz", "barabasi_albert")
+
 # Per-brand table ``brand_params[b, col]``.
 B_PRICE = 0  # revenue per active customer per step (before the tenure uplift)
 B_MARGIN = 1  # gross margin on revenue, 0-1

@@ -13,12 +13,12 @@ from omegaconf import DictConfig
 
 from scenarios.events import Tables, apply_events
 from scenarios.responses import Responses
-from sim import kernels
-from sim import params as P
-from sim.metrics import Recorder
-from sim.network import build_network
-from sim.rng import STREAM_STEP, stream_key
-from sim.state import build_customers, build_market
+from sim.engine import kernels
+from sim.engine import params as P
+from sim.engine.metrics import Recorder
+from sim.engine.network import build_network
+from sim.engine.rng import STREAM_STEP, stream_key
+from sim.engine.state import build_customers, build_market
 
 MAX_COHORT_TENURE = 730  # cohort retention curves are followed for up to this many steps
 

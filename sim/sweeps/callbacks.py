@@ -16,7 +16,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from sim.io import DONE
+from sim.sweeps.io import DONE
 
 
 def merge_sweeps(task_overrides: list[str], preset_params=None) -> list[str]:
@@ -62,7 +62,7 @@ class _SweepProgress:
             self._thread.join(timeout=2)
 
     def _run(self) -> None:
-        from sim.progress import step_progress
+        from sim.sweeps.progress import step_progress
 
         with step_progress(self.total or 0, "runs") as advance:
             while not self._stop.wait(0.5):
@@ -90,7 +90,7 @@ class SummaryCallback(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Write the sweep's summary (one row per run) and say where it is."""
-        from sim.summary import SUMMARY_FILE, write_summary
+        from sim.sweeps.summary import SUMMARY_FILE, write_summary
 
         sweep_dir = Path(config.hydra.sweep.dir)
         progress = _PROGRESS.pop(str(sweep_dir), None)

@@ -24,8 +24,8 @@ import numpy as np
 from numba import njit, prange
 
 from agents import rules
-from sim import params as P
-from sim.rng import customer_key, randint, uniform
+from sim.engine import params as P
+from sim.engine.rng import customer_key, randint, uniform
 
 CHUNK = 2048  # customers per work unit: fixed, so float sums do not depend on threads
 

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from sim.rng import STREAM_NETWORK, customer_key, randint, stream_key, uniform
-
-KINDS = ("complete", "erdos_renyi", "watts_strogatz", "barabasi_albert")
+from sim.engine.params import NETWORK_KINDS as KINDS
+from sim.engine.rng import STREAM_NETWORK, customer_key, randint, stream_key, uniform
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """What is recorded each step, declared apart from the rules, and turned into polars frames.
 
-The kernels fill per-chunk accumulators (``sim.params.A_*``) and a flow matrix of
+The kernels fill per-chunk accumulators (``sim.engine.params.A_*``) and a flow matrix of
 moves between (stage, brand) states; a :class:`Recorder` keeps one row of each per
 step in preallocated arrays and builds the result frames at the end.
 """
@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from agents.rules import STAGE_NAMES
-from sim import params as P
+from sim.engine import params as P
 
 #: Columns of ``Result.metrics``, one row per (step, brand).
 METRIC_COLUMNS = (

@@ -224,7 +224,7 @@ class EventConfig:
 class ScenarioConfig:
     """A named what-if: a description and timed events on top of the baseline."""
 
-    name: str = "baseline"
+    name: str = ""  # default: the scenario file chosen (sim.config.compose.scenario_label)
     description: str = ""
     baseline: str = "baseline"
     events: list[EventConfig] = field(default_factory=list)
@@ -283,6 +283,19 @@ class Config:
     sweep: Any = None  # free-form notes of a sweep preset (name, description)
 
 
+@dataclass
+class ComposedConfig(Config):
+    """The schema Hydra composes onto: brands and channels are open mappings there.
+
+    So ``+brands.newbrand={...}`` and ``+channels.radio={...}`` add a brand or channel from
+    the command line as a scenario file can; their keys and types are checked when the
+    composed config is merged onto :class:`Config` (``sim.config.compose.with_defaults``).
+    """
+
+    channels: dict[str, Any] = field(default_factory=dict)
+    brands: dict[str, Any] = field(default_factory=dict)
+
+
 def register_schemas() -> None:
     """Store the schema in Hydra's ConfigStore (idempotent)."""
-    ConfigStore.instance().store(name="journeysim_schema", node=Config)
+    ConfigStore.instance().store(name="journeysim_schema", node=ComposedConfig)

@@ -1,6 +1,6 @@
 """Sweep summaries and reports: one row per run, then means and paired differences.
 
-``summary.parquet`` (written at the end of every multirun by ``sim.callbacks``) has one
+``summary.parquet`` (written at the end of every multirun by ``sim.sweeps.callbacks``) has one
 row per run: ``run`` (its folder), ``status``, a column per swept key (always
 ``scenario`` and ``seed``), and per brand the KPIs in ``SUMMARY_KPIS`` named
 ``<kpi>__<brand>``.
@@ -20,8 +20,8 @@ import numpy as np
 import polars as pl
 import yaml
 
-from sim.io import is_complete, write_parquet, write_text
-from sim.kpi import brand_kpis
+from sim.engine.kpi import brand_kpis
+from sim.sweeps.io import check_complete, remove_stray_temporaries, write_parquet, write_text
 
 SUMMARY_FILE = "summary.parquet"
 REPORT_FILES = ("report.parquet", "report.csv")
@@ -79,11 +79,18 @@ def run_kpis(metrics: pl.DataFrame) -> dict[str, float | None]:
 def collect_runs(sweep_dir: str | Path, since: float | None = None) -> pl.DataFrame:
     """One row per run folder of a sweep (complete or not).
 
-    With ``since`` (a time stamp), only folders whose run was launched after it count.
+    A run is ``complete`` only if its files are all there, unchanged since they were
+    written, and readable; otherwise it is ``incomplete`` and ``problem`` says why, naming
+    the bad file. ``scenario`` is the scenario that ran: the swept value when the sweep
+    sets ``scenario=...``, else the run's ``scenario.name``. With ``since`` (a time
+    stamp), only folders whose run was launched after it count.
     """
     sweep_dir = Path(sweep_dir)
     rows = []
-    folders = sorted(p for p in sweep_dir.iterdir() if (p / ".hydra").is_dir())
+    try:
+        folders = sorted(p for p in sweep_dir.iterdir() if (p / ".hydra").is_dir())
+    except OSError as exc:
+        raise ReportError(f"{sweep_dir}: cannot be read ({exc.strerror or exc})") from None
     if since is not None:
         launched = [p for p in folders if (p / ".hydra" / "overrides.yaml").is_file()]
         folders = [
@@ -91,16 +98,22 @@ def collect_runs(sweep_dir: str | Path, since: float | None = None) -> pl.DataFr
         ]
     for run_dir in folders:
         row: dict[str, object] = {"run": run_dir.name}
-        row.update(run_overrides(run_dir))
-        if is_complete(run_dir):
-            cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
-            row.setdefault("scenario", cfg["scenario"]["name"])
-            row.setdefault("seed", cfg["seed"])
-            row["scenario"] = cfg["scenario"]["name"]
-            row["status"] = "complete"
-            row.update(run_kpis(pl.read_parquet(run_dir / "metrics.parquet")))
-        else:
-            row["status"] = "incomplete"
+        try:
+            row.update(run_overrides(run_dir))
+        except (OSError, yaml.YAMLError):
+            pass
+        remove_stray_temporaries(run_dir)
+        problem = check_complete(run_dir)
+        if problem is None:
+            try:
+                cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+                row.setdefault("scenario", cfg["scenario"]["name"])
+                row.setdefault("seed", cfg["seed"])
+                row.update(run_kpis(pl.read_parquet(run_dir / "metrics.parquet")))
+            except Exception as exc:  # noqa: BLE001 - any unreadable file makes the run incomplete
+                problem = f"{run_dir / 'metrics.parquet'}: cannot be read ({type(exc).__name__})"
+        row["status"] = "complete" if problem is None else "incomplete"
+        row["problem"] = problem
         rows.append(row)
     if not rows:
         return pl.DataFrame()
@@ -111,12 +124,16 @@ def collect_runs(sweep_dir: str | Path, since: float | None = None) -> pl.DataFr
     for key in keys:
         values = [row.get(key) for row in rows]
         kinds = {type(v) for v in values if v is not None}
-        if kinds <= {int} or kinds <= {int, float}:
+        if key in ("run", "status", "problem", "scenario"):
+            columns[key] = pl.Series(key, [None if v is None else str(v) for v in values],
+                                     dtype=pl.Utf8)  # fmt: skip
+        elif kinds <= {int} or kinds <= {int, float}:
             columns[key] = pl.Series(key, values, dtype=pl.Float64 if float in kinds else pl.Int64)
         else:
             columns[key] = pl.Series(key, [None if v is None else str(v) for v in values])
     front = ["run", "status", "scenario", "seed"]
     order = [k for k in front if k in columns] + [k for k in keys if k not in front]
+    order = [k for k in order if k != "problem"] + ["problem"]
     return pl.DataFrame([columns[k] for k in order])
 
 
@@ -135,7 +152,7 @@ def kpi_columns(summary: pl.DataFrame) -> list[str]:
 
 def swept_keys(summary: pl.DataFrame) -> list[str]:
     """The swept-key columns of a summary (everything but run, status and KPIs)."""
-    return [c for c in summary.columns if c not in ("run", "status") and "__" not in c]
+    return [c for c in summary.columns if c not in ("run", "status", "problem") and "__" not in c]
 
 
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
@@ -166,6 +183,16 @@ def load_summary(sweep_dir: str | Path) -> pl.DataFrame:
     if summary.height == 0 or "status" not in summary.columns:
         raise ReportError(f"{sweep_dir}: holds no runs (is it a multirun sweep folder?)")
     return summary
+
+
+def bad_runs(summary: pl.DataFrame) -> list[tuple[str, str]]:
+    """(run, problem) of runs whose results exist but cannot be trusted (corrupt, unreadable)."""
+    if "problem" not in summary.columns:
+        return []
+    bad = summary.filter(
+        pl.col("problem").is_not_null() & ~pl.col("problem").str.starts_with("not finished")
+    )
+    return [(str(r), str(p)) for r, p in bad.select("run", "problem").iter_rows()]
 
 
 def report(summary: pl.DataFrame, baseline: str = "baseline", level: float = 0.95) -> pl.DataFrame:

@@ -16,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
-from sim.summary import report, run_kpis, t_interval
+from sim.sweeps.summary import report, run_kpis, t_interval
 
 #: A fixed palette: the same brand always gets the same colour.
 PALETTE = (
@@ -149,7 +149,7 @@ def comparison_table(
 ) -> pl.DataFrame:
     """KPIs per scenario and brand: mean with interval, paired difference against baseline.
 
-    Built like a sweep report: one summary row per run, then ``sim.summary.report``.
+    Built like a sweep report: one summary row per run, then ``sim.sweeps.summary.report``.
     """
     rows = []
     for scenario, seed, metrics in runs:
@@ -450,28 +450,64 @@ def reproduce_command(scenarios: Sequence[str], replicates: int, overrides: Sequ
 
 
 def resolve_under(root: str | Path, candidate: str | Path) -> Path:
-    """``candidate`` (absolute, or relative to ``root``) if it lies under ``root``.
+    """``candidate`` (absolute, or relative to ``root``) if it really lies under ``root``.
+
+    Symlinks are resolved first, so a link pointing outside the root is refused.
 
     Raises:
-        ValueError: the path leaves the results root (e.g. ``../..`` or a symlink out).
+        ValueError: the path leaves the results root (``../..``, a symlink out), loops,
+            or cannot be resolved (too long): a message for the user.
     """
-    root_path = Path(root).resolve()
-    path = Path(candidate)
-    path = (path if path.is_absolute() else root_path / path).resolve()
+    text = str(candidate)
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    try:
+        root_path = Path(root).resolve()
+        path = Path(candidate)
+        path = (path if path.is_absolute() else root_path / path).resolve(strict=False)
+        path.exists()  # an over-long path fails here rather than later
+    except RuntimeError:
+        raise ValueError(f"{shown}: a symlink loop") from None
+    except OSError as exc:
+        raise ValueError(f"{shown}: cannot be opened ({exc.strerror or exc})") from None
     if path != root_path and root_path not in path.parents:
-        raise ValueError(
-            f"{candidate}: only folders under the results root {root_path} can be opened"
-        )
+        raise ValueError(f"{shown}: only folders under the results root {root_path} can be opened")
     return path
 
 
+def summary_under(root: str | Path, candidate: str | Path) -> Path:
+    """The sweep folder ``candidate`` under ``root``, with its summary.parquet under it too.
+
+    Raises:
+        ValueError: the folder or its summary file (e.g. a symlink) leaves the results root.
+    """
+    folder = resolve_under(root, candidate)
+    summary = folder / "summary.parquet"
+    if summary.is_symlink() or summary.exists():
+        resolve_under(root, summary)
+    return folder
+
+
 def find_sweeps(root: str | Path, limit: int = 200) -> list[str]:
-    """Sweep folders under the results root holding a summary.parquet (relative paths)."""
+    """Sweep folders under the results root holding a summary.parquet (relative paths).
+
+    Summaries that are symlinks out of the root, and folders that cannot be read, are left out.
+    """
     root_path = Path(root)
     if not root_path.is_dir():
         return []
-    found = sorted(p.parent for p in root_path.rglob("summary.parquet"))
-    return [str(p.relative_to(root_path)) for p in found[:limit]]
+    found = []
+    try:
+        for path in sorted(root_path.rglob("summary.parquet")):
+            try:
+                folder = summary_under(root_path, path.parent)
+            except ValueError:
+                continue
+            found.append(str(folder.relative_to(root_path.resolve())))
+            if len(found) >= limit:
+                break
+    except OSError:
+        pass
+    return found
 
 
 # -- the model, in plain words ------------------------------------------------------------------

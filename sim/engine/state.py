@@ -2,7 +2,7 @@
 
 Customers are columns (one numpy array per state variable, ``float32`` and small
 integers to keep a customer under 100 bytes); brands and channels are small
-float64 tables indexed by the constants in ``sim.params``.
+float64 tables indexed by the constants in ``sim.engine.params``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import numpy as np
 from omegaconf import DictConfig
 
 from agents import rules
-from sim import params as P
-from sim.rng import STREAM_INIT
+from sim.engine import params as P
+from sim.engine.rng import STREAM_INIT
 
 MAX_BRANDS = 8  # awareness and consideration are 8-bit masks
 
@@ -269,7 +269,7 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
             consider != 0, rules.CONSIDERING, np.where(aware != 0, rules.AWARE, rules.UNAWARE)
         ),
     )
-    voice = np.zeros(n, dtype=np.int8)  # filled by the initial record pass (sim.kernels)
+    voice = np.zeros(n, dtype=np.int8)  # filled by the initial record pass (sim.engine.kernels)
     return Customers(
         stage=stage.astype(np.int8),
         brand=brand.astype(np.int8),

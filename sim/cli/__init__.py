@@ -1,0 +1,40 @@
+"""The command line: ``journeysim`` (also ``python -m sim``).
+
+- ``journeysim [hydra overrides]``: run one market (``sim.cli.run``); ``-m`` for a sweep;
+  ``--dry-run`` prints the resolved config and estimated memory and time instead.
+- ``journeysim scenarios``: the scenario library.
+- ``journeysim report SWEEP_DIR``: means, intervals and paired differences of a sweep.
+
+Each subcommand is a module with ``command(args) -> exit code``, registered in
+``SUBCOMMANDS`` by its import path (imported only when used). Bad values stop before any
+work with one line naming the key, the value and the allowed range; ``--debug`` shows
+the full traceback instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+from sim.cli.common import one_line_warnings, set_debug
+
+#: name -> "module:function" of each subcommand.
+SUBCOMMANDS = {
+    "scenarios": "sim.cli.scenarios:command",
+    "report": "sim.cli.report:command",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m sim`` and ``journeysim``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    set_debug("--debug" in argv or os.environ.get("JOURNEYSIM_DEBUG") == "1")
+    argv = [a for a in argv if a != "--debug"]
+    one_line_warnings()
+    if argv and argv[0] in SUBCOMMANDS:
+        module, _, function = SUBCOMMANDS[argv[0]].partition(":")
+        return getattr(importlib.import_module(module), function)(argv[1:])
+    from sim.cli.run import command
+
+    return command(argv)

@@ -1,0 +1,21 @@
+"""``journeysim scenarios``: the scenario library with full descriptions."""
+
+from __future__ import annotations
+
+import sys
+
+
+def command(args: list[str]) -> int:
+    """Print the library as a table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from scenarios.library import list_scenarios
+
+    table = Table(title="journeysim scenarios: python -m sim scenario=NAME")
+    table.add_column("name", no_wrap=True)
+    table.add_column("description")
+    for name, description in list_scenarios():
+        table.add_row(name, description)
+    Console(width=None if sys.stdout.isatty() else 120).print(table)
+    return 0

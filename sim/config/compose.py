@@ -1,0 +1,273 @@
+"""Compose ``conf/`` with Hydra exactly as the command line does, then resolve and validate.
+
+Every entry point (``load_config``, the command line's pre-validation, the Hydra task)
+composes through Hydra with journeysim's guards installed (``sim.config.safety``), so a
+config is checked for anything executable before it is used, whatever its source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from sim.config.errors import ConfigError
+from sim.config.safety import check_config, install_guards
+
+ROOT = Path(__file__).resolve().parents[2]
+CONF_DIR = ROOT / "conf"
+#: Label of a run whose scenario names itself nowhere (no file, no ``scenario.name``).
+UNNAMED_SCENARIO = "unnamed"
+
+
+def register_resolvers() -> None:
+    """Register the config schema, OmegaConf resolvers and the guards (idempotent)."""
+    from sim.config.schema import register_schemas
+
+    register_schemas()
+    install_guards()
+    OmegaConf.register_new_resolver("oneminus", lambda x: 1.0 - float(x), replace=True)
+    OmegaConf.register_new_resolver("mul", lambda x, y: float(x) * float(y), replace=True)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where configs come from: Hydra's ``--config-name``, ``--config-path``, ``--config-dir``.
+
+    Attributes:
+        config_name: the primary config (``-cn``), without ``.yaml``.
+        config_path: the primary config folder (``-cp``), absolute, or relative to the
+            working directory; default ``conf/``.
+        config_dir: an extra folder searched before ``conf/`` (``-cd``).
+    """
+
+    config_name: str = "config"
+    config_path: str | None = None
+    config_dir: str | None = None
+
+    @property
+    def primary(self) -> str:
+        """The absolute primary config folder."""
+        if self.config_path is None:
+            return str(CONF_DIR)
+        return str(Path(self.config_path).expanduser().resolve())
+
+
+def one_line(exc: BaseException) -> str:
+    """Hydra's and OmegaConf's multi-line messages folded into one line (no details block)."""
+    lines: list[str] = []
+    source: BaseException | None = exc
+    while source is not None and len(lines) < 6:
+        for line in str(source).strip().splitlines():
+            text = line.strip()
+            if text.startswith(
+                ("full_key:", "object_type", "reference_type", "Config search path", "\tin ")
+            ):
+                break
+            if text and text not in lines:
+                lines.append(text)
+        source = source.__cause__
+    return " ".join(lines) or type(exc).__name__
+
+
+def check_overrides(overrides) -> list[str]:
+    """Overrides must be a list of strings such as ``market.customers=1000``."""
+    if isinstance(overrides, (str, bytes)):
+        raise ConfigError(
+            f"overrides={overrides!r}: must be a list of strings such as "
+            "['market.customers=1000'], not one string"
+        )
+    if overrides is None:
+        return []
+    try:
+        items = list(overrides)
+    except TypeError:
+        raise ConfigError(
+            f"overrides={overrides!r}: must be a list of strings such as ['market.customers=1000']"
+        ) from None
+    for k, item in enumerate(items):
+        if not isinstance(item, str):
+            raise ConfigError(
+                f"overrides[{k}]={item!r}: must be a string such as 'market.customers=1000'"
+            )
+    return items
+
+
+#: Mappings a market cannot do without: an override emptying one is an error, not a no-op.
+REQUIRED_MAPPINGS = ("brands", "channels")
+
+
+def check_intent(overrides: list[str]) -> None:
+    """Refuse overrides Hydra would silently ignore: ``brands={}`` merges nothing.
+
+    Raises:
+        ConfigError: an override empties or deletes the brands or the channels.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as exc:
+        raise ConfigError(one_line(exc)) from None
+    for o in parsed:
+        key = o.get_key_element()
+        if key not in REQUIRED_MAPPINGS or o.is_sweep_override():
+            continue
+        what = "brand" if key == "brands" else "channel"
+        if o.is_delete() or o.value() in ({}, None, []):
+            raise ConfigError(f"{o.input_line}: a market needs at least one {what}")
+
+
+@contextmanager
+def composer(source: Source = Source(), from_shell: bool = False) -> Iterator[Callable]:
+    """A function ``compose(overrides, multirun=False)`` giving full configs (``hydra`` included).
+
+    The search path is built as ``hydra.main`` builds it: Hydra's own configs, the primary
+    folder, ``--config-dir`` before it, then plugins and ``hydra.searchpath`` entries.
+    Composition errors become one-line :class:`ConfigError`.
+    """
+    from hydra._internal.hydra import Hydra
+    from hydra._internal.utils import create_automatic_config_search_path
+    from hydra.core.config_search_path import SearchPathQuery
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from hydra.types import RunMode
+
+    register_resolvers()
+    search_path = create_automatic_config_search_path(None, None, source.primary)
+    if source.config_dir is not None:
+        extra = Path(source.config_dir).expanduser().resolve()
+        if not extra.is_dir():
+            raise ConfigError(f"--config-dir {source.config_dir}: no such folder")
+        search_path.prepend(
+            provider="command-line", path=f"file://{extra}", anchor=SearchPathQuery("schema")
+        )
+    GlobalHydra.instance().clear()
+    try:
+        hydra = Hydra.create_main_hydra2(task_name="journeysim", config_search_path=search_path)
+    except (HydraException, OmegaConfBaseException, OSError) as exc:
+        raise ConfigError(one_line(exc)) from None
+
+    def compose(overrides: list[str], multirun: bool = False) -> DictConfig:
+        check_intent(overrides)
+        try:
+            return hydra.compose_config(
+                source.config_name,
+                list(overrides),
+                run_mode=RunMode.MULTIRUN if multirun else RunMode.RUN,
+                with_log_configuration=False,
+                from_shell=from_shell,
+            )
+        except ConfigError:
+            raise
+        except (HydraException, OmegaConfBaseException, ValueError, KeyError, OSError) as exc:
+            raise ConfigError(one_line(exc)) from None
+
+    compose.hydra = hydra
+    try:
+        yield compose
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def scenario_file(compose: Callable, option: str) -> str:
+    """The file a scenario option was read from (for messages), e.g. ``conf/scenario/a.yaml``."""
+    try:
+        repo = compose.hydra.config_loader.repository
+        found = repo.load_config(f"scenario/{option}")
+        if found is not None:
+            where = str(found.path).removeprefix("file://")
+            path = Path(where) / "scenario" / f"{option}.yaml"
+            if not path.is_file():
+                path = Path(where)
+            try:
+                return str(path.relative_to(Path.cwd()))
+            except ValueError:
+                return str(path)
+    except Exception:  # noqa: BLE001 - only for a message
+        pass
+    return f"scenario/{option}.yaml"
+
+
+def load_config(overrides: Iterable[str] = (), source: Source | None = None) -> DictConfig:
+    """Compose ``conf/config.yaml`` with overrides, check, resolve and validate it.
+
+    Args:
+        overrides: Hydra override strings, e.g. ``["market.customers=1000", "+experiment=bass"]``.
+        source: another primary config or config folders (as ``-cn``/``-cp``/``-cd``).
+
+    Returns:
+        The resolved config (without the ``hydra`` node), schema defaults filled in.
+
+    Raises:
+        ConfigError: one line naming the key, the value and the rule broken.
+    """
+    items = check_overrides(overrides)
+    with composer(source or Source()) as compose:
+        cfg = compose(items)
+    return finalise(cfg)
+
+
+def scenario_label(data: dict, choices=None) -> str:
+    """The label of a run's scenario: ``scenario.name``, else the scenario file chosen."""
+    scenario = data.get("scenario") or {}
+    name = scenario.get("name") if isinstance(scenario, dict) else None
+    if name:
+        return str(name)
+    chosen = choices.get("scenario") if choices is not None else None
+    return str(chosen or UNNAMED_SCENARIO)
+
+
+def finalise(cfg, choices=None) -> DictConfig:
+    """Check, resolve (dropping the ``hydra`` node), fill schema defaults, and validate.
+
+    Accepts a composed config, a hand-edited one, or a plain mapping. ``choices`` are
+    Hydra's config-group choices when the config comes without its ``hydra`` node (in a
+    Hydra task): the scenario file chosen labels a scenario that names itself nowhere.
+
+    Raises:
+        ConfigError: the config names something executable, a key is unknown or of the
+            wrong type, or a value is out of range.
+    """
+    from sim.config.validate import validate
+
+    register_resolvers()
+    if isinstance(cfg, dict):
+        cfg = OmegaConf.create(cfg)
+    if not isinstance(cfg, DictConfig):
+        raise ConfigError(f"config={type(cfg).__name__}: must be a mapping (from load_config)")
+    check_config(cfg)
+    # Hydra's own node is not part of a run's config (and holds values only a job has).
+    if choices is None:
+        choices = OmegaConf.select(cfg, "hydra.runtime.choices", default=None)
+    try:
+        own = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"])
+        data = OmegaConf.to_container(own, resolve=True)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(one_line(exc)) from None
+    label = scenario_label(data, choices)
+    if isinstance(data.get("scenario"), dict):
+        data["scenario"]["name"] = label
+    out = with_defaults(data)
+    validate(out)
+    OmegaConf.set_readonly(out, False)
+    return out
+
+
+def with_defaults(data: dict) -> DictConfig:
+    """Merge onto the typed schema: unknown keys and wrong types fail, defaults fill in."""
+    from sim.config.schema import Config
+
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(Config), data)
+        plain = OmegaConf.to_container(merged, resolve=True)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or "config"
+        detail = str(exc).strip().splitlines()[0]
+        raise ConfigError(f"{key}: not a valid config key or type ({detail})") from None
+    return OmegaConf.create(plain)

@@ -1,0 +1,343 @@
+"""Validation: every value against its allowed range, before any work.
+
+A bad value raises :class:`ConfigError` whose message is one line naming the full
+key, the value given and the allowed range, e.g.
+``brands.challenger.service_quality.app=1.7: must be between 0 and 1``. Every number
+must be finite and bounded so that its use cannot overflow (``MAX_AMOUNT`` for money,
+``MAX_WEIGHT`` for the weights of the rules' equations). Settings that run but not as
+written (a rounded degree, an event after the end of the run) give a
+:class:`ConfigWarning` instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from sim.config.errors import ConfigError, warn
+
+ENGINES = ("numba", "mesa")
+TRAIT_DISTS = ("beta", "lognormal", "constant")
+MAX_BRANDS = 8
+MAX_CHANNELS = 64
+MAX_CUSTOMERS = 2_000_000_000
+MAX_STEPS = 100_000
+MAX_TENURE_STEPS = 65_535  # tenure is a saturating 16-bit counter
+MAX_AMOUNT = 1e6  # prices and costs per customer-step or per contact
+MAX_WEIGHT = 100.0  # sensitivities, biases and utility weights
+MAX_SEED = 2**63 - 1
+
+
+def _fail(key: str, value, rule: str) -> None:
+    raise ConfigError(f"{key}={_show(value)}: {rule}")
+
+
+def _show(value) -> str:
+    if isinstance(value, (DictConfig, ListConfig)):
+        return str(OmegaConf.to_container(value))
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))  # typed float fields turn "2" into 2.0: echo what was typed
+        return f"{value:g}"
+    return str(value)
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _range_text(lo, hi) -> str:
+    if lo is not None and hi is not None:
+        return f"between {_fmt(lo)} and {_fmt(hi)}"
+    if lo is not None:
+        return f"at least {_fmt(lo)}"
+    if hi is not None:
+        return f"at most {_fmt(hi)}"
+    return "finite"
+
+
+def _number(key: str, value, lo: float | None = None, hi: float | None = None) -> float:
+    """A finite number in [lo, hi]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        _fail(key, value, f"must be a number {_range_text(lo, hi)}")
+    if not math.isfinite(value):
+        _fail(key, value, f"must be a finite number {_range_text(lo, hi)}")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        _fail(key, value, f"must be {_range_text(lo, hi)}")
+    return float(value)
+
+
+def _integer(key: str, value, lo: int | None = None, hi: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        _fail(key, value, f"must be a whole number {_range_text(lo, hi)}")
+    _number(key, value, lo, hi)
+    return int(value)
+
+
+def _prob(key: str, value) -> float:
+    return _number(key, value, 0.0, 1.0)
+
+
+def _weight(key: str, value) -> float:
+    return _number(key, value, 0.0, MAX_WEIGHT)
+
+
+def _choice(key: str, value, allowed: Iterable[str]) -> str:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        _fail(key, value, f"must be one of {', '.join(allowed)}")
+    return value
+
+
+def _channel_map(key: str, mapping, channels: list[str]) -> dict[str, float]:
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, DictConfig):
+        _fail(key, mapping, f"must map channel names ({', '.join(channels)}) to numbers")
+    out = {}
+    for name, value in mapping.items():
+        if name not in channels:
+            _fail(f"{key}.{name}", value, f"unknown channel: must be one of {', '.join(channels)}")
+        out[name] = _prob(f"{key}.{name}", value)
+    return out
+
+
+def _trait(key: str, spec, unit: bool = True) -> None:
+    """A trait spec; ``unit``: its values are probabilities or 0-1 levels, else >= 0."""
+    dist = _choice(f"{key}.dist", spec.get("dist", "beta"), TRAIT_DISTS)
+    mean = spec.get("mean", 0.0)
+    sd = spec.get("sd", 0.0) or 0.0
+    a, b = spec.get("alpha"), spec.get("beta")
+    if dist == "beta" and (a is not None or b is not None):
+        if a is None or b is None:
+            missing = "alpha" if a is None else "beta"
+            _fail(f"{key}.{missing}", None, "must be given with the other Beta parameter")
+        _number(f"{key}.alpha", a, 1e-6, 1e9)
+        _number(f"{key}.beta", b, 1e-6, 1e9)
+        return
+    if dist == "lognormal":
+        m = _number(f"{key}.mean", mean, 1e-6, MAX_WEIGHT)
+        # sd / mean bounds the log-scale sd (sqrt(log(1 + (sd/mean)^2)) <= 3): no overflow
+        _number(f"{key}.sd", sd, 0.0, 10.0 * m)
+        return
+    _number(f"{key}.sd", sd, 0.0, 1.0 if unit else MAX_WEIGHT)
+    if dist == "constant" or sd == 0:
+        if unit:
+            _prob(f"{key}.mean", mean)
+        else:
+            _number(f"{key}.mean", mean, 0.0, MAX_WEIGHT)
+        return
+    if dist == "beta":
+        _prob(f"{key}.mean", mean)
+        if sd * sd >= mean * (1 - mean):
+            _fail(
+                f"{key}.sd",
+                sd,
+                f"must be below sqrt(mean (1 - mean)) = {math.sqrt(mean * (1 - mean)):.4g}",
+            )
+
+
+def validate(cfg: DictConfig) -> None:
+    """Check every value against its allowed range; raise ConfigError on the first bad one."""
+    _integer("seed", cfg.seed, 0, MAX_SEED)
+    _choice("engine.name", cfg.engine.name, ENGINES)
+    if cfg.engine.get("threads") is not None:
+        _integer("engine.threads", cfg.engine.threads, 1, 4096)
+    steps = _integer("sim.steps", cfg.sim.steps, 1, MAX_STEPS)
+    per_year = _number("sim.steps_per_year", cfg.sim.steps_per_year, 1.0, 100_000.0)
+    _number("finance.discount_rate", cfg.finance.discount_rate, 0.0, 1.0)
+
+    m = cfg.market
+    n = _integer("market.customers", m.customers, 2, MAX_CUSTOMERS)
+    for name in ("price_sensitivity", "wom_activity", "expectation", "churn_propensity"):
+        _trait(f"market.traits.{name}", m.traits[name], unit=name != "price_sensitivity")
+    _prob("market.initial_consideration", m.initial_consideration)
+    _prob("market.initial_satisfaction", m.initial_satisfaction)
+    top = MAX_TENURE_STEPS / per_year
+    if _number("market.initial_tenure_years", m.initial_tenure_years, 0.0) > top:
+        _fail(
+            "market.initial_tenure_years", m.initial_tenure_years,
+            f"must be between 0 and {top:.6g} ({MAX_TENURE_STEPS} steps of tenure at "
+            f"sim.steps_per_year={_show(per_year)})",
+        )  # fmt: skip
+    for k in ("need_rate", "consider_threshold", "usage_rate"):
+        _prob(f"market.journey.{k}", m.journey[k])
+    for k in ("met_level", "weight", "expectation_rate"):
+        _prob(f"market.satisfaction.{k}", m.satisfaction[k])
+    for k in ("sensitivity", "negativity_bias", "forgiveness"):
+        _weight(f"market.satisfaction.{k}", m.satisfaction[k])
+    for k in ("beta_attitude", "beta_price", "beta_friction", "inertia"):
+        _weight(f"market.choice.{k}", m.choice[k])
+    _weight("market.churn.sensitivity", m.churn.sensitivity)
+    _prob("market.churn.reference", m.churn.reference)
+    _prob("market.churn.shock_threshold", m.churn.shock_threshold)
+    _prob("market.churn.shock_switch", m.churn.shock_switch)
+    _weight("market.spend.tenure_uplift", m.spend.tenure_uplift)
+    _weight("market.spend.cap_years", m.spend.cap_years)
+
+    channels = list(cfg.channels.keys())
+    if not channels:
+        _fail("channels", "{}", "must name at least one channel")
+    if len(channels) > MAX_CHANNELS:
+        _fail("channels", len(channels), f"must be at most {MAX_CHANNELS} channels")
+    for c in channels:
+        ch = cfg.channels[c]
+        _choice(f"channels.{c}.kind", ch.kind, ("paid", "earned", "owned"))
+        for k in ("awareness", "consideration", "purchase", "service_share"):
+            _prob(f"channels.{c}.{k}", ch[k])
+        _number(f"channels.{c}.cost", ch.cost, 0.0, MAX_AMOUNT)
+
+    brands = list(cfg.brands.keys())
+    if not brands:
+        _fail("brands", "{}", f"must name between 1 and {MAX_BRANDS} brands")
+    if len(brands) > MAX_BRANDS:
+        _fail("brands", ", ".join(brands), f"must name between 1 and {MAX_BRANDS} brands")
+    total_share = 0.0
+    total_reach = 0.0
+    for b in brands:
+        br = cfg.brands[b]
+        key = f"brands.{b}"
+        _number(f"{key}.price", br.price, 0.0, MAX_AMOUNT)
+        for k in ("margin", "product_quality", "equity", "initial_awareness", "initial_share"):
+            _prob(f"{key}.{k}", br[k])
+        launch = _integer(f"{key}.launch_step", br.get("launch_step", 0), 0, steps)
+        if launch > 0 and br.initial_share > 0:
+            _fail(
+                f"{key}.initial_share", br.initial_share,
+                f"a brand launched after step 0 ({key}.launch_step={launch}) must have 0",
+            )  # fmt: skip
+        for k, ev in enumerate(cfg.scenario.get("events") or []):
+            if ev.get("kind") == "new_entrant" and ev.get("brand") == b:
+                launch = int(ev.get("start", 0) or 0)
+                if launch > 0 and br.initial_share > 0:
+                    _fail(
+                        f"scenario.events[{k}].start", launch,
+                        f"a new entrant launched after step 0 cannot have "
+                        f"brands.{b}.initial_share={br.initial_share} (must be 0)",
+                    )  # fmt: skip
+        if launch == 0:
+            total_share += br.initial_share
+        total_reach += sum(_channel_map(f"{key}.ad_reach", br.ad_reach, channels).values())
+        for k in ("service_quality", "first_contact_resolution", "friction"):
+            _channel_map(f"{key}.{k}", br[k], channels)
+    if total_share > 1.0 + 1e-9:
+        _fail("brands.*.initial_share", round(total_share, 6), "must sum to at most 1")
+
+    _validate_network(cfg.network, n)
+
+    w = cfg.wom
+    for k in ("talk_rate", "weight", "ad_weight", "ad_tone", "consideration"):
+        _prob(f"wom.{k}", w[k])
+    _weight("wom.negativity_bias", w.negativity_bias)
+    s = cfg.service
+    for k in ("contact_rate", "noise", "recovery_paradox", "failure_experience"):
+        _prob(f"service.{k}", s[k])
+    _number("service.cost_per_contact", s.cost_per_contact, 0.0, MAX_AMOUNT)
+
+    # Touchpoints compete within a step: their rates must leave room for "nothing happens".
+    rates = total_reach + w.talk_rate + m.journey.usage_rate + s.contact_rate
+    if rates > 1.0 + 1e-9:
+        _fail(
+            "wom.talk_rate",
+            w.talk_rate,
+            f"touchpoint rates per step (ad reach {total_reach:.3g} + talk {w.talk_rate} + usage "
+            f"{m.journey.usage_rate} + service {s.contact_rate}) must sum to at most 1",
+        )
+    validate_events(cfg, brands, channels, steps)
+    _validate_responses(cfg, brands, steps)
+
+
+def _validate_network(net: DictConfig, n: int) -> None:
+    from sim.engine.params import NETWORK_KINDS as KINDS
+
+    kind = _choice("network.kind", net.kind, KINDS)
+    _number("network.rewiring", net.rewiring, 0.0, 1.0)
+    if kind == "complete":
+        return
+    degree = _number("network.mean_degree", net.mean_degree, 1.0, min(n - 1, 100_000))
+    if kind == "watts_strogatz" and n < 3:
+        _fail("market.customers", n, "must be at least 3 for a watts_strogatz network")
+    if kind in ("watts_strogatz", "barabasi_albert"):
+        half = max(1, int(round(degree / 2.0)))
+        if kind == "watts_strogatz":
+            half = min(half, (n - 1) // 2)
+        else:
+            half = min(half, n - 1)
+        if 2 * half != degree:
+            warn(
+                f"network.mean_degree={_show(degree)}: a {kind} network adds k/2 ties per "
+                f"customer, so its mean degree is {2 * half}"
+            )
+
+
+def validate_events(cfg, brands: list[str], channels: list[str], steps: int) -> None:
+    """Check the scenario's events before any work.
+
+    Known kinds with their own fields only, in range; existing brands and channels; a
+    window that starts inside the run (one that starts after the end warns that it never
+    happens; an end past the run is clipped to it).
+    """
+    from scenarios.events import CHANNEL_EVENTS, EVENT_FIELDS, EVENT_KINDS
+
+    all_fields = {f for fields in EVENT_FIELDS.values() for f in fields}
+    for k, ev in enumerate(cfg.scenario.get("events") or []):
+        key = f"scenario.events[{k}]"
+        kind = ev.get("kind")
+        if kind not in EVENT_FIELDS:
+            _fail(f"{key}.kind", kind, f"must be one of {', '.join(EVENT_KINDS)}")
+        brand = ev.get("brand")
+        if brand is None:
+            _fail(f"{key}.brand", None, f"a {kind} event needs a brand")
+        if brand not in brands:
+            _fail(f"{key}.brand", brand, f"must be one of {', '.join(brands)}")
+        own = EVENT_FIELDS[kind]
+        for name in sorted(all_fields - set(own)):
+            if ev.get(name) is not None:
+                fields = ", ".join(own) or "none"
+                _fail(f"{key}.{name}", ev.get(name), f"not a field of a {kind} event ({fields})")
+        for name, (required, lo, hi) in own.items():
+            value = ev.get(name)
+            if value is None:
+                if required:
+                    _fail(f"{key}.{name}", None, f"a {kind} event needs it")
+                continue
+            _number(f"{key}.{name}", value, lo, hi)
+        names = ev.get("channels")
+        if names is not None:
+            if kind not in CHANNEL_EVENTS:
+                _fail(f"{key}.channels", names, f"not a field of a {kind} event")
+            if len(names) == 0:
+                _fail(f"{key}.channels", "[]", "must name at least one channel (or be left out)")
+            for c in names:
+                if c not in channels:
+                    _fail(f"{key}.channels", c, f"must be one of {', '.join(channels)}")
+        start = _integer(f"{key}.start", ev.get("start", 0) or 0, 0, MAX_STEPS)
+        end = ev.get("end")
+        if end is not None:
+            _integer(f"{key}.end", end, start + 1, MAX_STEPS + 1)
+        if start > steps:
+            warn(f"{key}: starts at step {start}, after the run's last step {steps}: never happens")
+
+
+def _validate_responses(cfg: DictConfig, brands: list[str], steps: int) -> None:
+    from scenarios.responses import RESPONSE_KINDS
+
+    for b in brands:
+        for k, policy in enumerate(cfg.brands[b].get("responses") or []):
+            key = f"brands.{b}.responses[{k}]"
+            _choice(f"{key}.kind", policy.kind, RESPONSE_KINDS)
+            for rival in policy.get("rivals") or []:
+                others = [x for x in brands if x != b]
+                if rival not in others:
+                    _fail(f"{key}.rivals", rival, f"must be one of {', '.join(others)}")
+            lag = _integer(f"{key}.lag", policy.lag, 1, MAX_STEPS)
+            if policy.kind == "match_price" and lag > steps:
+                warn(f"{key}.lag={lag}: longer than the run ({steps} steps): it never responds")
+            _prob(f"{key}.share_below", policy.share_below)
+            _number(f"{key}.multiplier", policy.multiplier, 0.0, 100.0)
+            _number(f"{key}.nps_below", policy.nps_below, -100.0, 100.0)
+            _prob(f"{key}.quality_step", policy.quality_step)
+            _prob(f"{key}.max_quality", policy.max_quality)
+            _number(f"{key}.cost", policy.cost, 0.0, MAX_AMOUNT)

@@ -1,0 +1,7 @@
+"""The engine: columns, networks, random numbers, kernels, the step, records, ``simulate``.
+
+Modules: ``params`` (column names of the parameter tables), ``rng``, ``state``,
+``network``, ``kernels``, ``model`` (``JourneyModel``), ``metrics`` (``Recorder``),
+``kpi`` (headline KPIs), ``runner`` (``simulate``, ``Result``), ``resources`` (memory and
+time estimates).
+"""
