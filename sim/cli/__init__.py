@@ -23,6 +23,11 @@ from sim.cli.common import one_line_warnings, set_debug
 SUBCOMMANDS = {
     "scenarios": "sim.cli.scenarios:command",
     "report": "sim.cli.report:command",
+    "calibrate": "sim.analysis.calibrate:command",
+    "sensitivity": "sim.analysis.sensitivity:command",
+    "optimise": "sim.analysis.optimise:command",
+    "journeys": "sim.analysis.journeys:command",
+    "attribute": "sim.analysis.attribution:command",
 }
 
 

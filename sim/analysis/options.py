@@ -1,0 +1,169 @@
+"""What the analyst commands share: options, one-line errors, the output folder, the manifest.
+
+Every tool takes ordinary overrides for the market, ``--seed``, ``--replicates R``,
+``--jobs J`` and ``--out DIR`` (default ``outputs/<tool>/<date>/<time>``), refuses bad
+input with one line ``journeysim: error: ...`` and exit code 2 before any work, and
+writes ``analysis.yaml`` (the tool, the command that reproduces the result, when) next
+to its results, last, so a folder with it is complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shlex
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from sim.config import ConfigError
+
+MANIFEST = "analysis.yaml"
+TOOLS = ("calibrate", "sensitivity", "optimise", "journeys", "attribute")
+
+
+class UsageError(Exception):
+    """A bad command line (message for the user, one line)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (raised, not printed with the usage)."""
+
+    def error(self, message: str):  # noqa: D102 - argparse's hook
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def parser(
+    tool: str, description: str, market: bool = True, first: tuple[str, str] | None = None
+) -> Parser:
+    """A parser with the options every tool shares (the market's ones if ``market``).
+
+    ``first`` is (name, help) of a positional argument before the overrides.
+    """
+    p = Parser(prog=f"journeysim {tool}", description=description)
+    if first is not None:
+        p.add_argument(first[0], help=first[1])
+    if market:
+        p.add_argument(
+            "overrides",
+            nargs="*",
+            metavar="OVERRIDE",
+            help="Hydra overrides for the market, e.g. market.customers=20000 scenario=price_war",
+        )
+        p.add_argument(
+            "--seed",
+            type=int,
+            default=None,
+            help="first replicate seed (default: the config's seed)",
+        )
+        p.add_argument(
+            "--replicates",
+            type=int,
+            default=1,
+            metavar="R",
+            help="seeds per candidate, the same for every candidate (default 1)",
+        )
+        p.add_argument(
+            "--jobs",
+            type=int,
+            default=None,
+            metavar="J",
+            help="parallel processes (default: all cores)",
+        )
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help=f"output folder (default outputs/{tool}/<date>/<time>)",
+    )
+    return p
+
+
+def parse(p: Parser, args: list[str]) -> argparse.Namespace:
+    """Parse options and overrides in any order; check the shared ones."""
+    ns = p.parse_intermixed_args(args)
+    if getattr(ns, "replicates", 1) < 1:
+        raise UsageError(f"--replicates {ns.replicates}: must be at least 1")
+    if getattr(ns, "jobs", None) is not None and ns.jobs < 1:
+        raise UsageError(f"--jobs {ns.jobs}: must be at least 1")
+    if getattr(ns, "seed", None) is not None and ns.seed < 0:
+        raise UsageError(f"--seed {ns.seed}: must be at least 0")
+    for o in getattr(ns, "overrides", None) or []:
+        if "=" not in o:
+            raise UsageError(f"{o}: not an override such as market.customers=20000")
+    return ns
+
+
+def positive(name: str, value: int | None, minimum: int = 1) -> None:
+    """Refuse an integer option below ``minimum`` (one line)."""
+    if value is not None and value < minimum:
+        raise UsageError(f"{name} {value}: must be at least {minimum}")
+
+
+def out_dir(tool: str, given: str | None) -> Path:
+    """The output folder: ``--out``, else ``outputs/<tool>/<date>/<time>`` here."""
+    if given:
+        return Path(given)
+    now = dt.datetime.now()
+    return Path("outputs") / tool / now.strftime("%Y-%m-%d") / now.strftime("%H-%M-%S")
+
+
+def check_out(folder: Path, need: int = 50_000_000) -> None:
+    """The output folder can be created and written, with room (before any work)."""
+    from sim.cli.run import check_writable
+
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"--out {folder}: is a file, not a folder")
+    check_writable(folder, "--out", need)
+
+
+def reproduce(tool: str, args: list[str]) -> str:
+    """The command line that reproduces a result, as a shell would take it."""
+    return shlex.join(["journeysim", tool, *args])
+
+
+def write_manifest(folder: Path, tool: str, command: str, **extra) -> None:
+    """Write ``analysis.yaml`` (tool, command, when, and ``extra``) atomically, last."""
+    from sim.sweeps.io import write_text
+
+    record = {
+        "tool": tool,
+        "command": command,
+        "created": dt.datetime.now().isoformat(timespec="seconds"),
+        **extra,
+    }
+    write_text(yaml.safe_dump(record, sort_keys=False), folder / MANIFEST)
+
+
+def run_command(body: Callable[[], int]) -> int:
+    """Run a tool's body: user errors become one line and exit code 2 (``--debug``: raise)."""
+    from sim.cli import common
+    from sim.cli.common import error
+
+    try:
+        return body()
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except (UsageError, ConfigError) as exc:
+        if common.DEBUG:
+            raise
+        return error(str(exc))
+    except KeyboardInterrupt:
+        return error("interrupted; nothing was written")
+    except OSError as exc:
+        if common.DEBUG:
+            raise
+        where = exc.filename or ""
+        return error(f"{where}: {exc.strerror or exc}" if where else str(exc))
+
+
+def progress_label(tool: str) -> str:
+    """The progress bar's label."""
+    return f"journeysim {tool}"
+
+
+def say(message: str) -> None:
+    """A status line on stderr (results go to stdout)."""
+    print(f"journeysim: {message}", file=sys.stderr)

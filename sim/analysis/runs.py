@@ -1,0 +1,260 @@
+"""The runner every analyst tool shares: one market composed once, many candidates in parallel.
+
+A study composes the user's market (overrides) through Hydra once. A candidate is that
+composed config with some keys set to new values and a seed: setting the keys on the
+composed, still unresolved config and then resolving and validating it
+(``sim.config.finalise``) gives exactly the config the same overrides would give on the
+command line (interpolations such as ``${bass.p}`` follow), at a fraction of the cost
+of composing again.
+
+Candidates run in worker processes of one pool for the whole study (joblib's loky backend;
+the pool is reused between batches, and compiled kernels come from Numba's disk cache), one
+Numba thread each, and results come back in the order the tasks were given: the same tasks
+give the same results whatever the number of jobs. Replicates use the seeds
+``seed, seed + 1, ...`` for every candidate (common random numbers), so differences between
+candidates are sharp.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+
+import polars as pl
+from omegaconf import DictConfig, OmegaConf
+
+from sim.config import ConfigError
+
+#: Money totals over a run, per brand, besides the summary KPIs (for constraints).
+TOTALS = ("ad_spend", "service_cost", "programme_cost")
+
+
+@dataclass
+class Market:
+    """The composed market every candidate starts from.
+
+    Attributes:
+        base: the composed config as a plain mapping, interpolations unresolved, without
+            Hydra's own node.
+        choices: Hydra's config-group choices (names a scenario that names itself nowhere).
+        config: the resolved, validated config of the market as given.
+        seed: the first replicate seed.
+    """
+
+    base: dict
+    choices: dict | None
+    config: DictConfig
+    seed: int
+
+    @classmethod
+    def compose(cls, overrides: Sequence[str], seed: int | None = None) -> Market:
+        """Compose and validate the market of ``overrides``; ``seed`` overrides ``seed=``.
+
+        Raises:
+            ConfigError: one line naming the key, the value and the rule broken.
+        """
+        from sim.config import composer, finalise
+
+        with composer() as compose:
+            cfg = compose(list(overrides))
+        choices = OmegaConf.select(cfg, "hydra.runtime.choices", default=None)
+        choices = OmegaConf.to_container(choices) if choices is not None else None
+        base = OmegaConf.to_container(
+            OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"]), resolve=False
+        )
+        resolved = finalise(OmegaConf.create(base), choices=choices)
+        market = cls(base, choices, resolved, int(resolved.seed) if seed is None else int(seed))
+        market.check_seed(market.seed)
+        return market
+
+    def candidate(
+        self,
+        values: Mapping[str, float] | None = None,
+        seed: int | None = None,
+        threads: int | None = None,
+    ) -> DictConfig:
+        """The resolved config with ``values`` set (key -> value), ``seed`` and Numba threads.
+
+        Raises:
+            ConfigError: a value or combination the config refuses.
+        """
+        return build_config(self.base, self.choices, dict(values or {}), seed, threads)
+
+    def check_seed(self, seed: int) -> None:
+        """Refuse a replicate seed out of range (one line)."""
+        self.candidate(seed=seed)
+
+    @property
+    def brands(self) -> list[str]:
+        """The market's brands, in config order."""
+        return [str(b) for b in self.config.brands]
+
+    def value(self, key: str):
+        """A key's value in the market as given (None if it has none)."""
+        return OmegaConf.select(self.config, key, default=None)
+
+
+def build_config(
+    base: dict, choices: dict | None, values: dict, seed: int | None, threads: int | None
+) -> DictConfig:
+    """Set ``values`` on the unresolved composed config, then resolve and validate it."""
+    from sim.config import finalise
+
+    cfg = OmegaConf.create(base)
+    for key, value in values.items():
+        OmegaConf.update(cfg, key, value, merge=True, force_add=False)
+    if seed is not None:
+        cfg.seed = int(seed)
+    if threads is not None:
+        cfg.engine.threads = int(threads)
+    return finalise(cfg, choices=choices)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One simulation: a candidate's values and seed, and what to keep of its result.
+
+    ``extract`` must be picklable (a module-level function or a ``functools.partial``).
+    """
+
+    values: dict
+    seed: int
+    extract: Callable
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A candidate the config refused (its values together break a rule)."""
+
+    message: str
+
+
+def _work(base: dict, choices: dict | None, threads: int | None, task: Task):
+    """Worker side: build, simulate, extract. Config refusals come back as ``Failed``."""
+    import logging
+
+    from sim.config import ConfigWarning
+    from sim.engine.runner import simulate
+
+    logging.getLogger("MESA").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConfigWarning)  # shown once for the market already
+        try:
+            cfg = build_config(base, choices, task.values, task.seed, threads)
+        except ConfigError as exc:
+            return Failed(str(exc))
+        return task.extract(simulate(cfg))
+
+
+@dataclass
+class Runner:
+    """Runs tasks on ``jobs`` processes (in this process when ``jobs`` is 1), in order.
+
+    Use as a context manager around a whole study: the worker pool stays up between
+    batches. ``progress`` is called with the number of simulations done so far.
+    """
+
+    market: Market
+    jobs: int = 1
+    progress: Callable[[int], None] | None = None
+    done: int = 0
+    _parallel: object = field(default=None, repr=False)
+
+    def __enter__(self) -> Runner:
+        if self.jobs > 1:
+            from joblib import Parallel
+
+            self._parallel = Parallel(n_jobs=self.jobs, backend="loky", return_as="generator")
+            self._parallel.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._parallel is not None:
+            self._parallel.__exit__(*exc)
+            self._parallel = None
+
+    def run(self, tasks: Iterable[Task]) -> list:
+        """Each task's extracted result (or ``Failed``), in the order given."""
+        from joblib import delayed
+
+        tasks = list(tasks)
+        out = []
+        if self._parallel is None:
+            work = partial(_work, self.market.base, self.market.choices, None)
+            results = (work(t) for t in tasks)
+        else:
+            work = partial(_work, self.market.base, self.market.choices, 1)
+            results = self._parallel(delayed(work)(t) for t in tasks)
+        for r in results:
+            out.append(r)
+            self.done += 1
+            if self.progress is not None:
+                self.progress(self.done)
+        return out
+
+
+def default_jobs() -> int:
+    """Processes to use by default: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# -- what to keep of a result ------------------------------------------------------------
+def kpis(result) -> dict[str, float]:
+    """The summary KPIs per brand (``<kpi>__<brand>``) and money totals over the run.
+
+    Undefined KPIs (e.g. CAC without acquisitions) are NaN.
+    """
+    from sim.sweeps.summary import run_kpis
+
+    out = {k: (math.nan if v is None else float(v)) for k, v in run_kpis(result.metrics).items()}
+    m = result.metrics.filter(pl.col("step") > 0)
+    totals = m.group_by("brand", maintain_order=True).agg(
+        [pl.col(c).sum() for c in TOTALS if c in m.columns]
+    )
+    for row in totals.iter_rows(named=True):
+        for c in TOTALS:
+            if c in row:
+                out[f"{c}__{row['brand']}"] = float(row[c])
+    return out
+
+
+def metric_columns(result, columns: tuple[str, ...]) -> pl.DataFrame:
+    """The metrics frame cut to step, brand and ``columns``."""
+    return result.metrics.select("step", "brand", *columns)
+
+
+# -- KPI names ---------------------------------------------------------------------------
+def kpi_names(brands: Sequence[str], totals: bool = False) -> list[str]:
+    """The valid ``<kpi>__<brand>`` names (with the money totals if ``totals``)."""
+    from sim.sweeps.summary import SUMMARY_KPIS
+
+    kinds = list(SUMMARY_KPIS) + (list(TOTALS) if totals else [])
+    return [f"{k}__{b}" for b in brands for k in kinds]
+
+
+def check_kpi(name: str, brands: Sequence[str]) -> str:
+    """``name`` if it is a KPI of this market, else a one-line ``ConfigError`` listing them."""
+    valid = kpi_names(brands)
+    if name not in valid:
+        raise ConfigError(
+            f"--kpi {name}: not a KPI of this market; valid names: {', '.join(valid)}"
+        )
+    return name
+
+
+def replicate_seeds(seed: int, replicates: int) -> list[int]:
+    """The seeds of the replicates: ``seed, seed + 1, ...`` (shared by every candidate)."""
+    return [seed + r for r in range(replicates)]
+
+
+def mean_kpis(rows: Sequence[dict]) -> dict[str, float]:
+    """The mean of each KPI over replicates (NaN if any replicate has it undefined)."""
+    keys = rows[0].keys()
+    return {k: math.fsum(r[k] for r in rows) / len(rows) for k in keys}
