@@ -267,7 +267,10 @@ def quiet_optuna() -> None:
 
 
 def sampler(seed: int):
-    """The TPE sampler of every study: seeded, multivariate, pending trials lied about."""
+    """The TPE sampler of every study: seeded, multivariate, pending trials lied about.
+
+    Constraints, when a study has them, are set on each trial (``Trial.set_constraint``).
+    """
     import optuna
 
     return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)

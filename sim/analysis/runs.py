@@ -67,6 +67,9 @@ class Market:
             OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"]), resolve=False
         )
         resolved = finalise(OmegaConf.create(base), choices=choices)
+        # The scenario's label, fixed here, so candidates need no Hydra choices to get it.
+        if isinstance(base.get("scenario"), dict):
+            base["scenario"]["name"] = str(resolved.scenario.name)
         market = cls(base, choices, resolved, int(resolved.seed) if seed is None else int(seed))
         market.check_seed(market.seed)
         return market
@@ -98,12 +101,8 @@ class Market:
         return OmegaConf.select(self.config, key, default=None)
 
 
-def build_config(
-    base: dict, choices: dict | None, values: dict, seed: int | None, threads: int | None
-) -> DictConfig:
-    """Set ``values`` on the unresolved composed config, then resolve and validate it."""
-    from sim.config import finalise
-
+def unresolved(base: dict, values: dict, seed: int | None, threads: int | None) -> DictConfig:
+    """The composed config with ``values`` set (key -> value), not yet resolved or checked."""
     cfg = OmegaConf.create(base)
     for key, value in values.items():
         OmegaConf.update(cfg, key, value, merge=True, force_add=False)
@@ -111,7 +110,16 @@ def build_config(
         cfg.seed = int(seed)
     if threads is not None:
         cfg.engine.threads = int(threads)
-    return finalise(cfg, choices=choices)
+    return cfg
+
+
+def build_config(
+    base: dict, choices: dict | None, values: dict, seed: int | None, threads: int | None
+) -> DictConfig:
+    """Set ``values`` on the unresolved composed config, then resolve and validate it."""
+    from sim.config import finalise
+
+    return finalise(unresolved(base, values, seed, threads), choices=choices)
 
 
 @dataclass(frozen=True)
@@ -133,8 +141,11 @@ class Failed:
     message: str
 
 
-def _work(base: dict, choices: dict | None, threads: int | None, task: Task):
-    """Worker side: build, simulate, extract. Config refusals come back as ``Failed``."""
+def _work(base: dict, threads: int | None, task: Task):
+    """Worker side: set the values, simulate (which resolves and validates), extract.
+
+    Config refusals come back as ``Failed``.
+    """
     import logging
 
     from sim.config import ConfigWarning
@@ -144,10 +155,10 @@ def _work(base: dict, choices: dict | None, threads: int | None, task: Task):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConfigWarning)  # shown once for the market already
         try:
-            cfg = build_config(base, choices, task.values, task.seed, threads)
+            result = simulate(unresolved(base, task.values, task.seed, threads))
         except ConfigError as exc:
             return Failed(str(exc))
-        return task.extract(simulate(cfg))
+        return task.extract(result)
 
 
 @dataclass
@@ -184,10 +195,10 @@ class Runner:
         tasks = list(tasks)
         out = []
         if self._parallel is None:
-            work = partial(_work, self.market.base, self.market.choices, None)
+            work = partial(_work, self.market.base, None)
             results = (work(t) for t in tasks)
         else:
-            work = partial(_work, self.market.base, self.market.choices, 1)
+            work = partial(_work, self.market.base, 1)
             results = self._parallel(delayed(work)(t) for t in tasks)
         for r in results:
             out.append(r)

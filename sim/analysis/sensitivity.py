@@ -1,0 +1,316 @@
+"""``journeysim sensitivity --params SPACE.yaml --kpi KPI``: which levers move a KPI.
+
+Two methods, both SALib's, on the parameters' ranges mapped to [0, 1] (on the log scale
+for ``log: true`` keys), so indices compare across parameters in different units:
+
+- ``--method morris`` (default): Morris elementary-effects screening, ``--n`` trajectories
+  (default 20) of ``--levels`` levels (default 4): D + 1 candidates per trajectory. For each
+  parameter: mu (mean effect, signed), mu* (mean absolute effect, with its bootstrap
+  interval) and sigma (spread: interactions and non-linearity). Ranked by mu*.
+- ``--method sobol``: Sobol' variance decomposition on Saltelli's scheme, ``--n`` base
+  samples (default 128, a power of 2): N (D + 2) candidates. For each parameter: S1
+  (first-order share of the KPI's variance) and ST (total, interactions included), with
+  bootstrap intervals. Ranked by ST.
+
+Each candidate's KPI is its mean over ``--replicates`` seeds, the same seeds for every
+candidate (common random numbers), so a parameter the KPI does not depend on has effects
+exactly zero, and ranks last.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from sim.analysis import options, runs
+from sim.analysis.space import Param, load_space, space_yaml
+from sim.config import ConfigError
+
+METHODS = ("morris", "sobol")
+DEFAULT_N = {"morris": 20, "sobol": 128}
+OUTPUTS = ("sensitivity.parquet", "samples.parquet", "sensitivity.html", "space.yaml")
+
+
+def problem(params: list[Param]) -> dict:
+    """SALib's problem: every parameter on [0, 1] (mapped to its range by ``Param.from_unit``)."""
+    return {
+        "num_vars": len(params),
+        "names": [p.key for p in params],
+        "bounds": [[0.0, 1.0]] * len(params),
+    }
+
+
+def design(params: list[Param], method: str, n: int, levels: int, seed: int) -> np.ndarray:
+    """The sample of the unit cube SALib draws for ``method`` (one row per candidate)."""
+    if method == "morris":
+        from SALib.sample import morris
+
+        return morris.sample(problem(params), N=n, num_levels=levels, seed=seed)
+    import warnings
+
+    from SALib.sample import sobol
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the power-of-2 advice is given in one line instead
+        return sobol.sample(problem(params), n, calc_second_order=False, seed=seed)
+
+
+def analyse(
+    params: list[Param],
+    method: str,
+    unit: np.ndarray,
+    y: np.ndarray,
+    levels: int,
+    seed: int,
+    conf_level: float = 0.95,
+    resamples: int = 1000,
+) -> pl.DataFrame:
+    """The indices of each parameter, their intervals and ranks (1: most influential)."""
+    prob = problem(params)
+    names = [p.key for p in params]
+    if method == "morris":
+        from SALib.analyze import morris
+
+        res = morris.analyze(
+            prob,
+            unit,
+            y,
+            num_resamples=resamples,
+            conf_level=conf_level,
+            num_levels=levels,
+            seed=seed,
+        )
+        mu_star = np.asarray(res["mu_star"], dtype=float)
+        conf = np.asarray(res["mu_star_conf"], dtype=float)
+        table = pl.DataFrame(
+            {
+                "param": names,
+                "mu": np.asarray(res["mu"], dtype=float),
+                "mu_star": mu_star,
+                "mu_star_conf": conf,
+                "mu_star_low": np.maximum(mu_star - conf, 0.0),
+                "mu_star_high": mu_star + conf,
+                "sigma": np.asarray(res["sigma"], dtype=float),
+            }
+        )
+        key = "mu_star"
+    else:
+        from SALib.analyze import sobol
+
+        res = sobol.analyze(
+            prob,
+            y,
+            calc_second_order=False,
+            num_resamples=resamples,
+            conf_level=conf_level,
+            seed=seed,
+        )
+        cols = {"param": names}
+        for index in ("S1", "ST"):
+            v = np.asarray(res[index], dtype=float)
+            c = np.asarray(res[f"{index}_conf"], dtype=float)
+            cols |= {index: v, f"{index}_conf": c, f"{index}_low": v - c, f"{index}_high": v + c}
+        table = pl.DataFrame(cols)
+        key = "ST"
+    table = table.with_columns(pl.col(pl.Float64).fill_nan(None))
+    order = table.with_row_index("__i").sort(
+        [key, "__i"], descending=[True, False], nulls_last=True
+    )
+    ranks = order.with_columns(
+        pl.col(key)
+        .fill_null(-math.inf)
+        .rank(method="min", descending=True)
+        .cast(pl.Int64)
+        .alias("rank")
+    )
+    return ranks.drop("__i")
+
+
+def evaluate(
+    market: runs.Market,
+    params: list[Param],
+    unit: np.ndarray,
+    kpi: str,
+    replicates: int,
+    jobs: int,
+    progress=None,
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """Run every candidate of the design on the replicate seeds; its mean KPI.
+
+    Returns the samples (one row per candidate: the values, the KPI mean) and the KPI means.
+
+    Raises:
+        ConfigError: a candidate the config refuses, or a KPI undefined for some candidate.
+    """
+    seeds = runs.replicate_seeds(market.seed, replicates)
+    values = [
+        {p.key: p.from_unit(float(u)) for p, u in zip(params, row, strict=True)} for row in unit
+    ]
+    extract = partial(_kpi, name=kpi)
+    tasks = [runs.Task(v, s, extract) for v in values for s in seeds]
+    with runs.Runner(market, jobs, progress) as runner:
+        results = runner.run(tasks)
+    for k, r in enumerate(results):
+        if isinstance(r, runs.Failed):
+            raise ConfigError(f"sample {k // replicates}: {r.message}")
+    y = np.asarray(results, dtype=float).reshape(len(values), replicates).mean(axis=1)
+    bad = ~np.isfinite(y)
+    if bad.any():
+        k = int(np.argmax(bad))
+        where = ", ".join(f"{key}={v:.4g}" for key, v in values[k].items())
+        raise ConfigError(
+            f"--kpi {kpi}: undefined in {int(bad.sum())} of {len(y)} samples (e.g. at {where})"
+        )
+    samples = pl.DataFrame(
+        {
+            "sample": np.arange(len(values)),
+            **{p.key: [v[p.key] for v in values] for p in params},
+            kpi: y,
+        }
+    )
+    return samples, y
+
+
+def _kpi(result, name: str) -> float:
+    return runs.kpis(result)[name]
+
+
+def print_table(table: pl.DataFrame, kpi: str, method: str) -> None:
+    """The ranked table on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if Console().is_terminal else 140)
+    t = Table(title=f"journeysim sensitivity of {kpi} ({method}; rank 1 moves it most)")
+    if method == "morris":
+        heads = (("mu*", "mu_star"), ("95% CI", None), ("mu", "mu"), ("sigma", "sigma"))
+        lo, hi = "mu_star_low", "mu_star_high"
+    else:
+        heads = (("ST", "ST"), ("95% CI", None), ("S1", "S1"), ("S1 95% CI", "S1ci"))
+        lo, hi = "ST_low", "ST_high"
+    t.add_column("rank", justify="right")
+    t.add_column("parameter")
+    for head, _ in heads:
+        t.add_column(head, justify="right")
+
+    def f(x) -> str:
+        return "-" if x is None else f"{x:.4g}"
+
+    for r in table.sort("rank").iter_rows(named=True):
+        cells = []
+        for _, col in heads:
+            if col is None:
+                cells.append(f"[{f(r[lo])}, {f(r[hi])}]")
+            elif col == "S1ci":
+                cells.append(f"[{f(r['S1_low'])}, {f(r['S1_high'])}]")
+            else:
+                cells.append(f(r[col]))
+        t.add_row(str(r["rank"]), r["param"], *cells)
+    console.print(t)
+
+
+def command(args: list[str]) -> int:
+    """``journeysim sensitivity --params SPACE.yaml --kpi KPI [--method] [--n] [overrides]``."""
+    return options.run_command(lambda: _command(args))
+
+
+def _command(args: list[str]) -> int:
+    from sim.analysis import plots
+    from sim.engine.resources import check_memory
+    from sim.sweeps.io import write_parquet, write_text
+    from sim.sweeps.progress import step_progress
+
+    p = options.parser("sensitivity", "Morris screening or Sobol indices of a KPI.")
+    p.add_argument("--params", required=True, metavar="SPACE.yaml", help="the parameter space")
+    p.add_argument("--kpi", required=True, help="a summary KPI, e.g. retention__incumbent")
+    p.add_argument("--method", choices=METHODS, default="morris", help="morris (default) or sobol")
+    p.add_argument(
+        "--n",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Morris trajectories (default 20) or Sobol base samples (default 128)",
+    )
+    p.add_argument("--levels", type=int, default=4, help="Morris grid levels (default 4)")
+    p.add_argument(
+        "--resamples",
+        type=int,
+        default=1000,
+        help="bootstrap resamples for the intervals (default 1000)",
+    )
+    ns = options.parse(p, args)
+    n = ns.n if ns.n is not None else DEFAULT_N[ns.method]
+    options.positive("--n", n, 2 if ns.method == "morris" else 1)
+    options.positive("--levels", ns.levels, 2)
+    options.positive("--resamples", ns.resamples, 10)
+    if ns.method == "sobol" and n & (n - 1):
+        options.say(
+            f"warning: --n {n}: Sobol' sequences are balanced for powers of 2 "
+            f"(e.g. {1 << n.bit_length()}); running with {n}"
+        )
+    market = runs.Market.compose(ns.overrides, ns.seed)
+    runs.check_kpi(ns.kpi, market.brands)
+    params = load_space(ns.params, ns.overrides)
+    if ns.method == "sobol" and len(params) < 2:
+        raise ConfigError(f"{ns.params}: Sobol indices need at least 2 parameters")
+    market.check_seed(market.seed + ns.replicates - 1)
+    jobs = ns.jobs or runs.default_jobs()
+    check_memory(market.config, concurrent=jobs)
+    folder = options.out_dir("sensitivity", ns.out)
+    options.check_out(folder)
+    reproduce = options.reproduce(
+        "sensitivity",
+        [
+            "--params",
+            str(Path(ns.params).resolve()),
+            "--kpi",
+            ns.kpi,
+            "--method",
+            ns.method,
+            "--n",
+            str(n),
+            "--levels",
+            str(ns.levels),
+            "--resamples",
+            str(ns.resamples),
+            "--seed",
+            str(market.seed),
+            "--replicates",
+            str(ns.replicates),
+            "--out",
+            str(folder),
+            *ns.overrides,
+        ],
+    )
+    unit = design(params, ns.method, n, ns.levels, market.seed)
+    with step_progress(len(unit) * ns.replicates, "journeysim sensitivity") as advance:
+        samples, y = evaluate(market, params, unit, ns.kpi, ns.replicates, jobs, advance)
+    if float(np.ptp(y)) == 0.0:
+        raise ConfigError(
+            f"--kpi {ns.kpi}: equals {y[0]:.6g} in all {len(y)} samples: it depends on none of "
+            "the parameters over these ranges"
+        )
+    table = analyse(params, ns.method, unit, y, ns.levels, market.seed, resamples=ns.resamples)
+    table = table.with_columns(pl.lit(ns.kpi).alias("kpi"), pl.lit(ns.method).alias("method"))
+    write_text(space_yaml(params), folder / "space.yaml")
+    write_parquet(samples, folder / "samples.parquet")
+    write_parquet(table, folder / "sensitivity.parquet")
+    plots.save(plots.sensitivity_figure(table, ns.kpi, ns.method), folder / "sensitivity.html")
+    options.write_manifest(
+        folder,
+        "sensitivity",
+        reproduce,
+        kpi=ns.kpi,
+        method=ns.method,
+        n=n,
+        samples=len(unit),
+        seed=market.seed,
+        replicates=ns.replicates,
+    )
+    print_table(table, ns.kpi, ns.method)
+    print(f"results in {folder}: " + ", ".join(OUTPUTS))
+    return 0
