@@ -323,3 +323,38 @@ def mix_figure(mix: pl.DataFrame, value: str = "conversions") -> go.Figure:
         template="plotly_white",
     )
     return fig
+
+
+def paths_figure(paths: pl.DataFrame, top: int = 20) -> go.Figure:
+    """The most frequent paths: customers who converted and who did not, stacked."""
+    t = paths.head(top).reverse()
+    names = [p if p else "(no touchpoint)" for p in t["path"].to_list()]
+    names = [n if len(n) <= 70 else n[:67] + "..." for n in names]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            y=names,
+            x=t["conversions"].to_list(),
+            orientation="h",
+            name="converted",
+            marker_color=BAR,
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            y=names,
+            x=t["nulls"].to_list(),
+            orientation="h",
+            name="did not convert",
+            marker_color="#c7c7c7",
+        )
+    )
+    fig.update_layout(
+        title=f"The {min(top, paths.height)} most frequent paths",
+        barmode="stack",
+        xaxis_title="customers",
+        height=max(400, 24 * min(top, paths.height) + 150),
+        template="plotly_white",
+        yaxis={"automargin": True},
+    )
+    return fig
