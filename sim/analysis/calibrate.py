@@ -13,8 +13,12 @@ standardised error, the simulated value being the mean over the replicates::
 
     loss = 1/|C| sum_c 1/n_c sum_i ((sim_ci - obs_ci) / s_c)^2
 
-with s_c the standard deviation of column c's observed values (its mean absolute value
-if they are constant, 1 if all are zero), so columns in different units weigh alike.
+with s_c the model's own noise in column c: the standard deviation between seeds of the
+simulated values, pooled over the column's observations, measured once before the search
+on reference runs at the centre of the space (``--replicates`` seeds, at least 2). So each
+column weighs by how precisely the model can match it (a share series counts as much as
+noisy weekly churn counts), and a loss near 1 + 1/R means the data lie as close to the
+fitted model as another seed of the model would.
 Optuna's TPE sampler (seeded with ``--seed``) proposes ``--batch`` trials at a time,
 run in parallel; every trial uses the same replicate seeds (common random numbers).
 """
@@ -126,8 +130,8 @@ def observed_long(data: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def scales(observed: pl.DataFrame) -> dict[str, float]:
-    """Per column, the scale of its errors: the observed values' standard deviation.
+def spread_scales(observed: pl.DataFrame) -> dict[str, float]:
+    """Per column, a fallback scale: the observed values' standard deviation.
 
     Constant values: their mean absolute value; all zero: 1.
     """
@@ -138,6 +142,25 @@ def scales(observed: pl.DataFrame) -> dict[str, float]:
         if s <= 1e-12 * max(1.0, float(np.mean(np.abs(x)))):
             s = float(np.mean(np.abs(x))) or 1.0
         out[column] = s
+    return out
+
+
+def noise_scales(observed: pl.DataFrame, sims: np.ndarray) -> dict[str, float]:
+    """Per column, the model's own noise: the seed-to-seed spread of its simulated values.
+
+    ``sims`` (S x n, S >= 2 seeds) are the reference runs' series aligned with
+    ``observed``; the scale is the root of the variance over seeds, pooled over the
+    column's observations. A column the seeds do not move (e.g. zeros) falls back to
+    ``spread_scales``.
+    """
+    fallback = spread_scales(observed)
+    var = sims.var(axis=0, ddof=1)
+    cols = observed["column"].to_numpy()
+    out = {}
+    for c in observed["column"].unique(maintain_order=True).to_list():
+        s = float(np.sqrt(np.nanmean(var[cols == c])))
+        size = float(np.nanmean(np.abs(sims[:, cols == c]))) if sims.size else 0.0
+        out[c] = s if np.isfinite(s) and s > 1e-9 * max(1.0, size) else fallback[c]
     return out
 
 
@@ -168,7 +191,7 @@ class Target:
     Attributes:
         observed: step, brand, column, observed (long, ordered).
         period: simulation steps per data step.
-        scale: per column, the scale of its errors.
+        scale: per column, the scale of its errors (the model's noise, see ``noise_scales``).
     """
 
     observed: pl.DataFrame
@@ -308,6 +331,13 @@ def calibrate(
     extract = _extract(target)
     rows, best_sims, failures = [], None, []
     with runs.Runner(market, jobs, progress) as runner:
+        centre = {p.key: p.from_unit(0.5) for p in params}
+        ref_seeds = runs.replicate_seeds(market.seed, max(2, replicates))
+        ref = runner.run([runs.Task(centre, s, extract) for s in ref_seeds])
+        failed = next((g for g in ref if isinstance(g, runs.Failed)), None)
+        if failed is not None:
+            raise ConfigError(f"the centre of the space: {failed.message}")
+        target.scale = noise_scales(target.observed, np.vstack([target.simulated(g) for g in ref]))
         while len(rows) < trials:
             asked = [study.ask(dists) for _ in range(min(batch, trials - len(rows)))]
             tasks = [runs.Task(dict(t.params), s, extract) for t in asked for s in seeds]
@@ -471,7 +501,7 @@ def _command(args: list[str]) -> int:
     jobs = ns.jobs or runs.default_jobs()
     check_memory(market.config, concurrent=min(jobs, ns.batch * ns.replicates))
     obs = observed_long(data)
-    target = Target(obs, ns.period, scales(obs))
+    target = Target(obs, ns.period, spread_scales(obs))  # noise scales: set by calibrate
     folder = options.out_dir("calibrate", ns.out)
     options.check_out(folder)
     reproduce = options.reproduce(
@@ -495,7 +525,7 @@ def _command(args: list[str]) -> int:
             *ns.overrides,
         ],
     )
-    total = ns.trials * ns.replicates
+    total = ns.trials * ns.replicates + max(2, ns.replicates)
     with step_progress(total, "journeysim calibrate") as advance:
         cal = calibrate(market, params, target, ns.trials, ns.replicates, jobs, ns.batch, advance)
     write_text(space_yaml(params), folder / "space.yaml")
