@@ -140,8 +140,9 @@ def parse_space(text: str, path: str = "space") -> list[tuple[str, float, float,
 def load_space(path: str | Path, overrides: list[str] = ()) -> list[Param]:
     """Read and check a parameter-space file against the market of ``overrides``.
 
-    Each key is composed with its low and its high value through Hydra, exactly as a
-    command-line override, and validated; integer-valued keys need integer bounds.
+    The market is composed through Hydra, exactly as with command-line overrides, with
+    every key at its low value and again at its high value, and validated (key by key
+    when that fails, to name the key); integer-valued keys need integer bounds.
 
     Raises:
         ConfigError: the file is missing or malformed, or a key or bound is refused (one
@@ -149,7 +150,7 @@ def load_space(path: str | Path, overrides: list[str] = ()) -> list[Param]:
     """
     from omegaconf import OmegaConf
 
-    from sim.config import composer, finalise
+    from sim.config import composer
 
     path = Path(path)
     try:
@@ -175,14 +176,38 @@ def load_space(path: str | Path, overrides: list[str] = ()) -> list[Param]:
                     f"{path}: {key}: an integer key needs integer bounds (low={low:g}, "
                     f"high={high:g})"
                 )
-            for value in (low, high):
-                shown = int(value) if integer else value
-                try:
-                    finalise(compose([*overrides, override(key, shown)]))
-                except ConfigError as exc:
-                    raise ConfigError(f"{path}: {key}: {exc}") from None
             params.append(Param(key, low, high, log, integer))
+        for side in ("low", "high"):
+            _check_bounds(compose, list(overrides), params, side, str(path))
     return params
+
+
+def _bound(p: Param, side: str) -> float | int:
+    value = p.low if side == "low" else p.high
+    return int(value) if p.integer else value
+
+
+def _check_bounds(compose, overrides: list[str], params: list[Param], side: str, path: str) -> None:
+    """Validate every key at its ``side`` bound: all at once, then key by key to name one.
+
+    Raises:
+        ConfigError: a bound the config refuses (naming the key), or the bounds together
+            breaking a rule no single one breaks.
+    """
+    from sim.config import finalise
+
+    together = [override(p.key, _bound(p, side)) for p in params]
+    try:
+        finalise(compose([*overrides, *together]))
+        return
+    except ConfigError as exc:
+        combined = str(exc)
+    for p in params:
+        try:
+            finalise(compose([*overrides, override(p.key, _bound(p, side))]))
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {p.key}: {exc}") from None
+    raise ConfigError(f"{path}: every key at its {side} bound together: {combined}")
 
 
 def _is_interpolation(cfg, key: str) -> bool:

@@ -1,0 +1,78 @@
+"""journeysim sensitivity: a parameter the KPI cannot depend on gets zero and the last rank."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from sim.cli import main
+
+#: A KPI of customers cannot depend on the challenger's margin (money only), whereas its
+#: price and word of mouth move it.
+SPACE = (
+    "brands.challenger.price: {low: 0.6, high: 1.2}\n"
+    "brands.challenger.margin: {low: 0.1, high: 0.5}\n"
+    "wom.talk_rate: {low: 0.02, high: 0.3}\n"
+)
+MARKET = ("market.customers=1500", "sim.steps=40")
+
+
+def run(tmp_path, capsys, *args: str) -> pl.DataFrame:
+    tmp_path.mkdir(exist_ok=True)
+    space = tmp_path / "space.yaml"
+    space.write_text(SPACE)
+    out = tmp_path / "out"
+    code = main(["sensitivity", "--params", str(space), "--kpi", "customers__challenger",
+                 "--out", str(out), *args, *MARKET])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "brands.challenger.margin" in captured.out  # the ranked table is printed
+    for name in ("sensitivity.parquet", "samples.parquet", "sensitivity.html", "analysis.yaml"):
+        assert (out / name).is_file()
+    return pl.read_parquet(out / "sensitivity.parquet")
+
+
+def test_morris_screens_out_the_irrelevant_parameter(tmp_path, capsys):
+    table = run(tmp_path, capsys, "--method", "morris", "--n", "3", "--replicates", "2",
+                "--jobs", "1")
+    assert {"param", "mu", "mu_star", "mu_star_conf", "mu_star_low", "mu_star_high", "sigma",
+            "rank"} <= set(table.columns)
+    rows = {r["param"]: r for r in table.iter_rows(named=True)}
+    margin, price = rows["brands.challenger.margin"], rows["brands.challenger.price"]
+    assert margin["mu_star"] == pytest.approx(0.0, abs=1e-9)
+    assert margin["sigma"] == pytest.approx(0.0, abs=1e-9)
+    assert margin["rank"] == table["rank"].max() == 3
+    assert price["rank"] == 1 and price["mu"] < 0  # a higher price loses customers
+    assert price["mu_star_low"] > 0  # clearly influential
+
+
+def test_sobol_gives_the_irrelevant_parameter_zero_indices(tmp_path, capsys):
+    table = run(tmp_path, capsys, "--method", "sobol", "--n", "4", "--jobs", "2")
+    assert {"param", "S1", "S1_conf", "S1_low", "S1_high", "ST", "ST_conf", "ST_low", "ST_high",
+            "rank"} <= set(table.columns)
+    rows = {r["param"]: r for r in table.iter_rows(named=True)}
+    margin = rows["brands.challenger.margin"]
+    assert margin["ST"] == pytest.approx(0.0, abs=1e-9)
+    assert margin["S1"] == pytest.approx(0.0, abs=1e-9)
+    assert margin["rank"] == 3
+    assert rows["brands.challenger.price"]["ST"] > 0.2
+    samples = pl.read_parquet(tmp_path / "out" / "samples.parquet")
+    assert samples.height == 4 * (3 + 2)  # Saltelli: N (D + 2)
+
+
+def test_results_do_not_depend_on_the_number_of_jobs(tmp_path, capsys):
+    one = run(tmp_path / "a", capsys, "--n", "2", "--jobs", "1")
+    two = run(tmp_path / "b", capsys, "--n", "2", "--jobs", "2")
+    assert one.equals(two)
+
+
+def test_a_kpi_no_parameter_moves_is_refused(tmp_path, capsys):
+    space = tmp_path / "space.yaml"
+    space.write_text("brands.challenger.margin: {low: 0.1, high: 0.5}\n"
+                     "finance.discount_rate: {low: 0.0001, high: 0.001}\n")
+    code = main(["sensitivity", "--params", str(space), "--kpi", "share__incumbent", "--n", "2",
+                 "--jobs", "1", "--out", str(tmp_path / "o"), *MARKET])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "share__incumbent" in err and "depends on none of the parameters" in err
+    assert not (tmp_path / "o" / "sensitivity.parquet").exists()
