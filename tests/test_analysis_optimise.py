@@ -1,0 +1,92 @@
+"""journeysim optimise: the constrained best is found; constraints are parsed, never executed."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+import yaml
+
+from sim.analysis.optimise import parse_constraint
+from sim.cli import main
+from sim.config import ConfigError, load_config
+
+VALID = ["ad_spend__challenger", "profit__challenger", "brands.challenger.price"]
+
+
+def test_constraints_are_arithmetic_comparisons():
+    c = parse_constraint("ad_spend__challenger + 2 * brands.challenger.price <= 100", VALID)
+    assert c.op == "<=" and c.names == ["ad_spend__challenger", "brands.challenger.price"]
+    env = {"ad_spend__challenger": 90.0, "brands.challenger.price": 1.0}
+    assert c.violation(env) == pytest.approx(-8.0)
+    assert parse_constraint("profit__challenger >= -(3 - 1) * 10", VALID).violation(
+        {"profit__challenger": -25.0}) == pytest.approx(5.0)
+    assert parse_constraint("ad_spend__challenger / 0 < 1", VALID).violation(
+        {"ad_spend__challenger": 2.0}) > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("__import__('os').system('touch /tmp/x') <= 1", "only numbers, KPIs, keys"),
+        ("ad_spend__challenger", "one comparison"),
+        ("1 <= ad_spend__challenger <= 2", "one comparison"),
+        ("ad_spend__challenger == 3", "one comparison"),
+        ("ad_spend__budgett <= 3", "ad_spend__budgett is not a KPI or a key of the space"),
+        ("ad_spend__challenger ** 2 <= 3", "only numbers"),
+        ("ad_spend__challenger <= 'a'", "is not a number"),
+        ("ad_spend__challenger <=", "not an expression"),
+        ("1 <= 2", "compares numbers only"),
+    ],
+)
+def test_bad_constraints_are_one_line(text, words):
+    with pytest.raises(ConfigError) as exc:
+        parse_constraint(text, VALID)
+    assert words in str(exc.value) and "\n" not in str(exc.value)
+    assert "--constraint" in str(exc.value)
+
+
+def test_the_best_feasible_strategy_and_its_paired_gain(tmp_path, capsys):
+    """A lower price wins customers, but the constraint keeps it at 0.75 or more.
+
+    The baseline price is 0.9, so the best strategy sits at the constraint's edge and its
+    gain over the baseline is positive with an interval that excludes zero.
+    """
+    space = tmp_path / "space.yaml"
+    space.write_text("brands.challenger.price: {low: 0.5, high: 1.2}\n"
+                     "brands.challenger.margin: {low: 0.1, high: 0.5}\n")
+    out = tmp_path / "out"
+    code = main(["optimise", "--params", str(space), "--kpi", "customers__challenger",
+                 "--maximise", "--trials", "16", "--batch", "4", "--replicates", "2",
+                 "--validate", "4", "--constraint", "brands.challenger.price >= 0.75",
+                 "--jobs", "2", "--out", str(out), "market.customers=1500", "sim.steps=40"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    overrides = yaml.safe_load((out / "best.yaml").read_text())
+    best = dict(o.split("=") for o in overrides)
+    assert 0.75 <= float(best["brands.challenger.price"]) <= 0.85
+    load_config(overrides)  # ready to pass back
+    trials = pl.read_parquet(out / "trials.parquet")
+    assert trials.height == 16
+    assert {"trial", "state", "value", "feasible", "violation_1", "brands.challenger.price",
+            "customers__challenger", "profit__challenger"} <= set(trials.columns)
+    infeasible = trials.filter(~pl.col("feasible"))
+    assert (infeasible["brands.challenger.price"] < 0.75).all()
+    gain = pl.read_parquet(out / "gain.parquet").row(0, named=True)
+    assert gain["kpi"] == "customers__challenger" and gain["seeds"] == 4
+    assert gain["gain"] > 0 and gain["gain_low"] > 0  # paired on 4 fresh seeds
+    validation = pl.read_parquet(out / "validation.parquet")
+    assert validation["seed"].to_list() == [2, 3, 4, 5]  # after the search seeds 0 and 1
+    assert (validation["gain"] == validation["best"] - validation["baseline"]).all()
+    assert "gain +" in captured.out and "95% CI" in captured.out
+    assert (out / "optimise.html").is_file()
+
+
+def test_unknown_names_in_a_constraint_are_refused_before_any_work(tmp_path, capsys):
+    space = tmp_path / "space.yaml"
+    space.write_text("brands.challenger.price: {low: 0.5, high: 1.2}\n")
+    code = main(["optimise", "--params", str(space), "--kpi", "profit__challenger",
+                 "--constraint", "spend <= 100", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "spend is not a KPI" in err and "ad_spend__challenger" in err
+    assert not (tmp_path / "o").exists()
