@@ -19,9 +19,14 @@ def test_constraints_are_arithmetic_comparisons():
     env = {"ad_spend__challenger": 90.0, "brands.challenger.price": 1.0}
     assert c.violation(env) == pytest.approx(-8.0)
     assert parse_constraint("profit__challenger >= -(3 - 1) * 10", VALID).violation(
-        {"profit__challenger": -25.0}) == pytest.approx(5.0)
-    assert parse_constraint("ad_spend__challenger / 0 < 1", VALID).violation(
-        {"ad_spend__challenger": 2.0}) > 0
+        {"profit__challenger": -25.0}
+    ) == pytest.approx(5.0)
+    assert (
+        parse_constraint("ad_spend__challenger / 0 < 1", VALID).violation(
+            {"ad_spend__challenger": 2.0}
+        )
+        > 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -52,13 +57,37 @@ def test_the_best_feasible_strategy_and_its_paired_gain(tmp_path, capsys):
     gain over the baseline is positive with an interval that excludes zero.
     """
     space = tmp_path / "space.yaml"
-    space.write_text("brands.challenger.price: {low: 0.5, high: 1.2}\n"
-                     "brands.challenger.margin: {low: 0.1, high: 0.5}\n")
+    space.write_text(
+        "brands.challenger.price: {low: 0.5, high: 1.2}\n"
+        "brands.challenger.margin: {low: 0.1, high: 0.5}\n"
+    )
     out = tmp_path / "out"
-    code = main(["optimise", "--params", str(space), "--kpi", "customers__challenger",
-                 "--maximise", "--trials", "16", "--batch", "4", "--replicates", "2",
-                 "--validate", "4", "--constraint", "brands.challenger.price >= 0.75",
-                 "--jobs", "2", "--out", str(out), "market.customers=1500", "sim.steps=40"])
+    code = main(
+        [
+            "optimise",
+            "--params",
+            str(space),
+            "--kpi",
+            "customers__challenger",
+            "--maximise",
+            "--trials",
+            "16",
+            "--batch",
+            "4",
+            "--replicates",
+            "2",
+            "--validate",
+            "4",
+            "--constraint",
+            "brands.challenger.price >= 0.75",
+            "--jobs",
+            "2",
+            "--out",
+            str(out),
+            "market.customers=1500",
+            "sim.steps=40",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     overrides = yaml.safe_load((out / "best.yaml").read_text())
@@ -67,8 +96,16 @@ def test_the_best_feasible_strategy_and_its_paired_gain(tmp_path, capsys):
     load_config(overrides)  # ready to pass back
     trials = pl.read_parquet(out / "trials.parquet")
     assert trials.height == 16
-    assert {"trial", "state", "value", "feasible", "violation_1", "brands.challenger.price",
-            "customers__challenger", "profit__challenger"} <= set(trials.columns)
+    assert {
+        "trial",
+        "state",
+        "value",
+        "feasible",
+        "violation_1",
+        "brands.challenger.price",
+        "customers__challenger",
+        "profit__challenger",
+    } <= set(trials.columns)
     infeasible = trials.filter(~pl.col("feasible"))
     assert (infeasible["brands.challenger.price"] < 0.75).all()
     gain = pl.read_parquet(out / "gain.parquet").row(0, named=True)
@@ -84,8 +121,19 @@ def test_the_best_feasible_strategy_and_its_paired_gain(tmp_path, capsys):
 def test_unknown_names_in_a_constraint_are_refused_before_any_work(tmp_path, capsys):
     space = tmp_path / "space.yaml"
     space.write_text("brands.challenger.price: {low: 0.5, high: 1.2}\n")
-    code = main(["optimise", "--params", str(space), "--kpi", "profit__challenger",
-                 "--constraint", "spend <= 100", "--out", str(tmp_path / "o")])
+    code = main(
+        [
+            "optimise",
+            "--params",
+            str(space),
+            "--kpi",
+            "profit__challenger",
+            "--constraint",
+            "spend <= 100",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert "spend is not a KPI" in err and "ad_spend__challenger" in err

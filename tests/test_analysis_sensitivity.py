@@ -22,8 +22,19 @@ def run(tmp_path, capsys, *args: str) -> pl.DataFrame:
     space = tmp_path / "space.yaml"
     space.write_text(SPACE)
     out = tmp_path / "out"
-    code = main(["sensitivity", "--params", str(space), "--kpi", "customers__challenger",
-                 "--out", str(out), *args, *MARKET])
+    code = main(
+        [
+            "sensitivity",
+            "--params",
+            str(space),
+            "--kpi",
+            "customers__challenger",
+            "--out",
+            str(out),
+            *args,
+            *MARKET,
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "brands.challenger.margin" in captured.out  # the ranked table is printed
@@ -33,10 +44,19 @@ def run(tmp_path, capsys, *args: str) -> pl.DataFrame:
 
 
 def test_morris_screens_out_the_irrelevant_parameter(tmp_path, capsys):
-    table = run(tmp_path, capsys, "--method", "morris", "--n", "3", "--replicates", "2",
-                "--jobs", "1")
-    assert {"param", "mu", "mu_star", "mu_star_conf", "mu_star_low", "mu_star_high", "sigma",
-            "rank"} <= set(table.columns)
+    table = run(
+        tmp_path, capsys, "--method", "morris", "--n", "3", "--replicates", "2", "--jobs", "1"
+    )
+    assert {
+        "param",
+        "mu",
+        "mu_star",
+        "mu_star_conf",
+        "mu_star_low",
+        "mu_star_high",
+        "sigma",
+        "rank",
+    } <= set(table.columns)
     rows = {r["param"]: r for r in table.iter_rows(named=True)}
     margin, price = rows["brands.challenger.margin"], rows["brands.challenger.price"]
     assert margin["mu_star"] == pytest.approx(0.0, abs=1e-9)
@@ -48,8 +68,18 @@ def test_morris_screens_out_the_irrelevant_parameter(tmp_path, capsys):
 
 def test_sobol_gives_the_irrelevant_parameter_zero_indices(tmp_path, capsys):
     table = run(tmp_path, capsys, "--method", "sobol", "--n", "4", "--jobs", "2")
-    assert {"param", "S1", "S1_conf", "S1_low", "S1_high", "ST", "ST_conf", "ST_low", "ST_high",
-            "rank"} <= set(table.columns)
+    assert {
+        "param",
+        "S1",
+        "S1_conf",
+        "S1_low",
+        "S1_high",
+        "ST",
+        "ST_conf",
+        "ST_low",
+        "ST_high",
+        "rank",
+    } <= set(table.columns)
     rows = {r["param"]: r for r in table.iter_rows(named=True)}
     margin = rows["brands.challenger.margin"]
     assert margin["ST"] == pytest.approx(0.0, abs=1e-9)
@@ -68,10 +98,26 @@ def test_results_do_not_depend_on_the_number_of_jobs(tmp_path, capsys):
 
 def test_a_kpi_no_parameter_moves_is_refused(tmp_path, capsys):
     space = tmp_path / "space.yaml"
-    space.write_text("brands.challenger.margin: {low: 0.1, high: 0.5}\n"
-                     "finance.discount_rate: {low: 0.0001, high: 0.001}\n")
-    code = main(["sensitivity", "--params", str(space), "--kpi", "share__incumbent", "--n", "2",
-                 "--jobs", "1", "--out", str(tmp_path / "o"), *MARKET])
+    space.write_text(
+        "brands.challenger.margin: {low: 0.1, high: 0.5}\n"
+        "finance.discount_rate: {low: 0.0001, high: 0.001}\n"
+    )
+    code = main(
+        [
+            "sensitivity",
+            "--params",
+            str(space),
+            "--kpi",
+            "share__incumbent",
+            "--n",
+            "2",
+            "--jobs",
+            "1",
+            "--out",
+            str(tmp_path / "o"),
+            *MARKET,
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert "share__incumbent" in err and "depends on none of the parameters" in err

@@ -1,0 +1,103 @@
+"""journeysim attribute PATHS.csv: Markov removal effects against chains computed by hand."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from sim.analysis.attribution import markov_attribution, read_paths
+from sim.cli import main
+from sim.config import ConfigError
+
+
+def paths(*rows: tuple[str, int, int]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=["path", "conversions", "nulls"], orient="row")
+
+
+def by_channel(table: pl.DataFrame) -> dict[str, dict]:
+    return {r["channel"]: r for r in table.iter_rows(named=True)}
+
+
+def test_two_channel_chain():
+    """start->A 1/2, start->B 1/2; A->B 1/2, A->null 1/2; B->conv 2/3, B->null 1/3.
+
+    P(conv) = 1/2 (1/2 * 2/3) + 1/2 * 2/3 = 1/2. Without A: 1/2 * 2/3 = 1/3, so RE_A = 1/3;
+    without B nothing converts, RE_B = 1. Shares 1/4 and 3/4 of the 2 conversions.
+    """
+    t = by_channel(markov_attribution(paths(("A > B", 1, 0), ("A", 0, 1), ("B", 1, 1))))
+    assert t["A"]["removal_effect"] == pytest.approx(1 / 3)
+    assert t["B"]["removal_effect"] == pytest.approx(1.0)
+    assert t["A"]["share"] == pytest.approx(0.25) and t["B"]["share"] == pytest.approx(0.75)
+    assert t["A"]["conversions"] == pytest.approx(0.5)
+    assert t["B"]["conversions"] == pytest.approx(1.5)
+
+
+def test_three_channel_chain_with_a_loop():
+    """Paths A>B>A>C (2 conv), B>C (1 conv, 1 null), C (2 null), A (2 null).
+
+    Transitions: start->A 1/2, ->B 1/4, ->C 1/4; A->B, A->C, A->null 1/3 each; B->A, B->C 1/2
+    each; C->conv, C->null 1/2 each. Conversion probabilities x solve x_C = 1/2,
+    x_B = x_A/2 + 1/4, x_A = x_B/3 + 1/6: x_A = 3/10, x_B = 2/5, x_start = 3/8 (3 of 8 paths).
+    Without A: x_start = 1/4 * 1/4 + 1/4 * 1/2 = 3/16, RE_A = 1/2. Without B: x_A = 1/6,
+    x_start = 1/12 + 1/8 = 5/24, RE_B = 4/9. Without C nothing converts: RE_C = 1.
+    Shares: 9/35, 8/35, 18/35 of 3 conversions.
+    """
+    table = markov_attribution(
+        paths(("A > B > A > C", 2, 0), ("B > C", 1, 1), ("C", 0, 2), ("A", 0, 2))
+    )
+    t = by_channel(table)
+    assert t["A"]["removal_effect"] == pytest.approx(1 / 2)
+    assert t["B"]["removal_effect"] == pytest.approx(4 / 9)
+    assert t["C"]["removal_effect"] == pytest.approx(1.0)
+    assert [t[c]["share"] for c in "ABC"] == pytest.approx([9 / 35, 8 / 35, 18 / 35])
+    assert [t[c]["conversions"] for c in "ABC"] == pytest.approx([27 / 35, 24 / 35, 54 / 35])
+    assert table["channel"].to_list() == ["C", "A", "B"]  # most conversions first
+    assert table["share"].sum() == pytest.approx(1.0)
+
+
+def test_conversions_without_touchpoints_stay_unattributed_in_the_removal_effect():
+    """A (1 conv, 1 null) and an empty path (1 conv, 1 null): half the conversions need A."""
+    t = by_channel(markov_attribution(paths(("A", 1, 1), ("", 1, 1))))
+    assert t["A"]["removal_effect"] == pytest.approx(0.5)
+    assert t["A"]["share"] == pytest.approx(1.0)
+
+
+def test_repeats_and_spacing_do_not_change_first_order_removal_effects():
+    a = markov_attribution(paths(("A > B", 1, 0), ("A", 0, 1), ("B", 1, 1)))
+    b = markov_attribution(paths(("A>A >  B > B", 1, 0), ("A", 0, 1), ("B > B", 1, 1)))
+    assert a["removal_effect"].to_list() == pytest.approx(b["removal_effect"].to_list())
+
+
+def test_the_command_prints_and_writes_the_table(tmp_path, capsys):
+    csv = tmp_path / "paths.csv"
+    csv.write_text("path,conversions,nulls\nA > B,1,0\nA,0,1\nB,1,1\n")
+    out = tmp_path / "out"
+    assert main(["attribute", str(csv), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "75.0%" in printed and "25.0%" in printed
+    table = pl.read_parquet(out / "attribution.parquet")
+    assert table.columns == ["channel", "removal_effect", "share", "conversions"]
+    assert by_channel(table)["A"]["removal_effect"] == pytest.approx(1 / 3)
+    assert (out / "attribution.html").is_file() and (out / "analysis.yaml").is_file()
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("path,conversions\nA,1\n", "column 'nulls' is missing"),
+        ("path,conversions,nulls\nA,-1,0\n", "row 1: conversions=-1"),
+        ("path,conversions,nulls\nA,0.5,0\n", "must be a whole number"),
+        ("path,conversions,nulls\nA,0,3\n", "no conversions"),
+        ("path,conversions,nulls\nA,x,3\n", "must hold whole numbers"),
+    ],
+)
+def test_bad_paths_files_are_one_line(tmp_path, capsys, content, words):
+    csv = tmp_path / "paths.csv"
+    csv.write_text(content)
+    with pytest.raises(ConfigError) as exc:
+        read_paths(csv)
+    assert words in str(exc.value) and "\n" not in str(exc.value)
+    assert main(["attribute", str(csv), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err
+    assert not (tmp_path / "o").exists()
