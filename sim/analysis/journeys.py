@@ -338,7 +338,8 @@ def truth_table(
 
     Returns:
         channel, markov_removal_effect, true_removal_effect (conversions lost / base
-        conversions, pooled over seeds) with a t-interval over seeds (_low, _high),
+        conversions, pooled over seeds) with a 95% interval (_low, _high: the pooled ratio
+        -/+ the t half-width of the per-seed ratios; none with one seed),
         markov_lost and true_lost (conversions), markov_share and true_share (normalised over
         the switched-off channels), error (Markov - truth, removal effect) and share_error.
     """
@@ -356,6 +357,7 @@ def truth_table(
         with np.errstate(invalid="ignore", divide="ignore"):
             per_seed = np.where(b > 0, lost / b, np.nan)
         _, lo, hi = t_interval(per_seed, level)
+        half = (hi - lo) / 2  # NaN with one seed
         m = effects.get(channel, 0.0)
         true_effect = float(lost.sum() / total) if total > 0 else math.nan
         rows.append(
@@ -363,8 +365,8 @@ def truth_table(
                 "channel": channel,
                 "markov_removal_effect": m,
                 "true_removal_effect": true_effect,
-                "true_removal_effect_low": None if math.isnan(lo) else lo,
-                "true_removal_effect_high": None if math.isnan(hi) else hi,
+                "true_removal_effect_low": None if math.isnan(half) else true_effect - half,
+                "true_removal_effect_high": None if math.isnan(half) else true_effect + half,
                 "markov_lost": m * total,
                 "true_lost": float(lost.sum()),
             }
