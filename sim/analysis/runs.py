@@ -7,8 +7,9 @@ composed, still unresolved config and then resolving and validating it
 command line (interpolations such as ``${bass.p}`` follow), at a fraction of the cost
 of composing again.
 
-Candidates run in worker processes of one pool for the whole study (joblib's loky backend;
-the pool is reused between batches, and compiled kernels come from Numba's disk cache), one
+Candidates run in worker processes of one pool for the whole study (loky's reusable
+executor, as joblib's loky backend uses; the pool is reused between batches, and compiled
+kernels come from Numba's disk cache), one
 Numba thread each, and results come back in the order the tasks were given: the same tasks
 give the same results whatever the number of jobs. Replicates use the seeds
 ``seed, seed + 1, ...`` for every candidate (common random numbers), so differences between
@@ -21,6 +22,7 @@ import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -161,50 +163,69 @@ def _work(base: dict, threads: int | None, task: Task):
         return task.extract(result)
 
 
+def _quiet_worker() -> None:
+    """Worker start-up: Ctrl-C is the parent's to handle (it stops the workers itself)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @dataclass
 class Runner:
     """Runs tasks on ``jobs`` processes (in this process when ``jobs`` is 1), in order.
 
-    Use as a context manager around a whole study: the worker pool stays up between
-    batches. ``progress`` is called with the number of simulations done so far.
+    Use as a context manager around a whole study: the worker pool (loky's reusable
+    executor, as joblib uses) stays up between batches and between studies of one process.
+    ``progress`` is called with the number of simulations done so far. On Ctrl-C or an
+    error the workers are stopped at once.
     """
 
     market: Market
     jobs: int = 1
     progress: Callable[[int], None] | None = None
     done: int = 0
-    _parallel: object = field(default=None, repr=False)
+    _pool: object = field(default=None, repr=False)
 
     def __enter__(self) -> Runner:
         if self.jobs > 1:
-            from joblib import Parallel
+            from joblib.externals.loky import get_reusable_executor
 
-            self._parallel = Parallel(n_jobs=self.jobs, backend="loky", return_as="generator")
-            self._parallel.__enter__()
+            self._pool = get_reusable_executor(
+                max_workers=self.jobs, timeout=300, initializer=_quiet_worker
+            )
         return self
 
-    def __exit__(self, *exc) -> None:
-        if self._parallel is not None:
-            self._parallel.__exit__(*exc)
-            self._parallel = None
+    def __exit__(self, kind, value, traceback) -> None:
+        if self._pool is not None and kind is not None:
+            self._pool.shutdown(wait=False, kill_workers=True)
+        self._pool = None
 
     def run(self, tasks: Iterable[Task]) -> list:
-        """Each task's extracted result (or ``Failed``), in the order given."""
-        from joblib import delayed
+        """Each task's extracted result (or ``Failed``), in the order given.
 
+        Raises:
+            ConfigError: a worker process died (e.g. out of memory).
+        """
         tasks = list(tasks)
         out = []
-        if self._parallel is None:
+        if self._pool is None:
             work = partial(_work, self.market.base, None)
             results = (work(t) for t in tasks)
         else:
             work = partial(_work, self.market.base, 1)
-            results = self._parallel(delayed(work)(t) for t in tasks)
-        for r in results:
-            out.append(r)
-            self.done += 1
-            if self.progress is not None:
-                self.progress(self.done)
+            futures = [self._pool.submit(work, t) for t in tasks]
+            results = (f.result() for f in futures)
+        try:
+            for r in results:
+                out.append(r)
+                self.done += 1
+                if self.progress is not None:
+                    self.progress(self.done)
+        except BrokenProcessPool as exc:
+            raise ConfigError(
+                f"a worker process died ({type(exc).__name__}: out of memory?): rerun with fewer "
+                "--jobs or a smaller market"
+            ) from None
         return out
 
 
