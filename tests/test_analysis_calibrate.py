@@ -80,7 +80,7 @@ def test_hidden_values_are_recovered(observed, tmp_path):
         best["brands.challenger.price"]
     )
     trials = pl.read_parquet(out / "trials.parquet")
-    assert trials.height == 30
+    assert trials.height == 24
     assert {"trial", "state", "loss", "loss_share", "loss_churned", "loss_acquired", *TRUTH} <= set(
         trials.columns
     )

@@ -62,30 +62,20 @@ def test_the_best_feasible_strategy_and_its_paired_gain(tmp_path, capsys):
         "brands.challenger.margin: {low: 0.1, high: 0.5}\n"
     )
     out = tmp_path / "out"
+    args = (
+        "--kpi customers__challenger --maximise --trials 12 --batch 4 --replicates 2 "
+        "--validate 4 --jobs 1 market.customers=1500 sim.steps=40"
+    ).split()
     code = main(
         [
             "optimise",
             "--params",
             str(space),
-            "--kpi",
-            "customers__challenger",
-            "--maximise",
-            "--trials",
-            "16",
-            "--batch",
-            "4",
-            "--replicates",
-            "2",
-            "--validate",
-            "4",
-            "--constraint",
-            "brands.challenger.price >= 0.75",
-            "--jobs",
-            "2",
             "--out",
             str(out),
-            "market.customers=1500",
-            "sim.steps=40",
+            *args,
+            "--constraint",
+            "brands.challenger.price >= 0.75",
         ]
     )
     captured = capsys.readouterr()
@@ -95,7 +85,7 @@ def test_the_best_feasible_strategy_and_its_paired_gain(tmp_path, capsys):
     assert 0.75 <= float(best["brands.challenger.price"]) <= 0.85
     load_config(overrides)  # ready to pass back
     trials = pl.read_parquet(out / "trials.parquet")
-    assert trials.height == 16
+    assert trials.height == 12
     assert {
         "trial",
         "state",
