@@ -202,6 +202,7 @@ def _command(args: list[str]) -> int:
     table = markov_attribution(paths)
     folder = options.out_dir("attribute", ns.out)
     options.check_out(folder)
+    options.start_output(folder)
     write_parquet(table, folder / "attribution.parquet")
     plots.save(plots.attribution_figure(table), folder / "attribution.html")
     reproduce = options.reproduce(

@@ -528,6 +528,7 @@ def _command(args: list[str]) -> int:
     total = ns.trials * ns.replicates + max(2, ns.replicates)
     with step_progress(total, "journeysim calibrate") as advance:
         cal = calibrate(market, params, target, ns.trials, ns.replicates, jobs, ns.batch, advance)
+    options.start_output(folder)
     write_text(space_yaml(params), folder / "space.yaml")
     write_parquet(cal.trials, folder / "trials.parquet")
     write_parquet(cal.fit, folder / "fit.parquet")

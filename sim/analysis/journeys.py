@@ -259,6 +259,7 @@ def _command(args: list[str]) -> int:
     if ns.brand:
         cargs[:0] = ["--brand", ns.brand]
     reproduce = options.reproduce("journeys", cargs)
+    options.start_output(folder)
     write_text(paths.write_csv(), folder / "paths.csv")
     write_parquet(mix, folder / "mix.parquet")
     plots.save([plots.paths_figure(paths), plots.mix_figure(mix)], folder / "journeys.html")
@@ -499,6 +500,7 @@ def truth_command(args: list[str]) -> int:
     if ns.brand:
         cargs[1:1] = ["--brand", ns.brand]
     reproduce = options.reproduce("attribute", cargs)
+    options.start_output(folder)
     write_text(paths.write_csv(), folder / "paths.csv")
     write_parquet(markov, folder / "attribution.parquet")
     write_parquet(table, folder / "truth.parquet")

@@ -465,6 +465,7 @@ def _command(args: list[str]) -> int:
             ns.batch,
             advance,
         )
+    options.start_output(folder)
     write_text(space_yaml(params), folder / "space.yaml")
     write_parquet(opt.trials, folder / "trials.parquet")
     baseline = opt.baseline[ns.kpi]

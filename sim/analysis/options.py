@@ -119,6 +119,14 @@ def check_out(folder: Path, need: int = 50_000_000) -> None:
     check_writable(folder, "--out", need)
 
 
+def start_output(folder: Path) -> None:
+    """Before the first result file: drop an earlier result's manifest from the folder.
+
+    The manifest is written last, so until it is, the folder does not count as complete.
+    """
+    (folder / MANIFEST).unlink(missing_ok=True)
+
+
 def reproduce(tool: str, args: list[str]) -> str:
     """The command line that reproduces a result, as a shell would take it."""
     return shlex.join(["journeysim", tool, *args])

@@ -296,6 +296,7 @@ def _command(args: list[str]) -> int:
         )
     table = analyse(params, ns.method, unit, y, ns.levels, market.seed, resamples=ns.resamples)
     table = table.with_columns(pl.lit(ns.kpi).alias("kpi"), pl.lit(ns.method).alias("method"))
+    options.start_output(folder)
     write_text(space_yaml(params), folder / "space.yaml")
     write_parquet(samples, folder / "samples.parquet")
     write_parquet(table, folder / "sensitivity.parquet")
