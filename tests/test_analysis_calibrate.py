@@ -48,22 +48,14 @@ def test_hidden_values_are_recovered(observed, tmp_path):
         "brands.challenger.price: {low: 0.6, high: 1.2}\n"
     )
     out = tmp_path / "fit"
+    options = "--period 7 --trials 24 --replicates 2 --jobs 2 --seed 1".split()
     r = cli(
         tmp_path,
         "calibrate",
         str(observed),
         "--params",
         str(space),
-        "--period",
-        "7",
-        "--trials",
-        "30",
-        "--replicates",
-        "2",
-        "--jobs",
-        "2",
-        "--seed",
-        "1",
+        *options,
         "--out",
         str(out),
         *MARKET,

@@ -53,7 +53,7 @@ def test_bad_constraints_are_one_line(text, words):
 def test_the_best_feasible_strategy_and_its_paired_gain(tmp_path, capsys):
     """A lower price wins customers, but the constraint keeps it at 0.75 or more.
 
-    The baseline price is 0.9, so the best strategy sits at the constraint's edge and its
+    The baseline price is 0.95, so the best strategy sits at the constraint's edge and its
     gain over the baseline is positive with an interval that excludes zero.
     """
     space = tmp_path / "space.yaml"
@@ -64,7 +64,7 @@ def test_the_best_feasible_strategy_and_its_paired_gain(tmp_path, capsys):
     out = tmp_path / "out"
     args = (
         "--kpi customers__challenger --maximise --trials 12 --batch 4 --replicates 2 "
-        "--validate 4 --jobs 1 market.customers=1500 sim.steps=40"
+        "--validate 4 --jobs 1 market.customers=1500 sim.steps=40 brands.challenger.price=0.95"
     ).split()
     code = main(
         [
