@@ -1,6 +1,6 @@
 """CustomerAgent: the readable engine, one mesa.Agent per customer.
 
-The step below is the same journey as the fast kernel (``sim/kernels.py``), written
+The step below is the same journey as the fast kernel (``sim/engine/kernels.py``), written
 for reading: it calls the same rules (``agents/rules.py``) and draws the same
 counter-based random numbers, so the two engines can be docked against each other.
 """
@@ -15,19 +15,25 @@ import numpy as np
 from agents import rules
 from sim.engine import params as P
 from sim.engine.kernels import (
+    COMPLAINT,
+    IN_MARKET,
+    SLOT_ATTENTION,
     SLOT_AWARE,
     SLOT_BOT,
     SLOT_CHOICE,
     SLOT_CHURN,
+    SLOT_COMPLAINT,
     SLOT_CONSIDER,
     SLOT_EVENT,
     SLOT_EXPERIENCE,
+    SLOT_FORGET,
     SLOT_OCCASION,
     SLOT_PARTNER,
     SLOT_SERVICE,
     SLOT_SHOCK,
     SLOT_SWITCH,
     SLOT_TRIGGER,
+    SLOT_VOICE,
 )
 from sim.engine.rng import customer_key, randint, uniform
 
@@ -35,8 +41,9 @@ from sim.engine.rng import customer_key, randint, uniform
 class CustomerAgent(mesa.Agent):
     """A customer on its journey.
 
-    Holds stage, brand, awareness, consideration, attitudes, satisfaction, expectation, tenure
-    and fixed traits.
+    Holds stage, brand, awareness, consideration, attitudes, satisfaction, expectation, tenure,
+    whether it has a need for the category, a pending complaint, a grudge against a brand it
+    left, its last marketing touchpoint, and fixed traits.
     """
 
     def __init__(self, model: mesa.Model, index: int):
@@ -66,107 +73,169 @@ class CustomerAgent(mesa.Agent):
         self.wom_activity = float(c.wom_activity[i])
         self.churn_propensity = float(c.churn_propensity[i])
         self.channel = int(c.channel[i])
+        self.in_market = bool(c.flags[i] & IN_MARKET)
+        self.complaint = bool(c.flags[i] & COMPLAINT)
+        self.grudge = int(c.grudge[i])
+        self.last_touch = int(c.last_touch[i])
 
     # -- the journey step ---------------------------------------------------------
-    def step_journey(self, step_key, tables) -> None:
-        """One step: a touchpoint, a purchase occasion, churn, payment, record."""
+    def step_journey(self, step_key, tables, t: int) -> None:
+        """One step: an event, a purchase occasion, churn, payment, record."""
         m = self.model
         g = m.market.globals
         nb = m.market.n_brands
         ck = np.uint64(customer_key(step_key, self.index))  # Python ints overflow int64
         self._ck = ck
         self._tables = tables
+        acc, chan = m._acc[0], m._chan[0]
         before = self.state_index(nb)
         start_brand = self.brand
-        triggered = False
-        shocked = False
+        triggered = shocked = exited = replaced = False
+        touch = 0
 
-        # 1. At most one touchpoint, drawn from competing per-step rates.
+        # 1. At most one event, drawn from competing per-step rates.
         # paid ads of each (brand, channel), then news of each (brand, channel)
         ad_rates = np.concatenate([tables.ad_reach.reshape(-1), tables.news_reach.reshape(-1)])
-        ad_total = float(ad_rates.sum())
-        talk = rules.conversation_rate(g[P.G_TALK_RATE], self.wom_activity)
+        ad_total = float(np.cumsum(ad_rates)[-1])
+        talk = rules.conversation_rate(g.talk_rate, self.wom_activity)
+        nc = m.market.n_channels
         u = uniform(ck, SLOT_EVENT)
         if u < ad_total:
             k = int(np.searchsorted(np.cumsum(ad_rates), u, side="right"))
-            nc = m.market.n_channels
             if k < ad_rates.size // 2:
-                triggered = self.see_ad(k // nc, k % nc, g)
+                b, c = k // nc, k % nc
+                triggered = self.see_ad(b, c, g)
+                chan[b, c, P.C_IMPRESSIONS] += 1
+                touch = rules.touch_code(rules.TOUCH_AD, b, c)
             else:
-                k -= ad_rates.size // 2
-                self.see_news(k // nc, k % nc, g)
+                b, c = (k - ad_rates.size // 2) // nc, (k - ad_rates.size // 2) % nc
+                self.see_news(b, c, g)
+                chan[b, c, P.C_NEWS] += 1
+                touch = rules.touch_code(rules.TOUCH_NEWS, b, c)
+            self.last_touch = touch
         elif u < ad_total + talk:
-            self.hear_word_of_mouth(tables, g)
-        elif start_brand >= 0:
+            code = self.hear_word_of_mouth(tables, g)
+            if code > 0:
+                b, kind = (code - 1) // 3, (code - 1) % 3
+                chan[b, nc, P.C_IMPRESSIONS] += 1
+                touch = rules.touch_code(rules.TOUCH_WOM, b, rules.NO_CHANNEL)
+                self.last_touch = touch
+                if kind == rules.PRAISE and (self.consider >> b) & 1:
+                    # praise of a considered brand may prompt a purchase occasion now
+                    triggered = uniform(ck, SLOT_TRIGGER) < g.wom_purchase
+        else:
             u -= ad_total + talk
-            if u < g[P.G_USAGE_RATE]:
-                shocked = self.use_product(tables, g)
-            elif u < g[P.G_USAGE_RATE] + g[P.G_CONTACT_RATE]:
-                shocked = self.contact_service(tables, g)
+            handled = False
+            if start_brand >= 0:
+                contact = g.contact_rate + (g.complaint_contact if self.complaint else 0.0)
+                if u < g.usage_rate:
+                    shocked = self.use_product(tables, g)
+                    touch = rules.touch_code(rules.TOUCH_USAGE, start_brand, rules.NO_CHANNEL)
+                    handled = True
+                elif u < g.usage_rate + contact:
+                    shocked = self.contact_service(tables, g)
+                    touch = rules.touch_code(rules.TOUCH_SERVICE, start_brand, self.channel)
+                    handled = True
+                else:
+                    u -= g.usage_rate + contact
+            if not handled:
+                exited, replaced = self.forget_or_need(u, start_brand, tables, g)
 
-        # 2. Purchase occasion: choose from the consideration set and the current brand.
+        # 2. Purchase occasion (in the market): choose from the consideration set and the brand.
         new_brand = start_brand
         choice_set = self.consider | ((1 << start_brand) if start_brand >= 0 else 0)
-        if choice_set and not shocked:
-            if triggered or uniform(ck, SLOT_OCCASION) < g[P.G_NEED_RATE]:
+        if choice_set and not (shocked or exited or replaced) and self.in_market:
+            if triggered or uniform(ck, SLOT_OCCASION) < g.need_rate:
                 chosen = self.choose(choice_set, start_brand, tables, g, uniform(ck, SLOT_CHOICE))
                 if chosen >= 0:
                     new_brand = chosen
+                    if start_brand >= 0 and new_brand != start_brand:
+                        self.leave(start_brand, resentful=True)  # switched at an occasion
+                        acc[start_brand, P.A_CHURN_SWITCH] += 1
 
-        # 3. Churn: leave at the satisfaction hazard, or at once after a very bad touchpoint.
-        acc = m._acc[0]
+        # 3. Churn: leaving the category, the dissatisfaction hazard, or a very bad touchpoint.
         if start_brand >= 0 and new_brand == start_brand:
-            hazard = rules.churn_hazard(
-                self.churn_propensity, self.satisfaction, g[P.G_CHURN_SENSITIVITY],
-                g[P.G_CHURN_REFERENCE], tables.brand_params[start_brand, P.B_CHURN_MULT],
-            )  # fmt: skip
-            if shocked or uniform(ck, SLOT_CHURN) < hazard:
-                self.leave(start_brand)
-                competitors = self.consider & ~(1 << start_brand)
-                new_brand = self.choose(competitors, -1, tables, g, uniform(ck, SLOT_SWITCH))
+            leaves = shocked or exited
+            if not leaves:
+                hazard = rules.churn_hazard(
+                    self.churn_propensity, self.satisfaction, g.churn_sensitivity,
+                    g.churn_reference, tables.brand_params[start_brand, P.B_CHURN_MULT],
+                )  # fmt: skip
+                leaves = uniform(ck, SLOT_CHURN) < hazard
+                if leaves:
+                    acc[start_brand, P.A_CHURN_HAZARD] += 1
+            elif exited:
+                acc[start_brand, P.A_CHURN_EXIT] += 1
+            else:
+                acc[start_brand, P.A_CHURN_SHOCK] += 1
+            if leaves:
+                self.leave(start_brand, resentful=not exited)
+                new_brand = -1
+                if not exited:
+                    competitors = self.consider & ~(1 << start_brand)
+                    new_brand = self.choose(competitors, -1, tables, g, uniform(ck, SLOT_SWITCH))
                 if new_brand < 0:
                     self.brand = -1
-                    acc[start_brand, P.A_LAPSED] += 1
+                    if not replaced:
+                        acc[start_brand, P.A_LAPSED] += 1
         if new_brand != start_brand:
             if start_brand >= 0:
                 acc[start_brand, P.A_CHURNED] += 1
-                self.last_brand = start_brand
             if new_brand >= 0:
                 self.join(new_brand)
                 acc[new_brand, P.A_ACQUIRED] += 1
+                self.credit_conversion(new_brand, acc, chan, nc)
         elif start_brand >= 0:
             self.tenure = min(self.tenure + 1, 65535)
 
+        if replaced:
+            self.become_newcomer(tables)
+
         # 4. Stage, what this customer will say next step, and the record.
         self.stage = rules.stage_of(self.brand, self.consider, self.aware, self.stage)
-        self.record(before, tables, g, nb)
+        tracer = m.tracer
+        if tracer.active:
+            k = int(np.searchsorted(tracer.ids, self.index))
+            if k < tracer.ids.size and tracer.ids[k] == self.index:
+                tracer.touch[k] = touch
+        self.record(before, tables, g, nb, t)
 
     # -- touchpoints ----------------------------------------------------------------
+    def attends(self, g) -> bool:
+        """Whether a message registers: always in the market, else with P = attention."""
+        return self.in_market or uniform(self._ck, SLOT_ATTENTION) < g.attention
+
     def see_ad(self, b: int, c: int, g) -> bool:
-        """An ad of brand b on channel c; returns True if it triggers a purchase occasion."""
+        """An ad of brand b on channel c; True if it triggers an occasion (considered brands)."""
         roles = self.model.market.channel_roles
+        if not self.attends(g):
+            return False
         if not (self.aware >> b) & 1:
             if uniform(self._ck, SLOT_AWARE) >= roles[c, P.R_AWARENESS]:
                 return False
             self.aware |= 1 << b
-        tone = rules.ad_valence(g[P.G_AD_TONE], self._tables.brand_params[b, P.B_WOM_SHIFT])
-        self.attitude[b] = rules.attitude_update(self.attitude[b], tone, g[P.G_AD_WEIGHT])
+        tone = rules.ad_valence(g.ad_tone, self._tables.brand_params[b, P.B_WOM_SHIFT])
+        self.attitude[b] = rules.attitude_update(self.attitude[b], tone, g.ad_weight)
         self.after_message(b, roles[c, P.R_CONSIDERATION], g)
+        if not (self.consider >> b) & 1:
+            return False
         return uniform(self._ck, SLOT_TRIGGER) < roles[c, P.R_PURCHASE]
 
     def see_news(self, b: int, c: int, g) -> None:
-        """News about brand b on channel c: like an ad, with the news valence and no purchase."""
+        """News about brand b on channel c: awareness, attitude toward its valence, no purchase."""
         roles = self.model.market.channel_roles
+        if not self.attends(g):
+            return
         if not (self.aware >> b) & 1:
             if uniform(self._ck, SLOT_AWARE) >= roles[c, P.R_AWARENESS]:
                 return
             self.aware |= 1 << b
-        valence = rules.news_valence(self._tables.brand_params[b, P.B_WOM_SHIFT])
-        self.attitude[b] = rules.attitude_update(self.attitude[b], valence, g[P.G_WOM_WEIGHT])
+        shift = self._tables.brand_params[b, P.B_WOM_SHIFT]
+        self.attitude[b] = rules.news_update(self.attitude[b], shift, g.news_weight)
         self.after_message(b, roles[c, P.R_CONSIDERATION], g)
 
-    def hear_word_of_mouth(self, tables, g) -> None:
-        """Talk with one random neighbour and hear what it said last step."""
+    def hear_word_of_mouth(self, tables, g) -> int:
+        """Talk with one random neighbour and hear what it said last step; the code heard or 0."""
         m = self.model
         net = m.network
         if net.complete:
@@ -176,33 +245,74 @@ class CustomerAgent(mesa.Agent):
         else:
             lo, hi = int(net.indptr[self.index]), int(net.indptr[self.index + 1])
             if hi == lo:
-                return
+                return 0
             j = int(net.indices[lo + randint(self._ck, SLOT_PARTNER, hi - lo)])
         code = int(m.customers.voice[j])
         if code == 0:
-            return
+            return 0
         b, kind = (code - 1) // 3, (code - 1) % 3
-        if tables.brand_params[b, P.B_ACTIVE] <= 0.0:
-            return
+        if tables.brand_params[b, P.B_ACTIVE] <= 0.0 or not self.attends(g):
+            return 0
         self.aware |= 1 << b
-        weight = rules.wom_attitude_weight(kind, g[P.G_WOM_WEIGHT], g[P.G_WOM_NEGATIVITY])
+        weight = rules.wom_attitude_weight(kind, g.wom_weight, g.wom_negativity)
         target = rules.wom_valence(kind, tables.brand_params[b, P.B_WOM_SHIFT])
         self.attitude[b] = rules.attitude_update(self.attitude[b], target, weight)
-        self.after_message(b, g[P.G_WOM_CONSIDER], g)
+        self.after_message(b, g.wom_consider, g)
+        return code
 
     def after_message(self, b: int, consider_probability: float, g) -> None:
-        """A liked brand may enter the consideration set; a disliked one leaves it."""
-        if rules.considers(self.attitude[b], g[P.G_CONSIDER_THRESHOLD]):
-            if uniform(self._ck, SLOT_CONSIDER) < consider_probability:
+        """A liked brand may enter the set (in the market); a disliked one leaves it."""
+        if rules.considers(self.attitude[b], g.consider_threshold):
+            if self.in_market and uniform(self._ck, SLOT_CONSIDER) < consider_probability:
                 self.consider |= 1 << b
         else:
             self.consider &= ~(1 << b)
+
+    def forget_or_need(self, u: float, brand: int, tables, g) -> tuple[bool, bool]:
+        """Forget a brand not in use, leave the population, or the need appears or ends.
+
+        Returns (exited, replaced): a customer left the category; the person left the
+        population (a newcomer takes the place after the step).
+        """
+        others = self.aware & ~((1 << brand) if brand >= 0 else 0)
+        count = bin(others).count("1")
+        forget = g.forget_rate * count
+        if u < forget:
+            k = min(int(uniform(self._ck, SLOT_FORGET) * count), count - 1)
+            b = [x for x in range(8) if (others >> x) & 1][k]
+            self.aware &= ~(1 << b)
+            self.consider &= ~(1 << b)
+            self.attitude[b] = float(tables.brand_params[b, P.B_EQUITY])
+            return False, False
+        if u < forget + g.turnover:  # leaves the population; a newcomer takes the place
+            return brand >= 0, True
+        if self.in_market:
+            if u < forget + g.turnover + g.exit_rate:  # the need ends: out of the category
+                self.in_market = False
+                self.consider = 0
+                return brand >= 0, False
+            return False, False
+        if u < forget + g.turnover + g.entry_rate:  # a need appears
+            self.in_market = True
+        return False, False
+
+    def become_newcomer(self, tables) -> None:
+        """A newcomer takes this place: knows no brand, no need yet, no past; same traits."""
+        self.aware = 0
+        self.consider = 0
+        self.attitude = [float(x) for x in tables.brand_params[:, P.B_EQUITY]]
+        self.in_market = False
+        self.complaint = False
+        self.grudge = 0
+        self.last_touch = 0
+        self.last_brand = -1
+        self.stage = rules.UNAWARE
 
     def use_product(self, tables, g) -> bool:
         """Use the current brand's product; returns True after a very bad experience."""
         b = self.brand
         x = rules.experience_draw(
-            tables.brand_params[b, P.B_PRODUCT_QUALITY], g[P.G_NOISE],
+            tables.brand_params[b, P.B_PRODUCT_QUALITY], g.noise,
             uniform(self._ck, SLOT_EXPERIENCE),
         )  # fmt: skip
         x = rules.personalised_experience(
@@ -214,44 +324,52 @@ class CustomerAgent(mesa.Agent):
         """Contact the brand's service on this customer's channel; may fail or be recovered."""
         b, c = self.brand, self.channel
         bp = tables.brand_params
+        acc, chan = self.model._acc[0], self.model._chan[0]
         quality, resolution = tables.service_quality[b, c], tables.resolution[b, c]
         friction = tables.friction[b, c]
         if bp[b, P.B_BOT_SHARE] > 0.0 and uniform(self._ck, SLOT_BOT) < bp[b, P.B_BOT_SHARE]:
             # the chatbot answers this contact, with its own quality, resolution and friction
             quality, resolution = bp[b, P.B_BOT_QUALITY], bp[b, P.B_BOT_RESOLUTION]
             friction = bp[b, P.B_BOT_FRICTION]
+            acc[b, P.A_BOT_CONTACTS] += 1
+        else:
+            chan[b, c, P.C_CONTACTS] += 1
         outcome = rules.service_outcome(uniform(self._ck, SLOT_SERVICE), quality, resolution)
-        x_ok = rules.experience_draw(quality, g[P.G_NOISE], uniform(self._ck, SLOT_EXPERIENCE))
+        x_ok = rules.experience_draw(quality, g.noise, uniform(self._ck, SLOT_EXPERIENCE))
         x = rules.service_experience(
-            outcome, x_ok, self.expectation, g[P.G_RECOVERY_PARADOX], g[P.G_FAILURE_EXPERIENCE],
-            friction,
-        )  # fmt: skip
+            outcome, x_ok, self.expectation, g.recovery_paradox, g.failure_experience, friction
+        )
         x = rules.personalised_experience(
             x, self.expectation, tables.brand_params[b, P.B_EXPECTATION_MATCH]
         )
-        acc = self.model._acc[0]
         acc[b, P.A_CONTACTS] += 1
         if outcome != rules.SERVICE_SUCCESS:
             acc[b, P.A_FAILURES] += 1
         if outcome == rules.SERVICE_RECOVERED:
             acc[b, P.A_RECOVERED] += 1
+        # an unresolved failure leaves the problem open: the customer will call back
+        self.complaint = outcome == rules.SERVICE_FAILED
         return self.experience(x, g)
 
     def experience(self, x: float, g) -> bool:
-        """Judge experience x against expectation; True if it is bad enough to leave now."""
+        """Judge experience x against expectation; maybe complain; True if leaving now."""
         d = rules.disconfirmation(x, self.expectation)
-        v = rules.touchpoint_evaluation(d, g[P.G_MET_LEVEL], g[P.G_EVAL_SENSITIVITY])
-        years = self.tenure / g[P.G_STEPS_PER_YEAR]
+        v = rules.touchpoint_evaluation(d, g.met_level, g.eval_sensitivity)
+        years = self.tenure / g.steps_per_year
         self.satisfaction = rules.satisfaction_update(
-            self.satisfaction, v, g[P.G_SAT_WEIGHT], g[P.G_SAT_NEGATIVITY],
-            g[P.G_FORGIVENESS], years,
-        )  # fmt: skip
-        self.attitude[self.brand] = rules.attitude_update(
-            self.attitude[self.brand], v, g[P.G_SAT_WEIGHT]
+            self.satisfaction, v, g.sat_weight, g.sat_negativity, g.forgiveness, years
         )
-        self.expectation = rules.expectation_update(self.expectation, x, g[P.G_EXPECTATION_RATE])
-        if rules.is_shock(d, g[P.G_SHOCK_THRESHOLD]):
-            return uniform(self._ck, SLOT_SHOCK) < g[P.G_SHOCK_SWITCH]
+        self.attitude[self.brand] = rules.attitude_update(
+            self.attitude[self.brand], v, g.sat_weight
+        )
+        self.expectation = rules.expectation_update(self.expectation, x, g.expectation_rate)
+        if d < -g.complaint_threshold and not self.complaint:
+            u = uniform(self._ck, SLOT_COMPLAINT)
+            if rules.complaint_filed(d, g.complaint_threshold, g.complaint_rate, u):
+                self.complaint = True
+                self.model._acc[0][self.brand, P.A_COMPLAINTS] += 1
+        if rules.is_shock(d, g.shock_threshold):
+            return uniform(self._ck, SLOT_SHOCK) < g.shock_switch
         return False
 
     # -- choice, churn, joining -------------------------------------------------------
@@ -263,8 +381,8 @@ class CustomerAgent(mesa.Agent):
             if (mask >> b) & 1 and bp[b, P.B_ACTIVE] > 0.0:
                 utilities[b] = rules.choice_utility(
                     self.attitude[b], bp[b, P.B_PRICE], self.price_sensitivity,
-                    tables.friction[b, self.channel], b == current, g[P.G_BETA_ATTITUDE],
-                    g[P.G_BETA_PRICE], g[P.G_BETA_FRICTION], g[P.G_INERTIA],
+                    tables.friction[b, self.channel], b == current, g.beta_attitude,
+                    g.beta_price, g.beta_friction, g.inertia,
                 )  # fmt: skip
         if not utilities:
             return -1
@@ -277,11 +395,12 @@ class CustomerAgent(mesa.Agent):
                 return b
         return b
 
-    def leave(self, b: int) -> None:
-        """Drop brand b: out of the consideration set, attitude no higher than satisfaction."""
+    def leave(self, b: int, resentful: bool) -> None:
+        """Drop brand b: out of the set, attitude no higher than satisfaction; maybe a grudge."""
         self.attitude[b] = min(self.attitude[b], self.satisfaction)
         self.consider &= ~(1 << b)
         self.last_brand = b
+        self.grudge = 1 if resentful else 0
 
     def join(self, b: int) -> None:
         """Become a customer of brand b; satisfaction starts at the attitude that chose it."""
@@ -290,6 +409,18 @@ class CustomerAgent(mesa.Agent):
         self.satisfaction = self.attitude[b]
         self.aware |= 1 << b
         self.consider |= 1 << b
+
+    def credit_conversion(self, b: int, acc, chan, wom_channel: int) -> None:
+        """Credit an acquisition of b to the last touchpoint if it was b's message."""
+        touch = self.last_touch
+        if touch == 0 or ((touch >> 8) & 0xF) != b:
+            return
+        kind = touch >> 12
+        if kind == rules.TOUCH_WOM:
+            acc[b, P.A_ACQUIRED_WOM] += 1
+            chan[b, wom_channel, P.C_CONVERSIONS] += 1
+        elif kind in (rules.TOUCH_AD, rules.TOUCH_NEWS):
+            chan[b, touch & 0xFF, P.C_CONVERSIONS] += 1
 
     # -- record -----------------------------------------------------------------------
     def state_index(self, nb: int) -> int:
@@ -300,7 +431,13 @@ class CustomerAgent(mesa.Agent):
             return 3 + nb
         return self.stage
 
-    def record(self, before: int, tables, g, nb: int) -> None:
+    def record_initial(self, step_key, tables) -> None:
+        """Record this customer as it is (step 0) and set what it will say."""
+        self._ck = np.uint64(customer_key(step_key, self.index))
+        nb = self.model.market.n_brands
+        self.record(self.state_index(nb), tables, self.model.market.globals, nb, 0)
+
+    def record(self, before: int, tables, g, nb: int, t: int) -> None:
         """Add this customer to the step's aggregates and set what it will say."""
         m = self.model
         acc = m._acc[0]
@@ -312,20 +449,37 @@ class CustomerAgent(mesa.Agent):
                 acc[k, P.A_CONSIDERING] += 1
         b = self.brand
         if b >= 0:
-            if self.tenure < m.t and self.tenure < m._cohort.shape[2]:
+            if self.tenure < t and self.tenure < m._cohort.shape[2]:
                 m._cohort[0, b, self.tenure] += 1  # cohort retention numerators
             acc[b, P.A_CUSTOMERS] += 1
             acc[b, P.A_SATISFACTION] += self.satisfaction
+            acc[b, P.A_ATTITUDE] += self.attitude[b]
             spend = rules.spend_multiplier(
-                self.tenure, g[P.G_STEPS_PER_YEAR], g[P.G_TENURE_UPLIFT], g[P.G_TENURE_CAP]
+                self.tenure, g.steps_per_year, g.tenure_uplift, g.tenure_cap
             )
             bp = tables.brand_params
-            acc[b, P.A_REVENUE] += bp[b, P.B_PRICE] * bp[b, P.B_SPEND_MULT] * spend
-            cls = rules.nps_class(rules.likelihood_to_recommend(self.satisfaction))
+            revenue = bp[b, P.B_PRICE] * bp[b, P.B_SPEND_MULT] * spend
+            acc[b, P.A_REVENUE] += revenue
+            band = min(int(self.tenure / g.steps_per_year), P.N_TENURE_BANDS - 1)
+            acc[b, P.A_TENURE_BANDS + band] += 1
+            acc[b, P.A_TENURE_BANDS + P.N_TENURE_BANDS + band] += revenue
+            score = rules.recommend_score(self.satisfaction, self.attitude[b], g.recommend_weight)
+            cls = rules.nps_class(rules.likelihood_to_recommend(score))
             column = {rules.PROMOTER: P.A_PROMOTERS, rules.DETRACTOR: P.A_DETRACTORS}
             acc[b, column.get(cls, P.A_PASSIVES)] += 1
-        voice = 0
+        m._voice_next[self.index] = self.voice(g)
+
+    def voice(self, g) -> int:
+        """What this customer will say next step: a warning about a brand it left, or its brand."""
+        if self.grudge > 0:
+            p = rules.grudge_probability(self.grudge - 1, g.grudge_half_life)
+            self.grudge = 0 if (p < 0.01 or self.grudge >= 255) else self.grudge + 1
+            if uniform(self._ck, SLOT_VOICE) < p and self.last_brand >= 0:
+                return 1 + 3 * self.last_brand + rules.WARN
         speaks_of = self.brand if self.stage == rules.CUSTOMER else self.last_brand
-        if self.stage in (rules.CUSTOMER, rules.LAPSED) and speaks_of >= 0:
-            voice = 1 + 3 * speaks_of + rules.message_kind(self.satisfaction)
-        m._voice_next[self.index] = voice
+        if self.stage not in (rules.CUSTOMER, rules.LAPSED) or speaks_of < 0:
+            return 0
+        score = rules.recommend_score(
+            self.satisfaction, self.attitude[speaks_of], g.recommend_weight
+        )
+        return 1 + 3 * speaks_of + rules.message_kind(score)

@@ -33,6 +33,16 @@ WARN = 0
 MENTION = 1
 PRAISE = 2
 
+# Touchpoint kinds (traces and last-touch attribution; ``touch_code``).
+TOUCH_NONE = 0
+TOUCH_AD = 1
+TOUCH_NEWS = 2
+TOUCH_WOM = 3
+TOUCH_USAGE = 4
+TOUCH_SERVICE = 5
+TOUCH_NAMES = ("none", "ad", "news", "word_of_mouth", "usage", "service")
+NO_CHANNEL = 255
+
 # NPS classes.
 DETRACTOR = -1
 PASSIVE = 0
@@ -85,13 +95,15 @@ def satisfaction_update(
 ) -> float:
     """Cumulative satisfaction moves toward the touchpoint evaluation.
 
-    s' = s + w_eff (v - s), with w_eff = w for v >= s and
-    w_eff = min(1, w * lambda / (1 + phi * tenure_years)) for v < s: bad news weighs
-    lambda times more (negativity bias), but loyal customers forgive (phi per year of tenure).
+    s' = s + w_eff (v - s), with w_eff = w for v >= s and, for v < s,
+    w_eff = min(1, w (1 + (lambda - 1) / (1 + phi tenure_years))): bad news weighs lambda
+    times more (negativity bias), and loyal customers forgive (phi per year of tenure) by
+    shrinking the excess weight toward 1, never below it: for lambda >= 1 bad news never
+    weighs less than good news at any tenure.
     """
     w = weight
     if evaluation < satisfaction:
-        w = min(1.0, weight * negativity_bias / (1.0 + forgiveness * tenure_years))
+        w = min(1.0, weight * (1.0 + (negativity_bias - 1.0) / (1.0 + forgiveness * tenure_years)))
     return satisfaction + w * (evaluation - satisfaction)
 
 
@@ -193,9 +205,12 @@ def choice_utility(
 ) -> float:
     """Deterministic utility of a brand in the choice model.
 
-    U_b = beta_a a_b - beta_p psi_i p_b - beta_f f_b + I [b is the current brand].
+    U_b = beta_a a_b - beta_p psi_i ln(p_b) - beta_f f_b + I [b is the current brand].
+    Price enters as its logarithm (relative to a reference price of 1, which cancels in
+    the logit), so equal percentage cuts move utility alike for cheap and dear brands.
     """
-    u = beta_attitude * attitude - beta_price * price_sensitivity * price - beta_friction * friction
+    u = beta_attitude * attitude - beta_price * price_sensitivity * math.log(max(price, 1e-9))
+    u -= beta_friction * friction
     if is_current:
         u += inertia
     return u
@@ -208,9 +223,19 @@ def logit_probability(utility: float, max_utility: float, denominator: float) ->
 
 
 @njit(cache=True)
-def likelihood_to_recommend(satisfaction: float) -> int:
-    """Likelihood to recommend on the 0-10 NPS scale: LTR = min(10, floor(11 s))."""
-    return min(10, int(11.0 * clip01(satisfaction)))
+def recommend_score(satisfaction: float, attitude: float, satisfaction_weight: float) -> float:
+    """Willingness to recommend, 0-1: r = omega s + (1 - omega) a.
+
+    s is satisfaction with the brand (experience) and a the attitude toward it
+    (reputation: ads, news and word of mouth move it), so a crisis shows in NPS.
+    """
+    return clip01(satisfaction_weight * satisfaction + (1.0 - satisfaction_weight) * attitude)
+
+
+@njit(cache=True)
+def likelihood_to_recommend(score: float) -> int:
+    """Likelihood to recommend on the 0-10 NPS scale: LTR = min(10, floor(11 r))."""
+    return min(10, int(11.0 * clip01(score)))
 
 
 @njit(cache=True)
@@ -224,9 +249,12 @@ def nps_class(ltr: int) -> int:
 
 
 @njit(cache=True)
-def message_kind(satisfaction: float) -> int:
-    """What a customer says about its brand: promoters praise, detractors warn, passives mention."""
-    c = nps_class(likelihood_to_recommend(satisfaction))
+def message_kind(score: float) -> int:
+    """What a customer says about its brand: promoters praise, detractors warn, passives mention.
+
+    The class is that of the customer's likelihood to recommend (``recommend_score``).
+    """
+    c = nps_class(likelihood_to_recommend(score))
     if c == PROMOTER:
         return PRAISE
     if c == DETRACTOR:
@@ -319,6 +347,54 @@ def ad_valence(tone: float, shift: float) -> float:
 
 
 @njit(cache=True)
-def news_valence(shift: float) -> float:
-    """Valence of news about a brand (earned media): clip(0.5 + delta, 0, 1)."""
-    return clip01(0.5 + shift)
+def news_update(attitude: float, shift: float, weight: float) -> float:
+    """News about a brand pulls attitude toward its own valence.
+
+    a' = a + w |delta| (1 - a) for good news (delta > 0) and a' = a - w |delta| a for bad
+    news: positive news never lowers attitude, negative news never raises it, and bigger
+    news moves it more.
+    """
+    if shift >= 0.0:
+        return attitude + min(weight * shift, 1.0) * (1.0 - attitude)
+    return attitude - min(-weight * shift, 1.0) * attitude
+
+
+@njit(cache=True)
+def grudge_probability(age: float, half_life: float) -> float:
+    """P(a customer who left a brand still warns about it), ``age`` steps after leaving.
+
+    g = 2^(-age / h): the grudge fades with half-life h (0 switches it off).
+    """
+    if half_life <= 0.0:
+        return 0.0
+    return math.exp2(-age / half_life)
+
+
+@njit(cache=True)
+def complaint_filed(d: float, threshold: float, rate: float, u: float) -> bool:
+    """A disappointed customer files a complaint (contacts service soon): d < -theta_c and u < c.
+
+    Few dissatisfied customers complain (c < 1): the rest leave or tell others.
+    """
+    return d < -threshold and u < rate
+
+
+@njit(cache=True)
+def projected_clv(margin: float, retention: float, discount: float, horizon: float) -> float:
+    """Expected discounted margin over a customer's remaining lifetime, up to a horizon.
+
+    CLV = m sum_{k=0}^{H-1} q^k = m (1 - q^H) / (1 - q), q = rho / (1 + delta), with margin m
+    per step (paid each step the customer stays, starting now), per-step retention rho,
+    discount rate delta per step and horizon H steps (m H when q = 1). For H -> infinity
+    it is m (1 + delta) / (1 + delta - rho).
+    """
+    q = retention / (1.0 + discount)
+    if q >= 1.0:
+        return margin * horizon
+    return margin * (1.0 - q**horizon) / (1.0 - q)
+
+
+@njit(cache=True, inline="always")
+def touch_code(kind: int, brand: int, channel: int) -> int:
+    """Code of a touchpoint for traces and last-touch attribution: kind << 12 | b << 8 | c."""
+    return (kind << 12) | (brand << 8) | channel

@@ -20,7 +20,9 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 
 
 def _overrides(n: int, steps: int, engine: str, extra: list[str]) -> list[str]:
-    return [f"market.customers={n}", f"sim.steps={steps}", f"engine={engine}", *extra]
+    # no burn-in: the build and the run are timed apart (burn-in steps run at the same rate)
+    return [f"market.customers={n}", f"sim.steps={steps}", f"engine={engine}", "sim.burn_in=0",
+            *extra]  # fmt: skip
 
 
 def time_engine(n: int, steps: int, engine: str, extra: list[str]) -> float:

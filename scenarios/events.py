@@ -11,15 +11,18 @@ tables at every step, so they never leak past their window. The kinds:
 - ``ad_burst``: reach_b,c = reach_b,c * multiplier + reach on ``channels``.
 - ``new_entrant``: brand b launches at ``start`` (before it, it cannot be seen or bought).
 - ``chatbot_rollout``: a share ``adoption`` of b's service contacts is answered by a
-  chatbot with its own ``quality``, ``resolution`` and ``friction``.
+  chatbot with its own ``quality``, ``resolution`` and ``friction``, at
+  ``cost_per_contact`` each (people cost the channel's ``service_cost``).
 - ``loyalty_programme``: members (b's customers) churn at hazard x ``churn_multiplier``
   and spend x ``spend_multiplier``; each member costs ``cost_per_member`` a step.
-- ``friction_reduction``: f_b,c *= 1 - reduction on ``channels`` (one-click purchase).
+- ``friction_reduction``: f_b,c *= 1 - reduction on ``channels`` (one-click purchase),
+  for an ``investment`` paid once at ``start`` (per person in the market).
 - ``wom_shock`` (alias ``pr_crisis``, ``viral_review``): everything heard about b (word
   of mouth and its ads) is shifted by ``shift``; with ``reach``, news about b reaches
-  customers on ``channels`` like an ad that nobody pays for.
+  customers on ``channels`` like an ad that nobody pays for, pulling attitude toward its
+  own valence (``agents.rules.news_update``).
 - ``personalisation``: a share ``match`` of any shortfall between expectation and
-  experience with b is closed.
+  experience with b is closed, at ``cost_per_customer`` per customer and step.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ class Tables:
 #: Required (True) and optional (False) fields of each kind, with their allowed range.
 EVENT_FIELDS: dict[str, dict[str, tuple[bool, float, float]]] = {
     "service_outage": {"severity": (True, 0.0, 1.0)},
-    "price_change": {"change": (True, -1.0, 10.0)},
+    "price_change": {"change": (True, -0.99, 10.0)},
     "ad_burst": {"multiplier": (False, 0.0, 100.0), "reach": (False, 0.0, 1.0)},
     "new_entrant": {},
     "chatbot_rollout": {
@@ -66,17 +69,18 @@ EVENT_FIELDS: dict[str, dict[str, tuple[bool, float, float]]] = {
         "quality": (True, 0.0, 1.0),
         "resolution": (True, 0.0, 1.0),
         "friction": (False, 0.0, 1.0),
+        "cost_per_contact": (False, 0.0, 1e6),
     },
     "loyalty_programme": {
         "churn_multiplier": (True, 0.0, 10.0),
         "spend_multiplier": (False, 0.0, 10.0),
         "cost_per_member": (False, 0.0, 1e9),
     },
-    "friction_reduction": {"reduction": (True, 0.0, 1.0)},
+    "friction_reduction": {"reduction": (True, 0.0, 1.0), "investment": (False, 0.0, 1e6)},
     "wom_shock": {"shift": (True, -1.0, 1.0), "reach": (False, 0.0, 1.0)},
     "pr_crisis": {"shift": (True, -1.0, 0.0), "reach": (False, 0.0, 1.0)},
     "viral_review": {"shift": (True, 0.0, 1.0), "reach": (False, 0.0, 1.0)},
-    "personalisation": {"match": (True, 0.0, 1.0)},
+    "personalisation": {"match": (True, 0.0, 1.0), "cost_per_customer": (False, 0.0, 1e6)},
 }
 EVENT_KINDS = tuple(EVENT_FIELDS)
 #: Kinds that act on some channels only (``channels``; default: every channel).
@@ -139,6 +143,7 @@ def apply_events(
             bp[b, P.B_BOT_QUALITY] = float(ev["quality"])
             bp[b, P.B_BOT_RESOLUTION] = float(ev["resolution"])
             bp[b, P.B_BOT_FRICTION] = _get(ev, "friction", 0.0)
+            bp[b, P.B_BOT_COST] = _get(ev, "cost_per_contact", 0.0)
         elif kind == "loyalty_programme":
             bp[b, P.B_CHURN_MULT] *= float(ev["churn_multiplier"])
             bp[b, P.B_SPEND_MULT] *= _get(ev, "spend_multiplier", 1.0)
@@ -151,3 +156,18 @@ def apply_events(
                 tables.news_reach[b, cs] += float(ev["reach"])  # earned: not paid for
         elif kind == "personalisation":
             bp[b, P.B_EXPECTATION_MATCH] = float(ev["match"])
+            bp[b, P.B_CUSTOMER_COST] += _get(ev, "cost_per_customer", 0.0)
+
+
+def one_off_costs(events, t: int, brand_names: list[str], population: int) -> np.ndarray:
+    """Costs paid once, at an event's start, at step t: a friction reduction's ``investment``.
+
+    The investment is given per person in the market (times ``market.customers``), so a
+    scenario costs the same share of revenue whatever the size of the simulated market.
+    """
+    out = np.zeros(len(brand_names))
+    for ev in events or ():
+        # charged when the event first acts (events act from step 1 on)
+        if ev.get("investment") and max(int(ev.get("start", 0) or 0), 1) == t:
+            out[brand_names.index(ev["brand"])] += float(ev["investment"]) * population
+    return out

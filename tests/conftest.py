@@ -9,8 +9,9 @@ import pytest
 
 from sim import load_config, simulate
 
-#: The small baseline market used across the model tests.
-BASE = ("market.customers=3000", "sim.steps=60")
+#: The small baseline market used across the model tests (a short burn-in: these tests check
+#: mechanisms and identities; the calibrated steady state is checked by test_facts.py).
+BASE = ("market.customers=3000", "sim.steps=60", "sim.burn_in=30")
 BRANDS = ("incumbent", "challenger", "budget")
 CHANNELS = ("tv", "social", "search", "reviews", "store", "app", "service")
 

@@ -164,7 +164,9 @@ def test_with_cumulative_profit_sums_per_scenario_seed_and_brand():
 
 # -- KPI table and headline from real small runs -------------------------------------------
 SMALL = ["market.customers=1500", "sim.steps=40"]
-BETTER_BUDGET = [f"brands.budget.service_quality.{ch}=1.0" for ch in ("store", "app", "service")]
+BETTER_BUDGET = [
+    f"brands.budget.service_quality.{ch}=1.0" for ch in ("store", "app", "service")
+] + ["brands.budget.product_quality=0.8"]
 
 
 @pytest.fixture(scope="module")

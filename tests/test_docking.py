@@ -20,7 +20,14 @@ COUNTS = ["aware", "considering", "customers", "promoters", "passives", "detract
 
 def _runs(engine: str, *extra: str, seeds=SEEDS, steps=STEPS):
     return [
-        run(f"market.customers={N}", f"sim.steps={steps}", f"seed={s}", f"engine={engine}", *extra)
+        run(
+            f"market.customers={N}",
+            f"sim.steps={steps}",
+            f"seed={s}",
+            f"engine={engine}",
+            "sim.burn_in=0",
+            *extra,
+        )  # fmt: skip
         for s in seeds
     ]
 

@@ -39,8 +39,8 @@ def test_customers_follow_acquired_minus_churned(baseline):
 def test_market_actually_moves(baseline):
     # guard against the identities holding trivially
     m = baseline.metrics
-    assert m["acquired"].sum() > 100
-    assert m["churned"].sum() > 100
+    assert m["acquired"].sum() > 30
+    assert m["churned"].sum() > 30
     assert m["lapsed"].sum() > 0
 
 
@@ -191,8 +191,11 @@ def test_revenue_and_discounting(baseline):
     m = baseline.metrics
     assert (m["revenue"] >= 0).all()
     # revenue per customer at least the price (the tenure uplift only adds)
-    price = {"incumbent": 1.0, "challenger": 0.9, "budget": 0.7}
-    for b, p in price.items():
+    cfg = baseline.config
+    service_cost = {c: ch.service_cost for c, ch in cfg.channels.items()}
+    ch = baseline.channels
+    for b in BRANDS:
+        p, margin = cfg.brands[b].price, cfg.brands[b].margin
         bm = brand_metrics(baseline, b)
         per = bm["revenue"] / bm["customers"]
         assert (per >= p - 1e-9).all() and (per <= p * 1.45 + 1e-9).all()
@@ -200,10 +203,17 @@ def test_revenue_and_discounting(baseline):
         assert np.allclose(bm["discounted_revenue"].to_numpy(), disc)
         assert np.allclose(
             bm["profit"].to_numpy(),
-            (bm["revenue"] * {"incumbent": 0.35, "challenger": 0.3, "budget": 0.25}[b]
-             - bm["ad_spend"] - bm["service_cost"]).to_numpy(),
+            (bm["revenue"] * margin - bm["ad_spend"] - bm["service_cost"]
+             - bm["programme_cost"]).to_numpy(),
         )  # fmt: skip
-        assert np.allclose(bm["service_cost"].to_numpy(), 0.5 * bm["contacts"].to_numpy())
+        # service cost: each contact people answer costs its channel's service_cost
+        contacts = (
+            ch.filter(pl.col("brand") == b)
+            .with_columns(cost=pl.col("service_contacts") * pl.col("channel").replace_strict(
+                service_cost, default=0.0, return_dtype=pl.Float64))
+            .group_by("step").agg(pl.col("cost").sum()).sort("step")
+        )  # fmt: skip
+        assert np.allclose(bm["service_cost"].to_numpy()[1:], contacts["cost"].to_numpy())
 
 
 # -- determinism ----------------------------------------------------------------------------
@@ -344,7 +354,8 @@ UNKNOWN_BRANDS = [
     *[f"brands.{b}.initial_share=0.05" for b in BRANDS],
     *[f"brands.{b}.ad_reach.{c}=0.0" for b in BRANDS for c in CHANNELS],
 ]
-DIFFUSION = ("market.customers=3000", "sim.steps=40", *UNKNOWN_BRANDS)
+DIFFUSION = ("market.customers=3000", "sim.steps=40", "sim.burn_in=0",
+             "market.journey.forget_rate=0", "market.category.turnover=0", *UNKNOWN_BRANDS)  # fmt: skip
 
 
 def _aware(r) -> np.ndarray:
@@ -382,7 +393,7 @@ def test_outage_gives_churn_spike_in_window():
         assert base.metrics.filter(before).equals(out.metrics.filter(before))
         b = window_sum(base, "incumbent", "churned", 20, 40)
         o = window_sum(out, "incumbent", "churned", 20, 40)
-        assert o > b + 15, seed
+        assert o > b + 5, seed
         spike += o - b
         # the outage shows in service failures during the window only
         fail_in = window_sum(out, "incumbent", "failures", 20, 40)
@@ -391,7 +402,7 @@ def test_outage_gives_churn_spike_in_window():
         fail_after = window_sum(out, "incumbent", "failures", 40, STEPS + 1)
         contacts_after = window_sum(out, "incumbent", "contacts", 40, STEPS + 1)
         assert fail_after / contacts_after < 0.4
-    assert spike / len(SEEDS) > 25
+    assert spike / len(SEEDS) > 10
 
 
 def test_outage_churn_rate_in_window_above_own_pre_window_rate():
@@ -420,7 +431,7 @@ def test_outage_churn_rate_in_window_above_own_pre_window_rate():
         ("engine.name=spark", "engine.name=spark: must be one of numba, mesa"),
         ("brands.budget.first_contact_resolution.store=-0.5",
          "brands.budget.first_contact_resolution.store=-0.5: must be between 0 and 1"),
-        ("wom.talk_rate=0.9", "wom.talk_rate=0.9: touchpoint rates per step"),
+        ("wom.talk_rate=0.9", "wom.talk_rate=0.9: event rates per step sum to"),
         ("brands.incumbent.initial_share=0.9", "brands.*.initial_share="),
     ],
 )  # fmt: skip
@@ -460,8 +471,9 @@ def test_resolved_config_is_returned(baseline):
 
 
 # -- scenario events --------------------------------------------------------------------------
-FLAT_SPEND = ("market.customers=2000", "sim.steps=30", "seed=1", "market.spend.tenure_uplift=0.0")
-PRICES = {"incumbent": 1.0, "challenger": 0.9, "budget": 0.7}
+FLAT_SPEND = ("market.customers=2000", "sim.steps=30", "seed=1", "market.spend.tenure_uplift=0.0",
+              "sim.burn_in=0")  # fmt: skip
+PRICES = {b: load_config([]).brands[b].price for b in BRANDS}
 
 
 def _revenue_per_customer(r) -> pl.DataFrame:
@@ -480,16 +492,20 @@ def test_price_change_event_scales_revenue_in_its_window_only():
         assert np.allclose(bm.filter(~inside)["rpc"].to_numpy(), p), b
 
 
-def test_ad_spend_is_reach_times_cost_times_customers(baseline):
-    cost = {"tv": 0.02, "social": 0.01, "search": 0.03, "reviews": 0.01}
-    reach = {
-        "incumbent": {"tv": 0.02, "social": 0.004, "search": 0.004},
-        "challenger": {"tv": 0.004, "social": 0.015, "search": 0.01},
-        "budget": {"tv": 0.008, "social": 0.006, "search": 0.006},
-    }
-    for b, rs in reach.items():
-        expected = N * sum(v * cost[c] for c, v in rs.items())
-        assert np.allclose(brand_metrics(baseline, b)["ad_spend"].to_numpy(), expected), b
+def test_ad_spend_is_realised_exposures_times_cost(baseline):
+    cfg = baseline.config
+    cost = {c: ch.cost for c, ch in cfg.channels.items()}
+    ch = baseline.channels.with_columns(
+        cost=pl.col("impressions") * pl.col("channel").replace_strict(
+            cost, default=0.0, return_dtype=pl.Float64)
+    )  # fmt: skip
+    for b in BRANDS:
+        realised = ch.filter(pl.col("brand") == b).group_by("step").agg(pl.col("cost").sum())
+        spend = brand_metrics(baseline, b)["ad_spend"].to_numpy()[1:]
+        assert np.allclose(spend, realised.sort("step")["cost"].to_numpy()), b
+        # on average, reach x cost x customers (the exposures are random)
+        expected = N * sum(cfg.brands[b].ad_reach[c] * cost[c] for c in cost)
+        assert abs(spend.mean() - expected) < 0.25 * expected, b
 
 
 def test_brandless_price_change_is_rejected_or_applies_to_every_brand():

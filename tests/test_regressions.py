@@ -16,12 +16,15 @@ def test_preset_sweep_is_validated_before_launch(tmp_path):
     # sweep_service_wom sweeps wom.talk_rate up to 0.2: leave room for 0.1 but not for 0.2
     cfg = load_config([])
     reach = sum(sum(b.ad_reach.values()) for b in cfg.brands.values())
-    usage = round(1.0 - reach - cfg.service.contact_rate - 0.15, 6)
+    m, s = cfg.market, cfg.service
+    others = (reach + s.contact_rate + s.complaint_contact + m.journey.forget_rate * 3
+              + m.category.turnover + max(m.category.entry_rate, m.category.exit_rate))  # fmt: skip
+    usage = round(1.0 - others - 0.15, 6)
     sweep = tmp_path / "cs"
     proc = cli(tmp_path, "+experiment=sweep_service_wom", f"market.journey.usage_rate={usage}",
                "market.customers=300", f"hydra.sweep.dir={sweep}")  # fmt: skip
     assert proc.returncode == 2
-    assert "wom.talk_rate=0.2" in proc.stderr and "must sum to at most 1" in proc.stderr
+    assert "wom.talk_rate 0.2 " in proc.stderr and "must be at most 1" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not sweep.exists()
 

@@ -96,7 +96,7 @@ def test_satisfaction_update_bad_news_negativity_bias_and_forgiveness():
     new = rules.satisfaction_update(s, v, w, lam, phi, 0.0)
     assert new == pytest.approx(s + w * lam * (v - s))
     two_years = rules.satisfaction_update(s, v, w, lam, phi, 2.0)
-    assert two_years == pytest.approx(s + w * lam / (1 + phi * 2.0) * (v - s))
+    assert two_years == pytest.approx(s + w * (1 + (lam - 1) / (1 + phi * 2.0)) * (v - s))
     # loyal customers forgive: a smaller drop
     assert two_years > new
     # a disappointment of the same size moves satisfaction more than a delight
@@ -229,9 +229,82 @@ def test_is_shock_threshold():
 # -- choice --------------------------------------------------------------------------------
 def test_choice_utility_equation_and_inertia():
     u = rules.choice_utility(0.6, 0.9, 1.2, 0.1, False, 5.0, 2.0, 3.0, 1.5)
-    assert u == pytest.approx(5.0 * 0.6 - 2.0 * 1.2 * 0.9 - 3.0 * 0.1)
+    assert u == pytest.approx(5.0 * 0.6 - 2.0 * 1.2 * math.log(0.9) - 3.0 * 0.1)
     u_cur = rules.choice_utility(0.6, 0.9, 1.2, 0.1, True, 5.0, 2.0, 3.0, 1.5)
     assert u_cur == pytest.approx(u + 1.5)
+
+
+@RULES
+@given(st.floats(0.05, 5.0), st.floats(0.05, 5.0), st.floats(0.01, 0.9))
+def test_equal_percentage_cuts_move_utility_alike_whatever_the_price(p1, p2, cut):
+    def gain(p):
+        return rules.choice_utility(0.5, p * (1 - cut), 1.0, 0.0, False, 5, 2, 3, 1) - (
+            rules.choice_utility(0.5, p, 1.0, 0.0, False, 5, 2, 3, 1)
+        )
+
+    assert gain(p1) == pytest.approx(gain(p2), rel=1e-9, abs=1e-9)
+
+
+@RULES
+@given(unit, unit, nonneg, st.floats(0.0, 50.0), st.floats(1.0, 20.0))
+def test_forgiveness_never_makes_bad_news_weigh_less_than_good(s, v, phi, years, lam):
+    """With a negativity bias of at least 1, a drop is never smaller than a rise of the same size."""
+    w = 0.1
+    up = rules.satisfaction_update(0.5, 0.5 + abs(v - s) / 2, w, lam, phi, years) - 0.5
+    down = 0.5 - rules.satisfaction_update(0.5, 0.5 - abs(v - s) / 2, w, lam, phi, years)
+    assert down >= up - 1e-12
+
+
+@RULES
+@given(unit, st.floats(-1.0, 1.0), unit)
+def test_news_pulls_attitude_toward_its_own_valence(a, shift, w):
+    after = rules.news_update(a, shift, w)
+    assert 0.0 <= after <= 1.0
+    if shift > 0:
+        assert after >= a - 1e-12  # good news never lowers attitude
+    if shift < 0:
+        assert after <= a + 1e-12  # bad news never raises it
+
+
+def test_news_update_equation():
+    assert rules.news_update(0.6, 0.4, 0.5) == pytest.approx(0.6 + 0.2 * 0.4)
+    assert rules.news_update(0.6, -0.4, 0.5) == pytest.approx(0.6 - 0.2 * 0.6)
+
+
+def test_recommend_score_mixes_satisfaction_and_reputation():
+    assert rules.recommend_score(0.9, 0.5, 0.6) == pytest.approx(0.6 * 0.9 + 0.4 * 0.5)
+    assert rules.recommend_score(0.9, 0.1, 1.0) == pytest.approx(0.9)
+
+
+def test_grudge_fades_with_its_half_life():
+    assert rules.grudge_probability(0.0, 30.0) == 1.0
+    assert rules.grudge_probability(30.0, 30.0) == pytest.approx(0.5)
+    assert rules.grudge_probability(60.0, 30.0) == pytest.approx(0.25)
+    assert rules.grudge_probability(5.0, 0.0) == 0.0
+
+
+def test_complaints_need_a_disappointment():
+    assert rules.complaint_filed(-0.4, 0.25, 0.1, 0.05)
+    assert not rules.complaint_filed(-0.4, 0.25, 0.1, 0.5)
+    assert not rules.complaint_filed(-0.2, 0.25, 1.0, 0.0)
+
+
+@pytest.mark.parametrize("m, r, d, h", [(1.0, 0.8, 0.1, 200), (2.0, 0.95, 0.0, 50)])
+def test_projected_clv_is_the_discounted_geometric_sum(m, r, d, h):
+    expected = sum(m * (r / (1 + d)) ** k for k in range(h))
+    assert rules.projected_clv(m, r, d, h) == pytest.approx(expected)
+    assert rules.projected_clv(m, 1.0, 0.0, h) == pytest.approx(m * h)
+
+
+def test_globals_travel_to_the_kernels_by_name():
+    """The kernels rebuild the named parameters from an array: every field survives by name."""
+    from sim import load_config
+    from sim.engine.kernels import globals_of
+    from sim.engine.state import build_market
+
+    market = build_market(load_config([]))
+    rebuilt = globals_of(market.global_values)
+    assert rebuilt._asdict() == pytest.approx(market.globals._asdict())
 
 
 def _logit(utilities):

@@ -108,8 +108,10 @@ def test_retention_revenue_and_discounted_value(r_, margin):
     per_customer = m["discounted_revenue"][-1] / RET_N
     expected = margin * (1 + d) / (1 + d - r_)
     assert per_customer == pytest.approx(expected, rel=0.01)
-    # with margin 1 on price, profit equals revenue and CLV is discounted profit per customer
-    assert m["clv"][-1] == pytest.approx(per_customer)
+    # with margin 1 on price, profit equals revenue: realised discounted profit per customer
+    assert m["profit_per_customer"][-1] == pytest.approx(per_customer)
+    # the projected CLV from the observed retention and margin gives the closed form too
+    assert m["clv"][-1] == pytest.approx(expected, rel=0.02)
 
 
 @pytest.mark.parametrize("alpha, beta", [(1.0, 3.0), (2.0, 8.0)])

@@ -1,7 +1,8 @@
-"""Analyst tools: calibrate, sensitivity, optimise, journeys and attribution.
+"""Analyst tools, one module per tool, each a ``journeysim`` subcommand.
 
-One module per tool, each a ``journeysim`` subcommand (``command(args) -> exit code``):
+Each subcommand is a module function ``command(args) -> exit code``:
 
+- ``facts``: the market against stylised facts of real markets (issue 8);
 - ``calibrate``: fit parameters to observed per-brand time series (Optuna);
 - ``sensitivity``: Morris screening and Sobol indices of a KPI (SALib);
 - ``optimise``: search a brand's strategy for a KPI under constraints (Optuna);
@@ -9,8 +10,9 @@ One module per tool, each a ``journeysim`` subcommand (``command(args) -> exit c
 - ``attribution``: Markov removal-effect attribution of paths, and against the simulated
   ground truth (``attribute --truth``).
 
-What they share: ``space`` (the parameter-space file), ``runs`` (one market composed once,
-candidates run in parallel with common random numbers), ``options`` (command-line options,
-errors, output folders) and ``plots`` (figures from the result tables). They use only
-``sim.load_config``/``sim.simulate`` and the config machinery, never the engine's internals.
+What the last five share: ``space`` (the parameter-space file), ``runs`` (one market
+composed once, candidates run in parallel with common random numbers), ``options``
+(command-line options, errors, output folders) and ``plots`` (figures from the result
+tables). They use only ``sim.load_config``/``sim.simulate`` and the config machinery, never
+the engine's internals.
 """

@@ -4,6 +4,7 @@
   ``--dry-run`` prints the resolved config and estimated memory and time instead.
 - ``journeysim scenarios``: the scenario library.
 - ``journeysim report SWEEP_DIR``: means, intervals and paired differences of a sweep.
+- ``journeysim facts [overrides]``: the market against stylised facts of real markets.
 
 Each subcommand is a module with ``command(args) -> exit code``, registered in
 ``SUBCOMMANDS`` by its import path (imported only when used). Bad values stop before any
@@ -23,6 +24,7 @@ from sim.cli.common import one_line_warnings, set_debug
 SUBCOMMANDS = {
     "scenarios": "sim.cli.scenarios:command",
     "report": "sim.cli.report:command",
+    "facts": "sim.analysis.facts:command",
     "calibrate": "sim.analysis.calibrate:command",
     "sensitivity": "sim.analysis.sensitivity:command",
     "optimise": "sim.analysis.optimise:command",

@@ -38,11 +38,29 @@ class TraitsConfig:
 
 @dataclass
 class JourneyConfig:
-    """Journey rates and the consideration threshold."""
+    """Journey rates, the consideration threshold and forgetting."""
 
     need_rate: float = 0.01
     consider_threshold: float = 0.45
     usage_rate: float = 0.2
+    forget_rate: float = 0.0
+
+
+@dataclass
+class CategoryConfig:
+    """Needs for the category appear and end (per-step rates)."""
+
+    entry_rate: float = 0.0
+    exit_rate: float = 0.0
+    turnover: float = 0.0
+    attention: float = 1.0
+
+
+@dataclass
+class RecommendConfig:
+    """Likelihood to recommend: satisfaction versus reputation."""
+
+    satisfaction_weight: float = 1.0
 
 
 @dataclass
@@ -99,6 +117,8 @@ class MarketConfig:
     choice: ChoiceConfig = field(default_factory=ChoiceConfig)
     churn: ChurnConfig = field(default_factory=ChurnConfig)
     spend: SpendConfig = field(default_factory=SpendConfig)
+    category: CategoryConfig = field(default_factory=CategoryConfig)
+    recommend: RecommendConfig = field(default_factory=RecommendConfig)
 
 
 @dataclass
@@ -111,6 +131,7 @@ class ChannelConfig:
     purchase: float = 0.0
     service_share: float = 0.0
     cost: float = 0.0
+    service_cost: float = 0.0
 
 
 @dataclass
@@ -171,6 +192,9 @@ class WomConfig:
     ad_tone: float = 0.85
     negativity_bias: float = 2.0
     consideration: float = 0.8
+    purchase: float = 0.0
+    news_weight: float = 0.3
+    grudge_half_life: float = 0.0
 
 
 @dataclass
@@ -181,7 +205,9 @@ class ServiceConfig:
     noise: float = 0.15
     recovery_paradox: float = 0.1
     failure_experience: float = 0.1
-    cost_per_contact: float = 0.5
+    complaint_threshold: float = 0.3
+    complaint_rate: float = 0.0
+    complaint_contact: float = 0.0
 
 
 @dataclass
@@ -218,6 +244,9 @@ class EventConfig:
     reduction: float | None = None
     shift: float | None = None
     match: float | None = None
+    cost_per_contact: float | None = None
+    cost_per_customer: float | None = None
+    investment: float | None = None
 
 
 @dataclass
@@ -236,6 +265,8 @@ class SimConfig:
 
     steps: int = 365
     steps_per_year: float = 365.0
+    burn_in: int = 0
+    trace: int = 0
 
 
 @dataclass
@@ -243,6 +274,7 @@ class FinanceConfig:
     """Discounting."""
 
     discount_rate: float = 0.0002
+    clv_horizon_years: float = 10.0
 
 
 @dataclass

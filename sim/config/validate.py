@@ -28,6 +28,7 @@ MAX_TENURE_STEPS = 65_535  # tenure is a saturating 16-bit counter
 MAX_AMOUNT = 1e6  # prices and costs per customer-step or per contact
 MAX_WEIGHT = 100.0  # sensitivities, biases and utility weights
 MAX_SEED = 2**63 - 1
+MIN_SD = 1e-6  # a smaller, non-zero trait sd would overflow the moment matching
 
 
 def _fail(key: str, value, rule: str) -> None:
@@ -121,8 +122,12 @@ def _trait(key: str, spec, unit: bool = True) -> None:
         m = _number(f"{key}.mean", mean, 1e-6, MAX_WEIGHT)
         # sd / mean bounds the log-scale sd (sqrt(log(1 + (sd/mean)^2)) <= 3): no overflow
         _number(f"{key}.sd", sd, 0.0, 10.0 * m)
+        if 0 < sd < MIN_SD:
+            _fail(f"{key}.sd", sd, f"must be 0 or at least {MIN_SD:g}")
         return
     _number(f"{key}.sd", sd, 0.0, 1.0 if unit else MAX_WEIGHT)
+    if 0 < sd < MIN_SD:
+        _fail(f"{key}.sd", sd, f"must be 0 or at least {MIN_SD:g}")
     if dist == "constant" or sd == 0:
         if unit:
             _prob(f"{key}.mean", mean)
@@ -147,10 +152,13 @@ def validate(cfg: DictConfig) -> None:
         _integer("engine.threads", cfg.engine.threads, 1, 4096)
     steps = _integer("sim.steps", cfg.sim.steps, 1, MAX_STEPS)
     per_year = _number("sim.steps_per_year", cfg.sim.steps_per_year, 1.0, 100_000.0)
+    _integer("sim.burn_in", cfg.sim.burn_in, 0, MAX_STEPS)
     _number("finance.discount_rate", cfg.finance.discount_rate, 0.0, 1.0)
+    _number("finance.clv_horizon_years", cfg.finance.clv_horizon_years, 0.0, 1000.0)
 
     m = cfg.market
     n = _integer("market.customers", m.customers, 2, MAX_CUSTOMERS)
+    _integer("sim.trace", cfg.sim.trace, 0, min(n, 1_000_000))
     for name in ("price_sensitivity", "wom_activity", "expectation", "churn_propensity"):
         _trait(f"market.traits.{name}", m.traits[name], unit=name != "price_sensitivity")
     _prob("market.initial_consideration", m.initial_consideration)
@@ -162,8 +170,11 @@ def validate(cfg: DictConfig) -> None:
             f"must be between 0 and {top:.6g} ({MAX_TENURE_STEPS} steps of tenure at "
             f"sim.steps_per_year={_show(per_year)})",
         )  # fmt: skip
-    for k in ("need_rate", "consider_threshold", "usage_rate"):
+    for k in ("need_rate", "consider_threshold", "usage_rate", "forget_rate"):
         _prob(f"market.journey.{k}", m.journey[k])
+    for k in ("entry_rate", "exit_rate", "turnover", "attention"):
+        _prob(f"market.category.{k}", m.category[k])
+    _prob("market.recommend.satisfaction_weight", m.recommend.satisfaction_weight)
     for k in ("met_level", "weight", "expectation_rate"):
         _prob(f"market.satisfaction.{k}", m.satisfaction[k])
     for k in ("sensitivity", "negativity_bias", "forgiveness"):
@@ -188,6 +199,7 @@ def validate(cfg: DictConfig) -> None:
         for k in ("awareness", "consideration", "purchase", "service_share"):
             _prob(f"channels.{c}.{k}", ch[k])
         _number(f"channels.{c}.cost", ch.cost, 0.0, MAX_AMOUNT)
+        _number(f"channels.{c}.service_cost", ch.service_cost, 0.0, MAX_AMOUNT)
 
     brands = list(cfg.brands.keys())
     if not brands:
@@ -228,25 +240,40 @@ def validate(cfg: DictConfig) -> None:
     _validate_network(cfg.network, n)
 
     w = cfg.wom
-    for k in ("talk_rate", "weight", "ad_weight", "ad_tone", "consideration"):
+    for k in ("talk_rate", "weight", "ad_weight", "ad_tone", "consideration", "purchase",
+              "news_weight"):  # fmt: skip
         _prob(f"wom.{k}", w[k])
     _weight("wom.negativity_bias", w.negativity_bias)
+    _number("wom.grudge_half_life", w.grudge_half_life, 0.0, MAX_STEPS)
     s = cfg.service
-    for k in ("contact_rate", "noise", "recovery_paradox", "failure_experience"):
+    for k in ("contact_rate", "noise", "recovery_paradox", "failure_experience",
+              "complaint_threshold", "complaint_rate", "complaint_contact"):  # fmt: skip
         _prob(f"service.{k}", s[k])
-    _number("service.cost_per_contact", s.cost_per_contact, 0.0, MAX_AMOUNT)
 
-    # Touchpoints compete within a step: their rates must leave room for "nothing happens".
-    rates = total_reach + w.talk_rate + m.journey.usage_rate + s.contact_rate
-    if rates > 1.0 + 1e-9:
-        _fail(
-            "wom.talk_rate",
-            w.talk_rate,
-            f"touchpoint rates per step (ad reach {total_reach:.3g} + talk {w.talk_rate} + usage "
-            f"{m.journey.usage_rate} + service {s.contact_rate}) must sum to at most 1",
-        )
+    # Events compete within a step: their rates must leave room for "nothing happens".
+    nb = len(brands)
+    parts = {
+        "brands.*.ad_reach": total_reach,
+        "wom.talk_rate": w.talk_rate,
+        "market.journey.usage_rate": m.journey.usage_rate,
+        "service.contact_rate": s.contact_rate,
+        "service.complaint_contact": s.complaint_contact,
+        "market.journey.forget_rate": m.journey.forget_rate * nb,
+        "market.category.turnover": m.category.turnover,
+        "market.category.entry_rate": max(m.category.entry_rate, m.category.exit_rate),
+    }
+    total = sum(parts.values())
+    if total > 1.0 + 1e-9:
+        top = max(parts, key=parts.get)
+        shown = {"brands.*.ad_reach": round(total_reach, 6)}.get(top, _top_value(cfg, top))
+        terms = " + ".join(f"{k} {v:.3g}" for k, v in parts.items() if v > 0)
+        _fail(top, shown, f"event rates per step sum to {total:.3g} ({terms}): must be at most 1")
     validate_events(cfg, brands, channels, steps)
     _validate_responses(cfg, brands, steps)
+
+
+def _top_value(cfg: DictConfig, key: str):
+    return OmegaConf.select(cfg, key)
 
 
 def _validate_network(net: DictConfig, n: int) -> None:

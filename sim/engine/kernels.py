@@ -1,21 +1,25 @@
 """Numba kernels of the fast engine: one step of every customer, over columns.
 
-The step of one customer (``customer_step``) reads like the model description:
+The step of one customer (``step_customers``) reads like the model description:
 
-1. meet at most one touchpoint, drawn from competing rates: an ad of a brand on a
-   channel, a conversation with a social neighbour, using the product, or a
-   service contact (the last two for customers only);
-2. a purchase occasion (or one the touchpoint triggered): choose a brand from the
-   consideration set by multinomial logit, with inertia for the current brand;
+1. at most one event, drawn from competing per-step rates: an ad or a news item of a
+   brand on a channel, a conversation with a social neighbour, using the product or a
+   service contact (customers only; a complaint makes a contact likely), forgetting a
+   brand not in use, or the need for the category appearing or ending;
+2. a purchase occasion (or one an ad of a considered brand triggered), for people in
+   the market: choose a brand from the consideration set by multinomial logit, with
+   inertia for the current brand;
 3. churn: leave the brand at the satisfaction-dependent hazard (or at once after a
    very bad touchpoint), switching to a considered competitor or lapsing;
-4. pay for the step (loyal customers spend more), update tenure, then record.
+4. pay for the step (loyal customers spend more), update tenure, then record: what the
+   customer will say next step (its brand, or a warning about a brand it left), the
+   per-brand and per-channel tallies.
 
-The kernels loop over fixed chunks of customers with ``prange``; every chunk
-writes its own row of accumulators, summed in chunk order afterwards, and all
-random numbers are keyed by (seed, step, customer, draw). So results are
-bit-identical whatever the number of threads. What others say is read from the
-previous step's ``voice`` column (synchronous update).
+The kernels loop over fixed chunks of customers with ``prange``; every chunk writes its
+own rows of accumulators, summed in chunk order afterwards, and all random numbers are
+keyed by (seed, step, customer, draw). So results are bit-identical whatever the number
+of threads. What others say is read from the previous step's ``voice`` column
+(synchronous update).
 """
 
 from __future__ import annotations
@@ -43,6 +47,69 @@ SLOT_CHOICE = 9
 SLOT_CHURN = 10
 SLOT_SWITCH = 11
 SLOT_BOT = 12
+SLOT_FORGET = 13
+SLOT_COMPLAINT = 14
+SLOT_VOICE = 15
+SLOT_ATTENTION = 16
+
+# Bits of the per-customer ``flags`` column.
+IN_MARKET = 1  # the customer has a need for the category
+COMPLAINT = 2  # a complaint is pending: a service contact is likely soon
+
+
+@njit(cache=True, inline="always")
+def globals_of(values) -> P.Globals:
+    """The market-wide parameters as a named tuple, from their float64 array.
+
+    The parallel kernels take them as an array (a parfor cannot pass a named tuple to its
+    threads); each chunk names them again here, so the step reads ``g.talk_rate``.
+    """
+    return P.Globals(
+        np.int64(values[0]),  # n
+        values[1],  # ad_weight
+        values[2],  # ad_tone
+        values[3],  # talk_rate
+        values[4],  # wom_weight
+        values[5],  # wom_negativity
+        values[6],  # wom_consider
+        values[7],  # wom_purchase
+        values[8],  # news_weight
+        values[9],  # grudge_half_life
+        values[10],  # usage_rate
+        values[11],  # contact_rate
+        values[12],  # complaint_contact
+        values[13],  # complaint_threshold
+        values[14],  # complaint_rate
+        values[15],  # noise
+        values[16],  # met_level
+        values[17],  # eval_sensitivity
+        values[18],  # sat_weight
+        values[19],  # sat_negativity
+        values[20],  # forgiveness
+        values[21],  # expectation_rate
+        values[22],  # recovery_paradox
+        values[23],  # failure_experience
+        values[24],  # shock_threshold
+        values[25],  # shock_switch
+        values[26],  # churn_sensitivity
+        values[27],  # churn_reference
+        values[28],  # churn_bound
+        values[29],  # need_rate
+        values[30],  # consider_threshold
+        values[31],  # forget_rate
+        values[32],  # entry_rate
+        values[33],  # exit_rate
+        values[34],  # turnover
+        values[35],  # attention
+        values[36],  # beta_attitude
+        values[37],  # beta_price
+        values[38],  # beta_friction
+        values[39],  # inertia
+        values[40],  # recommend_weight
+        values[41],  # steps_per_year
+        values[42],  # tenure_uplift
+        values[43],  # tenure_cap
+    )
 
 
 @njit(cache=True, inline="always")
@@ -59,18 +126,25 @@ def state_index(stage: int, brand: int, n_brands: int) -> int:
 
 
 @njit(cache=True, inline="always")
-def voice_of(stage: int, brand: int, last_brand: int, satisfaction: float) -> int:
-    """What a customer says when asked.
+def popcount8(mask: int) -> int:
+    """Number of set bits of an 8-bit mask."""
+    count = 0
+    m = mask & 0xFF
+    while m:
+        m &= m - 1
+        count += 1
+    return count
 
-    Customers and lapsed customers speak about their (last) brand according to their
-    satisfaction; others are silent (0).
-    """
-    b = brand
-    if stage == rules.LAPSED:
-        b = last_brand
-    if b < 0 or (stage != rules.CUSTOMER and stage != rules.LAPSED):
-        return 0
-    return 1 + 3 * b + rules.message_kind(satisfaction)
+
+@njit(cache=True, inline="always")
+def nth_bit(mask: int, k: int) -> int:
+    """Index of the k-th (from 0) set bit of ``mask``."""
+    for b in range(8):
+        if (mask >> b) & 1:
+            if k == 0:
+                return b
+            k -= 1
+    return -1
 
 
 @njit(cache=True, inline="always")
@@ -78,8 +152,7 @@ def utility_of(i, b, current, attitude, price_sensitivity, c, brand_params, fric
     """Customer i's choice utility of brand b (``rules.choice_utility`` on its columns)."""
     return rules.choice_utility(
         attitude[i, b], brand_params[b, P.B_PRICE], price_sensitivity[i], friction[b, c],
-        b == current, g[P.G_BETA_ATTITUDE], g[P.G_BETA_PRICE], g[P.G_BETA_FRICTION],
-        g[P.G_INERTIA],
+        b == current, g.beta_attitude, g.beta_price, g.beta_friction, g.inertia,
     )  # fmt: skip
 
 
@@ -121,61 +194,85 @@ def choose_brand(
 
 
 @njit(cache=True, inline="always")
-def after_message(i, b, ck, consider_probability, attitude, consider, g):
-    """After a touchpoint about brand b, update its consideration.
+def after_message(i, b, ck, consider_probability, attitude, consider, flags, g):
+    """After a message about brand b, update its consideration.
 
-    b enters the set if liked (with the channel's consideration probability) and leaves it
-    when attitude falls below the threshold.
+    b enters the set if liked (with the channel's consideration probability) and the
+    customer is in the market; it leaves the set when attitude falls below the threshold.
     """
     bit = np.uint8(1 << b)
-    threshold = g[P.G_CONSIDER_THRESHOLD]
-    if rules.considers(attitude[i, b], threshold):
-        if uniform(ck, SLOT_CONSIDER) < consider_probability:
+    if rules.considers(attitude[i, b], g.consider_threshold):
+        if flags[i] & IN_MARKET and uniform(ck, SLOT_CONSIDER) < consider_probability:
             consider[i] |= bit
     else:
         consider[i] &= ~bit
 
 
 @njit(cache=True, inline="always")
-def see_ad(i, ck, b, c, aware, consider, attitude, channel_roles, brand_params, g) -> bool:
+def attends(i, ck, flags, g) -> bool:
+    """Whether a message about the category registers.
+
+    Always in the market; out of it with probability ``g.attention`` (people notice
+    categories they are not shopping in less).
+    """
+    if flags[i] & IN_MARKET:
+        return True
+    return uniform(ck, SLOT_ATTENTION) < g.attention
+
+
+@njit(cache=True, inline="always")
+def see_ad(i, ck, b, c, aware, consider, attitude, flags, channel_roles, brand_params, g) -> bool:
     """An ad of brand b on channel c.
 
-    Updates awareness, attitude, consideration, and maybe a purchase occasion now (the
-    channel's purchase role). Returns that trigger.
+    Out of the market it may go unnoticed (``attends``). Updates awareness, attitude and
+    consideration. Returns True if it triggers a purchase occasion now: only for a brand
+    the customer considers (the channel's purchase role).
     """
+    if not attends(i, ck, flags, g):
+        return False
     bit = np.uint8(1 << b)
     if not (aware[i] & bit):
         if uniform(ck, SLOT_AWARE) >= channel_roles[c, P.R_AWARENESS]:
             return False
         aware[i] |= bit
-    tone = rules.ad_valence(g[P.G_AD_TONE], brand_params[b, P.B_WOM_SHIFT])
-    attitude[i, b] = rules.attitude_update(attitude[i, b], tone, g[P.G_AD_WEIGHT])
-    after_message(i, b, ck, channel_roles[c, P.R_CONSIDERATION], attitude, consider, g)
+    tone = rules.ad_valence(g.ad_tone, brand_params[b, P.B_WOM_SHIFT])
+    attitude[i, b] = rules.attitude_update(attitude[i, b], tone, g.ad_weight)
+    after_message(i, b, ck, channel_roles[c, P.R_CONSIDERATION], attitude, consider, flags, g)
+    if not (consider[i] & bit):
+        return False
     return uniform(ck, SLOT_TRIGGER) < channel_roles[c, P.R_PURCHASE]
 
 
 @njit(cache=True, inline="always")
-def see_news(i, ck, b, c, aware, consider, attitude, channel_roles, brand_params, g):
+def see_news(i, ck, b, c, aware, consider, attitude, flags, channel_roles, brand_params, g):
     """News about brand b (a PR crisis, a viral review) met on channel c.
 
-    Earned media: awareness as for an ad, attitude pulled toward the news valence with
-    word-of-mouth weight, consideration updated; it never triggers a purchase.
+    Earned media: awareness as for an ad, attitude pulled toward the news's own valence
+    (``rules.news_update``), consideration updated; it never triggers a purchase.
     """
+    if not attends(i, ck, flags, g):
+        return
     bit = np.uint8(1 << b)
     if not (aware[i] & bit):
         if uniform(ck, SLOT_AWARE) >= channel_roles[c, P.R_AWARENESS]:
             return
         aware[i] |= bit
-    valence = rules.news_valence(brand_params[b, P.B_WOM_SHIFT])
-    attitude[i, b] = rules.attitude_update(attitude[i, b], valence, g[P.G_WOM_WEIGHT])
-    after_message(i, b, ck, channel_roles[c, P.R_CONSIDERATION], attitude, consider, g)
+    attitude[i, b] = rules.news_update(
+        attitude[i, b], brand_params[b, P.B_WOM_SHIFT], g.news_weight
+    )
+    after_message(i, b, ck, channel_roles[c, P.R_CONSIDERATION], attitude, consider, flags, g)
 
 
 @njit(cache=True, inline="always")
 def hear_word_of_mouth(
-    i, ck, voice_in, indptr, indices, complete, n, aware, consider, attitude, brand_params, g
-):
-    """Talk with one random neighbour and hear what it says (nothing if it is silent)."""
+    i, ck, voice_in, indptr, indices, complete, n, aware, consider, attitude, flags, brand_params,
+    g,
+) -> int:  # fmt: skip
+    """Talk with one random neighbour and hear what it says.
+
+    Returns the voice code heard (``state.encode_voice``: brand and kind), or 0 if the
+    neighbour was silent or not listened to.
+    """
     if complete:
         j = randint(ck, SLOT_PARTNER, n - 1)
         if j >= i:
@@ -183,53 +280,73 @@ def hear_word_of_mouth(
     else:
         degree = indptr[i + 1] - indptr[i]
         if degree == 0:
-            return
+            return 0
         j = indices[indptr[i] + randint(ck, SLOT_PARTNER, degree)]
-    code = voice_in[j]
+    code = np.int64(voice_in[j])
     if code == 0:
-        return
+        return 0
     b = (code - 1) // 3
     kind = (code - 1) % 3
-    if brand_params[b, P.B_ACTIVE] <= 0.0:
-        return
+    if brand_params[b, P.B_ACTIVE] <= 0.0 or not attends(i, ck, flags, g):
+        return 0
     aware[i] |= np.uint8(1 << b)
-    weight = rules.wom_attitude_weight(kind, g[P.G_WOM_WEIGHT], g[P.G_WOM_NEGATIVITY])
+    weight = rules.wom_attitude_weight(kind, g.wom_weight, g.wom_negativity)
     target = rules.wom_valence(kind, brand_params[b, P.B_WOM_SHIFT])
     attitude[i, b] = rules.attitude_update(attitude[i, b], target, weight)
-    after_message(i, b, ck, g[P.G_WOM_CONSIDER], attitude, consider, g)
+    after_message(i, b, ck, g.wom_consider, attitude, consider, flags, g)
+    return code
 
 
 @njit(cache=True, inline="always")
-def experience_touchpoint(i, b, x, ck, satisfaction, expectation, attitude, tenure, g) -> bool:
+def wom_triggers(i, ck, b, kind, consider, g) -> bool:
+    """Praise of a brand the listener considers may prompt a purchase occasion now."""
+    if kind != rules.PRAISE or not (consider[i] >> b) & 1:
+        return False
+    return uniform(ck, SLOT_TRIGGER) < g.wom_purchase
+
+
+@njit(cache=True, inline="always")
+def experience_touchpoint(
+    i, b, x, ck, satisfaction, expectation, attitude, tenure, flags, acc, g
+) -> bool:
     """Judge an experience x against expectation.
 
-    Updates satisfaction, attitude and expectation. Returns True when a very bad touchpoint
-    makes the customer leave now.
+    Updates satisfaction, attitude and expectation; a disappointing experience may be
+    complained about (a contact to come). Returns True when a very bad touchpoint makes
+    the customer leave now.
     """
     e = expectation[i]
     d = rules.disconfirmation(x, e)
-    v = rules.touchpoint_evaluation(d, g[P.G_MET_LEVEL], g[P.G_EVAL_SENSITIVITY])
-    years = tenure[i] / g[P.G_STEPS_PER_YEAR]
+    v = rules.touchpoint_evaluation(d, g.met_level, g.eval_sensitivity)
+    years = tenure[i] / g.steps_per_year
     satisfaction[i] = rules.satisfaction_update(
-        satisfaction[i], v, g[P.G_SAT_WEIGHT], g[P.G_SAT_NEGATIVITY], g[P.G_FORGIVENESS], years
+        satisfaction[i], v, g.sat_weight, g.sat_negativity, g.forgiveness, years
     )
-    attitude[i, b] = rules.attitude_update(attitude[i, b], v, g[P.G_SAT_WEIGHT])
-    expectation[i] = rules.expectation_update(e, x, g[P.G_EXPECTATION_RATE])
-    if rules.is_shock(d, g[P.G_SHOCK_THRESHOLD]):
-        return uniform(ck, SLOT_SHOCK) < g[P.G_SHOCK_SWITCH]
+    attitude[i, b] = rules.attitude_update(attitude[i, b], v, g.sat_weight)
+    expectation[i] = rules.expectation_update(e, x, g.expectation_rate)
+    if d < -g.complaint_threshold and not (flags[i] & COMPLAINT):
+        if rules.complaint_filed(
+            d, g.complaint_threshold, g.complaint_rate, uniform(ck, SLOT_COMPLAINT)
+        ):
+            flags[i] |= COMPLAINT
+            acc[b, P.A_COMPLAINTS] += 1.0
+    if rules.is_shock(d, g.shock_threshold):
+        return uniform(ck, SLOT_SHOCK) < g.shock_switch
     return False
 
 
 @njit(cache=True, inline="always")
-def leave_brand(i, b, attitude, satisfaction, consider, last_brand):
+def leave_brand(i, b, attitude, satisfaction, consider, last_brand, grudge, resentful):
     """A churner drops its brand.
 
     The brand leaves the consideration set, its attitude is made no higher than the
-    customer's satisfaction, and it is remembered as the last brand.
+    customer's satisfaction, it is remembered as the last brand and, for a ``resentful``
+    leaver (not one whose need ended), warnings about it start (``grudge`` age 1).
     """
     attitude[i, b] = min(attitude[i, b], satisfaction[i])
     consider[i] &= ~np.uint8(1 << b)
     last_brand[i] = b
+    grudge[i] = 1 if resentful else 0
 
 
 @njit(cache=True, inline="always")
@@ -242,161 +359,302 @@ def join_brand(i, b, attitude, satisfaction, tenure, aware, consider, brand):
     consider[i] |= np.uint8(1 << b)
 
 
+@njit(cache=True, inline="always")
+def forget_brand(i, b, aware, consider, attitude, brand_params):
+    """Forget brand b: unaware of it again, out of the set, attitude back to the brand's equity."""
+    bit = np.uint8(1 << b)
+    aware[i] &= ~bit
+    consider[i] &= ~bit
+    attitude[i, b] = brand_params[b, P.B_EQUITY]
+
+
+@njit(cache=True, inline="always")
+def newcomer(
+    i, aware, consider, attitude, flags, grudge, last_touch, last_brand, stage, brand_params
+):
+    """A newcomer takes the place of someone who left the population (births, deaths, moves).
+
+    It knows no brand (attitudes at each brand's equity), has no need for the category yet,
+    no past brand and nothing to say; it keeps the place's traits, drawn from the same
+    distributions.
+    """
+    aware[i] = 0
+    consider[i] = 0
+    for b in range(brand_params.shape[0]):
+        attitude[i, b] = brand_params[b, P.B_EQUITY]
+    flags[i] = 0
+    grudge[i] = 0
+    last_touch[i] = 0
+    last_brand[i] = -1
+    stage[i] = rules.UNAWARE
+
+
+@njit(cache=True, inline="always")
+def credit_conversion(b, touch, acc, chan, wom_channel):
+    """Credit an acquisition of b to its last touchpoint, if that was b's message."""
+    if touch == 0 or ((touch >> 8) & 0xF) != b:
+        return
+    kind = touch >> 12
+    if kind == rules.TOUCH_WOM:
+        acc[b, P.A_ACQUIRED_WOM] += 1.0
+        chan[b, wom_channel, P.C_CONVERSIONS] += 1.0
+    elif kind == rules.TOUCH_AD or kind == rules.TOUCH_NEWS:
+        chan[b, touch & 0xFF, P.C_CONVERSIONS] += 1.0
+
+
 @njit(cache=True, error_model="numpy")
 def step_customers(
     lo, hi, step_key, n_channels, complete, customers, market, network, voice_in, voice_out, acc,
-    flow, t, cohort,
+    chan, flow, t, cohort, trace,
 ):  # fmt: skip
     """One step of customers lo..hi-1 (see the module docstring), then their record.
 
-    ``customers``, ``market`` and ``network`` are tuples of columns (see ``step_all``),
-    unpacked once per chunk: the per-customer helpers are inlined, so no array reference
-    counting happens per customer. ``acc`` and ``flow`` are this chunk's accumulators.
+    ``customers``, ``market``, ``network`` and ``trace`` are tuples of columns (see
+    ``step_all``), unpacked once per chunk: the per-customer helpers are inlined, so no
+    array reference counting happens per customer. ``acc``, ``chan`` and ``flow`` are this
+    chunk's accumulators.
     """
     (
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
-        price_sensitivity, wom_activity, churn_propensity, channel,
+        price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
     ) = customers  # fmt: skip
-    brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g = market
+    brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g_values = market
+    g = globals_of(g_values)
     indptr, indices = network
+    trace_bits, trace_ids, trace_touch = trace
     nb = brand_params.shape[0]
     n = stage.size
+    wom_channel = n_channels  # word of mouth's pseudo-channel in ``chan``
     acc[:, :] = 0.0
+    chan[:, :, :] = 0.0
     flow[:, :] = 0
     masks = np.zeros((2, 256), dtype=np.int64)
+    ad_total = ad_cum[ad_cum.size - 1]
+    n_paid = ad_cum.size // 2
     for i in range(lo, hi):
         ck = customer_key(step_key, i)
         b0 = np.int64(brand[i])
         s_from = state_index(stage[i], b0, nb)
         triggered = False
         shocked = False
+        exited = False
+        replaced = False
+        touch = 0
 
-        # 1. At most one touchpoint, drawn from competing per-step rates.
+        # 1. At most one event, drawn from competing per-step rates.
         u = uniform(ck, SLOT_EVENT)
-        ad_total = ad_cum[ad_cum.size - 1]
-        talk = rules.conversation_rate(g[P.G_TALK_RATE], wom_activity[i])
+        talk = rules.conversation_rate(g.talk_rate, wom_activity[i])
         if u < ad_total:
             # ad_cum runs over paid ads (brand, channel), then news (brand, channel)
             k = np.searchsorted(ad_cum, u, side="right")
-            n_paid = ad_cum.size // 2
             if k < n_paid:
+                b, c = k // n_channels, k % n_channels
                 triggered = see_ad(
-                    i, ck, k // n_channels, k % n_channels, aware, consider, attitude,
-                    channel_roles, brand_params, g,
-                )  # fmt: skip
+                    i, ck, b, c, aware, consider, attitude, flags, channel_roles, brand_params, g
+                )
+                chan[b, c, P.C_IMPRESSIONS] += 1.0
+                touch = rules.touch_code(rules.TOUCH_AD, b, c)
             else:
                 k -= n_paid
+                b, c = k // n_channels, k % n_channels
                 see_news(
-                    i, ck, k // n_channels, k % n_channels, aware, consider, attitude,
-                    channel_roles, brand_params, g,
-                )  # fmt: skip
+                    i, ck, b, c, aware, consider, attitude, flags, channel_roles, brand_params, g
+                )
+                chan[b, c, P.C_NEWS] += 1.0
+                touch = rules.touch_code(rules.TOUCH_NEWS, b, c)
+            last_touch[i] = touch
         elif u < ad_total + talk:
-            hear_word_of_mouth(
-                i, ck, voice_in, indptr, indices, complete, n, aware, consider, attitude,
+            code = hear_word_of_mouth(
+                i, ck, voice_in, indptr, indices, complete, n, aware, consider, attitude, flags,
                 brand_params, g,
             )  # fmt: skip
-        elif b0 >= 0:
+            if code > 0:
+                b, kind = (code - 1) // 3, (code - 1) % 3
+                chan[b, wom_channel, P.C_IMPRESSIONS] += 1.0
+                touch = rules.touch_code(rules.TOUCH_WOM, b, rules.NO_CHANNEL)
+                last_touch[i] = touch
+                triggered = wom_triggers(i, ck, b, kind, consider, g)
+        else:
             u -= ad_total + talk
-            usage = g[P.G_USAGE_RATE]
-            if u < usage:
-                x = rules.experience_draw(
-                    brand_params[b0, P.B_PRODUCT_QUALITY],
-                    g[P.G_NOISE],
-                    uniform(ck, SLOT_EXPERIENCE),
-                )
-                x = rules.personalised_experience(
-                    x, expectation[i], brand_params[b0, P.B_EXPECTATION_MATCH]
-                )
-                shocked = experience_touchpoint(
-                    i, b0, x, ck, satisfaction, expectation, attitude, tenure, g
-                )
-            elif u < usage + g[P.G_CONTACT_RATE]:
-                c = channel[i]
-                q = service_quality[b0, c]
-                r = resolution[b0, c]
-                f = friction[b0, c]
-                bot = brand_params[b0, P.B_BOT_SHARE]
-                if bot > 0.0 and uniform(ck, SLOT_BOT) < bot:  # the chatbot answers
-                    q = brand_params[b0, P.B_BOT_QUALITY]
-                    r = brand_params[b0, P.B_BOT_RESOLUTION]
-                    f = brand_params[b0, P.B_BOT_FRICTION]
-                outcome = rules.service_outcome(uniform(ck, SLOT_SERVICE), q, r)
-                x_ok = rules.experience_draw(q, g[P.G_NOISE], uniform(ck, SLOT_EXPERIENCE))
-                x = rules.service_experience(
-                    outcome, x_ok, expectation[i], g[P.G_RECOVERY_PARADOX],
-                    g[P.G_FAILURE_EXPERIENCE], f,
-                )  # fmt: skip
-                x = rules.personalised_experience(
-                    x, expectation[i], brand_params[b0, P.B_EXPECTATION_MATCH]
-                )
-                acc[b0, P.A_CONTACTS] += 1.0
-                if outcome != rules.SERVICE_SUCCESS:
-                    acc[b0, P.A_FAILURES] += 1.0
-                if outcome == rules.SERVICE_RECOVERED:
-                    acc[b0, P.A_RECOVERED] += 1.0
-                shocked = experience_touchpoint(
-                    i, b0, x, ck, satisfaction, expectation, attitude, tenure, g
-                )
+            if b0 >= 0:
+                contact = g.contact_rate
+                if flags[i] & COMPLAINT:
+                    contact += g.complaint_contact
+                if u < g.usage_rate:
+                    x = rules.experience_draw(
+                        brand_params[b0, P.B_PRODUCT_QUALITY], g.noise, uniform(ck, SLOT_EXPERIENCE)
+                    )
+                    x = rules.personalised_experience(
+                        x, expectation[i], brand_params[b0, P.B_EXPECTATION_MATCH]
+                    )
+                    shocked = experience_touchpoint(
+                        i, b0, x, ck, satisfaction, expectation, attitude, tenure, flags, acc, g
+                    )
+                    touch = rules.touch_code(rules.TOUCH_USAGE, b0, rules.NO_CHANNEL)
+                    u = 2.0  # handled
+                elif u < g.usage_rate + contact:
+                    c = channel[i]
+                    q = service_quality[b0, c]
+                    r = resolution[b0, c]
+                    f = friction[b0, c]
+                    bot = brand_params[b0, P.B_BOT_SHARE]
+                    by_bot = bot > 0.0 and uniform(ck, SLOT_BOT) < bot
+                    if by_bot:  # the chatbot answers
+                        q = brand_params[b0, P.B_BOT_QUALITY]
+                        r = brand_params[b0, P.B_BOT_RESOLUTION]
+                        f = brand_params[b0, P.B_BOT_FRICTION]
+                        acc[b0, P.A_BOT_CONTACTS] += 1.0
+                    else:
+                        chan[b0, c, P.C_CONTACTS] += 1.0
+                    outcome = rules.service_outcome(uniform(ck, SLOT_SERVICE), q, r)
+                    x_ok = rules.experience_draw(q, g.noise, uniform(ck, SLOT_EXPERIENCE))
+                    x = rules.service_experience(
+                        outcome, x_ok, expectation[i], g.recovery_paradox, g.failure_experience, f
+                    )
+                    x = rules.personalised_experience(
+                        x, expectation[i], brand_params[b0, P.B_EXPECTATION_MATCH]
+                    )
+                    acc[b0, P.A_CONTACTS] += 1.0
+                    if outcome != rules.SERVICE_SUCCESS:
+                        acc[b0, P.A_FAILURES] += 1.0
+                    if outcome == rules.SERVICE_RECOVERED:
+                        acc[b0, P.A_RECOVERED] += 1.0
+                    # an unresolved failure leaves the problem open: the customer will call back
+                    if outcome == rules.SERVICE_FAILED:
+                        flags[i] |= np.uint8(COMPLAINT)
+                    else:
+                        flags[i] &= ~np.uint8(COMPLAINT)
+                    shocked = experience_touchpoint(
+                        i, b0, x, ck, satisfaction, expectation, attitude, tenure, flags, acc, g
+                    )
+                    touch = rules.touch_code(rules.TOUCH_SERVICE, b0, c)
+                    u = 2.0  # handled
+                else:
+                    u -= g.usage_rate + contact
+            if u < 1.0:
+                others = np.int64(aware[i])
+                if b0 >= 0:
+                    others &= ~(1 << b0)
+                forget = g.forget_rate * popcount8(others)
+                if u < forget:
+                    k = min(
+                        int(uniform(ck, SLOT_FORGET) * popcount8(others)), popcount8(others) - 1
+                    )
+                    forget_brand(i, nth_bit(others, k), aware, consider, attitude, brand_params)
+                elif u < forget + g.turnover:  # leaves the population; a newcomer takes the place
+                    replaced = True
+                    exited = b0 >= 0
+                elif flags[i] & IN_MARKET:
+                    if u < forget + g.turnover + g.exit_rate:  # the need ends: out of the category
+                        flags[i] &= ~np.uint8(IN_MARKET)
+                        consider[i] = 0
+                        exited = b0 >= 0
+                elif u < forget + g.turnover + g.entry_rate:  # a need appears
+                    flags[i] |= np.uint8(IN_MARKET)
 
-        # 2. Purchase occasion: choose from the consideration set (and the current brand).
+        # 2. Purchase occasion (in the market): choose from the consideration set and the brand.
         b1 = b0
         choice_set = np.int64(consider[i])
         if b0 >= 0:
             choice_set |= 1 << b0
-        if choice_set != 0 and not shocked:
-            if triggered or uniform(ck, SLOT_OCCASION) < g[P.G_NEED_RATE]:
+        if choice_set != 0 and not (shocked or exited or replaced) and flags[i] & IN_MARKET:
+            if triggered or uniform(ck, SLOT_OCCASION) < g.need_rate:
                 chosen = choose_brand(
                     i, choice_set, b0, attitude, price_sensitivity, channel, brand_params, friction,
                     g, uniform(ck, SLOT_CHOICE),
                 )  # fmt: skip
                 if chosen >= 0:
                     b1 = chosen
+                    if b0 >= 0 and b1 != b0:  # switched at a purchase occasion
+                        leave_brand(
+                            i, b0, attitude, satisfaction, consider, last_brand, grudge, True
+                        )
+                        acc[b0, P.A_CHURN_SWITCH] += 1.0
 
-        # 3. Churn: dissatisfaction hazard, or at once after a very bad touchpoint.
+        # 3. Churn: leaving the category, the dissatisfaction hazard, or a very bad touchpoint.
         if b0 >= 0 and b1 == b0:
-            leaves = shocked
+            leaves = shocked or exited
             if not leaves:
                 u = uniform(ck, SLOT_CHURN)
                 # Skip the exponential unless u is below the hazard's bound (exact, and cheap).
-                if u < g[P.G_CHURN_BOUND] * brand_params[b0, P.B_CHURN_MULT] * churn_propensity[i]:
+                if u < g.churn_bound * brand_params[b0, P.B_CHURN_MULT] * churn_propensity[i]:
                     h = rules.churn_hazard(
-                        churn_propensity[i], satisfaction[i], g[P.G_CHURN_SENSITIVITY],
-                        g[P.G_CHURN_REFERENCE], brand_params[b0, P.B_CHURN_MULT],
+                        churn_propensity[i], satisfaction[i], g.churn_sensitivity,
+                        g.churn_reference, brand_params[b0, P.B_CHURN_MULT],
                     )  # fmt: skip
                     leaves = u < h
+                if leaves:
+                    acc[b0, P.A_CHURN_HAZARD] += 1.0
+            elif exited:
+                acc[b0, P.A_CHURN_EXIT] += 1.0
+            else:
+                acc[b0, P.A_CHURN_SHOCK] += 1.0
             if leaves:
-                leave_brand(i, b0, attitude, satisfaction, consider, last_brand)
-                competitors = np.int64(consider[i]) & ~(1 << b0)
-                b1 = choose_brand(
-                    i, competitors, -1, attitude, price_sensitivity, channel, brand_params,
-                    friction, g, uniform(ck, SLOT_SWITCH),
-                )  # fmt: skip
+                leave_brand(i, b0, attitude, satisfaction, consider, last_brand, grudge, not exited)
+                b1 = -1
+                if not exited:
+                    competitors = np.int64(consider[i]) & ~(1 << b0)
+                    b1 = choose_brand(
+                        i, competitors, -1, attitude, price_sensitivity, channel, brand_params,
+                        friction, g, uniform(ck, SLOT_SWITCH),
+                    )  # fmt: skip
                 if b1 < 0:
                     brand[i] = -1
-                    acc[b0, P.A_LAPSED] += 1.0
+                    if not replaced:
+                        acc[b0, P.A_LAPSED] += 1.0
         if b1 != b0:
             if b0 >= 0:
                 acc[b0, P.A_CHURNED] += 1.0
-                last_brand[i] = b0
             if b1 >= 0:
                 join_brand(i, b1, attitude, satisfaction, tenure, aware, consider, brand)
                 acc[b1, P.A_ACQUIRED] += 1.0
+                credit_conversion(b1, last_touch[i], acc, chan, wom_channel)
         elif b0 >= 0:
             tenure[i] = min(np.int64(tenure[i]) + 1, 65535)
 
+        if replaced:
+            newcomer(i, aware, consider, attitude, flags, grudge, last_touch, last_brand, stage,
+                     brand_params)  # fmt: skip
+
         # 4. Stage, what the customer will say next step, and the record.
         stage[i] = rules.stage_of(brand[i], consider[i], aware[i], stage[i])
+        if trace_bits[i >> 3] & (1 << (i & 7)):
+            trace_touch[np.searchsorted(trace_ids, i)] = touch
         record_customer(
-            i, s_from, stage, brand, last_brand, aware, consider, satisfaction, tenure,
-            brand_params, g, voice_out, acc, flow, masks, t, cohort,
+            i, ck, s_from, stage, brand, last_brand, aware, consider, attitude, satisfaction,
+            tenure, grudge, brand_params, g, voice_out, acc, flow, masks, t, cohort,
         )  # fmt: skip
     count_masks(masks, acc)
 
 
 @njit(cache=True, inline="always")
+def voice_of(i, ck, stage, brand, last_brand, attitude, satisfaction, grudge, g) -> int:
+    """What a customer will say when asked next step (0 is silence, see ``state.encode_voice``).
+
+    A customer who left a brand warns about it with the fading probability of its grudge
+    (``rules.grudge_probability``); otherwise customers speak about their brand and lapsed
+    customers about their last one, by their likelihood to recommend; others are silent.
+    """
+    st = stage[i]
+    if grudge[i] > 0:
+        age = grudge[i] - 1
+        p = rules.grudge_probability(age, g.grudge_half_life)
+        grudge[i] = 0 if (p < 0.01 or grudge[i] >= 255) else grudge[i] + 1
+        if uniform(ck, SLOT_VOICE) < p and last_brand[i] >= 0:
+            return 1 + 3 * np.int64(last_brand[i]) + rules.WARN
+    b = np.int64(brand[i])
+    if st == rules.LAPSED:
+        b = np.int64(last_brand[i])
+    if b < 0 or (st != rules.CUSTOMER and st != rules.LAPSED):
+        return 0
+    score = rules.recommend_score(satisfaction[i], attitude[i, b], g.recommend_weight)
+    return 1 + 3 * b + rules.message_kind(score)
+
+
+@njit(cache=True, inline="always")
 def record_customer(
-    i, s_from, stage, brand, last_brand, aware, consider, satisfaction, tenure,
-    brand_params, g, voice_out, acc, flow, masks, t, cohort,
+    i, ck, s_from, stage, brand, last_brand, aware, consider, attitude, satisfaction, tenure,
+    grudge, brand_params, g, voice_out, acc, flow, masks, t, cohort,
 ):  # fmt: skip
     """Add customer i to the step's accumulators; customers pay for the step.
 
@@ -407,7 +665,8 @@ def record_customer(
     Awareness and consideration are counted as histograms of the 8-bit masks
     (``masks``), expanded into per-brand counts once per chunk by ``count_masks``.
 
-    Revenue of a customer of b: p_b * m_b * (1 + g min(tenure / steps_per_year, cap)).
+    Revenue of a customer of b: p_b * m_b * (1 + g min(tenure / steps_per_year, cap)),
+    also tallied by tenure band (years 0-1, 1-2, 2-3, 3+).
     """
     nb = brand_params.shape[0]
     st = stage[i]
@@ -418,25 +677,30 @@ def record_customer(
         masks[1, consider[i] & ~(1 << b)] += 1
     else:
         masks[1, consider[i]] += 1
-    s = satisfaction[i]
     if b >= 0:
         k = np.int64(tenure[i])
         if k < t and k < cohort.shape[1]:
             cohort[b, k] += 1
+        s = satisfaction[i]
+        a = attitude[i, b]
         acc[b, P.A_CUSTOMERS] += 1.0
         acc[b, P.A_SATISFACTION] += s
-        spend = rules.spend_multiplier(
-            tenure[i], g[P.G_STEPS_PER_YEAR], g[P.G_TENURE_UPLIFT], g[P.G_TENURE_CAP]
-        )
-        acc[b, P.A_REVENUE] += brand_params[b, P.B_PRICE] * brand_params[b, P.B_SPEND_MULT] * spend
-        cls = rules.nps_class(rules.likelihood_to_recommend(s))
+        acc[b, P.A_ATTITUDE] += a
+        spend = rules.spend_multiplier(tenure[i], g.steps_per_year, g.tenure_uplift, g.tenure_cap)
+        revenue = brand_params[b, P.B_PRICE] * brand_params[b, P.B_SPEND_MULT] * spend
+        acc[b, P.A_REVENUE] += revenue
+        band = min(int(tenure[i] / g.steps_per_year), P.N_TENURE_BANDS - 1)
+        acc[b, P.A_TENURE_BANDS + band] += 1.0
+        acc[b, P.A_TENURE_BANDS + P.N_TENURE_BANDS + band] += revenue
+        score = rules.recommend_score(s, a, g.recommend_weight)
+        cls = rules.nps_class(rules.likelihood_to_recommend(score))
         if cls == rules.PROMOTER:
             acc[b, P.A_PROMOTERS] += 1.0
         elif cls == rules.DETRACTOR:
             acc[b, P.A_DETRACTORS] += 1.0
         else:
             acc[b, P.A_PASSIVES] += 1.0
-    voice_out[i] = voice_of(st, b, last_brand[i], s)
+    voice_out[i] = voice_of(i, ck, stage, brand, last_brand, attitude, satisfaction, grudge, g)
 
 
 @njit(cache=True, inline="always")
@@ -453,36 +717,39 @@ def count_masks(masks, acc):
 @njit(parallel=True, cache=True)
 def step_all(
     step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation,
-    tenure, price_sensitivity, wom_activity, churn_propensity, channel, voice_in, voice_out,
-    indptr, indices, complete,
-    brand_params, ad_cum, n_channels, service_quality, resolution, friction, channel_roles, g,
-    acc, flow, t, cohort,
+    tenure, price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
+    voice_in, voice_out, indptr, indices, complete,
+    brand_params, ad_cum, n_channels, service_quality, resolution, friction, channel_roles,
+    g_values, acc, chan, flow, t, cohort, trace_bits, trace_ids, trace_touch,
 ):  # fmt: skip
-    """One step of all customers, chunk by chunk in parallel.
+    """One step of all customers, chunk by chunk in parallel (``g_values``: see ``globals_of``).
 
-    acc[k], flow[k] and cohort[k] hold chunk k's aggregates (cohort over the whole run).
+    acc[k], chan[k], flow[k] and cohort[k] hold chunk k's aggregates (cohort over the whole
+    run); ``trace_touch`` receives this step's touchpoint code of each traced customer.
     """
     customers = (
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
-        price_sensitivity, wom_activity, churn_propensity, channel,
+        price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
     )  # fmt: skip
-    market = (brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g)
+    market = (brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g_values)
     network = (indptr, indices)
+    trace = (trace_bits, trace_ids, trace_touch)
     n = stage.size
     n_chunks = (n + CHUNK - 1) // CHUNK
     for k in prange(n_chunks):
         step_customers(
             k * CHUNK, min(n, (k + 1) * CHUNK), step_key, n_channels, complete, customers,
-            market, network, voice_in, voice_out, acc[k], flow[k], t, cohort[k],
+            market, network, voice_in, voice_out, acc[k], chan[k], flow[k], t, cohort[k], trace,
         )  # fmt: skip
 
 
 @njit(cache=True, error_model="numpy")
 def record_chunk(
-    lo, hi, stage, brand, last_brand, aware, consider, satisfaction, tenure, brand_params, g,
-    voice_out, acc, flow,
+    lo, hi, step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, tenure,
+    grudge, brand_params, g_values, voice_out, acc, flow,
 ):  # fmt: skip
     """Record customers lo..hi-1 as they are (no move), and set what they say."""
+    g = globals_of(g_values)
     acc[:, :] = 0.0
     flow[:, :] = 0
     masks = np.zeros((2, 256), dtype=np.int64)
@@ -491,24 +758,26 @@ def record_chunk(
     for i in range(lo, hi):
         s = state_index(stage[i], np.int64(brand[i]), nb)
         record_customer(
-            i, s, stage, brand, last_brand, aware, consider, satisfaction, tenure,
-            brand_params, g, voice_out, acc, flow, masks, 0, no_cohort,
+            i, customer_key(step_key, i), s, stage, brand, last_brand, aware, consider, attitude,
+            satisfaction, tenure, grudge, brand_params, g, voice_out, acc, flow, masks, 0,
+            no_cohort,
         )  # fmt: skip
     count_masks(masks, acc)
 
 
 @njit(parallel=True, cache=True)
 def record_all(
-    stage, brand, last_brand, aware, consider, satisfaction, tenure, brand_params, g,
-    voice_out, acc, flow,
+    step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, tenure, grudge,
+    brand_params, g_values, voice_out, acc, flow,
 ):  # fmt: skip
     """Record the state as it is (step 0), chunk by chunk, and set what everyone says."""
     n = stage.size
     n_chunks = (n + CHUNK - 1) // CHUNK
     for k in prange(n_chunks):
         record_chunk(
-            k * CHUNK, min(n, (k + 1) * CHUNK), stage, brand, last_brand, aware, consider,
-            satisfaction, tenure, brand_params, g, voice_out, acc[k], flow[k],
+            k * CHUNK, min(n, (k + 1) * CHUNK), step_key, stage, brand, last_brand, aware,
+            consider, attitude, satisfaction, tenure, grudge, brand_params, g_values, voice_out,
+            acc[k], flow[k],
         )  # fmt: skip
 
 

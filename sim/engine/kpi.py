@@ -1,4 +1,17 @@
-"""Headline KPIs per brand from a run's metrics, and their terminal table."""
+"""Headline KPIs per brand from a run's metrics, and their terminal table.
+
+Definitions (over the recorded steps 1..T of a run, per brand):
+
+- retention: customers at the end / (customers at the start + acquired);
+- churn_rate: churned / mean customers; annual_churn: churn_rate x steps_per_year / T;
+- cac: ad spend / acquired (marketing spend per customer won, switchers included);
+- clv: projected customer lifetime value at the end (``agents.rules.projected_clv``);
+  profit_per_customer: realised discounted profit per customer served;
+- cost_to_keep: service and retention-programme cost per customer-year (what keeping a
+  customer costs), beside cac (what winning one costs);
+- marketing_share: ad spend / revenue; wom_share: acquisitions whose last touchpoint was
+  word of mouth about the brand / acquired.
+"""
 
 from __future__ import annotations
 
@@ -6,45 +19,50 @@ import polars as pl
 
 KPI_COLUMNS = (
     "brand", "customers_start", "customers_end", "share_end", "acquired", "churned",
-    "retention", "revenue", "profit", "clv", "nps_end", "cac",
+    "retention", "churn_rate", "annual_churn", "revenue", "profit", "clv",
+    "profit_per_customer", "nps_end", "cac", "cost_to_keep", "marketing_share", "wom_share",
 )  # fmt: skip
 
 
-def brand_kpis(metrics: pl.DataFrame) -> pl.DataFrame:
-    """One row per brand of key performance indicators.
+def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    return pl.when(den > 0).then(num / den).otherwise(None)
 
-    Columns: start and end customers, final share, acquisitions, churn, retention (share of
-    the customers it ever served still with it at the end: end / (start + acquired)), total
-    revenue and profit, CLV, final NPS, and CAC (ad spend per customer acquired).
-    """
+
+def brand_kpis(metrics: pl.DataFrame, steps_per_year: float = 365.0) -> pl.DataFrame:
+    """One row per brand of key performance indicators (see the module docstring)."""
     last = metrics["step"].max()
+    years = max(int(last or 0), 1) / steps_per_year
     first = metrics.filter(pl.col("step") == 0).select("brand", customers_start="customers")
     end = metrics.filter(pl.col("step") == last).select(
-        "brand", customers_end="customers", share_end="share", clv="clv", nps_end="nps"
-    )
-    totals = (
-        metrics.filter(pl.col("step") > 0)
-        .group_by("brand", maintain_order=True)
-        .agg(pl.col("acquired").sum(), pl.col("churned").sum(), pl.col("ad_spend").sum())
+        "brand", customers_end="customers", share_end="share", clv="clv",
+        profit_per_customer="profit_per_customer", nps_end="nps",
+    )  # fmt: skip
+    run = metrics.filter(pl.col("step") > 0) if last else metrics
+    totals = run.group_by("brand", maintain_order=True).agg(
+        pl.col("acquired").sum(),
+        pl.col("acquired_wom").sum(),
+        pl.col("churned").sum(),
+        pl.col("ad_spend").sum(),
+        pl.col("service_cost").sum(),
+        pl.col("programme_cost").sum(),
+        pl.col("customers").mean().alias("mean_customers"),
+        pl.col("revenue").sum().alias("run_revenue"),
     )
     money = metrics.group_by("brand", maintain_order=True).agg(
         pl.col("revenue").sum(), pl.col("profit").sum()
     )
     out = first.join(end, on="brand").join(totals, on="brand", how="left").join(money, on="brand")
-    served = pl.col("customers_start") + pl.col("acquired")
-    # acquisition cost: ad spend per customer won (switchers included), over the run
+    keep = pl.col("service_cost") + pl.col("programme_cost")
     out = out.with_columns(
-        pl.when(pl.col("acquired") > 0)
-        .then(pl.col("ad_spend") / pl.col("acquired"))
-        .otherwise(None)
-        .alias("cac")
-    )
-    out = out.with_columns(
-        pl.when(served > 0)
-        .then(pl.col("customers_end") / served)
-        .otherwise(None)
-        .alias("retention")
-    )
+        _ratio(pl.col("customers_end"), pl.col("customers_start") + pl.col("acquired")).alias(
+            "retention"
+        ),
+        _ratio(pl.col("churned"), pl.col("mean_customers")).alias("churn_rate"),
+        _ratio(pl.col("ad_spend"), pl.col("acquired")).alias("cac"),
+        (_ratio(keep, pl.col("mean_customers")) / years).alias("cost_to_keep"),
+        _ratio(pl.col("ad_spend"), pl.col("run_revenue")).alias("marketing_share"),
+        _ratio(pl.col("acquired_wom"), pl.col("acquired")).alias("wom_share"),
+    ).with_columns((pl.col("churn_rate") / years).alias("annual_churn"))
     return out.select(KPI_COLUMNS)
 
 
@@ -56,7 +74,7 @@ def print_kpis(metrics: pl.DataFrame, title: str = "journeysim: retention and re
     kpis = brand_kpis(metrics)
     table = Table(title=title)
     heads = ("brand", "customers", "share", "acquired", "churned", "retention", "revenue",
-             "profit", "CLV", "NPS")  # fmt: skip
+             "profit", "CLV", "CAC", "NPS")  # fmt: skip
     for h in heads:
         table.add_column(h, justify="left" if h == "brand" else "right")
 
@@ -73,7 +91,8 @@ def print_kpis(metrics: pl.DataFrame, title: str = "journeysim: retention and re
             num(r["retention"], ".1%"),
             num(r["revenue"], ",.0f"),
             num(r["profit"], ",.0f"),
-            num(r["clv"], ",.2f"),
+            num(r["clv"], ",.0f"),
+            num(r["cac"], ",.0f"),
             num(r["nps_end"], "+.1f"),
         )
     import sys

@@ -1,8 +1,9 @@
 """What is recorded each step, declared apart from the rules, and turned into polars frames.
 
-The kernels fill per-chunk accumulators (``sim.engine.params.A_*``) and a flow matrix of
-moves between (stage, brand) states; a :class:`Recorder` keeps one row of each per
-step in preallocated arrays and builds the result frames at the end.
+The kernels fill per-chunk accumulators (``sim.engine.params.A_*`` per brand, ``C_*`` per
+brand and channel) and a flow matrix of moves between (stage, brand) states; a
+:class:`Recorder` keeps one row of each per step in preallocated arrays, adds the money
+(realised ad spend, service and programme costs) and builds the result frames at the end.
 """
 
 from __future__ import annotations
@@ -10,17 +11,21 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from agents import rules
 from agents.rules import STAGE_NAMES
 from sim.engine import params as P
 
 #: Columns of ``Result.metrics``, one row per (step, brand).
 METRIC_COLUMNS = (
-    "step", "brand", "aware", "considering", "customers", "acquired", "churned", "lapsed",
-    "share", "price", "revenue", "ad_spend", "service_cost", "programme_cost", "profit",
-    "satisfaction", "promoters", "passives", "detractors", "nps", "contacts", "failures",
-    "recovered",
-    "discounted_revenue", "discounted_profit", "clv",
+    "step", "brand", "aware", "considering", "customers", "acquired", "acquired_wom", "churned",
+    "churned_hazard", "churned_shock", "churned_switch", "churned_exit", "lapsed", "share",
+    "price", "revenue", "ad_spend", "service_cost", "programme_cost", "profit", "satisfaction",
+    "attitude", "promoters", "passives", "detractors", "nps", "contacts", "failures",
+    "recovered", "complaints", "bot_contacts", "discounted_revenue", "discounted_profit",
+    "profit_per_customer", "clv",
 )  # fmt: skip
+#: Names of the tenure bands of ``Result.tenure`` (years with the brand).
+TENURE_BANDS = ("0-1", "1-2", "2-3", "3+")
 
 
 def state_labels(brand_names: list[str]) -> list[tuple[str, str | None]]:
@@ -33,33 +38,44 @@ def state_labels(brand_names: list[str]) -> list[tuple[str, str | None]]:
 
 
 class Recorder:
-    """Per-step aggregates in preallocated arrays: brand accumulators, money, flows."""
+    """Per-step aggregates in preallocated arrays: brand and channel tallies, money, flows."""
 
-    def __init__(self, steps: int, brand_names: list[str]):
-        nb = len(brand_names)
+    def __init__(self, steps: int, brand_names: list[str], channel_names: list[str]):
+        nb, nc = len(brand_names), len(channel_names)
         ns = nb + 4
         self.brand_names = brand_names
+        self.channel_names = channel_names
         self.acc = np.zeros((steps + 1, nb, P.N_ACC))
+        self.chan = np.zeros((steps + 1, nb, nc + 1, P.N_CHAN))
         self.ad_spend = np.zeros((steps + 1, nb))
+        self.service_cost = np.zeros((steps + 1, nb))
         self.margin = np.zeros((steps + 1, nb))
         self.price = np.zeros((steps + 1, nb))
         self.programme_cost = np.zeros((steps + 1, nb))
+        self._costs = np.zeros(nc)
         self.flows = np.zeros((steps + 1, ns, ns), dtype=np.int64)
         self.last_step = -1
 
-    def add(self, t: int, acc_chunks, flow_chunks, ad_spend, tables, policy_cost) -> None:
+    def add(self, t: int, acc_chunks, chan_chunks, flow_chunks, tables, roles, programme) -> None:
         """Store step t: chunk accumulators are summed in chunk order (thread independent).
 
-        Programme cost is the loyalty programme's cost per member times customers, plus
-        what the brand's response policies spent this step.
+        Ad spend is the realised exposures times each channel's cost; service cost the
+        contacts answered by people times the channel's cost per contact plus the chatbot's
+        contacts times its cost; ``programme`` the step's programme costs per brand.
         """
         self.acc[t] = acc_chunks.sum(axis=0)
+        self.chan[t] = chan_chunks.sum(axis=0)
         self.flows[t] = flow_chunks.sum(axis=0)
-        self.ad_spend[t] = ad_spend
+        nc = roles.shape[0]
+        self._costs = roles[:, P.R_COST]
+        impressions = self.chan[t, :, :nc, P.C_IMPRESSIONS]
+        self.ad_spend[t] = impressions @ roles[:, P.R_COST]
+        people = self.chan[t, :, :nc, P.C_CONTACTS] @ roles[:, P.R_SERVICE_COST]
+        bot = self.acc[t, :, P.A_BOT_CONTACTS] * tables.brand_params[:, P.B_BOT_COST]
+        self.service_cost[t] = people + bot
         self.margin[t] = tables.brand_params[:, P.B_MARGIN]
         self.price[t] = tables.brand_params[:, P.B_PRICE]
-        members = self.acc[t, :, P.A_CUSTOMERS]
-        self.programme_cost[t] = tables.brand_params[:, P.B_MEMBER_COST] * members + policy_cost
+        self.programme_cost[t] = programme
         self.last_step = t
 
     def share(self, t: int) -> np.ndarray:
@@ -79,8 +95,15 @@ class Recorder:
                 np.nan,
             )
 
-    def metrics(self, service_cost: float, discount_rate: float) -> pl.DataFrame:
-        """One row per (step, brand) with the columns in ``METRIC_COLUMNS``."""
+    def metrics(self, discount_rate: float, clv_horizon: float) -> pl.DataFrame:
+        """One row per (step, brand) with the columns in ``METRIC_COLUMNS``.
+
+        ``profit_per_customer`` is the realised discounted profit per customer served so
+        far; ``clv`` the projected customer lifetime value (``rules.projected_clv``) from the
+        margin per customer-step (revenue times margin, less service and programme costs:
+        what keeping a customer earns) and the per-step retention 1 - churned / customers,
+        both over the steps so far.
+        """
         steps = self.last_step + 1
         acc = self.acc[:steps]
         nb = len(self.brand_names)
@@ -88,24 +111,29 @@ class Recorder:
         total = customers.sum(axis=1, keepdims=True)
         share = np.divide(customers, total, out=np.zeros_like(customers), where=total > 0)
         revenue = acc[:, :, P.A_REVENUE]
-        service = service_cost * acc[:, :, P.A_CONTACTS]
+        service = self.service_cost[:steps]
         ad = self.ad_spend[:steps]
         programme = self.programme_cost[:steps]
-        profit = revenue * self.margin[:steps] - ad - service - programme
+        keep_margin = revenue * self.margin[:steps] - service - programme
+        profit = keep_margin - ad
         discount = (1.0 + discount_rate) ** -np.arange(steps, dtype=np.float64)
         disc_rev = np.cumsum(revenue * discount[:, None], axis=0)
         disc_profit = np.cumsum(profit * discount[:, None], axis=0)
         served = customers[0][None, :] + np.cumsum(acc[:, :, P.A_ACQUIRED], axis=0)
-        clv = np.divide(
+        per_customer = np.divide(
             disc_profit, served, out=np.full_like(disc_profit, np.nan), where=served > 0
         )
+        clv = projected_clv_path(
+            keep_margin, customers, acc[:, :, P.A_CHURNED], discount_rate, clv_horizon
+        )
         with np.errstate(invalid="ignore", divide="ignore"):
-            satisfaction = np.where(customers > 0, acc[:, :, P.A_SATISFACTION] / customers, np.nan)
+            has = customers > 0
+            satisfaction = np.where(has, acc[:, :, P.A_SATISFACTION] / customers, np.nan)
+            attitude = np.where(has, acc[:, :, P.A_ATTITUDE] / customers, np.nan)
             nps = np.where(
-                customers > 0,
-                100.0 * (acc[:, :, P.A_PROMOTERS] - acc[:, :, P.A_DETRACTORS]) / customers,
+                has, 100.0 * (acc[:, :, P.A_PROMOTERS] - acc[:, :, P.A_DETRACTORS]) / customers,
                 np.nan,
-            )
+            )  # fmt: skip
 
         def col(x: np.ndarray) -> np.ndarray:
             return x.reshape(-1)
@@ -121,7 +149,12 @@ class Recorder:
                 "considering": count(P.A_CONSIDERING),
                 "customers": count(P.A_CUSTOMERS),
                 "acquired": count(P.A_ACQUIRED),
+                "acquired_wom": count(P.A_ACQUIRED_WOM),
                 "churned": count(P.A_CHURNED),
+                "churned_hazard": count(P.A_CHURN_HAZARD),
+                "churned_shock": count(P.A_CHURN_SHOCK),
+                "churned_switch": count(P.A_CHURN_SWITCH),
+                "churned_exit": count(P.A_CHURN_EXIT),
                 "lapsed": count(P.A_LAPSED),
                 "share": col(share),
                 "price": col(self.price[:steps]),
@@ -131,6 +164,7 @@ class Recorder:
                 "programme_cost": col(programme),
                 "profit": col(profit),
                 "satisfaction": col(satisfaction),
+                "attitude": col(attitude),
                 "promoters": count(P.A_PROMOTERS),
                 "passives": count(P.A_PASSIVES),
                 "detractors": count(P.A_DETRACTORS),
@@ -138,12 +172,72 @@ class Recorder:
                 "contacts": count(P.A_CONTACTS),
                 "failures": count(P.A_FAILURES),
                 "recovered": count(P.A_RECOVERED),
+                "complaints": count(P.A_COMPLAINTS),
+                "bot_contacts": count(P.A_BOT_CONTACTS),
                 "discounted_revenue": col(disc_rev),
                 "discounted_profit": col(disc_profit),
+                "profit_per_customer": col(per_customer),
                 "clv": col(clv),
             }
         )
         return frame.with_columns(pl.col("step").cast(pl.Int32)).fill_nan(None)
+
+    def channels(self) -> pl.DataFrame:
+        """One row per (step >= 1, brand, channel): impressions, spend, news, conversions.
+
+        Word of mouth is the pseudo-channel ``word_of_mouth`` (impressions: conversations
+        heard about the brand; spend 0). ``service_contacts`` are the contacts people
+        answered on the channel.
+        """
+        steps = self.last_step + 1
+        names = [*self.channel_names, "word_of_mouth"]
+        nb, nc = len(self.brand_names), len(names)
+        chan = self.chan[1:steps]
+        t = steps - 1
+        cost = np.zeros(nc)
+        cost[: len(self.channel_names)] = self._costs
+        spend = chan[:, :, :, P.C_IMPRESSIONS] * cost[None, None, :]
+        return pl.DataFrame(
+            {
+                "step": np.repeat(np.arange(1, steps), nb * nc).astype(np.int32),
+                "brand": np.tile(np.repeat(np.array(self.brand_names, dtype=object), nc), t)
+                .tolist(),
+                "channel": np.tile(np.array(names, dtype=object), nb * t).tolist(),
+                "impressions": chan[..., P.C_IMPRESSIONS].reshape(-1).round().astype(np.int64),
+                "spend": spend.reshape(-1),
+                "news": chan[..., P.C_NEWS].reshape(-1).round().astype(np.int64),
+                "conversions": chan[..., P.C_CONVERSIONS].reshape(-1).round().astype(np.int64),
+                "service_contacts": chan[..., P.C_CONTACTS].reshape(-1).round().astype(np.int64),
+            },
+            schema={
+                "step": pl.Int32, "brand": pl.Utf8, "channel": pl.Utf8, "impressions": pl.Int64,
+                "spend": pl.Float64, "news": pl.Int64, "conversions": pl.Int64,
+                "service_contacts": pl.Int64,
+            },
+        )  # fmt: skip
+
+    def tenure(self) -> pl.DataFrame:
+        """Revenue per customer-step by tenure band, per brand, over steps 1..T.
+
+        Columns: brand, tenure (band in years, ``TENURE_BANDS``), customer_steps, revenue,
+        revenue_per_customer (per step; null where a band is empty).
+        """
+        steps = self.last_step + 1
+        acc = self.acc[1:steps].sum(axis=0)
+        nb, k = len(self.brand_names), P.N_TENURE_BANDS
+        counts = acc[:, P.A_TENURE_BANDS : P.A_TENURE_BANDS + k]
+        revenue = acc[:, P.A_TENURE_BANDS + k : P.A_TENURE_BANDS + 2 * k]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per = np.where(counts > 0, revenue / counts, np.nan)
+        return pl.DataFrame(
+            {
+                "brand": np.repeat(np.array(self.brand_names, dtype=object), k).tolist(),
+                "tenure": list(TENURE_BANDS) * nb,
+                "customer_steps": counts.reshape(-1).round().astype(np.int64),
+                "revenue": revenue.reshape(-1),
+                "revenue_per_customer": per.reshape(-1),
+            }
+        ).fill_nan(None)
 
     def retention(self, cohort: np.ndarray) -> pl.DataFrame:
         """Cohort retention by tenure, pooled over the cohorts acquired during the run.
@@ -210,3 +304,34 @@ class Recorder:
                 "to_stage": pl.Utf8, "to_brand": pl.Utf8, "customers": pl.Int64,
             },
         )  # fmt: skip
+
+
+def projected_clv_path(
+    keep_margin: np.ndarray,
+    customers: np.ndarray,
+    churned: np.ndarray,
+    discount_rate: float,
+    horizon: float,
+) -> np.ndarray:
+    """Projected CLV at each step from the margin and retention observed in steps 1..t.
+
+    m_t = sum_{s=1..t} margin_s / sum_{s=1..t} customers_s (margin per customer-step) and
+    rho_t = 1 - sum_{s=1..t} churned_s / sum_{s=0..t-1} customers_s (the share of the
+    customers at the start of a step still there at its end), then
+    ``rules.projected_clv(m_t, rho_t, delta, H)`` over a horizon of H steps (NaN at step 0
+    and while a brand has no customers).
+    """
+    steps, nb = customers.shape
+    out = np.full((steps, nb), np.nan)
+    cum_customers = np.cumsum(customers[1:], axis=0)
+    cum_at_start = np.cumsum(customers[:-1], axis=0)
+    cum_margin = np.cumsum(keep_margin[1:], axis=0)
+    cum_churned = np.cumsum(churned[1:], axis=0)
+    for t in range(1, steps):
+        for b in range(nb):
+            c = cum_customers[t - 1, b]
+            if c > 0 and cum_at_start[t - 1, b] > 0:
+                retention = min(1.0, max(0.0, 1.0 - cum_churned[t - 1, b] / cum_at_start[t - 1, b]))
+                margin = cum_margin[t - 1, b] / c
+                out[t, b] = rules.projected_clv(margin, retention, discount_rate, horizon)
+    return out

@@ -2,7 +2,9 @@
 
 The step reads like the model description: apply the scenario's events to the
 baseline tables, move every customer one step (numba kernels over columns, or one
-mesa.Agent per customer), record the aggregates.
+mesa.Agent per customer), record the aggregates. A run starts from the market's steady
+state: ``sim.burn_in`` steps of the baseline market (no events, no responses) are
+simulated first and not recorded.
 """
 
 from __future__ import annotations
@@ -11,14 +13,15 @@ import mesa
 import numpy as np
 from omegaconf import DictConfig
 
-from scenarios.events import Tables, apply_events
+from scenarios.events import Tables, apply_events, one_off_costs
 from scenarios.responses import Responses
 from sim.engine import kernels
 from sim.engine import params as P
 from sim.engine.metrics import Recorder
 from sim.engine.network import build_network
-from sim.engine.rng import STREAM_STEP, stream_key
+from sim.engine.rng import STREAM_BURN_IN, STREAM_INIT, STREAM_STEP, stream_key
 from sim.engine.state import build_customers, build_market
+from sim.engine.trace import Tracer
 
 MAX_COHORT_TENURE = 730  # cohort retention curves are followed for up to this many steps
 
@@ -36,7 +39,9 @@ class JourneyModel(mesa.Model):
         self.cfg = cfg
         self.engine = str(cfg.engine.name)
         self.n_steps = int(cfg.sim.steps)
+        self.burn_in = int(cfg.sim.get("burn_in", 0) or 0)
         self.market = build_market(cfg)
+        self._g_values = self.market.global_values
         self.customers = build_customers(cfg, self.market, self.seed)
         net = cfg.network
         self.network = build_network(
@@ -47,22 +52,27 @@ class JourneyModel(mesa.Model):
             cfg, self.market.brand_names, self.market.n_channels, self.n_steps,
             self.market.brand_params[:, P.B_PRICE], self.market.service_quality,
         )  # fmt: skip
-        self.recorder = Recorder(self.n_steps, self.market.brand_names)
+        self.recorder = Recorder(self.n_steps, self.market.brand_names, self.market.channel_names)
+        self.tracer = Tracer(
+            int(cfg.sim.get("trace", 0) or 0), self.customers.n, self.seed, self.market
+        )
         self.t = 0
-        nb = self.market.n_brands
-        self._acc = np.zeros((kernels.n_chunks(self.customers.n), nb, P.N_ACC))
-        self._flow = np.zeros((kernels.n_chunks(self.customers.n), nb + 4, nb + 4), dtype=np.int64)
+        nb, nc = self.market.n_brands, self.market.n_channels
+        chunks = kernels.n_chunks(self.customers.n)
+        self._acc = np.zeros((chunks, nb, P.N_ACC))
+        self._chan = np.zeros((chunks, nb, nc + 1, P.N_CHAN))
+        self._flow = np.zeros((chunks, nb + 4, nb + 4), dtype=np.int64)
         self._voice_next = np.zeros_like(self.customers.voice)
         # Cohort retention numerators, per chunk, accumulated over the whole run.
         self.max_tenure = min(self.n_steps, MAX_COHORT_TENURE) + 1
-        self._cohort = np.zeros(
-            (kernels.n_chunks(self.customers.n), nb, self.max_tenure), dtype=np.int64
-        )
+        self._cohort = np.zeros((chunks, nb, self.max_tenure), dtype=np.int64)
         if self.engine == "mesa":
             from agents.customer import CustomerAgent
 
             CustomerAgent.create_population(self)
-        self._record_initial()
+        self._record_initial(count=False)
+        self._burn_in()
+        self._record_initial(count=True)
 
     # -- the step ---------------------------------------------------------------
     def tables_at(self, t: int) -> Tables:
@@ -70,24 +80,28 @@ class JourneyModel(mesa.Model):
 
         Brands not launched yet are inactive and advertise nowhere. If events push the
         total ad reach past what the competing touchpoint rates leave (1 - talk - usage -
-        contact), all reach is scaled down to fit, so probabilities stay probabilities.
-        Called once per step: response policies remember what they did (e.g. investment).
+        contacts - forgetting - the category's entry or exit), all reach is scaled down to
+        fit, so probabilities stay probabilities. Called once per step: response policies
+        remember what they did (e.g. investment). Burn-in steps (t < 0) use the baseline.
         """
         m = self.market
         tables = Tables(
             m.brand_params, m.ad_reach, m.service_quality, m.resolution, m.friction
         ).copy()
-        apply_events(tables, self.events, t, m.brand_names, m.channel_names)
-        if self.responses.active and t > 0:
-            rec = self.recorder
-            share = rec.share(t - 1)
-            self.responses.adjust(t, tables, share, rec.nps(t - 1))
-        launched = m.launch_step <= t
+        if t > 0:
+            apply_events(tables, self.events, t, m.brand_names, m.channel_names)
+            if self.responses.active:
+                rec = self.recorder
+                self.responses.adjust(t, tables, rec.share(t - 1), rec.nps(t - 1))
+        launched = m.launch_step <= max(t, 0)
         tables.brand_params[:, P.B_ACTIVE] = launched
         tables.ad_reach[~launched] = 0.0
         tables.news_reach[~launched] = 0.0
         g = m.globals
-        room = 1.0 - g[P.G_TALK_RATE] - g[P.G_USAGE_RATE] - g[P.G_CONTACT_RATE]
+        room = 1.0 - P.other_rates(
+            g.talk_rate, g.usage_rate, g.contact_rate, g.complaint_contact, g.forget_rate,
+            g.entry_rate, g.exit_rate, g.turnover, m.n_brands,
+        )  # fmt: skip
         total = tables.exposure().sum()
         if total > room:
             tables.ad_reach *= max(room, 0.0) / total
@@ -95,22 +109,18 @@ class JourneyModel(mesa.Model):
         np.clip(tables.service_quality, 0.0, 1.0, out=tables.service_quality)
         np.clip(tables.resolution, 0.0, 1.0, out=tables.resolution)
         np.clip(tables.friction, 0.0, 1.0, out=tables.friction)
-        self.responses.observe_prices(t, tables)
+        np.maximum(tables.brand_params[:, P.B_PRICE], 1e-9, out=tables.brand_params[:, P.B_PRICE])
+        if t >= 0:
+            self.responses.observe_prices(t, tables)
         return tables
 
     def step(self) -> None:
-        """Advance one step: events, every customer's journey step, record."""
+        """Advance one recorded step: events, every customer's journey step, record."""
         self.t += 1
         tables = self.tables_at(self.t)
-        key = np.uint64(stream_key(self.seed, self.t, STREAM_STEP))
-        if self.engine == "mesa":
-            self._acc[:] = 0.0
-            self._flow[:] = 0
-            self.agents.do("step_journey", key, tables)
-        else:
-            self._step_numba(key, tables)
-        c = self.customers
-        c.voice, self._voice_next = self._voice_next, c.voice
+        self.tracer.before(self.customers)
+        self._move(np.uint64(stream_key(self.seed, self.t, STREAM_STEP)), tables)
+        self.tracer.after(self.t, self.customers)
         self._record(self.t, tables)
 
     def run(self, steps: int | None = None, progress=None) -> None:
@@ -120,9 +130,31 @@ class JourneyModel(mesa.Model):
             if progress is not None:
                 progress(self.t)
 
+    def _burn_in(self) -> None:
+        """Simulate ``sim.burn_in`` unrecorded steps of the baseline market (keys of their own)."""
+        if self.burn_in <= 0:
+            return
+        tables = self.tables_at(-1)
+        for k in range(1, self.burn_in + 1):
+            self._move(np.uint64(stream_key(self.seed, k, STREAM_BURN_IN)), tables, t=0)
+        self._cohort[:] = 0
+
+    def _move(self, key, tables: Tables, t: int | None = None) -> None:
+        """Move every customer one step with either engine; ``t`` is the cohort clock."""
+        t = self.t if t is None else t
+        if self.engine == "mesa":
+            self._acc[:] = 0.0
+            self._chan[:] = 0.0
+            self._flow[:] = 0
+            self.agents.do("step_journey", key, tables, t)
+        else:
+            self._step_numba(key, tables, t)
+        c = self.customers
+        c.voice, self._voice_next = self._voice_next, c.voice
+
     # -- engine plumbing ----------------------------------------------------------
-    def _step_numba(self, key, tables: Tables) -> None:
-        c, net, m = self.customers, self.network, self.market
+    def _step_numba(self, key, tables: Tables, t: int) -> None:
+        c, net, m, tr = self.customers, self.network, self.market, self.tracer
         # paid ads then news, as one cumulative table (the kernel splits it in two halves)
         ad_cum = np.cumsum(
             np.concatenate([tables.ad_reach.reshape(-1), tables.news_reach.reshape(-1)])
@@ -130,27 +162,46 @@ class JourneyModel(mesa.Model):
         kernels.step_all(
             key, c.stage, c.brand, c.last_brand, c.aware, c.consider, c.attitude,
             c.satisfaction, c.expectation, c.tenure, c.price_sensitivity, c.wom_activity,
-            c.churn_propensity, c.channel, c.voice, self._voice_next,
-            net.indptr, net.indices, net.complete,
+            c.churn_propensity, c.channel, c.flags, c.grudge, c.last_touch, c.voice,
+            self._voice_next, net.indptr, net.indices, net.complete,
             tables.brand_params, ad_cum, m.n_channels, tables.service_quality,
-            tables.resolution, tables.friction, m.channel_roles, m.globals,
-            self._acc, self._flow, self.t, self._cohort,
+            tables.resolution, tables.friction, m.channel_roles, self._g_values,
+            self._acc, self._chan, self._flow, t, self._cohort, tr.bits, tr.ids, tr.touch,
         )  # fmt: skip
 
     def cohort_counts(self) -> np.ndarray:
         """cohort[b, k]: customers of b seen k steps after joining, summed over the run."""
         return self._cohort.sum(axis=0)
 
-    def _record_initial(self) -> None:
-        c, m = self.customers, self.market
-        tables = self.tables_at(0)
-        kernels.record_all(
-            c.stage, c.brand, c.last_brand, c.aware, c.consider, c.satisfaction, c.tenure,
-            tables.brand_params, m.globals, c.voice, self._acc, self._flow,
-        )  # fmt: skip
-        self._record(0, tables)
+    def _record_initial(self, count: bool) -> None:
+        """Record the state as it is (what everyone says; step 0's row when ``count``)."""
+        c = self.customers
+        tables = self.tables_at(0) if count else self.tables_at(-1)
+        key = np.uint64(stream_key(self.seed, 0, STREAM_INIT if count else STREAM_BURN_IN))
+        if self.engine == "mesa":
+            self._acc[:] = 0.0
+            self._flow[:] = 0
+            self.agents.do("record_initial", key, tables)
+            c.voice[:] = self._voice_next  # what everyone says is heard from the next step on
+        else:
+            kernels.record_all(
+                key, c.stage, c.brand, c.last_brand, c.aware, c.consider, c.attitude,
+                c.satisfaction, c.tenure, c.grudge, tables.brand_params, self._g_values, c.voice,
+                self._acc, self._flow,
+            )  # fmt: skip
+        self._chan[:] = 0.0
+        if count:
+            self.tracer.start(c)
+            self._record(0, tables)
 
     def _record(self, t: int, tables: Tables) -> None:
-        n = self.customers.n
-        ad_spend = (tables.ad_reach * self.market.channel_roles[:, P.R_COST][None, :]).sum(1) * n
-        self.recorder.add(t, self._acc, self._flow, ad_spend, tables, self.responses.cost)
+        m = self.market
+        members = self._acc[:, :, P.A_CUSTOMERS].sum(axis=0)
+        programme = (
+            tables.brand_params[:, P.B_MEMBER_COST] * members
+            + tables.brand_params[:, P.B_CUSTOMER_COST] * members
+            + tables.brand_params[:, P.B_FIXED_COST]
+            + self.responses.cost
+            + one_off_costs(self.events, t, m.brand_names, self.customers.n)
+        )
+        self.recorder.add(t, self._acc, self._chan, self._flow, tables, m.channel_roles, programme)

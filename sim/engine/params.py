@@ -1,11 +1,81 @@
-"""Column indices of the parameter tables passed to the kernels.
+"""Names of the parameters passed to the kernels.
 
-Kernels take plain float64 arrays; these module-level integers name their
-columns (Numba treats them as compile-time constants).
+The market-wide rule parameters travel as one :class:`Globals` named tuple: the kernels
+read ``g.talk_rate`` (Numba compiles a field access to a constant index, at no cost).
+Per-brand and per-channel tables change with scenario events from step to step, so they
+are float64 arrays whose columns are named by the module-level integers below (Numba
+treats them as compile-time constants). Accumulators filled by the kernels are named
+the same way.
 """
+
+from __future__ import annotations
+
+from typing import NamedTuple
 
 #: Kinds of social network (``sim.engine.network``).
 NETWORK_KINDS = ("complete", "erdos_renyi", "watts_strogatz", "barabasi_albert")
+
+
+class Globals(NamedTuple):
+    """Market-wide parameters of the rules (config key in brackets)."""
+
+    n: int  # customers [market.customers] (an int: keeps the tuple heterogeneous for Numba)
+    ad_weight: float  # attitude weight of one ad [wom.ad_weight]
+    ad_tone: float  # valence an ad pulls attitude toward [wom.ad_tone]
+    talk_rate: float  # P(a conversation) per step at activity 1 [wom.talk_rate]
+    wom_weight: float  # attitude weight of a heard praise [wom.weight]
+    wom_negativity: float  # a warning weighs this many times more [wom.negativity_bias]
+    wom_consider: float  # P(a heard, liked brand enters the set) [wom.consideration]
+    wom_purchase: float  # P(praise of a considered brand prompts an occasion) [wom.purchase]
+    news_weight: float  # attitude weight of news per unit of shift [wom.news_weight]
+    grudge_half_life: float  # steps for a leaver's warnings to halve [wom.grudge_half_life]
+    usage_rate: float  # P(using the product) per step [market.journey.usage_rate]
+    contact_rate: float  # P(a service contact) per step [service.contact_rate]
+    complaint_contact: float  # P(a contact) per step with a complaint pending
+    complaint_threshold: float  # disconfirmation below -this may be complained about
+    complaint_rate: float  # P(a disappointed customer complains) [service.complaint_rate]
+    noise: float  # sd of an experience around quality [service.noise]
+    met_level: float  # evaluation of a touchpoint that meets expectation
+    eval_sensitivity: float  # evaluation change per unit of disconfirmation
+    sat_weight: float  # weight of one touchpoint on satisfaction
+    sat_negativity: float  # negativity bias of satisfaction
+    forgiveness: float  # per year of tenure
+    expectation_rate: float  # speed of adaptive expectations
+    recovery_paradox: float  # a recovered failure lands this far above expectation
+    failure_experience: float  # experience of an unresolved failure
+    shock_threshold: float  # disconfirmation below -this is a very bad touchpoint
+    shock_switch: float  # P(leaving at once after a very bad touchpoint)
+    churn_sensitivity: float  # gamma of the churn hazard
+    churn_reference: float  # satisfaction at which the hazard is the propensity
+    churn_bound: float  # exp(gamma s_ref): the hazard's bound per unit propensity
+    need_rate: float  # P(a purchase occasion) per step, in the market
+    consider_threshold: float  # attitude needed to consider a brand
+    forget_rate: float  # P(forgetting one brand not in use) per step
+    entry_rate: float  # P(a need appearing) per step, out of the market
+    exit_rate: float  # P(a need ending) per step, in the market
+    turnover: float  # P(leaving the population, a newcomer replacing) per step
+    attention: float  # P(a message registers) out of the market [market.category.attention]
+    beta_attitude: float  # utility weight of attitude
+    beta_price: float  # utility weight of log price (times price sensitivity)
+    beta_friction: float  # utility weight of friction
+    inertia: float  # utility bonus of the current brand
+    recommend_weight: float  # weight of satisfaction (vs attitude) in the NPS score
+    steps_per_year: float  # steps in a year [sim.steps_per_year]
+    tenure_uplift: float  # spend rise per year of tenure
+    tenure_cap: float  # years of tenure the uplift stops at
+
+
+def other_rates(
+    talk: float, usage: float, contact: float, complaint: float, forget: float, entry: float,
+    exit_: float, turnover: float, n_brands: int,
+) -> float:  # fmt: skip
+    """Per-step rates that compete with ads for a customer's step, at their highest.
+
+    talk + usage + contact + complaint contact + forgetting (each brand) + turnover + the
+    larger of the category's entry and exit rates: ads may take at most 1 minus this.
+    """
+    return talk + usage + contact + complaint + forget * n_brands + turnover + max(entry, exit_)
+
 
 # Per-brand table ``brand_params[b, col]``.
 B_PRICE = 0  # revenue per active customer per step (before the tenure uplift)
@@ -22,7 +92,10 @@ B_BOT_QUALITY = 10  # chatbot: P(a contact succeeds)
 B_BOT_RESOLUTION = 11  # chatbot: P(a failure is put right)
 B_BOT_FRICTION = 12  # chatbot: waiting and effort, 0-1
 B_MEMBER_COST = 13  # loyalty programme: cost per member (customer) per step
-N_BRAND_PARAMS = 14
+B_BOT_COST = 14  # chatbot: cost per contact it answers
+B_CUSTOMER_COST = 15  # personalisation: cost per customer per step
+B_FIXED_COST = 16  # programme costs per step not tied to customers (investments)
+N_BRAND_PARAMS = 17
 
 # Per-channel role table ``channel_roles[c, col]`` (the channel x stage matrix).
 R_AWARENESS = 0  # P(an ad seen on the channel makes the customer aware)
@@ -30,42 +103,8 @@ R_CONSIDERATION = 1  # P(a liked brand seen on the channel enters the considerat
 R_PURCHASE = 2  # P(an ad seen on the channel triggers a purchase occasion now)
 R_SERVICE = 3  # share of customers whose service and purchase channel this is
 R_COST = 4  # cost of one ad exposure on the channel
-N_ROLES = 5
-
-# Global scalars ``g[col]``.
-G_N = 0
-G_AD_WEIGHT = 1
-G_TALK_RATE = 2
-G_WOM_WEIGHT = 3
-G_WOM_NEGATIVITY = 4
-G_WOM_CONSIDER = 5
-G_USAGE_RATE = 6
-G_CONTACT_RATE = 7
-G_NOISE = 8
-G_MET_LEVEL = 9
-G_EVAL_SENSITIVITY = 10
-G_SAT_WEIGHT = 11
-G_SAT_NEGATIVITY = 12
-G_FORGIVENESS = 13
-G_EXPECTATION_RATE = 14
-G_RECOVERY_PARADOX = 15
-G_FAILURE_EXPERIENCE = 16
-G_SHOCK_THRESHOLD = 17
-G_SHOCK_SWITCH = 18
-G_CHURN_SENSITIVITY = 19
-G_CHURN_REFERENCE = 20
-G_NEED_RATE = 21
-G_CONSIDER_THRESHOLD = 22
-G_BETA_ATTITUDE = 23
-G_BETA_PRICE = 24
-G_BETA_FRICTION = 25
-G_INERTIA = 26
-G_STEPS_PER_YEAR = 27
-G_TENURE_UPLIFT = 28
-G_TENURE_CAP = 29
-G_AD_TONE = 30
-G_CHURN_BOUND = 31  # exp(gamma s_ref): bound of the hazard per unit propensity
-N_GLOBALS = 32
+R_SERVICE_COST = 5  # cost of one service contact answered by people on the channel
+N_ROLES = 6
 
 # Per-brand accumulators ``acc[chunk, b, col]`` filled by the kernels each step.
 A_AWARE = 0
@@ -82,4 +121,21 @@ A_CONTACTS = 10
 A_FAILURES = 11
 A_RECOVERED = 12
 A_LAPSED = 13  # churned without switching: left the market for the lapsed stage
-N_ACC = 14
+A_CHURN_HAZARD = 14  # churned through the dissatisfaction hazard
+A_CHURN_SHOCK = 15  # churned at once after a very bad touchpoint
+A_CHURN_SWITCH = 16  # switched to a rival at a purchase occasion
+A_CHURN_EXIT = 17  # left the category (the need ended)
+A_ACQUIRED_WOM = 18  # acquired with word of mouth about the brand as the last touchpoint
+A_COMPLAINTS = 19  # complaints filed (a contact to come)
+A_BOT_CONTACTS = 20  # contacts the chatbot answered
+A_ATTITUDE = 21  # sum of customers' attitude toward their brand
+A_TENURE_BANDS = 22  # 4 bands of tenure (<1, 1-2, 2-3, 3+ years): customers, then revenue
+N_TENURE_BANDS = 4
+N_ACC = A_TENURE_BANDS + 2 * N_TENURE_BANDS
+
+# Per-(brand, channel) accumulators ``chan[chunk, b, c, col]``; channel C is word of mouth.
+C_IMPRESSIONS = 0  # paid ad exposures met (conversations heard, for word of mouth)
+C_NEWS = 1  # earned (news) exposures met
+C_CONVERSIONS = 2  # acquisitions whose last touchpoint was this brand's message here
+C_CONTACTS = 3  # service contacts answered by people on the channel
+N_CHAN = 4

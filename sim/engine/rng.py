@@ -32,6 +32,7 @@ _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 STREAM_STEP = 0
 STREAM_NETWORK = 1
 STREAM_INIT = 2
+STREAM_BURN_IN = 3  # the unrecorded steps before step 0
 
 
 @njit(cache=True, inline="always")

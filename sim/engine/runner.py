@@ -23,6 +23,12 @@ class Result:
         flows: customers moving from (stage, brand) to (stage, brand) in each step.
         retention: cohort retention by tenure per brand (brand, tenure, cohort_size,
             active, retention).
+        channels: one row per (step, brand, channel): impressions, spend, news,
+            conversions (last touchpoint), service contacts; word of mouth is the
+            pseudo-channel ``word_of_mouth``.
+        tenure: revenue per customer-step by tenure band and brand.
+        touchpoints: every event of the ``sim.trace`` traced customers (step, customer,
+            touch, brand, channel, stage); empty without a trace.
         config: the resolved config of the run.
     """
 
@@ -30,6 +36,9 @@ class Result:
     stages: pl.DataFrame
     flows: pl.DataFrame
     retention: pl.DataFrame
+    channels: pl.DataFrame
+    tenure: pl.DataFrame
+    touchpoints: pl.DataFrame
     config: DictConfig
 
 
@@ -47,7 +56,8 @@ def simulate(cfg: DictConfig, progress: Callable[[int], None] | None = None) -> 
         progress: called with the step number after every step.
 
     Returns:
-        The run's metrics, stages and flows as polars frames.
+        The run's metrics, stages, flows, retention, channels, tenure and touchpoints as
+        polars frames.
     """
     from sim.engine.model import JourneyModel
     from sim.engine.resources import check_memory
@@ -58,10 +68,14 @@ def simulate(cfg: DictConfig, progress: Callable[[int], None] | None = None) -> 
     model = JourneyModel(cfg)
     model.run(progress=progress)
     rec = model.recorder
+    horizon = float(cfg.finance.clv_horizon_years) * float(cfg.sim.steps_per_year)
     return Result(
-        metrics=rec.metrics(model.market.service_cost, model.market.discount_rate),
+        metrics=rec.metrics(model.market.discount_rate, horizon),
         stages=rec.stages(),
         flows=rec.flow_frame(),
         retention=rec.retention(model.cohort_counts()),
+        channels=rec.channels(),
+        tenure=rec.tenure(),
+        touchpoints=model.tracer.frame(),
         config=OmegaConf.create(OmegaConf.to_container(cfg)),
     )

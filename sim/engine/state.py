@@ -32,9 +32,13 @@ class Market:
     resolution: np.ndarray  # float64 [B, C]
     friction: np.ndarray  # float64 [B, C]
     channel_roles: np.ndarray  # float64 [C, N_ROLES]
-    globals: np.ndarray  # float64 [N_GLOBALS]
-    service_cost: float
+    globals: P.Globals  # market-wide rule parameters
     discount_rate: float
+
+    @property
+    def global_values(self) -> np.ndarray:
+        """The market-wide parameters as the float64 array the kernels take."""
+        return np.array(self.globals, dtype=np.float64)
 
     @property
     def n_brands(self) -> int:
@@ -64,6 +68,9 @@ class Customers:
     wom_activity: np.ndarray  # float32 trait, 0-1
     churn_propensity: np.ndarray  # float32 trait: baseline churn probability per step
     channel: np.ndarray  # uint8: channel the customer buys and asks for service on
+    flags: np.ndarray  # uint8 bits: in the market (has the need), complaint pending
+    grudge: np.ndarray  # uint8: steps since leaving a brand it still warns about + 1 (0 none)
+    last_touch: np.ndarray  # uint16: code of the last ad, news or word of mouth met
     voice: np.ndarray  # int8: what the customer says this step (0 silent, see encode_voice)
     extra: dict = field(default_factory=dict)
 
@@ -78,7 +85,8 @@ class Customers:
         cols = (
             self.stage, self.brand, self.last_brand, self.aware, self.consider, self.attitude,
             self.satisfaction, self.expectation, self.tenure, self.price_sensitivity,
-            self.wom_activity, self.churn_propensity, self.channel, self.voice,
+            self.wom_activity, self.churn_propensity, self.channel, self.flags, self.grudge,
+            self.last_touch, self.voice,
         )  # fmt: skip
         return int(sum(c.nbytes for c in cols))
 
@@ -130,40 +138,7 @@ def build_market(cfg: DictConfig) -> Market:
         roles[c, P.R_PURCHASE] = ch.purchase
         roles[c, P.R_SERVICE] = ch.service_share
         roles[c, P.R_COST] = ch.cost
-    m, w, s = cfg.market, cfg.wom, cfg.service
-    g = np.zeros(P.N_GLOBALS)
-    g[P.G_N] = m.customers
-    g[P.G_AD_WEIGHT] = w.ad_weight
-    g[P.G_AD_TONE] = w.ad_tone
-    g[P.G_TALK_RATE] = w.talk_rate
-    g[P.G_WOM_WEIGHT] = w.weight
-    g[P.G_WOM_NEGATIVITY] = w.negativity_bias
-    g[P.G_WOM_CONSIDER] = w.consideration
-    g[P.G_USAGE_RATE] = m.journey.usage_rate
-    g[P.G_CONTACT_RATE] = s.contact_rate
-    g[P.G_NOISE] = s.noise
-    g[P.G_MET_LEVEL] = m.satisfaction.met_level
-    g[P.G_EVAL_SENSITIVITY] = m.satisfaction.sensitivity
-    g[P.G_SAT_WEIGHT] = m.satisfaction.weight
-    g[P.G_SAT_NEGATIVITY] = m.satisfaction.negativity_bias
-    g[P.G_FORGIVENESS] = m.satisfaction.forgiveness
-    g[P.G_EXPECTATION_RATE] = m.satisfaction.expectation_rate
-    g[P.G_RECOVERY_PARADOX] = s.recovery_paradox
-    g[P.G_FAILURE_EXPERIENCE] = s.failure_experience
-    g[P.G_SHOCK_THRESHOLD] = m.churn.shock_threshold
-    g[P.G_SHOCK_SWITCH] = m.churn.shock_switch
-    g[P.G_CHURN_SENSITIVITY] = m.churn.sensitivity
-    g[P.G_CHURN_REFERENCE] = m.churn.reference
-    g[P.G_NEED_RATE] = m.journey.need_rate
-    g[P.G_CONSIDER_THRESHOLD] = m.journey.consider_threshold
-    g[P.G_BETA_ATTITUDE] = m.choice.beta_attitude
-    g[P.G_BETA_PRICE] = m.choice.beta_price
-    g[P.G_BETA_FRICTION] = m.choice.beta_friction
-    g[P.G_INERTIA] = m.choice.inertia
-    g[P.G_STEPS_PER_YEAR] = cfg.sim.steps_per_year
-    g[P.G_TENURE_UPLIFT] = m.spend.tenure_uplift
-    g[P.G_TENURE_CAP] = m.spend.cap_years
-    g[P.G_CHURN_BOUND] = rules.churn_hazard_bound(1.0, m.churn.sensitivity, m.churn.reference, 1.0)
+        roles[c, P.R_SERVICE_COST] = ch.service_cost
     return Market(
         brand_names=brand_names,
         channel_names=channel_names,
@@ -174,9 +149,61 @@ def build_market(cfg: DictConfig) -> Market:
         resolution=fcr,
         friction=fric,
         channel_roles=roles,
-        globals=g,
-        service_cost=float(s.cost_per_contact),
+        globals=build_globals(cfg),
         discount_rate=float(cfg.finance.discount_rate),
+    )
+
+
+def build_globals(cfg: DictConfig) -> P.Globals:
+    """The market-wide rule parameters from the config (see ``sim.engine.params.Globals``)."""
+    m, w, s = cfg.market, cfg.wom, cfg.service
+    return P.Globals(
+        n=int(m.customers),
+        ad_weight=float(w.ad_weight),
+        ad_tone=float(w.ad_tone),
+        talk_rate=float(w.talk_rate),
+        wom_weight=float(w.weight),
+        wom_negativity=float(w.negativity_bias),
+        wom_consider=float(w.consideration),
+        wom_purchase=float(w.purchase),
+        news_weight=float(w.news_weight),
+        grudge_half_life=float(w.grudge_half_life),
+        usage_rate=float(m.journey.usage_rate),
+        contact_rate=float(s.contact_rate),
+        complaint_contact=float(s.complaint_contact),
+        complaint_threshold=float(s.complaint_threshold),
+        complaint_rate=float(s.complaint_rate),
+        noise=float(s.noise),
+        met_level=float(m.satisfaction.met_level),
+        eval_sensitivity=float(m.satisfaction.sensitivity),
+        sat_weight=float(m.satisfaction.weight),
+        sat_negativity=float(m.satisfaction.negativity_bias),
+        forgiveness=float(m.satisfaction.forgiveness),
+        expectation_rate=float(m.satisfaction.expectation_rate),
+        recovery_paradox=float(s.recovery_paradox),
+        failure_experience=float(s.failure_experience),
+        shock_threshold=float(m.churn.shock_threshold),
+        shock_switch=float(m.churn.shock_switch),
+        churn_sensitivity=float(m.churn.sensitivity),
+        churn_reference=float(m.churn.reference),
+        churn_bound=float(
+            rules.churn_hazard_bound(1.0, m.churn.sensitivity, m.churn.reference, 1.0)
+        ),
+        need_rate=float(m.journey.need_rate),
+        consider_threshold=float(m.journey.consider_threshold),
+        forget_rate=float(m.journey.forget_rate),
+        entry_rate=float(m.category.entry_rate),
+        exit_rate=float(m.category.exit_rate),
+        turnover=float(m.category.turnover),
+        attention=float(m.category.attention),
+        beta_attitude=float(m.choice.beta_attitude),
+        beta_price=float(m.choice.beta_price),
+        beta_friction=float(m.choice.beta_friction),
+        inertia=float(m.choice.inertia),
+        recommend_weight=float(m.recommend.satisfaction_weight),
+        steps_per_year=float(cfg.sim.steps_per_year),
+        tenure_uplift=float(m.spend.tenure_uplift),
+        tenure_cap=float(m.spend.cap_years),
     )
 
 
@@ -228,11 +255,23 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
 
     # Per-brand draws come from per-brand streams, so adding a brand (a new entrant)
     # leaves every other draw unchanged: common random numbers across scenarios.
-    threshold = market.globals[P.G_CONSIDER_THRESHOLD]
+    threshold = market.globals.consider_threshold
     equity = market.brand_params[:, P.B_EQUITY]
     attitude = np.empty((n, nb), dtype=np.float32)
     aware = np.zeros(n, dtype=np.uint8)
     consider = np.zeros(n, dtype=np.uint8)
+    # Out of the market at steady state: exit / (entry + exit) of everyone, all of them
+    # non-customers (customers have the need). Most people out of the market had the need
+    # before and were customers then: lapsed, with a last brand drawn by the initial shares.
+    need_rng = np.random.default_rng([int(seed), STREAM_INIT, 2000])
+    is_customer = brand >= 0
+    served = float(is_customer.mean())
+    out_share = min(1.0, (1.0 - in_market_share(market)) / max(1.0 - served, 1e-12))
+    in_market = is_customer | (need_rng.random(n) >= out_share)
+    was_customer = ~in_market & (need_rng.random(n) < served)
+    by_share = cum / cum[-1] if cum.size and cum[-1] > 0 else np.ones(nb)
+    drawn = np.minimum(np.searchsorted(by_share, need_rng.random(n), side="right"), nb - 1)
+    last_brand = np.where(was_customer, drawn, -1)
     init_aware = np.array([cfg.brands[b].initial_awareness for b in market.brand_names])
     for b in range(nb):
         brand_rng = np.random.default_rng([int(seed), STREAM_INIT, 1000 + b])
@@ -240,20 +279,23 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
         if not launched[b]:
             continue
         bit = np.uint8(1 << b)
-        is_aware = (brand_rng.random(n) < init_aware[b]) | (brand == b)
+        is_aware = (brand_rng.random(n) < init_aware[b]) | (brand == b) | (last_brand == b)
         aware[is_aware] |= bit
         likes = attitude[:, b] >= threshold
         considers = is_aware & likes & (brand_rng.random(n) < cfg.market.initial_consideration)
+        considers &= in_market
         considers |= brand == b
         consider[considers] |= bit
 
-    is_customer = brand >= 0
     satisfaction = np.full(n, cfg.market.initial_satisfaction, dtype=np.float32)
     noise = 0.05 * rng.standard_normal(int(is_customer.sum()))
     satisfaction[is_customer] = np.clip(satisfaction[is_customer] + noise, 0.0, 1.0)
-    max_tenure = int(cfg.market.initial_tenure_years * cfg.sim.steps_per_year)
+    # Tenure of a market at steady state under a constant churn hazard: geometric, here
+    # exponential with the given mean (in years), rounded down to whole steps.
+    mean_tenure = float(cfg.market.initial_tenure_years) * float(cfg.sim.steps_per_year)
     tenure = np.zeros(n, dtype=np.uint16)
-    tenure[is_customer] = rng.integers(0, max_tenure + 1, int(is_customer.sum())).clip(0, 65535)
+    drawn = rng.exponential(max(mean_tenure, 1e-12), int(is_customer.sum()))
+    tenure[is_customer] = np.floor(np.minimum(drawn, 65535.0)) if mean_tenure > 0 else 0
 
     service_share = market.channel_roles[:, P.R_SERVICE]
     if service_share.sum() > 0:
@@ -262,18 +304,16 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
     else:
         channel = np.zeros(n, dtype=np.int64)
 
-    stage = np.where(
-        is_customer,
-        rules.CUSTOMER,
-        np.where(
-            consider != 0, rules.CONSIDERING, np.where(aware != 0, rules.AWARE, rules.UNAWARE)
-        ),
+    stage = np.select(
+        [is_customer, consider != 0, last_brand >= 0, aware != 0],
+        [rules.CUSTOMER, rules.CONSIDERING, rules.LAPSED, rules.AWARE],
+        rules.UNAWARE,
     )
     voice = np.zeros(n, dtype=np.int8)  # filled by the initial record pass (sim.engine.kernels)
     return Customers(
         stage=stage.astype(np.int8),
         brand=brand.astype(np.int8),
-        last_brand=np.full(n, -1, dtype=np.int8),
+        last_brand=last_brand.astype(np.int8),
         aware=aware,
         consider=consider,
         attitude=attitude.astype(np.float32),
@@ -284,5 +324,20 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
         wom_activity=activity.astype(np.float32),
         churn_propensity=churn_prop.astype(np.float32),
         channel=channel.astype(np.uint8),
+        flags=np.where(in_market, 1, 0).astype(np.uint8),  # sim.engine.kernels.IN_MARKET
+        grudge=np.zeros(n, dtype=np.uint8),
+        last_touch=np.zeros(n, dtype=np.uint16),
         voice=voice,
     )
+
+
+def in_market_share(market: Market) -> float:
+    """Steady-state share of everyone with a need for the category.
+
+    entry / (entry + exit + turnover): people leave the market when their need ends or they
+    leave the population (newcomers start without the need), and return at the entry rate
+    (1 when all three rates are 0).
+    """
+    g = market.globals
+    total = g.entry_rate + g.exit_rate + g.turnover
+    return 1.0 if total <= 0 else g.entry_rate / total

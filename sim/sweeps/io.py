@@ -22,9 +22,9 @@ from pathlib import Path
 import polars as pl
 from omegaconf import DictConfig, OmegaConf
 
-RESULT_FILES = (
-    "metrics.parquet", "stages.parquet", "flows.parquet", "retention.parquet", "config.yaml",
-)  # fmt: skip
+#: Each result frame's file (``Result`` attribute + ``.parquet``), then the config.
+FRAMES = ("metrics", "stages", "flows", "retention", "channels", "tenure", "touchpoints")
+RESULT_FILES = (*(f"{name}.parquet" for name in FRAMES), "config.yaml")
 DONE = "DONE"
 LOCK = ".lock"
 
@@ -63,17 +63,15 @@ def fingerprint(cfg: DictConfig) -> str:
 
 
 def write_result(result, folder: str | Path) -> None:
-    """Write metrics, stages, flows, retention and the resolved config; DONE last.
+    """Write every result frame (``FRAMES``) and the resolved config; DONE last.
 
     Raises:
         OSError: the folder cannot be written (read-only, disk full): nothing looks complete.
     """
     folder = Path(folder)
     (folder / DONE).unlink(missing_ok=True)
-    write_parquet(result.metrics, folder / "metrics.parquet")
-    write_parquet(result.stages, folder / "stages.parquet")
-    write_parquet(result.flows, folder / "flows.parquet")
-    write_parquet(result.retention, folder / "retention.parquet")
+    for name in FRAMES:
+        write_parquet(getattr(result, name), folder / f"{name}.parquet")
     write_text(OmegaConf.to_yaml(result.config), folder / "config.yaml")
     record = {
         "fingerprint": fingerprint(result.config),

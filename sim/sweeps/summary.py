@@ -27,8 +27,9 @@ SUMMARY_FILE = "summary.parquet"
 REPORT_FILES = ("report.parquet", "report.csv")
 #: KPIs per brand in the summary: final customers and share, retention, churn, money, NPS.
 SUMMARY_KPIS = (
-    "customers", "share", "retention", "churned", "churn_rate", "acquired", "revenue", "profit",
-    "clv", "nps", "cac",
+    "customers", "share", "retention", "churned", "churn_rate", "annual_churn", "acquired",
+    "revenue", "profit", "clv", "profit_per_customer", "nps", "cac", "cost_to_keep",
+    "marketing_share", "wom_share",
 )  # fmt: skip
 
 
@@ -55,18 +56,9 @@ def run_overrides(run_dir: Path) -> dict[str, object]:
     return out
 
 
-def run_kpis(metrics: pl.DataFrame) -> dict[str, float | None]:
-    """The KPIs of one run as {"<kpi>__<brand>": value}."""
-    k = brand_kpis(metrics)
-    mean_customers = metrics.group_by("brand", maintain_order=True).agg(
-        pl.col("customers").mean().alias("mean_customers")
-    )
-    k = k.join(mean_customers, on="brand").with_columns(
-        pl.when(pl.col("mean_customers") > 0)
-        .then(pl.col("churned") / pl.col("mean_customers"))
-        .otherwise(None)
-        .alias("churn_rate")
-    )
+def run_kpis(metrics: pl.DataFrame, steps_per_year: float = 365.0) -> dict[str, float | None]:
+    """The KPIs of one run as {"<kpi>__<brand>": value} (definitions in ``sim.engine.kpi``)."""
+    k = brand_kpis(metrics, steps_per_year)
     names = {"customers": "customers_end", "share": "share_end", "nps": "nps_end"}
     out: dict[str, float | None] = {}
     for row in k.iter_rows(named=True):
@@ -109,7 +101,8 @@ def collect_runs(sweep_dir: str | Path, since: float | None = None) -> pl.DataFr
                 cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
                 row.setdefault("scenario", cfg["scenario"]["name"])
                 row.setdefault("seed", cfg["seed"])
-                row.update(run_kpis(pl.read_parquet(run_dir / "metrics.parquet")))
+                per_year = float((cfg.get("sim") or {}).get("steps_per_year", 365.0))
+                row.update(run_kpis(pl.read_parquet(run_dir / "metrics.parquet"), per_year))
             except Exception as exc:  # noqa: BLE001 - any unreadable file makes the run incomplete
                 problem = f"{run_dir / 'metrics.parquet'}: cannot be read ({type(exc).__name__})"
         row["status"] = "complete" if problem is None else "incomplete"

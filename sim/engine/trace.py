@@ -1,0 +1,106 @@
+"""Traces: every touchpoint of a sample of customers, for journeys and attribution.
+
+``sim.trace = K`` picks K customers uniformly without replacement (a pure function of the
+seed). The kernels write the code of each traced customer's touchpoint of the step
+(``agents.rules.touch_code``) into a small buffer; after each step the tracer turns it,
+and the customer's brand before and after, into rows of ``Result.touchpoints``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from agents import rules
+from sim.engine.rng import STREAM_INIT
+
+TOUCHPOINT_COLUMNS = ("step", "customer", "touch", "brand", "channel", "stage")
+
+
+class Tracer:
+    """The traced customers, the kernels' buffer, and the rows collected so far."""
+
+    def __init__(self, k: int, n: int, seed: int, market):
+        k = max(0, min(int(k), n))
+        rng = np.random.default_rng([int(seed), STREAM_INIT, 3000])
+        self.ids = np.sort(rng.choice(n, size=k, replace=False)).astype(np.int64)
+        self.bits = np.zeros((n + 7) // 8, dtype=np.uint8)
+        np.bitwise_or.at(self.bits, self.ids >> 3, (1 << (self.ids & 7)).astype(np.uint8))
+        self.touch = np.zeros(k, dtype=np.uint16)
+        self.brand_names = market.brand_names
+        self.channel_names = market.channel_names
+        self._rows: list[tuple] = []
+        self._before = np.zeros(k, dtype=np.int8)
+
+    @property
+    def active(self) -> bool:
+        """True if any customer is traced."""
+        return self.ids.size > 0
+
+    def start(self, customers) -> None:
+        """Rows of step 0: each traced customer's brand and stage as the run starts."""
+        if not self.active:
+            return
+        brand = customers.brand[self.ids].astype(np.int64)
+        kinds = np.full(self.ids.size, -1)
+        self._add(0, self.ids, kinds, brand, np.full(self.ids.size, -1), customers)
+
+    def before(self, customers) -> None:
+        """Remember brands before the step; clear the buffer."""
+        if self.active:
+            self._before = customers.brand[self.ids].copy()
+            self.touch[:] = 0
+
+    def after(self, t: int, customers) -> None:
+        """Turn the step's touchpoints and brand changes into rows."""
+        if not self.active:
+            return
+        touch = self.touch.astype(np.int64)
+        met = touch != 0
+        self._add(t, self.ids[met], touch[met] >> 12, (touch[met] >> 8) & 0xF,
+                  touch[met] & 0xFF, customers)  # fmt: skip
+        before = self._before.astype(np.int64)
+        after = customers.brand[self.ids].astype(np.int64)
+        moved = before != after
+        left = moved & (before >= 0)
+        joined = moved & (after >= 0)
+        none = np.full(int(left.sum()), -1)
+        self._add(t, self.ids[left], np.full(int(left.sum()), -2), before[left], none, customers)
+        none = np.full(int(joined.sum()), -1)
+        self._add(t, self.ids[joined], np.full(int(joined.sum()), -3), after[joined], none,
+                  customers)  # fmt: skip
+
+    def _add(self, t, ids, kinds, brands, channels, customers) -> None:
+        if ids.size:
+            stages = customers.stage[ids].astype(np.int64)
+            self._rows.append((t, ids, kinds, brands, channels, stages))
+
+    def frame(self) -> pl.DataFrame:
+        """One row per event of a traced customer (see ``TOUCHPOINT_COLUMNS``)."""
+        names = {-1: "start", -2: "churned", -3: "acquired"}
+        names.update(dict(enumerate(rules.TOUCH_NAMES)))
+        steps, customers, touch, brand, channel, stage = [], [], [], [], [], []
+        for t, ids, kinds, brands, channels, stages in self._rows:
+            steps.append(np.full(ids.size, t, dtype=np.int32))
+            customers.append(ids)
+            touch += [names[int(k)] for k in kinds]
+            brand += [self.brand_names[b] if b >= 0 else None for b in brands]
+            channel += [
+                self.channel_names[c] if 0 <= c < len(self.channel_names) else None
+                for c in channels
+            ]
+            stage += [rules.STAGE_NAMES[s] for s in stages]
+        return pl.DataFrame(
+            {
+                "step": np.concatenate(steps) if steps else np.zeros(0, dtype=np.int32),
+                "customer": np.concatenate(customers) if customers else np.zeros(0, np.int64),
+                "touch": touch,
+                "brand": brand,
+                "channel": channel,
+                "stage": stage,
+            },
+            schema={
+                "step": pl.Int32, "customer": pl.Int64, "touch": pl.Utf8, "brand": pl.Utf8,
+                "channel": pl.Utf8, "stage": pl.Utf8,
+            },
+        )  # fmt: skip
