@@ -78,12 +78,17 @@ def test_keys_and_bounds_are_checked_like_overrides(tmp_path):
     with pytest.raises(ConfigError, match="integer key needs integer bounds"):
         load_space(space)
     # each high bound is fine alone, but the corner of the space where all are high is not
+    shares = [
+        "brands.incumbent.initial_share=0.3",
+        "brands.challenger.initial_share=0.2",
+        "brands.budget.initial_share=0.2",
+    ]
     space.write_text(
-        "brands.incumbent.initial_share: {low: 0.2, high: 0.6}\n"
-        "brands.budget.initial_share: {low: 0.1, high: 0.5}\n"
+        "brands.incumbent.initial_share: {low: 0.2, high: 0.5}\n"
+        "brands.budget.initial_share: {low: 0.1, high: 0.45}\n"
     )
     with pytest.raises(ConfigError, match=r"at its high bound together: .*must sum to at most 1"):
-        load_space(space)
+        load_space(space, shares)
     with pytest.raises(ConfigError, match="no such parameter-space file"):
         load_space(tmp_path / "missing.yaml")
 
