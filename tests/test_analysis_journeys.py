@@ -8,6 +8,7 @@ import pytest
 from sim.analysis.attribution import markov_attribution
 from sim.analysis.journeys import aggregate_paths, customer_paths, truth_table, weekly_mix
 
+CHANNELS = ("tv", "social", "search", "reviews", "store", "app", "service")
 SCHEMA = {
     "step": pl.Int32,
     "customer": pl.Int64,
@@ -123,3 +124,114 @@ def test_truth_table_compares_removal_effects():
     assert (low + high) / 2 == pytest.approx(8 / 30)
     assert high - low == pytest.approx(2 * 12.706 * 0.05, rel=1e-3)  # se = 0.1 / 2
     assert table["channel"].to_list() == ["search", "tv"]
+
+
+# -- end to end on the engine's traces ---------------------------------------------------------
+SMALL = ("market.customers=1500", "sim.steps=42")
+
+
+def test_journeys_command_writes_paths_and_the_weekly_mix(tmp_path, capsys):
+    from sim import load_config, simulate
+    from sim.cli import main
+
+    out = tmp_path / "j"
+    code = main(
+        [
+            "journeys",
+            "--sample",
+            "300",
+            "--replicates",
+            "2",
+            "--jobs",
+            "1",
+            "--out",
+            str(out),
+            *SMALL,
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "600 customers traced" in captured.out
+    paths = pl.read_csv(out / "paths.csv", schema_overrides={"path": pl.Utf8})
+    assert paths.columns == ["path", "conversions", "nulls"]
+    assert int(paths["conversions"].sum() + paths["nulls"].sum()) == 600  # each customer once
+    assert paths["path"].n_unique() == paths.height  # identical paths counted together
+    labels = {s for p in paths["path"].fill_null("").to_list() for s in p.split(" > ") if s}
+    assert labels and all(
+        lbl in CHANNELS or lbl == "word_of_mouth" or lbl.startswith("news:") for lbl in labels
+    )
+    # the conversions are the traced customers' first acquisitions, seed by seed
+    expected = 0
+    for seed in (0, 1):
+        tp = simulate(load_config([*SMALL, "sim.trace=300", f"seed={seed}"])).touchpoints
+        acquired = tp.filter((pl.col("touch") == "acquired") & (pl.col("step") >= 1))
+        expected += acquired["customer"].n_unique()
+    assert int(paths["conversions"].sum()) == expected
+    mix = pl.read_parquet(out / "mix.parquet")
+    assert mix.columns == [
+        "seed",
+        "week",
+        "brand",
+        "channel",
+        "spend",
+        "impressions",
+        "news",
+        "conversions",
+    ]
+    assert sorted(mix["week"].unique()) == list(range(1, 7))  # 42 days
+    run = simulate(load_config([*SMALL, "seed=0"])).channels
+    assert mix.filter(pl.col("seed") == 0)["spend"].sum() == pytest.approx(run["spend"].sum())
+    assert "word_of_mouth" in mix["channel"].to_list()
+
+
+def test_truth_is_the_conversions_lost_with_a_channels_ads_off(tmp_path, capsys):
+    from sim import load_config, simulate
+    from sim.cli import main
+
+    out = tmp_path / "t"
+    code = main(["attribute", "--truth", "--jobs", "2", "--out", str(out), *SMALL])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    truth = pl.read_parquet(out / "truth.parquet")
+    assert {
+        "channel",
+        "markov_removal_effect",
+        "true_removal_effect",
+        "true_removal_effect_low",
+        "true_removal_effect_high",
+        "markov_lost",
+        "true_lost",
+        "markov_share",
+        "true_share",
+        "error",
+        "share_error",
+    } <= set(truth.columns)
+    cfg = load_config(list(SMALL))
+    advertised = {
+        c for c in cfg.channels if any(cfg.brands[b].ad_reach.get(c, 0) > 0 for b in cfg.brands)
+    }
+    assert set(truth["channel"]) == advertised
+    # the truth of one channel, computed independently: every customer traced, same seed
+    channel = truth["channel"][0]
+    off = [
+        f"brands.{b}.ad_reach.{channel}=0" for b in cfg.brands if channel in cfg.brands[b].ad_reach
+    ]
+
+    def conversions(*extra: str) -> int:
+        tp = simulate(load_config([*SMALL, "sim.trace=1500", *extra])).touchpoints
+        return tp.filter((pl.col("touch") == "acquired") & (pl.col("step") >= 1))[
+            "customer"
+        ].n_unique()
+
+    base = conversions()
+    row = truth.row(0, named=True)
+    assert row["true_lost"] == base - conversions(*off)
+    assert row["true_removal_effect"] == pytest.approx(row["true_lost"] / base)
+    markov = pl.read_parquet(out / "attribution.parquet")
+    assert row["markov_removal_effect"] == pytest.approx(
+        markov.filter(pl.col("channel") == channel)["removal_effect"][0]
+    )
+    assert row["error"] == pytest.approx(row["markov_removal_effect"] - row["true_removal_effect"])
+    paths = pl.read_csv(out / "paths.csv", schema_overrides={"path": pl.Utf8})
+    assert int(paths["conversions"].sum()) == base
+    assert "mean absolute error" in captured.out

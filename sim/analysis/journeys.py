@@ -42,6 +42,9 @@ TOUCHES = ("ad", "news", "word_of_mouth", "service", "usage")
 DEFAULT_TOUCHES = ("ad", "news", "word_of_mouth")
 OUTPUTS = ("paths.csv", "mix.parquet", "journeys.html")
 TRUTH_OUTPUTS = ("truth.parquet", "attribution.parquet", "paths.csv", "truth.html")
+#: Customers traced by default: journeys, and the truth (its precision grows with it).
+JOURNEY_SAMPLE = 10_000
+TRUTH_SAMPLE = 20_000
 
 
 # -- paths -----------------------------------------------------------------------------------
@@ -198,8 +201,8 @@ def _market(ns, sample: int) -> runs.Market:
     return market
 
 
-def _sample(ns, default: int | None, customers: int) -> int:
-    sample = ns.sample if ns.sample is not None else (default or customers)
+def _sample(ns, default: int, customers: int) -> int:
+    sample = ns.sample if ns.sample is not None else default
     if sample < 1:
         raise options.UsageError(f"--sample {sample}: must be at least 1")
     if sample > customers:
@@ -226,7 +229,7 @@ def _command(args: list[str]) -> int:
     ns = options.parse(p, args)
     touches = _touches(ns.touches)
     customers = int(runs.Market.compose(ns.overrides, ns.seed).config.market.customers)
-    sample = _sample(ns, min(10_000, customers), customers)
+    sample = _sample(ns, min(JOURNEY_SAMPLE, customers), customers)
     market = _market(ns, sample)
     market.check_seed(market.seed + ns.replicates - 1)
     jobs = ns.jobs or runs.default_jobs()
@@ -448,11 +451,11 @@ def truth_command(args: list[str]) -> int:
         "Markov attribution of a run's paths beside the conversions lost when each channel's "
         "ads are switched off (same seeds).",
     )
-    _add_options(p, "customers to trace (default: all of them)")
+    _add_options(p, "customers to trace (default: all of them, at most 20000)")
     ns = options.parse(p, args)
     touches = _touches(ns.touches)
     customers = int(runs.Market.compose(ns.overrides, ns.seed).config.market.customers)
-    sample = _sample(ns, None, customers)
+    sample = _sample(ns, min(TRUTH_SAMPLE, customers), customers)
     market = _market(ns, sample)
     market.check_seed(market.seed + ns.replicates - 1)
     channels = ad_channels(market, ns.brand)
