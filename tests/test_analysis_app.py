@@ -9,7 +9,8 @@ from sim.cli import main
 from sim.config import ROOT
 from sim.dashboard import analysis as an
 
-MARKET = ("market.customers=800", "sim.steps=20", "--jobs", "1")
+#: One Numba thread: the tests share the cores with other work (results do not depend on it).
+MARKET = ("market.customers=800", "sim.steps=20", "engine.threads=1", "--jobs", "1")
 
 
 @pytest.fixture(scope="module")
@@ -24,58 +25,30 @@ def root(tmp_path_factory):
     paths.write_text("path,conversions,nulls\nA > B,1,0\nA,0,1\nB,1,1\n")
     data = root / "data.csv"
     data.write_text("step,brand,share\n0,incumbent,0.35\n10,incumbent,0.37\n20,incumbent,0.38\n")
+    sp, market = str(space), " ".join(MARKET)
     runs = [
-        ["attribute", str(paths), "--out", str(root / "attr")],
-        [
-            "sensitivity",
-            "--params",
-            str(space),
-            "--kpi",
-            "share__challenger",
-            "--n",
-            "2",
-            "--out",
-            str(root / "sens"),
-            *MARKET,
-        ],
-        [
-            "calibrate",
-            str(data),
-            "--params",
-            str(space),
-            "--trials",
-            "3",
-            "--out",
-            str(root / "cal"),
-            *MARKET,
-        ],
-        [
-            "optimise",
-            "--params",
-            str(space),
-            "--kpi",
-            "customers__challenger",
-            "--trials",
-            "2",
-            "--validate",
-            "2",
-            "--out",
-            str(root / "opt"),
-            *MARKET,
-        ],
+        f"attribute {paths} --out {root / 'attr'}",
+        f"sensitivity --params {sp} --kpi share__challenger --n 2 --out {root / 'sens'} {market}",
+        f"calibrate {data} --params {sp} --trials 3 --out {root / 'cal'} {market}",
+        f"optimise --params {sp} --kpi customers__challenger --trials 2 --validate 2 "
+        f"--out {root / 'opt'} {market}",
+        f"journeys --sample 200 --out {root / 'jour'} {market}",
+        f"attribute --truth --sample 400 --out {root / 'truth'} {market}",
     ]
     for args in runs:
-        assert main(args) == 0, args
+        assert main(args.split()) == 0, args
     return root
 
 
 def test_results_are_found_and_read(root):
-    assert sorted(an.find_results(root)) == ["attr", "cal", "opt", "sens"]
+    assert sorted(an.find_results(root)) == ["attr", "cal", "jour", "opt", "sens", "truth"]
     for folder, tool, tables in (
         ("attr", "attribute", {"attribution.parquet"}),
         ("sens", "sensitivity", {"sensitivity.parquet", "samples.parquet"}),
         ("cal", "calibrate", {"fit.parquet", "trials.parquet"}),
         ("opt", "optimise", {"gain.parquet", "validation.parquet", "trials.parquet"}),
+        ("jour", "journeys", {"paths.csv", "mix.parquet"}),
+        ("truth", "attribute", {"truth.parquet", "attribution.parquet", "paths.csv"}),
     ):
         result = an.load_result(root, folder)
         assert result.tool == tool and result.command.startswith(f"journeysim {tool} ")

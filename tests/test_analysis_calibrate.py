@@ -22,6 +22,7 @@ from tests.clitools import cli
 HERE = {"PYTHONPATH": str(ROOT)}
 #: The hidden truth: the budget brand's product quality and the challenger's price.
 TRUTH = {"brands.budget.product_quality": 0.58, "brands.challenger.price": 0.8}
+#: The default burn-in stays: the data start in the steady state of the hidden values.
 MARKET = ("market.customers=10000",)
 
 
@@ -210,6 +211,7 @@ def test_columns_present_are_fitted_and_missing_cells_skipped(tmp_path, capsys):
             "--out",
             str(out),
             "market.customers=1000",
+            "engine.threads=1",
         ]
     )
     assert code == 0, capsys.readouterr().err

@@ -64,7 +64,8 @@ def test_the_best_feasible_strategy_and_its_paired_gain(tmp_path, capsys):
     out = tmp_path / "out"
     args = (
         "--kpi customers__challenger --maximise --trials 12 --batch 4 --replicates 2 "
-        "--validate 4 --jobs 1 market.customers=1500 sim.steps=40 brands.challenger.price=0.95"
+        "--validate 4 --jobs 1 market.customers=1500 sim.steps=40 brands.challenger.price=0.95 "
+        "engine.threads=1"
     ).split()
     code = main(
         [

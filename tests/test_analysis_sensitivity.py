@@ -14,7 +14,8 @@ SPACE = (
     "brands.challenger.margin: {low: 0.1, high: 0.5}\n"
     "wom.talk_rate: {low: 0.02, high: 0.3}\n"
 )
-MARKET = ("market.customers=1500", "sim.steps=40")
+#: One Numba thread: the tests share the cores with other work (results do not depend on it).
+MARKET = ("market.customers=1500", "sim.steps=40", "engine.threads=1")
 
 
 def run(tmp_path, capsys, *args: str) -> pl.DataFrame:
