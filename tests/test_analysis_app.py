@@ -9,8 +9,16 @@ from sim.cli import main
 from sim.config import ROOT
 from sim.dashboard import analysis as an
 
-#: One Numba thread: the tests share the cores with other work (results do not depend on it).
-MARKET = ("market.customers=800", "sim.steps=20", "engine.threads=1", "--jobs", "1")
+#: A short burn-in (these tests check the tools, not the steady state) and one Numba thread
+#: (the tests share the cores with other work; results do not depend on it).
+MARKET = (
+    "market.customers=800",
+    "sim.steps=20",
+    "sim.burn_in=20",
+    "engine.threads=1",
+    "--jobs",
+    "1",
+)
 
 
 @pytest.fixture(scope="module")

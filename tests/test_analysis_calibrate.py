@@ -211,6 +211,7 @@ def test_columns_present_are_fitted_and_missing_cells_skipped(tmp_path, capsys):
             "--out",
             str(out),
             "market.customers=1000",
+            "sim.burn_in=20",
             "engine.threads=1",
         ]
     )

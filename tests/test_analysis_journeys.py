@@ -127,8 +127,9 @@ def test_truth_table_compares_removal_effects():
 
 
 # -- end to end on the engine's traces ---------------------------------------------------------
-#: One Numba thread: the tests share the cores with other work (results do not depend on it).
-SMALL = ("market.customers=1500", "sim.steps=42", "engine.threads=1")
+#: A short burn-in (these tests check the tools, not the steady state) and one Numba thread
+#: (the tests share the cores with other work; results do not depend on it).
+SMALL = ("market.customers=1500", "sim.steps=42", "sim.burn_in=20", "engine.threads=1")
 
 
 def test_journeys_command_writes_paths_and_the_weekly_mix(tmp_path, capsys):

@@ -51,21 +51,22 @@ def test_bad_constraints_are_one_line(text, words):
 
 
 def test_the_best_feasible_strategy_and_its_paired_gain(tmp_path, capsys):
-    """A lower price wins customers, but the constraint keeps it at 0.75 or more.
+    """Over six weeks a higher price earns more revenue (few customers leave so soon), but
+    the constraint caps it at 1.1.
 
-    The baseline price is 0.95, so the best strategy sits at the constraint's edge and its
+    The baseline price is 0.8, so the best strategy sits near the constraint's edge and its
     gain over the baseline is positive with an interval that excludes zero.
     """
     space = tmp_path / "space.yaml"
     space.write_text(
-        "brands.challenger.price: {low: 0.5, high: 1.2}\n"
+        "brands.challenger.price: {low: 0.5, high: 1.5}\n"
         "brands.challenger.margin: {low: 0.1, high: 0.5}\n"
     )
     out = tmp_path / "out"
     args = (
-        "--kpi customers__challenger --maximise --trials 12 --batch 4 --replicates 2 "
-        "--validate 4 --jobs 1 market.customers=1500 sim.steps=40 brands.challenger.price=0.95 "
-        "engine.threads=1"
+        "--kpi revenue__challenger --maximise --trials 12 --batch 4 --replicates 2 "
+        "--validate 4 --jobs 1 market.customers=1500 sim.steps=40 brands.challenger.price=0.8 "
+        "sim.burn_in=20 engine.threads=1"
     ).split()
     code = main(
         [
@@ -76,14 +77,14 @@ def test_the_best_feasible_strategy_and_its_paired_gain(tmp_path, capsys):
             str(out),
             *args,
             "--constraint",
-            "brands.challenger.price >= 0.75",
+            "brands.challenger.price <= 1.1",
         ]
     )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     overrides = yaml.safe_load((out / "best.yaml").read_text())
     best = dict(o.split("=") for o in overrides)
-    assert 0.75 <= float(best["brands.challenger.price"]) <= 0.85
+    assert 1.0 <= float(best["brands.challenger.price"]) <= 1.1
     load_config(overrides)  # ready to pass back
     trials = pl.read_parquet(out / "trials.parquet")
     assert trials.height == 12
@@ -98,9 +99,10 @@ def test_the_best_feasible_strategy_and_its_paired_gain(tmp_path, capsys):
         "profit__challenger",
     } <= set(trials.columns)
     infeasible = trials.filter(~pl.col("feasible"))
-    assert (infeasible["brands.challenger.price"] < 0.75).all()
+    assert infeasible.height and (infeasible["brands.challenger.price"] > 1.1).all()
+    assert trials["value"].max() > trials.filter(pl.col("feasible"))["value"].max()  # it binds
     gain = pl.read_parquet(out / "gain.parquet").row(0, named=True)
-    assert gain["kpi"] == "customers__challenger" and gain["seeds"] == 4
+    assert gain["kpi"] == "revenue__challenger" and gain["seeds"] == 4
     assert gain["gain"] > 0 and gain["gain_low"] > 0  # paired on 4 fresh seeds
     validation = pl.read_parquet(out / "validation.parquet")
     assert validation["seed"].to_list() == [2, 3, 4, 5]  # after the search seeds 0 and 1

@@ -14,8 +14,9 @@ SPACE = (
     "brands.challenger.margin: {low: 0.1, high: 0.5}\n"
     "wom.talk_rate: {low: 0.02, high: 0.3}\n"
 )
-#: One Numba thread: the tests share the cores with other work (results do not depend on it).
-MARKET = ("market.customers=1500", "sim.steps=40", "engine.threads=1")
+#: A short burn-in (these tests check the tools, not the steady state) and one Numba thread
+#: (the tests share the cores with other work; results do not depend on it).
+MARKET = ("market.customers=1500", "sim.steps=40", "sim.burn_in=20", "engine.threads=1")
 
 
 def run(tmp_path, capsys, *args: str) -> pl.DataFrame:
@@ -63,8 +64,9 @@ def test_morris_screens_out_the_irrelevant_parameter(tmp_path, capsys):
     assert margin["mu_star"] == pytest.approx(0.0, abs=1e-9)
     assert margin["sigma"] == pytest.approx(0.0, abs=1e-9)
     assert margin["rank"] == table["rank"].max() == 3
-    assert price["rank"] == 1 and price["mu"] < 0  # a higher price loses customers
+    assert price["rank"] < 3 and price["mu"] < 0  # a higher price loses customers
     assert price["mu_star_low"] > 0  # clearly influential
+    assert rows["wom.talk_rate"]["mu_star_low"] > 0
 
 
 def test_sobol_gives_the_irrelevant_parameter_zero_indices(tmp_path, capsys):
