@@ -13,7 +13,8 @@ import argparse
 import datetime as dt
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -170,6 +171,22 @@ def run_command(body: Callable[[], int]) -> int:
 def progress_label(tool: str) -> str:
     """The progress bar's label."""
     return f"journeysim {tool}"
+
+
+@contextmanager
+def library_warnings(library: str) -> Iterator[None]:
+    """Show a library's warnings raised in the block as one line each (once)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    shown = set()
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        if text not in shown:
+            shown.add(text)
+            say(f"warning: {library}: {text}")
 
 
 def say(message: str) -> None:

@@ -49,7 +49,8 @@ def design(params: list[Param], method: str, n: int, levels: int, seed: int) -> 
     if method == "morris":
         from SALib.sample import morris
 
-        return morris.sample(problem(params), N=n, num_levels=levels, seed=seed)
+        with options.library_warnings("SALib"):
+            return morris.sample(problem(params), N=n, num_levels=levels, seed=seed)
     import warnings
 
     from SALib.sample import sobol
@@ -246,6 +247,8 @@ def _command(args: list[str]) -> int:
     n = ns.n if ns.n is not None else DEFAULT_N[ns.method]
     options.positive("--n", n, 2 if ns.method == "morris" else 1)
     options.positive("--levels", ns.levels, 2)
+    if ns.levels % 2:
+        raise options.UsageError(f"--levels {ns.levels}: Morris needs an even number of levels")
     options.positive("--resamples", ns.resamples, 10)
     if ns.method == "sobol" and n & (n - 1):
         options.say(
@@ -294,7 +297,8 @@ def _command(args: list[str]) -> int:
             f"--kpi {ns.kpi}: equals {y[0]:.6g} in all {len(y)} samples: it depends on none of "
             "the parameters over these ranges"
         )
-    table = analyse(params, ns.method, unit, y, ns.levels, market.seed, resamples=ns.resamples)
+    with options.library_warnings("SALib"):
+        table = analyse(params, ns.method, unit, y, ns.levels, market.seed, resamples=ns.resamples)
     table = table.with_columns(pl.lit(ns.kpi).alias("kpi"), pl.lit(ns.method).alias("method"))
     options.start_output(folder)
     write_text(space_yaml(params), folder / "space.yaml")
