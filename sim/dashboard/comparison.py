@@ -10,12 +10,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import plotly.graph_objects as go
 import polars as pl
 import yaml
 
 from sim.dashboard import frames as fr
-from sim.dashboard.charts import Window, brand_colours, event_windows, scenario_colours
+from sim.dashboard.charts import (
+    Window,
+    band_figure,
+    brand_colours,
+    event_windows,
+    sankey_figure,
+    scenario_colours,
+)
 from sim.dashboard.export import comparison_zip
+from sim.dashboard.format import metric_info, metric_title
 from sim.dashboard.state import Job, Settings
 from sim.dashboard.tables import comparison_table, wide_deltas
 
@@ -127,6 +136,11 @@ class Comparison:
         """'chatbot_rollout_seed1'."""
         return f"{job.label}_seed{job.seed}"
 
+    @cached_property
+    def zip(self) -> bytes:
+        """The single download (built once)."""
+        return self.zip_bytes()
+
     def zip_bytes(self) -> bytes:
         """The single download: results, configs, overrides and commands."""
         table, _verdicts = self.deltas
@@ -144,3 +158,73 @@ class Comparison:
             overrides={self.run_name(j): j.overrides for j in self.jobs},
             description=self.settings.describe(),
         )
+
+    # -- figures ------------------------------------------------------------------------
+    def metric_figure(self, column: str) -> go.Figure:
+        """A metric over time: a panel per brand, scenarios by colour, bands, events."""
+        info = metric_info(column)
+        band = fr.replicate_band(self.metrics, column)
+        return band_figure(
+            band, facet="brand", title=info.label, y_title=metric_title(column),
+            kind=info.kind, colours=self.colours, order=self.labels, facets=self.brands,
+            windows=self.windows,
+        )  # fmt: skip
+
+    def difference_figure(self, column: str) -> go.Figure:
+        """A metric's paired difference against the baseline over time."""
+        info = metric_info(column)
+        band = fr.difference_band(self.metrics, column, self.baseline)
+        return band_figure(
+            band, facet="brand", title=f"{info.label}: difference against {self.baseline}",
+            y_title=f"difference in {metric_title(column, delta=True)}", kind=info.kind,
+            colours=self.colours, order=self.labels, facets=self.brands,
+            windows=self.windows, zero_line=True,
+        )  # fmt: skip
+
+    def retention_figure(self, min_cohort: int = 30) -> tuple[go.Figure, str]:
+        """Cohort retention by tenure, with a note on where the curves are cut."""
+        band = fr.retention_band(self.retention, min_cohort=min_cohort)
+        cut = fr.retention_cut(self.retention, min_cohort)
+        longest = int(self.retention["tenure"].max()) if self.retention.height else 0
+        cuts = [f"{b} after day {t}" for b, t in cut.items() if t is not None and t < longest]
+        none = [b for b, t in cut.items() if t is None]
+        note = (
+            f"Curves stop where fewer than {min_cohort} acquired customers reached that "
+            "tenure (the smallest cohort over scenarios and seeds decides): "
+            + (", ".join(cuts) if cuts else "no cut needed")
+            + (f"; no curve for {', '.join(none)} (too few customers acquired)" if none else "")
+            + "."
+        )
+        fig = band_figure(
+            band, facet="brand", title="Cohort retention: share of a cohort still a customer",
+            y_title="still a customer (%)", kind="percent", colours=self.colours,
+            order=self.labels, facets=[b for b in self.brands if cut.get(b) is not None],
+            x="tenure", x_title="days since joining",
+        )  # fmt: skip
+        return fig, note
+
+    def stage_figure(self) -> go.Figure:
+        """Share of all customers in each state over time, a panel per state."""
+        band = fr.stage_band(self.stages)
+        states = [s for s in fr.journey_states(self.brands) if s in set(band["state"])]
+        return band_figure(
+            band, facet="state", title="Where customers are, day by day",
+            y_title="share of all customers (%)", kind="percent", colours=self.colours,
+            order=self.labels, facets=states, windows=self.windows, max_cols=4,
+        )  # fmt: skip
+
+    def sankeys(
+        self, labels: Sequence[str], start: int, end: int, include_stays: bool = False
+    ) -> list[go.Figure]:
+        """Sankeys of moves over days start..end for each label, with the same nodes."""
+        flows = [self.flows.filter(pl.col("scenario") == label) for label in labels]
+        states = fr.flow_states(
+            *flows, start=start, end=end, include_stays=include_stays, brands=self.brands
+        )
+        out = []
+        for label, f in zip(labels, flows, strict=True):
+            data = fr.sankey_data(f, start, end, include_stays, states=states)
+            moves = sum(data["value"])
+            title = f"{label}: {moves:,.0f} moves per run, days {start}-{end}"
+            out.append(sankey_figure(data, self.brand_colours, title))
+        return out

@@ -48,8 +48,8 @@ class Kpi:
 
 #: The KPIs of ``sim.sweeps.summary.run_kpis`` (one value per run and brand).
 KPIS: dict[str, Kpi] = {
-    "customers": Kpi("Customers (end)", "count", True, "Customers", "at the end of the run"),
-    "share": Kpi("Share (end)", "percent", True, "Market share", "at the end of the run"),
+    "customers": Kpi("Customers at end", "count", True, "Customers", "at the end of the run"),
+    "share": Kpi("Share at end", "percent", True, "Market share", "at the end of the run"),
     "retention": Kpi("Retention", "percent", True, "Retention", "over the run"),
     "churned": Kpi("Customers lost", "count", False, "Churn rate", "over the run"),
     "churn_rate": Kpi("Churn rate", "percent", False, "Churn rate", "over the run"),
@@ -57,7 +57,7 @@ KPIS: dict[str, Kpi] = {
     "revenue": Kpi("Revenue", "money", True, "Revenue", "total over the run"),
     "profit": Kpi("Profit", "money", True, "Profit", "total over the run"),
     "clv": Kpi("CLV", "money", True, "CLV", "per customer"),
-    "nps": Kpi("NPS", "points", True, "NPS", "at the end of the run"),
+    "nps": Kpi("NPS at end", "points", True, "NPS", "at the end of the run"),
     "cac": Kpi("CAC", "money", False, "CAC", "ad spend per customer won"),
 }
 
@@ -200,24 +200,26 @@ def is_missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def _plain(x: float, signed: bool = False) -> str:
-    """Thousands separators and about 3 significant digits, never scientific notation."""
+def _plain(x: float, signed: bool = False, kind: str = "number") -> str:
+    """Thousands separators and about 3 significant digits, never scientific notation.
+
+    Counts (means of whole customers) get at most one decimal; zero is '0', unsigned.
+    """
     a = abs(x)
-    if a >= 100 or a == 0:
+    if a == 0:
+        return "0"
+    if a >= 100 or (kind == "count" and a >= 10):
         decimals = 0
-    elif a >= 10:
+    elif a >= 10 or kind == "count":
         decimals = 1
     elif a >= 1:
         decimals = 2
     else:
         decimals = min(8, 2 - math.floor(math.log10(a)))
-    text = f"{x:+,.{decimals}f}" if signed else f"{x:,.{decimals}f}"
-    if text.lstrip("+-") == "0" and a == 0:
-        return "+0" if signed else "0"
-    return text
+    return f"{x:+,.{decimals}f}" if signed else f"{x:,.{decimals}f}"
 
 
-def _compact(x: float, signed: bool = False) -> str:
+def _compact(x: float, signed: bool = False, kind: str = "number") -> str:
     """1.43M, -5.1k: for headline cards (3 significant digits, k from 10,000 on)."""
     rounded = float(f"{x:.3g}")  # round first, so 999,700 becomes 1M, not 1e+03k
     a = abs(rounded)
@@ -225,7 +227,7 @@ def _compact(x: float, signed: bool = False) -> str:
     for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e4, "k")):
         if a >= limit:
             return f"{sign}{rounded / limit:.3g}{suffix}"
-    return _plain(x, signed)
+    return _plain(x, signed, kind)
 
 
 def _suffix(kind: str, delta: bool) -> str:
@@ -249,7 +251,7 @@ def _number(x: float, kind: str, delta: bool, compact: bool) -> str:
         return f"{x:+.3f}" if delta else f"{x:.3f}"
     if kind == "points":
         return f"{x:+.1f}"
-    return _compact(x, delta) if compact else _plain(x, delta)
+    return _compact(x, delta, kind) if compact else _plain(x, delta, kind)
 
 
 def format_value(
