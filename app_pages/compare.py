@@ -183,7 +183,11 @@ def headline_section(comp: dash.Comparison) -> None:
     if not items:
         st.info(f"{brand} has no customers in {scenario}.")
         return
-    for col, item in zip(st.columns(len(items)), items, strict=True):
+    per_row = 3
+    cols = []
+    for _ in range(0, len(items), per_row):
+        cols += st.columns(per_row)
+    for col, item in zip(cols, items, strict=False):
         col.metric(
             item["label"],
             item["value_text"],

@@ -74,17 +74,14 @@ def show_rule(rule: dash.Rule, cfg, index: int, sections: dict) -> None:
         st.write(rule.words)
         for equation in rule.equations:
             st.latex(equation)
-        left, right = st.columns([3, 2])
         market, per_brand, brands = dash.symbol_rows(rule, cfg)
+        common_cols = [("symbol", "Symbol"), ("meaning", "Meaning"), ("key", "Config key")]
+        if market:
+            st.markdown(_table(market, [*common_cols, ("value", "Value")]))
+        if per_brand:
+            st.markdown(_table(per_brand, [*common_cols, *[(b, f"{b}") for b in brands]]))
+        left, _right = st.columns([3, 1])
         with left:
-            common_cols = [("symbol", "Symbol"), ("meaning", "Meaning"), ("key", "Config key")]
-            if market:
-                st.markdown(_table(market, [*common_cols, ("value", "Value")]))
-            if per_brand:
-                st.markdown(
-                    _table(per_brand, [*common_cols, *[(b, b) for b in brands]]),
-                )
-        with right:
             rule_curve(rule, cfg, index)
         title, body = sections.get(rule.section, ("", ""))
         with st.expander(f"docs/model.md, section {rule.section} {title}".strip()):

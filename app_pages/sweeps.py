@@ -117,7 +117,7 @@ def explore(root) -> None:
     held = {}
     others = [k for k in dash.held_keys(view, chosen_axes) if k != "scenario"]
     if others:
-        cols = st.columns(min(len(others), 4))
+        cols = st.columns(4)
         for k, key in enumerate(others):
             values = dash.axis_values(view[key].to_list())
             held[key] = cols[k % len(cols)].selectbox(

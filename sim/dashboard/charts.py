@@ -119,6 +119,10 @@ def event_windows(configs: Mapping[str, Mapping], steps: int) -> list[Window]:
     return out
 
 
+WINDOW_LABEL_SHIFT = 26  # pixels above the top panels (their titles sit below)
+WINDOW_LABEL_STEP = 16
+
+
 def add_windows(fig: go.Figure, windows: Sequence[Window], colours: Mapping[str, str]) -> None:
     """Shade each window on every time axis of ``fig``, labelled once (first facet)."""
     seen: set[tuple[str, int]] = set()
@@ -132,10 +136,12 @@ def add_windows(fig: go.Figure, windows: Sequence[Window], colours: Mapping[str,
         if key in seen:
             continue
         seen.add(key)
+        # stacked above the panel titles, in pixels (paper units depend on the height)
         fig.add_annotation(
-            x=w.start, xref="x", yref="paper", y=1.0 + 0.05 * (len(seen) - 1) + 0.07,
-            text=f"{w.scenario}: {w.text}", showarrow=False, xanchor="left",
-            font={"size": 10, "color": colour}, name=f"window {k}",
+            x=0, xref="paper", yref="paper", y=1.0, yanchor="bottom",
+            yshift=WINDOW_LABEL_SHIFT + WINDOW_LABEL_STEP * (len(seen) - 1),
+            text=f"shaded: {w.scenario}: {w.text}", showarrow=False, xanchor="left",
+            font={"size": 11, "color": colour}, name=f"window {k}",
         )  # fmt: skip
 
 
@@ -198,7 +204,7 @@ def band_figure(
             xs = part[x].to_list()
             fig.add_trace(go.Scatter(
                 x=xs + xs[::-1], y=part["high"].to_list() + part["low"].to_list()[::-1],
-                fill="toself", fillcolor=alpha(colour, 0.18), line={"width": 0},
+                fill="toself", fillcolor=alpha(colour, 0.12), line={"width": 0}, mode="lines",
                 hoverinfo="skip", showlegend=False, legendgroup=scenario,
                 name=f"{scenario} 95% band",
             ), row=r, col=c)  # fmt: skip
@@ -215,14 +221,15 @@ def band_figure(
     if zero_line:
         fig.add_hline(y=0, line={"color": "#777777", "width": 1, "dash": "dot"},
                       row="all", col="all")  # fmt: skip
-    top = 60 + 18 * len({(w.scenario, w.start) for w in windows})
+    labels = len({(w.scenario, w.start) for w in windows})
+    top = 50 + (WINDOW_LABEL_SHIFT + WINDOW_LABEL_STEP * labels if labels else 0)
     if windows:
         add_windows(fig, windows, colours)
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left"},
         legend={"title": {"text": "Scenario"}, "orientation": "h", "y": -0.12 if rows == 1
                 else -0.06, "traceorder": "normal"},
-        margin={"t": top + 30, "l": 60, "r": 20, "b": 40}, height=300 * rows + top + 80,
+        margin={"t": top + 20, "l": 60, "r": 20, "b": 40}, height=300 * rows + top + 80,
         hovermode="x unified",
     )  # fmt: skip
     return fig
@@ -346,7 +353,7 @@ def sweep_line_figure(
     else:
         fig.add_trace(go.Scatter(
             x=xs + xs[::-1], y=high.to_list() + low.to_list()[::-1], fill="toself",
-            fillcolor=alpha(colour, 0.18), line={"width": 0}, hoverinfo="skip",
+            fillcolor=alpha(colour, 0.18), line={"width": 0}, hoverinfo="skip", mode="lines",
             name="95% interval",
         ))  # fmt: skip
         fig.add_trace(go.Scatter(

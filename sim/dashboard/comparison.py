@@ -181,7 +181,7 @@ class Comparison:
             windows=self.windows, zero_line=True,
         )  # fmt: skip
 
-    def retention_figure(self, min_cohort: int = 30) -> tuple[go.Figure, str]:
+    def retention_figure(self, min_cohort: int = 100) -> tuple[go.Figure, str]:
         """Cohort retention by tenure, with a note on where the curves are cut."""
         band = fr.retention_band(self.retention, min_cohort=min_cohort)
         cut = fr.retention_cut(self.retention, min_cohort)

@@ -151,7 +151,7 @@ def unit(kind: str, per: str = "", delta: bool = False) -> str:
     base = {
         "percent": "pp" if delta else "%",
         "money": CURRENCY,
-        "points": "NPS points",
+        "points": "points",
         "count": "customers" if per else "",
     }.get(kind, "")
     if per:
@@ -203,12 +203,14 @@ def is_missing(x) -> bool:
 def _plain(x: float, signed: bool = False, kind: str = "number") -> str:
     """Thousands separators and about 3 significant digits, never scientific notation.
 
-    Counts (means of whole customers) get at most one decimal; zero is '0', unsigned.
+    Counts (means of whole customers) get at most one decimal, none when whole; zero is
+    '0', unsigned.
     """
     a = abs(x)
     if a == 0:
         return "0"
-    if a >= 100 or (kind == "count" and a >= 10):
+    whole = kind == "count" and abs(x - round(x)) < 1e-9
+    if a >= 100 or whole or (kind == "count" and a >= 10):
         decimals = 0
     elif a >= 10 or kind == "count":
         decimals = 1
@@ -224,9 +226,9 @@ def _compact(x: float, signed: bool = False, kind: str = "number") -> str:
     rounded = float(f"{x:.3g}")  # round first, so 999,700 becomes 1M, not 1e+03k
     a = abs(rounded)
     sign = "+" if signed and x >= 0 else ""
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e4, "k")):
+    for limit, unit_size, suffix in ((1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
         if a >= limit:
-            return f"{sign}{rounded / limit:.3g}{suffix}"
+            return f"{sign}{rounded / unit_size:.3g}{suffix}"
     return _plain(x, signed, kind)
 
 
@@ -356,6 +358,8 @@ def number_format(values, kind: str, delta: bool = False) -> str:
         return "%+.3f" if delta else "%.3f"
     finite = [abs(float(v)) for v in values if not is_missing(v) and float(v) != 0.0]
     typical = sorted(finite)[len(finite) // 2] if finite else 0.0
+    if kind == "count":
+        return "%+,.1f" if delta and typical < 10 else ("%+,.0f" if delta else "%,.0f")
     if typical >= 100 or not finite:
         decimals = 0
     elif typical >= 1:
@@ -380,7 +384,7 @@ def column_spec(
 
 def plotly_tickformat(kind: str) -> str:
     """A d3 tick format for an axis of this kind: % axes for fractions, separators else."""
-    return {"percent": ".0%", "score": ".2f", "points": "+.0f"}.get(kind, ",.4~g")
+    return {"percent": ".1~%", "score": ".2f", "points": "+.0f"}.get(kind, ",.4~g")
 
 
 def plotly_hoverformat(kind: str) -> str:

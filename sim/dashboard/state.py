@@ -270,14 +270,15 @@ def expand_command(command: str) -> list[tuple[str, ...]]:
 
     args = shlex.split(command)
     assert args[:4] == ["python", "-m", "sim", "-m"], command
-    parsed = OverridesParser.create().parse_overrides(args[4:])
+    parser = OverridesParser.create()
     choices = []
-    for o in parsed:
-        key = o.get_key_element()
+    for arg in args[4:]:
+        (o,) = parser.parse_overrides([arg])
         if o.is_sweep_override():
+            key = o.get_key_element()
             choices.append([f"{key}={v}" for v in o.sweep_string_iterator()])
-        else:
-            choices.append([f"{key}={o.get_value_element_as_str()}"])
+        else:  # one value: the argument as typed (Hydra would re-quote it)
+            choices.append([arg])
     return [tuple(run) for run in itertools.product(*choices)]
 
 

@@ -33,7 +33,11 @@ def failed_runs(summary: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema={"run": pl.Utf8, "status": pl.Utf8, "problem": pl.Utf8})
     bad = summary.filter(pl.col("status") != "complete")
     cols = [c for c in ("run", "status", "problem") if c in bad.columns]
-    return bad.select(cols).with_columns(pl.col(c).cast(pl.Utf8) for c in cols)
+    bad = bad.select(cols).with_columns(pl.col(c).cast(pl.Utf8) for c in cols)
+    if "run" in cols:  # run folders are numbers: 2 before 10
+        order = pl.col("run").cast(pl.Int64, strict=False)
+        bad = bad.sort(order, pl.col("run"), nulls_last=True)
+    return bad
 
 
 def sweep_parameters(summary: pl.DataFrame) -> list[str]:
