@@ -21,6 +21,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import polars as pl
@@ -28,7 +29,7 @@ import streamlit as st
 from omegaconf import OmegaConf
 
 from sim import dashboard as dash
-from sim.config import ROOT, ConfigError, load_config
+from sim.config import ROOT, ConfigError, ConfigWarning, load_config
 
 #: Widget keys of view choices, kept when the user visits another page and comes back.
 VIEW_KEYS = (
@@ -54,9 +55,22 @@ def results_root() -> Path:
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
+def checked_config(overrides: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """The resolved config of a set of overrides, as YAML, and the validator's warnings.
+
+    Raises:
+        ConfigError: a value is out of range or the wrong type (one line).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConfigWarning)
+        cfg = load_config(list(overrides))
+    said = (str(w.message) for w in caught if issubclass(w.category, ConfigWarning))
+    return OmegaConf.to_yaml(cfg), tuple(dict.fromkeys(said))
+
+
 def resolved_config(overrides: tuple[str, ...]) -> str:
     """The resolved config of a set of overrides, as YAML (raises ConfigError)."""
-    return OmegaConf.to_yaml(load_config(list(overrides)))
+    return checked_config(overrides)[0]
 
 
 class RunStopped(Exception):
@@ -258,11 +272,14 @@ def execute(request: dash.Settings) -> dash.Comparison | None:
         for p in problems:
             st.error(p)
         return None
-    configs = []
+    configs: list[str] = []
+    notes: dict[str, None] = {}  # the validator's warnings, each once
     for k, job in enumerate(jobs):
         bar.progress(k / len(jobs), text=f"Checking settings: config {k + 1} of {len(jobs)}")
         try:
-            configs.append(resolved_config(job.overrides))
+            text, said = checked_config(job.overrides)
+            configs.append(text)
+            notes.update(dict.fromkeys(f"{job.label}: {w}" for w in said))
         except ConfigError as exc:
             status.update(label="Not run: a setting is invalid", state="error")
             st.error(f"Invalid value: {exc}")
@@ -325,6 +342,7 @@ def execute(request: dash.Settings) -> dash.Comparison | None:
     return dash.Comparison(
         settings=request, jobs=jobs, runs=runs, configs=configs,
         commands=dash.reproduce_commands(request, specs, cfg), seconds=seconds,
+        notes=list(notes),
     )  # fmt: skip
 
 

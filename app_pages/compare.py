@@ -36,6 +36,8 @@ def page() -> None:
     st.divider()
     stale = "" if common.shown_matches_settings() else " (the form above has newer settings)"
     st.markdown(f"**Results**: {comp.settings.describe()}{stale}")
+    for note in comp.notes:  # e.g. an event that starts after the run's last day
+        st.warning(note, icon=":material/warning:")
     headline_section(comp)
     deltas_section(comp)
     levels_section(comp)
