@@ -262,10 +262,11 @@ def execute(request: dash.Settings) -> dash.Comparison | None:
     cfg = base_config()
     jobs = dash.plan(request, specs, cfg)
     status = st.status(f"Checking the settings of {len(jobs)} runs...", expanded=True)
-    with status:
-        st.button("Cancel", key="cancel_run", on_click=_cancelled, icon=":material/stop:")
-        line = st.empty()
-        bar = st.progress(0.0, text="Checking settings")
+    # elements are added to the container directly: leaving a `with st.status` block
+    # would mark it complete while the runs have not started
+    status.button("Cancel", key="cancel_run", on_click=_cancelled, icon=":material/stop:")
+    line = status.empty()
+    bar = status.progress(0.0, text="Checking settings")
     problems = dash.conflicts(request, specs)
     if problems:
         status.update(label="Not run: some overrides clash with the form", state="error")
@@ -307,7 +308,7 @@ def execute(request: dash.Settings) -> dash.Comparison | None:
         f"{len(jobs)} runs ({cached} already done) · about {human_seconds(expected)} at "
         f"{basis} · up to {human_bytes(peak)} of memory per run"
     )
-    status.update(label=f"Running {len(jobs)} runs: {request.describe()}")
+    status.update(label=f"Running {len(jobs)} runs: {request.describe()}", expanded=True)
     runs = []
     start = time.monotonic()
     left = expected  # seconds of simulation still to come (cache hits take none)

@@ -404,10 +404,15 @@ class RunRate:
 
     customer_steps: float = 0.0
     seconds: float = 0.0
+    MIN_SECONDS = 1.0
 
     def record(self, customer_steps: float, seconds: float) -> None:
-        """Add one finished run (cache hits are not runs: do not record them)."""
-        if seconds > 0 and customer_steps > 0:
+        """Add one finished run (cache hits are not runs: do not record them).
+
+        Runs shorter than ``MIN_SECONDS`` are left out: their fixed costs (building the
+        market, collecting frames) would make the engine look slower than it is.
+        """
+        if seconds >= self.MIN_SECONDS and customer_steps > 0:
             self.customer_steps += customer_steps
             self.seconds += seconds
 
