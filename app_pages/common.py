@@ -386,9 +386,15 @@ def column_config(specs: dict[str, dash.ColumnSpec], labels: dict[str, str] | No
 def glossary(key: str) -> None:
     """The KPI glossary in a popover (beside every table)."""
     with st.popover("Glossary", icon=":material/menu_book:", key=f"glossary_{key}"):
-        for term in dash.GLOSSARY:
-            st.markdown(f"**{term.name}**: {term.words}")
-            st.latex(term.formula)
+        show_glossary()
+
+
+def show_glossary() -> None:
+    """Every glossary term with its formula, then what the symbols stand for."""
+    for term in dash.GLOSSARY:
+        st.markdown(f"**{term.name}**: {term.words}")
+        st.latex(term.formula)
+    st.caption(dash.GLOSSARY_SYMBOLS)
 
 
 def heading(text: str, key: str, level: str = "subheader") -> None:

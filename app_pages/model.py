@@ -45,9 +45,7 @@ def page() -> None:
     with tabs[1]:
         states_diagram(cfg)
     with tabs[2]:
-        for term in dash.GLOSSARY:
-            st.markdown(f"**{term.name}**: {term.words}")
-            st.latex(term.formula)
+        common.show_glossary()
 
 
 def _table(rows: list[dict], columns: list[tuple[str, str]]) -> str:

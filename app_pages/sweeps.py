@@ -86,7 +86,8 @@ def explore(root) -> None:
             f"{failed.height} of {summary.height} runs failed or did not finish: they are "
             "left out of every mean below."
         )
-        with st.expander(f"The {failed.height} runs left out, and why"):
+        title = "The run left out" if failed.height == 1 else f"The {failed.height} runs left out"
+        with st.expander(f"{title}, and why"):
             st.dataframe(failed, hide_index=True)
     kpis = dash.sweep_kpis(done)
     axes = dash.axis_choices(done)
@@ -176,6 +177,7 @@ def show_view(view, kpi: str, x: str, y: str | None) -> None:
             f"Highest mean {label}: {value} at {where}, but not clearly better than: "
             f"{near}{more}. Paired differences by seed: more replicates would tell them apart."
         )
+    common.heading("Means by setting", "sweep")
     spec = dash.column_spec(label, kind, table["mean"].to_list())
     shown = table.with_columns((table[c] * spec.scale).alias(c) for c in ("mean", "low", "high"))
     st.dataframe(

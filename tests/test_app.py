@@ -175,7 +175,7 @@ def test_a_comparison_is_what_the_form_url_and_command_say_and_survives_page_swi
 
 
 def test_the_same_settings_again_come_from_the_cache():
-    at = run_form(app(SMALL).run())
+    at = run_form(app({**SMALL, "replicates": "1", "scenarios": "chatbot_rollout"}).run())
     first = at.session_state["comparison"]
     run_form(at)
     second = at.session_state["comparison"]

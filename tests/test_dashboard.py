@@ -879,7 +879,11 @@ def test_journey_state_diagram_has_every_state_and_move(cfg):
     assert '"considering" -> "customer: budget" [label="purchase occasion (logit choice)"]' in dot
     assert '"customer: incumbent" -> "customer: budget"' in dot
     assert '"customer: budget" -> "customer: budget"' not in dot
-    moves = {("aware", "considering"): 12.34, ("lapsed", "aware"): 0.5}
+    moves = {("aware", "considering"): 12.34, ("lapsed", "aware"): 0.5, ("aware", "lapsed"): 0.01}
     dot = dash.journey_dot(brands, dash.brand_colours(brands), moves)
-    assert "a liked brand enters the set\\n12.3/day" in dot
-    assert '"lapsed" -> "aware" [label="0.5/day", style=dashed]' in dot  # seen, not named
+    assert '"aware" -> "considering" [label="a liked brand enters the set\\n12/day"];' in dot
+    assert '"unaware" -> "aware" [label="ad or word of mouth\\n0/day"];' in dot  # none seen
+    # a back move does not pull the layout; a move seen but not named is dashed
+    assert '"considering" -> "aware" [label="the set empties\\n0/day", constraint=false' in dot
+    assert '"lapsed" -> "aware" [label="0.5/day", style=dashed, constraint=false];' in dot
+    assert '"aware" -> "lapsed"' not in dot  # too rare to draw

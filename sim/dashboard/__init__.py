@@ -39,6 +39,7 @@ from sim.dashboard.charts import (
 from sim.dashboard.comparison import Comparison
 from sim.dashboard.explain import (
     GLOSSARY,
+    GLOSSARY_SYMBOLS,
     MOVES,
     RULES,
     Rule,
@@ -130,7 +131,8 @@ from sim.dashboard.tables import (
 )
 
 __all__ = [
-    "AVERAGE", "BASELINE_COLOUR", "CURRENCY", "GLOSSARY", "HEADLINE", "KPIS", "LEVERS_LABEL",
+    "AVERAGE", "BASELINE_COLOUR", "CURRENCY", "GLOSSARY", "GLOSSARY_SYMBOLS", "HEADLINE", "KPIS",
+    "LEVERS_LABEL",
     "MARKET_SIZES", "METRICS", "MOVES", "PALETTE", "RULES", "STAGE_COLOURS", "STAGE_ORDER",
     "ColumnSpec", "Comparison", "Job", "Lever", "Rule", "RunRate", "Settings", "Symbol", "Term",
     "Window", "add_windows", "alpha", "averaged_over", "axis_choices", "axis_values",

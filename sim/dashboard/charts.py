@@ -363,7 +363,8 @@ def sweep_line_figure(
     _mark_best(fig, best, ties, x, None, categorical)
     fig.update_layout(
         title={"text": f"{kpi_label} by {x}", "x": 0, "xanchor": "left"},
-        xaxis={"title": {"text": x}, "type": "category" if categorical else "linear"},
+        xaxis={"title": {"text": x}, "type": "category" if categorical else "linear",
+               **({} if categorical else {"tickvals": xs})},  # ticks at swept values only
         yaxis={"title": {"text": kpi_label}, "tickformat": plotly_tickformat(kind)},
         legend={"orientation": "h", "y": -0.2}, margin={"t": 60},
     )  # fmt: skip

@@ -402,6 +402,16 @@ GLOSSARY: tuple[Term, ...] = (
 )
 
 
+#: What the glossary's symbols stand for (shown under it).
+GLOSSARY_SYMBOLS = (
+    "$C_b(t)$: customers of brand $b$ on day $t$ ($T$ the last day); $A_b$, $L_b$: customers "
+    "won and lost over the run; $P_b$, $D_b$: promoters and detractors; $m_b$: margin; "
+    "$p_b$: price per customer-day; $g$, $y_{cap}$: spend uplift per year of tenure and its "
+    "cap; $S_b(k)$: share of a cohort still a customer $k$ days after joining; $d$: discount "
+    "rate per day. Money is in currency units (cu)."
+)
+
+
 def glossary_term(name: str) -> Term | None:
     """The glossary entry of that name (case-insensitive), None if there is none."""
     for term in GLOSSARY:
@@ -497,17 +507,24 @@ def doc_anchor(number: str, title: str) -> str:
 
 
 # -- the journey's state diagram ---------------------------------------------------------------
-#: Moves between journey states ({brand}, {other}: every pair of brands) and why they happen.
-MOVES: tuple[tuple[str, str, str], ...] = (
-    ("unaware", "aware", "ad or word of mouth"),
-    ("unaware", "considering", "message about a liked brand"),
-    ("aware", "considering", "a liked brand enters the set"),
-    ("considering", "aware", "the set empties"),
-    ("considering", "customer: {brand}", "purchase occasion (logit choice)"),
-    ("customer: {brand}", "customer: {other}", "switch"),
-    ("customer: {brand}", "lapsed", "churn, no other brand considered"),
-    ("lapsed", "considering", "considers a brand again"),
+#: Moves between journey states ({brand}, {other}: every pair of brands) and why they
+#: happen; back moves (against the journey's direction) do not set the diagram's layout.
+MOVES: tuple[tuple[str, str, str, bool], ...] = (
+    ("unaware", "aware", "ad or word of mouth", False),
+    ("unaware", "considering", "message about a liked brand", False),
+    ("aware", "considering", "a liked brand enters the set", False),
+    ("aware", "customer: {brand}", "a message, then a purchase the same day", False),
+    ("considering", "customer: {brand}", "purchase occasion (logit choice)", False),
+    ("customer: {brand}", "lapsed", "churn, no other brand considered", False),
+    ("considering", "aware", "the set empties", True),
+    ("customer: {brand}", "customer: {other}", "switch", True),
+    ("lapsed", "considering", "considers a brand again", True),
+    ("lapsed", "customer: {brand}", "won back", True),
 )
+
+
+def _per_day(n: float) -> str:
+    return "<0.05/day" if 0 < n < 0.05 else f"{n:,.2g}/day" if n < 10 else f"{n:,.0f}/day"
 
 
 def journey_dot(
@@ -517,45 +534,49 @@ def journey_dot(
 ) -> str:
     """The journey as a Graphviz DOT graph: stages, a customer state per brand, moves.
 
-    With ``daily_moves`` ({(from, to): customers per day}), each arrow is labelled with
-    its mean daily count and moves seen in the data but not in ``MOVES`` are added, dashed.
+    States are laid out left to right in journey order (customers of every brand in one
+    column); back moves bend around. With ``daily_moves`` ({(from, to): customers per
+    day}), arrows carry their mean daily count, and moves seen in the data that
+    ``MOVES`` does not name are added, dashed.
     """
     from sim.dashboard.charts import state_colour
 
-    states = ["unaware", "aware", "considering", *[f"customer: {b}" for b in brands], "lapsed"]
-    edges: list[tuple[str, str, str]] = []
-    for src, dst, why in MOVES:
+    customers = [f"customer: {b}" for b in brands]
+    states = ["unaware", "aware", "considering", *customers, "lapsed"]
+    edges: list[tuple[str, str, str, bool]] = []
+    for src, dst, why, back in MOVES:
         for b in brands if "{brand}" in src + dst else [None]:
             for o in brands if "{other}" in dst else [None]:
                 if b is not None and o == b:
                     continue
                 s = src.replace("{brand}", b or "")
                 d = dst.replace("{brand}", b or "").replace("{other}", o or "")
-                why_text = "" if "{other}" in dst else why
-                edges.append((s, d, why_text))
+                edges.append((s, d, "" if "{other}" in dst else why, back))
     lines = [
         "digraph journey {",
-        '  rankdir=LR; bgcolor="transparent";',
-        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=12];',
-        '  edge [fontname="Helvetica", fontsize=9, color="#555555"];',
-        "  { rank=same; " + "; ".join(f'"customer: {b}"' for b in brands) + " }",
+        '  rankdir=LR; bgcolor="transparent"; nodesep=0.35; ranksep=0.9;',
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=14];',
+        '  edge [fontname="Helvetica", fontsize=11, color="#555555"];',
+        "  { rank=same; " + "; ".join(f'"{c}"' for c in customers) + " }",
     ]
     for s in states:
         colour = state_colour(s, colours)
         font = "white" if s.startswith("customer: ") or s == "lapsed" else "black"
         lines.append(f'  "{s}" [fillcolor="{colour}", fontcolor="{font}"];')
     known = set()
-    for s, d, why in edges:
+    for s, d, why, back in edges:
         known.add((s, d))
         label = why
         if daily_moves is not None:
-            n = daily_moves.get((s, d), 0.0)
-            label = f"{why}\\n{n:,.1f}/day" if why else f"{n:,.1f}/day"
-        lines.append(f'  "{s}" -> "{d}" [label="{label}"];')
-    if daily_moves:
-        for (s, d), n in daily_moves.items():
-            if (s, d) not in known and s != d and s in states and d in states and n > 0:
-                lines.append(f'  "{s}" -> "{d}" [label="{n:,.1f}/day", style=dashed];')
+            count = _per_day(daily_moves.get((s, d), 0.0))
+            label = f"{why}\\n{count}" if why else count
+        style = ', constraint=false, color="#999999"' if back else ""
+        lines.append(f'  "{s}" -> "{d}" [label="{label}"{style}];')
+    for (s, d), n in (daily_moves or {}).items():
+        if (s, d) not in known and s != d and s in states and d in states and n >= 0.05:
+            lines.append(
+                f'  "{s}" -> "{d}" [label="{_per_day(n)}", style=dashed, constraint=false];'
+            )
     lines.append("}")
     return "\n".join(lines)
 
