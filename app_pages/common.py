@@ -41,6 +41,7 @@ SETTINGS = "settings"
 COMPARISON = "comparison"
 RUN_REQUEST = "run_request"
 NOTICE = "notice"
+RUN_ERRORS = "run_errors"
 SWEEP = "sweep_folder"
 
 
@@ -254,8 +255,21 @@ def run_one(config_yaml: str, on_step) -> tuple[dict[str, pl.DataFrame], bool]:
     return box["frames"], box["simulated"]
 
 
+class NotRun(Exception):
+    """A comparison that cannot run: its messages are shown under the form."""
+
+    def __init__(self, messages: list[str]):
+        super().__init__("; ".join(messages))
+        self.messages = messages
+
+
 def execute(request: dash.Settings) -> dash.Comparison | None:
-    """Run a comparison with live progress; None (with a message) if it cannot run."""
+    """Run a comparison with live progress; None if it was cancelled.
+
+    Raises:
+        NotRun: an override clashes with the form, a value is invalid, or a run cannot
+            start (e.g. not enough memory).
+    """
     from sim.engine.resources import estimate, human_bytes, human_seconds
 
     specs = levers()
@@ -270,9 +284,7 @@ def execute(request: dash.Settings) -> dash.Comparison | None:
     problems = dash.conflicts(request, specs)
     if problems:
         status.update(label="Not run: some overrides clash with the form", state="error")
-        for p in problems:
-            st.error(p)
-        return None
+        raise NotRun(problems)
     configs: list[str] = []
     notes: dict[str, None] = {}  # the validator's warnings, each once
     for k, job in enumerate(jobs):
@@ -283,12 +295,10 @@ def execute(request: dash.Settings) -> dash.Comparison | None:
             notes.update(dict.fromkeys(f"{job.label}: {w}" for w in said))
         except ConfigError as exc:
             status.update(label="Not run: a setting is invalid", state="error")
-            st.error(f"Invalid value: {exc}")
-            return None
+            raise NotRun([f"Invalid value: {exc}"]) from None
         except Exception as exc:  # Hydra's composition errors: misspelt keys, bad syntax
             status.update(label="Not run: an override is invalid", state="error")
-            st.error(f"Invalid override: {str(exc).splitlines()[0]}")
-            return None
+            raise NotRun([f"Invalid override: {str(exc).splitlines()[0]}"]) from None
     done = finished_configs()
     rate = run_rate()
     todo = []
@@ -326,8 +336,7 @@ def execute(request: dash.Settings) -> dash.Comparison | None:
             return None
         except ConfigError as exc:  # e.g. not enough memory for this market
             status.update(label="Stopped: a run cannot start", state="error")
-            st.error(str(exc))
-            return None
+            raise NotRun([str(exc)]) from None
         took = time.monotonic() - run_start
         if simulated:
             rate.record(request.customers * request.steps, took)
@@ -361,14 +370,27 @@ def _show_step(
 
 
 def execute_pending_run() -> None:
-    """Run the requested comparison, if any (then redraw with Run enabled again)."""
+    """Run the requested comparison, if any, then redraw with Run enabled again.
+
+    Why it could not run is kept for that redraw (``show_run_errors``).
+    """
     request = st.session_state.pop(RUN_REQUEST, None)
     if request is None:
         return
-    result = execute(request)
+    try:
+        result = execute(request)
+    except NotRun as exc:
+        st.session_state[RUN_ERRORS] = exc.messages
+        st.rerun()
     if result is not None:
         st.session_state[COMPARISON] = result
         st.rerun()
+
+
+def show_run_errors() -> None:
+    """Why the last requested comparison did not run (one message each)."""
+    for message in st.session_state.pop(RUN_ERRORS, []):
+        st.error(message, icon=":material/error:")
 
 
 # -- display helpers ------------------------------------------------------------------------

@@ -29,6 +29,7 @@ def page() -> None:
             st.markdown(f"**{name}**: {description}")
     settings_form()
     common.execute_pending_run()
+    common.show_run_errors()
     comp = common.comparison()
     if comp is None:
         st.info("Choose scenarios (or move a lever) and press **Run comparison**.")

@@ -16,6 +16,7 @@ def page() -> None:
     )
     common.show_notice()
     common.execute_pending_run()  # a shared link opened on this page
+    common.show_run_errors()
     comp = common.comparison()
     if comp is None:
         s = common.settings()

@@ -203,8 +203,9 @@ def test_refused_or_invalid_overrides_give_one_message_and_no_run(typed, named):
     assert len(errors) == 1 and named in errors[0], errors
     assert len(at.metric) == 0
     assert "comparison" not in at.session_state
-    # the form keeps what was typed, so it can be corrected
+    # the form keeps what was typed, so it can be corrected, and Run works again
     assert at.text_input(key="form_overrides").value == typed
+    assert not at.button(key="run").disabled
 
 
 def test_a_moved_lever_owns_its_key():

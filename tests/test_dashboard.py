@@ -887,3 +887,18 @@ def test_journey_state_diagram_has_every_state_and_move(cfg):
     assert '"considering" -> "aware" [label="the set empties\\n0/day", constraint=false' in dot
     assert '"lapsed" -> "aware" [label="0.5/day", style=dashed, constraint=false];' in dot
     assert '"aware" -> "lapsed"' not in dot  # too rare to draw
+
+
+def test_a_brand_only_a_scenario_has_no_difference_and_no_empty_rows():
+    report = _report([
+        ("base", "customers", "a", 2, 10.0, 9.0, 11.0, 0, 0.0, 0.0, 0.0),
+        ("base", "customers", "newco", 2, None, None, None, 0, None, None, None),
+        ("s", "customers", "a", 2, 12.0, 11.0, 13.0, 2, 2.0, 1.0, 3.0),
+        ("s", "customers", "newco", 2, 5.0, 4.0, 6.0, 0, None, None, None),
+    ])  # fmt: skip
+    table, _ = dash.wide_deltas(report, "base")
+    assert table.to_dicts() == [
+        {"KPI": "Customers at end", "Brand": "a", "base": "10", "s": "+2 [+1, +3]"}]  # fmt: skip
+    (card,) = dash.headline(report, "s", "newco", "base")
+    assert card["value_text"] == "5" and card["delta_text"] == "not in base"
+    assert card["delta_color"] == "off"

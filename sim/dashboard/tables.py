@@ -83,9 +83,14 @@ def headline(table: pl.DataFrame, scenario: str, brand: str, baseline: str) -> l
         info = kpi_info(kpi)
         is_base = scenario == baseline
         sig = significant(r["diff_low"], r["diff_high"])
-        delta_text = None if is_base else format_delta(
-            r["diff"], r["diff_low"], r["diff_high"], info.kind, compact=True
-        )  # fmt: skip
+        if is_base:
+            delta_text = None
+        elif is_missing(r["diff"]):  # e.g. an entrant the baseline does not have
+            delta_text = f"not in {baseline}"
+        else:
+            delta_text = format_delta(
+                r["diff"], r["diff_low"], r["diff_high"], info.kind, compact=True
+            )
         if sig:
             colour = "normal" if info.higher_is_better else "inverse"
         else:
@@ -154,7 +159,8 @@ def wide_deltas(
                 bracket = interval if interval != "n/a" else "(one replicate)"
                 row[s] = f"{text} {bracket}" + (" n.s." if v == "n.s." else "")
                 mark[s] = v
-            if base is None and all(row[s] == "n/a" for s in scenarios):
+            no_base = base is None or is_missing(base["mean"])
+            if no_base and all(row[s] == "n/a" for s in scenarios):
                 continue  # a brand this KPI has nowhere (e.g. an entrant's retention)
             rows.append(row)
             marks.append(mark)
