@@ -158,9 +158,9 @@ def init_state() -> None:
 
 def keep_view_state() -> None:
     """Keep view widgets' values when their page is not shown (Streamlit drops them)."""
-    for key in VIEW_KEYS:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
+    kept = [k for k in st.session_state if k in VIEW_KEYS or str(k).startswith("sweep_hold_")]
+    for key in kept:
+        st.session_state[key] = st.session_state[key]
 
 
 def settings() -> dash.Settings:

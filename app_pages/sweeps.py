@@ -120,9 +120,10 @@ def explore(root) -> None:
     if others:
         cols = st.columns(4)
         for k, key in enumerate(others):
-            values = dash.axis_values(view[key].to_list())
+            options = [dash.AVERAGE, *dash.axis_values(view[key].to_list())]
+            common.valid_choice(f"sweep_hold_{key}", options)
             held[key] = cols[k % len(cols)].selectbox(
-                f"Hold {key} at", [dash.AVERAGE, *values], key=f"sweep_hold_{key}"
+                f"Hold {key} at", options, key=f"sweep_hold_{key}"
             )
     view = dash.hold(view, held)
     if view.height == 0:
