@@ -711,6 +711,8 @@ def test_sweep_view_means_and_averaging_made_explicit():
     table, _ = dash.sweep_view(held, "customers__a", "p")
     assert table["mean"].to_list() == pytest.approx([16.0, 26.0])
     assert dash.hold(s, {"q": dash.AVERAGE}).height == s.height
+    flags = pl.DataFrame({"flag": [True, False, True], "p": [0.05, 0.2, 0.2]})
+    assert dash.hold(flags, {"flag": "True", "p": "0.2"}).height == 1  # as the chooser shows
     # churn: the lowest is best
     _, best = dash.sweep_view(s, "churned__a", "p", "q")
     assert (best["p"], best["q"]) == (2, "y")

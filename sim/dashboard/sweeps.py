@@ -78,7 +78,9 @@ def hold(summary: pl.DataFrame, held: Mapping[str, object]) -> pl.DataFrame:
     for key, value in held.items():
         if value == AVERAGE or key not in out.columns:
             continue
-        out = out.filter(pl.col(key).cast(pl.Utf8) == str(value))
+        # the values whose text the chooser showed (str of the Python value: True, 0.05)
+        matches = [v for v in out[key].unique().to_list() if str(v) == str(value)]
+        out = out.filter(pl.col(key).is_in(matches))
     return out
 
 
