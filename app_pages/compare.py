@@ -296,6 +296,8 @@ def difference(comp: dash.Comparison) -> None:
         return
     columns = dash.metric_columns(comp.metrics)
     common.valid_choice("diff_metric", columns, "customers")
+    if "diff_metric" not in st.session_state and "customers" in columns:
+        st.session_state["diff_metric"] = "customers"
     column = st.selectbox("Metric", columns, key="diff_metric", format_func=dash.metric_title)
     st.plotly_chart(comp.difference_figure(column), key="chart_difference")
 

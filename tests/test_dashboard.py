@@ -211,6 +211,9 @@ def test_retention_tail_is_cut_where_the_smallest_cohort_is_small():
     ret = _retention(rows)
     # tenure 2 has 150 customers in s but 90 in t: the smaller decides, for both
     assert dash.retention_cut(ret, 100) == {"a": 1}
+    assert dash.retention_cut(ret, 50) == {"a": 3}
+    assert dash.retention_cut(ret, 50, min_share=0.5) == {"a": 1}  # 150 < 50% of 500
+    assert dash.retention_cut(ret, 50, min_share=0.9) == {"a": 0}  # 400 < 90% of 500
     band = dash.retention_band(ret, min_cohort=100)
     assert sorted(set(band["tenure"])) == [0, 1]
     assert set(band["scenario"]) == {"s", "t"}
@@ -538,7 +541,7 @@ def test_comparison_frames_and_figures(comparison):
     diff = comparison.difference_figure("customers")
     assert [t.name for t in diff.data if t.showlegend] == ["service_outage", "levers"]
     fig, note = comparison.retention_figure(min_cohort=100)
-    assert "fewer than 100" in note
+    assert "fewer than 100 acquired customers, or under 10% of all acquired" in note
     left, right = comparison.sankeys(["baseline", "service_outage"], 1, 30)
     assert list(left.data[0].node.label)[0].split(" · ")[0] == list(
         right.data[0].node.label)[0].split(" · ")[0]  # fmt: skip

@@ -181,16 +181,19 @@ class Comparison:
             windows=self.windows, zero_line=True,
         )  # fmt: skip
 
-    def retention_figure(self, min_cohort: int = 100) -> tuple[go.Figure, str]:
+    def retention_figure(
+        self, min_cohort: int = 100, min_share: float = 0.1
+    ) -> tuple[go.Figure, str]:
         """Cohort retention by tenure, with a note on where the curves are cut."""
-        band = fr.retention_band(self.retention, min_cohort=min_cohort)
-        cut = fr.retention_cut(self.retention, min_cohort)
+        band = fr.retention_band(self.retention, min_cohort=min_cohort, min_share=min_share)
+        cut = fr.retention_cut(self.retention, min_cohort, min_share)
         longest = int(self.retention["tenure"].max()) if self.retention.height else 0
         cuts = [f"{b} after day {t}" for b, t in cut.items() if t is not None and t < longest]
         none = [b for b, t in cut.items() if t is None]
         note = (
-            f"Curves stop where fewer than {min_cohort} acquired customers reached that "
-            "tenure (the smallest cohort over scenarios and seeds decides): "
+            f"Curves stop where fewer than {min_cohort} acquired customers, or under "
+            f"{min_share:.0%} of all acquired, reached that tenure (the smallest cohort over "
+            "scenarios and seeds decides): "
             + (", ".join(cuts) if cuts else "no cut needed")
             + (f"; no curve for {', '.join(none)} (too few customers acquired)" if none else "")
             + "."

@@ -94,19 +94,25 @@ def difference_band(
     return replicate_band(paired, "__diff", level)
 
 
-def retention_cut(retention: pl.DataFrame, min_cohort: int = 30) -> dict[str, int | None]:
-    """Per brand, the last tenure whose cohort has at least ``min_cohort`` customers.
+def retention_cut(
+    retention: pl.DataFrame, min_cohort: int = 30, min_share: float = 0.0
+) -> dict[str, int | None]:
+    """Per brand, the last tenure whose cohort is still large enough to trust.
 
-    A cohort curve's tail rests on the few customers acquired early enough to reach it;
-    the cut is the same for every scenario and replicate (the smallest cohort decides),
-    so curves stay comparable. None: no tenure qualifies.
+    A cohort curve's tail rests on the few customers acquired early enough to reach it.
+    A tenure is kept while its cohort has at least ``min_cohort`` customers and at least
+    ``min_share`` of the customers acquired over the run (the tenure-0 cohort). The cut is
+    the same for every scenario and replicate (the smallest cohort decides), so curves
+    stay comparable. None: no tenure qualifies.
     """
     out: dict[str, int | None] = {}
     frame = retention.filter(pl.col("retention").is_not_null())
     for brand in retention["brand"].unique(maintain_order=True).to_list():
         part = frame.filter(pl.col("brand") == brand)
         smallest = part.group_by("tenure").agg(pl.col("cohort_size").min()).sort("tenure")
-        ok = smallest.filter(pl.col("cohort_size") >= min_cohort)["tenure"].to_list()
+        first = smallest.filter(pl.col("tenure") == 0)["cohort_size"]
+        needed = max(min_cohort, min_share * (first.item() if first.len() else 0))
+        ok = smallest.filter(pl.col("cohort_size") >= needed)["tenure"].to_list()
         # keep the run of tenures from 0 up to the first one below the threshold
         last = None
         for expected, tenure in enumerate(ok):
@@ -118,14 +124,14 @@ def retention_cut(retention: pl.DataFrame, min_cohort: int = 30) -> dict[str, in
 
 
 def retention_band(
-    retention: pl.DataFrame, level: float = 0.95, min_cohort: int = 30
+    retention: pl.DataFrame, level: float = 0.95, min_cohort: int = 30, min_share: float = 0.0
 ) -> pl.DataFrame:
     """Cohort retention by tenure: mean over replicates with its interval (clipped to 0-1).
 
     Tenures past ``retention_cut`` are left out: a curve end resting on a handful of
     customers says nothing. Columns scenario, tenure, brand, mean, low, high, n.
     """
-    cut = retention_cut(retention, min_cohort)
+    cut = retention_cut(retention, min_cohort, min_share)
     keep = pl.lit(False)
     for brand, last in cut.items():
         if last is not None:
