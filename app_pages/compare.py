@@ -58,7 +58,8 @@ def _form_defaults(s: dash.Settings, specs: list[dash.Lever]) -> dict:
     }
     moved = s.lever_values
     for lever in specs:
-        values[f"form_lever_{lever.id}"] = float(moved.get(lever.id, lever.default))
+        value = moved.get(lever.id, lever.default)
+        values[f"form_lever_{lever.id}"] = int(value) if lever.kind == "rule" else float(value)
     return values
 
 
@@ -156,6 +157,16 @@ def lever_widgets(specs: list[dash.Lever]) -> None:
 
 
 def _slider(col, lever: dash.Lever) -> None:
+    if lever.kind == "rule":
+        col.selectbox(
+            lever.label,
+            range(len(lever.options)),
+            format_func=lambda k: lever.options[k],
+            key=f"form_lever_{lever.id}",
+            help=f"{lever.id}=... (default {lever.options[int(lever.default)]}; "
+            "see Explain the model)",
+        )
+        return
     help_text = (
         f"multiplies every brands.{lever.group}.ad_reach.* (default 1 = as configured)"
         if lever.kind == "ads"

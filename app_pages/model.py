@@ -40,7 +40,11 @@ def page() -> None:
     with tabs[0]:
         st.caption(note)
         sections = dash.doc_sections()
-        for index, rule in enumerate(dash.RULES):
+        st.caption(
+            f"Word of mouth: **{cfg.wom.rule}** rule; service: **{cfg.service.rule}** rule "
+            "(choose them with the levers on the Compare page, or wom=... service=...)."
+        )
+        for index, rule in enumerate(dash.explain.rules_for(cfg)):
             show_rule(rule, cfg, index, sections)
     with tabs[1]:
         states_diagram(cfg)

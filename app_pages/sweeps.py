@@ -175,7 +175,7 @@ def show_view(view, kpi: str, x: str, y: str | None) -> None:
         )
         more = f" and {len(ties) - 6} more" if len(ties) > 6 else ""
         st.info(
-            f"Highest mean {label}: {value} at {where}, but not clearly better than: "
+            f"Best mean {label}: {value} at {where}, but not clearly better than: "
             f"{near}{more}. Paired differences by seed: more replicates would tell them apart."
         )
     common.heading("Means by setting", "sweep")

@@ -572,15 +572,18 @@ def test_comparison_zip_holds_results_configs_and_the_command(comparison):
 def test_levers_are_generic_over_brands_and_only_moved_ones_count(cfg):
     specs = dash.lever_specs(cfg)
     ids = [lever.id for lever in specs]
-    assert ids[:2] == ["wom.talk_rate", "market.churn.sensitivity"]
+    assert ids[:4] == ["wom", "service", "wom.talk_rate", "market.churn.sensitivity"]
     for brand in cfg.brands:
         assert f"brands.{brand}.price" in ids and f"ads.{brand}" in ids
     for lever in specs:
         if lever.kind == "key":
             assert OmegaConf.select(cfg, lever.keys[0]) == pytest.approx(lever.default)
+        if lever.kind == "rule":  # the configured rule is the default choice
+            assert lever.options[int(lever.default)] == OmegaConf.select(cfg, lever.keys[1])
         assert lever.low <= lever.default <= lever.high
-    moved = {"wom.talk_rate": 0.1, "ads.incumbent": 2.0, "brands.budget.price": 0.9}
+    moved = {"wom.talk_rate": 0.1, "ads.incumbent": 2.0, "brands.budget.price": 0.9, "wom": 1.0}
     overrides = dash.lever_overrides(moved, specs, cfg)
+    assert "wom=cascade" in overrides  # a rule lever chooses a config-group option
     assert "wom.talk_rate=0.1" not in overrides  # the default: not moved
     tv = 2 * cfg.brands.incumbent.ad_reach.tv
     assert f"brands.incumbent.ad_reach.tv={tv:g}" in overrides  # the default reach x 2
@@ -854,6 +857,13 @@ def test_rule_curves_follow_the_engine_rules_and_their_sliders(cfg):
     for rule in dash.RULES:
         fig = dash.rule_curve(rule, cfg)
         assert fig.data, rule.name
+    # the explainer shows the chosen rules' equations
+    names = {r.name for r in dash.explain.rules_for(cfg)}
+    assert "Word of mouth" in names and "Word of mouth: independent cascade" not in names
+    cascade = load_config(["wom=cascade", "service=capacity"])
+    names = {r.name for r in dash.explain.rules_for(cascade)}
+    assert {"Word of mouth: independent cascade", "Service capacity and queues"} <= names
+    assert "Word of mouth" not in names
     churn = next(r for r in dash.RULES if r.curve == "churn")
     fig = dash.rule_curve(churn, cfg, {"sensitivity": 10.0})
     s, y = fig.data[0].x, fig.data[0].y

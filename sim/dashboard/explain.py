@@ -58,6 +58,7 @@ class Rule:
     section: str
     curve: str
     params: tuple[CurveParam, ...] = field(default=())
+    applies: tuple[str, str] | None = None  # (config key, value): shown only then
 
 
 RULES: tuple[Rule, ...] = (
@@ -168,6 +169,87 @@ RULES: tuple[Rule, ...] = (
             CurveParam("weight", "praise weight w", "wom.weight", 0.0, 1.0, 0.05),
             CurveParam("bias", "negativity bias λ_w", "wom.negativity_bias", 1.0, 5.0, 0.1),
         ),
+        ("wom.rule", "pairwise"),
+    ),
+    Rule(
+        "Word of mouth: independent cascade",
+        "Instead of one conversation a day, everything the neighbours say reaches a person: "
+        "each step it is informed about a brand by each speaking strong tie with probability "
+        "b_s and by each speaking weak tie with b_w, independently (Goldenberg, Libai and "
+        "Muller 2001); the message heard is praise, a mention or a warning in proportion to "
+        "who speaks. Weak ties bridge groups, so they speed diffusion up.",
+        (
+            r"P(\text{informed about } b) = 1 - (1 - a)(1 - b_s)^{S_b}(1 - b_w)^{W_b}",
+            r"F_{t+1} = F_t + (1 - F_t)\left(1 - (1 - a)(1 - b)^{(N-1) F_t}\right) "
+            r"\text{ (complete network, } b_s = b_w = b)",
+        ),
+        (
+            Symbol("b_s", "P(a speaking strong tie informs) per day", "wom.strong"),
+            Symbol("b_w", "P(a speaking weak tie informs) per day", "wom.weak"),
+            Symbol("S_b, W_b", "strong and weak ties speaking about b (faded messages count less)"),
+            Symbol("a", "the chance an ad informs (the ad touchpoint)"),
+            Symbol("h", "half-life of a message", "wom.half_life"),
+            Symbol("", "which ties are strong", "network.kind"),
+        ),
+        "7.3",
+        "cascade",
+        (
+            CurveParam("strong", "strong-tie probability b_s", "wom.strong", 0.0, 0.2, 0.005),
+            CurveParam("weak", "weak-tie probability b_w", "wom.weak", 0.0, 0.2, 0.005),
+        ),
+        ("wom.rule", "cascade"),
+    ),
+    Rule(
+        "Word of mouth: linear threshold",
+        "A person takes a view of a brand when the share of its neighbours praising it (or "
+        "warning about it) reaches its own threshold (Granovetter 1978): some follow the "
+        "first voice, others wait for most of their circle. A small change in the share who "
+        "start or in the thresholds can tip a whole market, or not.",
+        (
+            r"\text{view of } b \text{ if } \frac{\text{praising}_b}{\text{neighbours}} "
+            r"\ge \theta_i, \qquad \theta_i \sim \text{Beta}",
+            r"F_{t+1} = F_0 + (1 - F_0)\,G(F_t) \text{ (complete network)}",
+        ),
+        (
+            Symbol(
+                r"\theta_i",
+                "threshold of person i (trait, mean)",
+                "market.traits.wom_threshold.mean",
+            ),
+            Symbol("", "... and its sd", "market.traits.wom_threshold.sd"),
+            Symbol("G", "the thresholds' distribution function"),
+        ),
+        "7.3",
+        "threshold",
+        (
+            CurveParam(
+                "mean", "mean threshold", "market.traits.wom_threshold.mean", 0.05, 0.95, 0.01
+            ),
+            CurveParam("sd", "sd of thresholds", "market.traits.wom_threshold.sd", 0.01, 0.3, 0.01),
+        ),  # fmt: skip
+        ("wom.rule", "threshold"),
+    ),
+    Rule(
+        "Online reviews",
+        "Customers review experiences, extreme ones more often; each brand's rating is the "
+        "weighted mean of recent reviews, so a bad quarter shows and lingers. People who read "
+        "review sites see the rating of every brand they know, and it moves their attitude "
+        "(switched on by a positive read rate).",
+        (
+            r"P(\text{review}) = \min(1, r_w (1 + x\,|d|)), \qquad "
+            r"\text{rating}_b = \frac{\sum_k \delta^{age_k} v_k}{\sum_k \delta^{age_k}}",
+            r"a' = a + w_r\,(\text{rating}_b - a), \quad \delta = 2^{-1/h_r}",
+        ),
+        (
+            Symbol("r_w", "P(reviewing an ordinary experience)", "wom.reviews.write"),
+            Symbol("x", "extremity: extremes are reviewed more", "wom.reviews.extremity"),
+            Symbol("h_r", "half-life of a review in the rating", "wom.reviews.half_life"),
+            Symbol("w_r", "weight of reading a rating", "wom.reviews.weight"),
+            Symbol("", "P(reading reviews) per day", "wom.reviews.read_rate"),
+        ),
+        "7.3",
+        "reviews",
+        (CurveParam("extremity", "extremity x", "wom.reviews.extremity", 0.0, 10.0, 0.5),),
     ),
     Rule(
         "News",
@@ -270,6 +352,53 @@ RULES: tuple[Rule, ...] = (
                 0.05,
             ),
         ),
+    ),
+    Rule(
+        "Service capacity and queues",
+        "Each brand staffs its channels for a number of contacts a day; at the day's load "
+        "(yesterday's contacts) the queue is an M/M/c queue (Erlang C): the busier the "
+        "agents, the more contacts wait and the longer; waiting adds friction and impatient "
+        "customers hang up, an unresolved failure. Fast growth strains service.",
+        (
+            r"P(\text{wait}) = C(c, A), \quad A = \lambda/\mu, \quad "
+            r"W = \frac{C(c, A)}{c\mu - \lambda}",
+            r"P(\text{abandon} \mid \text{wait}) = 1 - e^{-W_w/\theta}",
+        ),
+        (
+            Symbol(
+                "c", "agents: capacity / handle rate", "brands.{brand}.service_capacity.{channel}"
+            ),
+            Symbol(r"\mu", "contacts an agent handles a day", "service.handle_rate"),
+            Symbol(r"\lambda", "contacts a day (yesterday's load)"),
+            Symbol(r"\theta", "patience (minutes)", "service.patience"),
+            Symbol("", "friction of a wait of one patience", "service.wait_friction"),
+        ),
+        "7.5",
+        "queue",
+        (CurveParam("handle_rate", "handle rate μ", "service.handle_rate", 1.0, 100.0, 1.0),),
+        ("service.rule", "capacity"),
+    ),
+    Rule(
+        "Service investment",
+        "Service quality is bought: it moves toward the level a brand's service spend per "
+        "customer sustains, with a lag, and decays without it; the spend is a service cost.",
+        (
+            r"\mathrm{logit}\,q^* = \mathrm{logit}\,q_0 + e \ln(s / s_{ref}), \qquad "
+            r"q' = q + (q^* - q)/L",
+        ),
+        (
+            Symbol("s", "service spend per customer-day", "brands.{brand}.service_spend"),
+            Symbol(
+                "s_{ref}", "spend that sustains the configured quality", "service.spend_reference"
+            ),
+            Symbol("e", "elasticity", "service.spend_elasticity"),
+            Symbol("L", "lag (days)", "service.lag"),
+            Symbol("q_0", "configured quality", "brands.{brand}.service_quality.{channel}"),
+        ),
+        "7.5",
+        "investment",
+        (CurveParam("elasticity", "elasticity e", "service.spend_elasticity", 0.0, 3.0, 0.1),),
+        ("service.rule", "investment"),
     ),
     Rule(
         "Choice",
@@ -392,6 +521,14 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
 )
+
+
+def rules_for(cfg) -> tuple[Rule, ...]:
+    """The rules that describe a config: those of its word-of-mouth and service rules."""
+    return tuple(
+        r for r in RULES
+        if r.applies is None or str(OmegaConf.select(cfg, r.applies[0])) == r.applies[1]
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -901,7 +1038,96 @@ def curve_news(cfg, p: Mapping[str, float]) -> go.Figure:
     return fig
 
 
+def curve_cascade(cfg, p: Mapping[str, float]) -> go.Figure:
+    """P(informed in a day) against the number of speaking ties, strong or weak."""
+    from agents import rules
+
+    ties = np.arange(0, 21)
+    fig = _figure("Chance of being informed in a day", "speaking ties", "probability",
+                  y_percent=True)  # fmt: skip
+    for name, strong, weak, colour in (("strong ties", 1, 0, "#0072b2"),
+                                       ("weak ties", 0, 1, "#e69f00")):  # fmt: skip
+        ys = [rules.cascade_probability(float(k * strong), float(k * weak), p["strong"],
+                                        p["weak"]) for k in ties]  # fmt: skip
+        fig.add_trace(go.Scatter(x=ties, y=ys, name=name, line={"color": colour}))
+    return fig
+
+
+def curve_threshold(cfg, p: Mapping[str, float]) -> go.Figure:
+    """The thresholds' distribution G: the share of people a given share of praise convinces."""
+    from scipy import stats
+
+    share = np.linspace(0.0, 1.0, 101)
+    mean, sd = p["mean"], p["sd"]
+    k = mean * (1 - mean) / max(sd * sd, 1e-9) - 1
+    if k <= 0:
+        ys = (share >= mean).astype(float)
+    else:
+        ys = stats.beta(mean * k, (1 - mean) * k).cdf(share)
+    fig = _figure("Who takes the view", "share of neighbours praising", "share of people",
+                  y_percent=True)  # fmt: skip
+    fig.add_trace(go.Scatter(x=share, y=ys, name="G", line={"color": "#009e73"}))
+    fig.add_trace(go.Scatter(x=share, y=share, name="45° (tipping where G crosses it)",
+                             line={"color": "#888888", "dash": "dot"}))  # fmt: skip
+    return fig
+
+
+def curve_reviews(cfg, p: Mapping[str, float]) -> go.Figure:
+    """P(reviewing an experience) against its disconfirmation."""
+    from agents import rules
+
+    d = np.linspace(-0.6, 0.6, 61)
+    write = float(cfg.wom.reviews.write)
+    ys = [rules.review_probability(float(x), write, p["extremity"]) for x in d]
+    fig = _figure("Chance of writing a review", "experience minus expectation d", "probability",
+                  y_percent=True)  # fmt: skip
+    fig.add_trace(go.Scatter(x=d, y=ys, name="review", line={"color": "#cc79a7"}))
+    return fig
+
+
+def curve_queue(cfg, p: Mapping[str, float]) -> go.Figure:
+    """P(waiting) and mean wait against the load, for 1, 3 and 10 agents."""
+    from agents import rules
+
+    minutes = float(cfg.service.minutes_per_step)
+    fig = _figure("Queue of a service channel", "load (contacts a day / capacity)",
+                  "P(waiting)", y_percent=True)  # fmt: skip
+    utilisation = np.linspace(0.0, 0.99, 100)
+    for agents, colour in ((1, "#0072b2"), (3, "#e69f00"), (10, "#009e73")):
+        load = utilisation * agents
+        ys = [rules.erlang_c(agents, a) for a in load]
+        waits = [rules.mean_wait(c, agents, p["handle_rate"], a * p["handle_rate"]) * minutes
+                 for c, a in zip(ys, load, strict=True)]  # fmt: skip
+        fig.add_trace(go.Scatter(x=utilisation, y=ys, name=f"{agents} agents",
+                                 line={"color": colour},
+                                 hovertext=[f"mean wait {w:.1f} min" for w in waits]))  # fmt: skip
+    return fig
+
+
+def curve_investment(cfg, p: Mapping[str, float]) -> go.Figure:
+    """Quality a service spend sustains, for the brands' configured call-centre quality."""
+    from agents import rules
+    from sim.dashboard.charts import brand_colours
+
+    reference = float(cfg.service.spend_reference)
+    spend = np.linspace(0.0, 4 * reference, 81)
+    colours = brand_colours(cfg.brands.keys())
+    fig = _figure("Quality a spend sustains", "service spend per customer-day", "quality")
+    for brand, br in cfg.brands.items():
+        q0 = float((br.service_quality or {}).get("service", 0.7))
+        ys = [rules.invested_quality(q0, float(x), reference, p["elasticity"]) for x in spend]
+        fig.add_trace(go.Scatter(x=spend, y=ys, name=brand, line={"color": colours[brand]}))
+    fig.add_vline(x=reference, line_dash="dot", annotation_text="reference spend")
+    fig.update_yaxes(range=[0, 1])
+    return fig
+
+
 CURVES: dict[str, Callable[..., go.Figure]] = {
+    "cascade": curve_cascade,
+    "threshold": curve_threshold,
+    "reviews": curve_reviews,
+    "queue": curve_queue,
+    "investment": curve_investment,
     "touchpoints": curve_touchpoints,
     "ads": curve_ads,
     "word_of_mouth": curve_word_of_mouth,

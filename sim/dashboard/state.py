@@ -45,8 +45,11 @@ class Lever:
         group: 'Market' or the brand it belongs to.
         keys: the config keys it sets (a prefix for 'ads': every channel's reach).
         low, high, step: the slider's range.
-        default: its value in the base config (1.0 for the ad multiplier).
-        kind: 'key' (sets ``keys[0]`` to the value) or 'ads' (multiplies the reach).
+        default: its value in the base config (1.0 for the ad multiplier; for a rule, the
+            position of the configured rule in ``options``).
+        kind: 'key' (sets ``keys[0]`` to the value), 'ads' (multiplies the reach) or 'rule'
+            (chooses a config-group option, e.g. ``wom=cascade``).
+        options: the choices of a 'rule' lever.
     """
 
     id: str
@@ -58,11 +61,20 @@ class Lever:
     step: float
     default: float
     kind: str = "key"
+    options: tuple[str, ...] = ()
 
 
 def lever_specs(cfg) -> list[Lever]:
     """The levers of a base config: market-wide ones, then per brand (generic over brands)."""
+    from agents.rule_names import SERVICE_RULES, WOM_RULES
+
     out = [
+        Lever("wom", "Word-of-mouth rule", "Market", ("wom", "wom.rule"), 0.0,
+              len(WOM_RULES) - 1, 1.0, float(WOM_RULES.index(str(cfg.wom.rule))), "rule",
+              WOM_RULES),
+        Lever("service", "Service rule", "Market", ("service", "service.rule"), 0.0,
+              len(SERVICE_RULES) - 1, 1.0, float(SERVICE_RULES.index(str(cfg.service.rule))),
+              "rule", SERVICE_RULES),
         Lever("wom.talk_rate", "Word-of-mouth strength (talk rate per day)", "Market",
               ("wom.talk_rate",), 0.0, 0.5, 0.01, float(cfg.wom.talk_rate)),
         Lever("market.churn.sensitivity", "Churn sensitivity to satisfaction", "Market",
@@ -115,6 +127,9 @@ def lever_overrides(levers: Mapping[str, float], specs: Sequence[Lever], cfg) ->
             continue
         value = _clean(levers[lever.id])
         if math.isclose(value, lever.default, abs_tol=1e-12):
+            continue
+        if lever.kind == "rule":
+            out.append(f"{lever.id}={lever.options[int(round(value))]}")
             continue
         if lever.kind == "ads":
             brand = lever.id.split(".", 1)[1]

@@ -154,7 +154,8 @@ def best_setting(summary: pl.DataFrame, kpi: str, keys: Sequence[str], level: fl
         done.group_by(keys, maintain_order=True)
         .agg(pl.col(kpi).cast(pl.Float64).mean().alias("mean"))
         .filter(pl.col("mean").is_not_nan())
-        .sort("mean", descending=higher_better)
+        # equal means: the first setting in key order, so the verdict does not depend on row order
+        .sort(["mean", *keys], descending=[higher_better] + [False] * len(keys))
     )
     if means.height == 0:
         return {}
