@@ -15,8 +15,11 @@ import numpy as np
 from agents import rules
 from sim.engine import params as P
 from sim.engine.kernels import (
+    AGE_SHIFT,
+    CODE_MASK,
     COMPLAINT,
     IN_MARKET,
+    SLOT_ABANDON,
     SLOT_ATTENTION,
     SLOT_AWARE,
     SLOT_BOT,
@@ -24,16 +27,23 @@ from sim.engine.kernels import (
     SLOT_CHURN,
     SLOT_COMPLAINT,
     SLOT_CONSIDER,
+    SLOT_ESCALATE,
     SLOT_EVENT,
     SLOT_EXPERIENCE,
     SLOT_FORGET,
+    SLOT_FRESH,
     SLOT_OCCASION,
     SLOT_PARTNER,
+    SLOT_READ,
+    SLOT_REVIEW,
     SLOT_SERVICE,
     SLOT_SHOCK,
     SLOT_SWITCH,
     SLOT_TRIGGER,
     SLOT_VOICE,
+    SLOT_WAIT,
+    SLOT_WOM,
+    SLOT_WOM_ATTENTION,
 )
 from sim.engine.rng import customer_key, randint, uniform
 
@@ -77,6 +87,7 @@ class CustomerAgent(mesa.Agent):
         self.complaint = bool(c.flags[i] & COMPLAINT)
         self.grudge = int(c.grudge[i])
         self.last_touch = int(c.last_touch[i])
+        self.wom_threshold = float(c.wom_threshold[i])
 
     # -- the journey step ---------------------------------------------------------
     def step_journey(self, step_key, tables, t: int) -> None:
@@ -97,7 +108,8 @@ class CustomerAgent(mesa.Agent):
         # paid ads of each (brand, channel), then news of each (brand, channel)
         ad_rates = np.concatenate([tables.ad_reach.reshape(-1), tables.news_reach.reshape(-1)])
         ad_total = float(np.cumsum(ad_rates)[-1])
-        talk = rules.conversation_rate(g.talk_rate, self.wom_activity)
+        pairwise = g.wom_rule == rules.WOM_PAIRWISE
+        talk = rules.conversation_rate(g.talk_rate, self.wom_activity) if pairwise else 0.0
         nc = m.market.n_channels
         u = uniform(ck, SLOT_EVENT)
         if u < ad_total:
@@ -123,8 +135,13 @@ class CustomerAgent(mesa.Agent):
                 if kind == rules.PRAISE and (self.consider >> b) & 1:
                     # praise of a considered brand may prompt a purchase occasion now
                     triggered = uniform(ck, SLOT_TRIGGER) < g.wom_purchase
+        elif u < ad_total + talk + g.review_read:
+            if self.read_reviews(tables, g):
+                channel = int(g.review_channel)
+                touch = rules.touch_code(rules.TOUCH_REVIEWS, rules.ANY_BRAND, channel)
+                self.last_touch = touch
         else:
-            u -= ad_total + talk
+            u -= ad_total + talk + g.review_read
             handled = False
             if start_brand >= 0:
                 contact = g.contact_rate + (g.complaint_contact if self.complaint else 0.0)
@@ -140,6 +157,15 @@ class CustomerAgent(mesa.Agent):
                     u -= g.usage_rate + contact
             if not handled:
                 exited, replaced = self.forget_or_need(u, start_brand, tables, g)
+
+        # 1b. Network word of mouth (cascade, threshold): every neighbour's voice this step.
+        if not pairwise and not replaced:
+            code, prompted = self.network_word_of_mouth(tables, g, chan, nc)
+            if code > 0:
+                wom_touch = rules.touch_code(rules.TOUCH_WOM, (code - 1) // 3, rules.NO_CHANNEL)
+                self.last_touch = wom_touch
+                touch = touch or wom_touch
+                triggered = triggered or prompted
 
         # 2. Purchase occasion (in the market): choose from the consideration set and the brand.
         new_brand = start_brand
@@ -199,6 +225,14 @@ class CustomerAgent(mesa.Agent):
             if k < tracer.ids.size and tracer.ids[k] == self.index:
                 tracer.touch[k] = touch
         self.record(before, tables, g, nb, t)
+        if g.message_half_life > 0:  # a message ages while repeated unchanged, no new experience
+            code = int(m._voice_next[self.index]) & CODE_MASK
+            previous = int(m.customers.voice[self.index])
+            experienced = (touch >> 12) in (rules.TOUCH_USAGE, rules.TOUCH_SERVICE)
+            age = 0
+            if code == previous & CODE_MASK and not experienced and not replaced:
+                age = min((previous >> AGE_SHIFT) + 1, 255)
+            m._voice_next[self.index] = code | (age << AGE_SHIFT)
 
     # -- touchpoints ----------------------------------------------------------------
     def attends(self, g) -> bool:
@@ -247,18 +281,125 @@ class CustomerAgent(mesa.Agent):
             if hi == lo:
                 return 0
             j = int(net.indices[lo + randint(self._ck, SLOT_PARTNER, hi - lo)])
-        code = int(m.customers.voice[j])
+        voice = int(m.customers.voice[j])
+        code = voice & CODE_MASK
         if code == 0:
             return 0
         b, kind = (code - 1) // 3, (code - 1) % 3
         if tables.brand_params[b, P.B_ACTIVE] <= 0.0 or not self.attends(g):
             return 0
+        age = voice >> AGE_SHIFT
+        if g.message_half_life > 0 and age > 0:
+            if uniform(self._ck, SLOT_FRESH) >= rules.message_freshness(age, g.message_half_life):
+                return 0
+        self.hear(b, kind, tables, g, SLOT_CONSIDER)
+        return code
+
+    def hear(self, b: int, kind: int, tables, g, consider_slot: int) -> None:
+        """A message of ``kind`` about b: aware, attitude toward its valence, consideration."""
         self.aware |= 1 << b
         weight = rules.wom_attitude_weight(kind, g.wom_weight, g.wom_negativity)
         target = rules.wom_valence(kind, tables.brand_params[b, P.B_WOM_SHIFT])
         self.attitude[b] = rules.attitude_update(self.attitude[b], target, weight)
-        self.after_message(b, g.wom_consider, g)
-        return code
+        if rules.considers(self.attitude[b], g.consider_threshold):
+            if self.in_market and uniform(self._ck, consider_slot) < g.wom_consider:
+                self.consider |= 1 << b
+        else:
+            self.consider &= ~(1 << b)
+
+    def neighbourhood(self, g, nb: int) -> tuple[list, int]:
+        """Speaking neighbours per brand, kind and tie (0 strong, 1 weak), freshness-weighted."""
+        m = self.model
+        net = m.network
+        heard = [[[0.0, 0.0] for _ in range(3)] for _ in range(nb)]
+        if net.complete:
+            for code in range(1, 1 + 3 * nb):
+                heard[(code - 1) // 3][(code - 1) % 3][1] = float(m._histogram[code])
+            own = int(m.customers.voice[self.index])
+            if own & CODE_MASK:
+                code = own & CODE_MASK
+                fresh = rules.message_freshness(own >> AGE_SHIFT, g.message_half_life)
+                heard[(code - 1) // 3][(code - 1) % 3][1] -= fresh
+            return heard, m.customers.n - 1
+        lo, hi = int(net.indptr[self.index]), int(net.indptr[self.index + 1])
+        for e in range(lo, hi):
+            voice = int(m.customers.voice[int(net.indices[e])])
+            code = voice & CODE_MASK
+            if code == 0:
+                continue
+            fresh = 1.0
+            if g.message_half_life > 0:
+                fresh = rules.message_freshness(voice >> AGE_SHIFT, g.message_half_life)
+            strong = net.strong.size and (int(net.strong[e >> 3]) >> (e & 7)) & 1
+            heard[(code - 1) // 3][(code - 1) % 3][0 if strong else 1] += fresh
+        return heard, hi - lo
+
+    def network_word_of_mouth(self, tables, g, chan, wom_channel: int) -> tuple[int, bool]:
+        """Cascade or threshold rule (see ``sim.engine.kernels.network_word_of_mouth``)."""
+        if not self.in_market and uniform(self._ck, SLOT_WOM_ATTENTION) >= g.attention:
+            return 0, False
+        nb = self.model.market.n_brands
+        heard, degree = self.neighbourhood(g, nb)
+        if degree == 0:
+            return 0, False
+        last, triggered = 0, False
+        for b in range(nb):
+            if tables.brand_params[b, P.B_ACTIVE] <= 0.0:
+                continue
+            kind = -1
+            if g.wom_rule == rules.WOM_CASCADE:
+                strong = sum(heard[b][k][0] for k in range(3))
+                weak = sum(heard[b][k][1] for k in range(3))
+                if strong + weak <= 0.0:
+                    continue
+                reach = rules.cascade_probability(strong, weak, g.wom_strong, g.wom_weak)
+                u = uniform(self._ck, SLOT_WOM + 2 * b)
+                if u >= reach:
+                    continue
+                each = [rules.cascade_probability(heard[b][k][0], heard[b][k][1], g.wom_strong,
+                                                  g.wom_weak) for k in range(3)]  # fmt: skip
+                pick = u / reach * sum(each)
+                for k in range(3):
+                    pick -= each[k]
+                    if pick < 0.0 or k == 2:
+                        kind = k
+                        break
+            else:
+                praising = heard[b][rules.PRAISE][0] + heard[b][rules.PRAISE][1]
+                warning = heard[b][rules.WARN][0] + heard[b][rules.WARN][1]
+                if rules.threshold_reached(warning, degree, self.wom_threshold):
+                    self.hear(b, rules.WARN, tables, g, SLOT_WOM + 2 * b + 1)
+                    chan[b, wom_channel, P.C_IMPRESSIONS] += 1
+                    last = 1 + 3 * b + rules.WARN
+                if rules.threshold_reached(praising, degree, self.wom_threshold):
+                    kind = rules.PRAISE
+            if kind < 0:
+                continue
+            self.hear(b, kind, tables, g, SLOT_WOM + 2 * b + 1)
+            chan[b, wom_channel, P.C_IMPRESSIONS] += 1
+            last = 1 + 3 * b + kind
+            if kind == rules.PRAISE and (self.consider >> b) & 1 and not triggered:
+                triggered = uniform(self._ck, SLOT_TRIGGER) < g.wom_purchase
+        return last, triggered
+
+    def read_reviews(self, tables, g) -> bool:
+        """Read the ratings of every brand this customer knows (attitude, consideration)."""
+        if not self.attends(g):
+            return False
+        roles = self.model.market.channel_roles
+        c = int(g.review_channel)
+        for b in range(self.model.market.n_brands):
+            if not (self.aware >> b) & 1 or tables.brand_params[b, P.B_ACTIVE] <= 0.0:
+                continue
+            rating = tables.brand_params[b, P.B_RATING]
+            self.attitude[b] = rules.attitude_update(self.attitude[b], rating, g.review_weight)
+            if rules.considers(self.attitude[b], g.consider_threshold):
+                role = roles[c, P.R_CONSIDERATION]
+                if self.in_market and uniform(self._ck, SLOT_READ + b) < role:
+                    self.consider |= 1 << b
+            else:
+                self.consider &= ~(1 << b)
+        return True
 
     def after_message(self, b: int, consider_probability: float, g) -> None:
         """A liked brand may enter the set (in the market); a disliked one leaves it."""
@@ -324,17 +465,23 @@ class CustomerAgent(mesa.Agent):
         """Contact the brand's service on this customer's channel; may fail or be recovered."""
         b, c = self.brand, self.channel
         bp = tables.brand_params
-        acc, chan = self.model._acc[0], self.model._chan[0]
-        quality, resolution = tables.service_quality[b, c], tables.resolution[b, c]
-        friction = tables.friction[b, c]
+        acc = self.model._acc[0]
         if bp[b, P.B_BOT_SHARE] > 0.0 and uniform(self._ck, SLOT_BOT) < bp[b, P.B_BOT_SHARE]:
-            # the chatbot answers this contact, with its own quality, resolution and friction
-            quality, resolution = bp[b, P.B_BOT_QUALITY], bp[b, P.B_BOT_RESOLUTION]
-            friction = bp[b, P.B_BOT_FRICTION]
+            # the chatbot answers first: it solves the contact, escalates it to people, or not
             acc[b, P.A_BOT_CONTACTS] += 1
+            quality, friction = bp[b, P.B_BOT_QUALITY], bp[b, P.B_BOT_FRICTION]
+            if uniform(self._ck, SLOT_SERVICE) < quality:
+                outcome = rules.SERVICE_SUCCESS
+            elif bp[b, P.B_BOT_ESCALATION] > 0.0 and (
+                uniform(self._ck, SLOT_ESCALATE) < bp[b, P.B_BOT_ESCALATION]
+            ):
+                acc[b, P.A_ESCALATED] += 1
+                extra = friction + bp[b, P.B_ESCALATION_FRICTION]
+                outcome, quality, friction = self.people_answer(b, c, extra, tables)
+            else:
+                outcome = rules.SERVICE_FAILED
         else:
-            chan[b, c, P.C_CONTACTS] += 1
-        outcome = rules.service_outcome(uniform(self._ck, SLOT_SERVICE), quality, resolution)
+            outcome, quality, friction = self.people_answer(b, c, 0.0, tables)
         x_ok = rules.experience_draw(quality, g.noise, uniform(self._ck, SLOT_EXPERIENCE))
         x = rules.service_experience(
             outcome, x_ok, self.expectation, g.recovery_paradox, g.failure_experience, friction
@@ -350,6 +497,21 @@ class CustomerAgent(mesa.Agent):
         # an unresolved failure leaves the problem open: the customer will call back
         self.complaint = outcome == rules.SERVICE_FAILED
         return self.experience(x, g)
+
+    def people_answer(self, b: int, c: int, extra: float, tables) -> tuple[int, float, float]:
+        """The brand's people answer on channel c, after a queue if any (see the kernel's)."""
+        acc, chan = self.model._acc[0], self.model._chan[0]
+        chan[b, c, P.C_CONTACTS] += 1
+        quality = tables.service_quality[b, c]
+        friction = tables.friction[b, c] + extra
+        if tables.wait_prob[b, c] > 0.0 and uniform(self._ck, SLOT_WAIT) < tables.wait_prob[b, c]:
+            acc[b, P.A_WAITED] += 1
+            friction += tables.wait_friction[b, c]
+            if uniform(self._ck, SLOT_ABANDON) < tables.abandon[b, c]:
+                acc[b, P.A_ABANDONED] += 1
+                return rules.SERVICE_FAILED, quality, friction
+        u = uniform(self._ck, SLOT_SERVICE)
+        return rules.service_outcome(u, quality, tables.resolution[b, c]), quality, friction
 
     def experience(self, x: float, g) -> bool:
         """Judge experience x against expectation; maybe complain; True if leaving now."""
@@ -368,6 +530,11 @@ class CustomerAgent(mesa.Agent):
             if rules.complaint_filed(d, g.complaint_threshold, g.complaint_rate, u):
                 self.complaint = True
                 self.model._acc[0][self.brand, P.A_COMPLAINTS] += 1
+        if g.review_read > 0.0 and g.review_write > 0.0:  # reviews only matter when read
+            p = rules.review_probability(d, g.review_write, g.review_extremity)
+            if uniform(self._ck, SLOT_REVIEW) < p:
+                self.model._acc[0][self.brand, P.A_REVIEWS] += 1
+                self.model._acc[0][self.brand, P.A_REVIEW_SUM] += v
         if rules.is_shock(d, g.shock_threshold):
             return uniform(self._ck, SLOT_SHOCK) < g.shock_switch
         return False
@@ -413,13 +580,15 @@ class CustomerAgent(mesa.Agent):
     def credit_conversion(self, b: int, acc, chan, wom_channel: int) -> None:
         """Credit an acquisition of b to the last touchpoint if it was b's message."""
         touch = self.last_touch
-        if touch == 0 or ((touch >> 8) & 0xF) != b:
+        if touch == 0:
             return
-        kind = touch >> 12
+        about, kind = (touch >> 8) & 0xF, touch >> 12
+        if about != b and not (kind == rules.TOUCH_REVIEWS and about == rules.ANY_BRAND):
+            return
         if kind == rules.TOUCH_WOM:
             acc[b, P.A_ACQUIRED_WOM] += 1
             chan[b, wom_channel, P.C_CONVERSIONS] += 1
-        elif kind in (rules.TOUCH_AD, rules.TOUCH_NEWS):
+        elif kind in (rules.TOUCH_AD, rules.TOUCH_NEWS, rules.TOUCH_REVIEWS):
             chan[b, touch & 0xFF, P.C_CONVERSIONS] += 1
 
     # -- record -----------------------------------------------------------------------

@@ -15,6 +15,8 @@ import math
 
 from numba import njit
 
+from agents import rule_names
+
 # Journey stages. A customer is in exactly one of them at every step.
 UNAWARE = 0
 AWARE = 1
@@ -40,7 +42,9 @@ TOUCH_NEWS = 2
 TOUCH_WOM = 3
 TOUCH_USAGE = 4
 TOUCH_SERVICE = 5
-TOUCH_NAMES = ("none", "ad", "news", "word_of_mouth", "usage", "service")
+TOUCH_REVIEWS = 6
+TOUCH_NAMES = ("none", "ad", "news", "word_of_mouth", "usage", "service", "reviews")
+ANY_BRAND = 15  # the brand nibble of a touchpoint about every brand (reading reviews)
 NO_CHANNEL = 255
 
 # NPS classes.
@@ -398,3 +402,127 @@ def projected_clv(margin: float, retention: float, discount: float, horizon: flo
 def touch_code(kind: int, brand: int, channel: int) -> int:
     """Code of a touchpoint for traces and last-touch attribution: kind << 12 | b << 8 | c."""
     return (kind << 12) | (brand << 8) | channel
+
+
+# -- word-of-mouth rules (wom.rule), messages that fade, online reviews ------------------------
+WOM_PAIRWISE = 0
+WOM_CASCADE = 1
+WOM_THRESHOLD = 2
+WOM_RULES = rule_names.WOM_RULES
+
+
+@njit(cache=True)
+def message_freshness(age: float, half_life: float) -> float:
+    """Weight of a message said ``age`` steps ago: f = 2^(-age / h) (h = 0: messages never fade)."""
+    if half_life <= 0.0:
+        return 1.0
+    return math.exp2(-age / half_life)
+
+
+@njit(cache=True)
+def cascade_probability(strong: float, weak: float, b_strong: float, b_weak: float) -> float:
+    """P(informed by word of mouth this step) in the independent cascade (Goldenberg et al. 2001).
+
+    p = 1 - (1 - b_s)^S (1 - b_w)^W, with S and W the (freshness-weighted) numbers of strong
+    and weak ties speaking about the brand; the external (advertising) chance a is the ad
+    touchpoint, drawn independently, so overall P = 1 - (1 - a)(1 - b_s)^S (1 - b_w)^W.
+    """
+    stay = 1.0
+    if strong > 0.0:
+        stay *= (1.0 - b_strong) ** strong
+    if weak > 0.0:
+        stay *= (1.0 - b_weak) ** weak
+    return 1.0 - stay
+
+
+@njit(cache=True)
+def threshold_reached(speaking: float, degree: float, threshold: float) -> bool:
+    """Linear threshold (Granovetter 1978): a view is adopted when speaking / degree >= theta_i."""
+    if degree <= 0.0:
+        return False
+    return speaking / degree >= threshold
+
+
+@njit(cache=True)
+def review_probability(d: float, write: float, extremity: float) -> float:
+    """P(writing a review after an experience): min(1, r (1 + x |d|)).
+
+    Extreme experiences (large |disconfirmation| d) are reviewed more.
+    """
+    return min(1.0, write * (1.0 + extremity * abs(d)))
+
+
+@njit(cache=True)
+def rating_update(total: float, count: float, decay: float, new_total: float, new_count: float):
+    """A brand's visible rating memory: S' = S delta + new, C' = C delta + new; rating = S'/C'.
+
+    delta = 2^(-1 / half-life): recent reviews weigh most, and a bad quarter lingers.
+    """
+    return total * decay + new_total, count * decay + new_count
+
+
+# -- service rules (service.rule) --------------------------------------------------------------
+SERVICE_CONSTANT = 0
+SERVICE_CAPACITY = 1
+SERVICE_INVESTMENT = 2
+SERVICE_RULES = rule_names.SERVICE_RULES
+
+
+@njit(cache=True)
+def erlang_c(servers: int, load: float) -> float:
+    """P(a contact waits) in an M/M/c queue (Erlang C) with c servers and offered load A Erlangs.
+
+    C(c, A) = [A^c / c! c / (c - A)] / [sum_{k<c} A^k / k! + A^c / c! c / (c - A)] for A < c;
+    1 when A >= c (the queue grows: everyone waits). Computed by the stable recursion of the
+    Erlang B formula, B(k) = A B(k-1) / (k + A B(k-1)), then C = c B / (c - A (1 - B)).
+    """
+    if load <= 0.0:
+        return 0.0
+    if load >= servers:
+        return 1.0
+    b = 1.0
+    for k in range(1, servers + 1):
+        b = load * b / (k + load * b)
+    return servers * b / (servers - load * (1.0 - b))
+
+
+@njit(cache=True)
+def mean_wait(p_wait: float, servers: int, rate: float, arrivals: float) -> float:
+    """Mean wait of a contact in an M/M/c queue: W = C / (c mu - lambda) (in steps; inf if full)."""
+    capacity = servers * rate
+    if arrivals >= capacity:
+        return math.inf
+    return p_wait / (capacity - arrivals)
+
+
+@njit(cache=True)
+def abandon_probability(wait: float, patience: float) -> float:
+    """P(a waiting customer gives up) with exponential patience: 1 - exp(-W_w / theta).
+
+    W_w is the mean wait of those who wait; theta the mean patience (same unit).
+    """
+    if patience <= 0.0:
+        return 1.0
+    return 1.0 - math.exp(-wait / patience)
+
+
+@njit(cache=True)
+def invested_quality(base: float, spend: float, reference: float, elasticity: float) -> float:
+    """Quality a level of service spend sustains: logit q* = logit q0 + e ln(s / s_ref).
+
+    At the reference spend q* = q0 (the configured quality); no spend tends to 0, ever more
+    spend to 1, with diminishing returns.
+    """
+    q0 = min(max(base, 1e-6), 1.0 - 1e-6)
+    if spend <= 0.0:
+        return 0.0
+    z = math.log(q0 / (1.0 - q0)) + elasticity * math.log(spend / reference)
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+@njit(cache=True)
+def quality_step(quality: float, target: float, lag: float) -> float:
+    """Quality moves toward its target with a lag L: q' = q + (q* - q) / L (L <= 1: at once)."""
+    if lag <= 1.0:
+        return target
+    return quality + (target - quality) / lag

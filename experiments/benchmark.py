@@ -32,7 +32,7 @@ def time_engine(n: int, steps: int, engine: str, extra: list[str]) -> float:
     from sim.engine.runner import set_threads
 
     cfg = load_config(_overrides(n, steps, engine, extra))
-    set_threads(cfg.engine.threads)
+    set_threads(cfg.engine.threads, n)
     model = JourneyModel(cfg)
     t0 = time.perf_counter()
     model.run()

@@ -10,9 +10,11 @@ tables at every step, so they never leak past their window. The kinds:
 - ``price_change``: p_b *= 1 + change.
 - ``ad_burst``: reach_b,c = reach_b,c * multiplier + reach on ``channels``.
 - ``new_entrant``: brand b launches at ``start`` (before it, it cannot be seen or bought).
-- ``chatbot_rollout``: a share ``adoption`` of b's service contacts is answered by a
-  chatbot with its own ``quality``, ``resolution`` and ``friction``, at
-  ``cost_per_contact`` each (people cost the channel's ``service_cost``).
+- ``chatbot_rollout``: a share ``adoption`` of b's service contacts is answered first by a
+  chatbot that solves it with probability ``quality`` (with its own ``friction``, at
+  ``cost_per_contact``); what it cannot solve it hands to people with probability
+  ``escalation`` (who then answer as usual, after ``escalation_friction`` more waiting),
+  and otherwise leaves unresolved.
 - ``loyalty_programme``: members (b's customers) churn at hazard x ``churn_multiplier``
   and spend x ``spend_multiplier``; each member costs ``cost_per_member`` a step.
 - ``friction_reduction``: f_b,c *= 1 - reduction on ``channels`` (one-click purchase),
@@ -44,10 +46,14 @@ class Tables:
     resolution: np.ndarray
     friction: np.ndarray
     news_reach: np.ndarray | None = None  # earned: news of a PR crisis or viral review
+    wait_prob: np.ndarray | None = None  # P(a contact people answer waits) (service: capacity)
+    wait_friction: np.ndarray | None = None  # friction a wait adds
+    abandon: np.ndarray | None = None  # P(a waiting contact is abandoned)
 
     def __post_init__(self) -> None:
-        if self.news_reach is None:
-            self.news_reach = np.zeros_like(self.ad_reach)
+        for name in ("news_reach", "wait_prob", "wait_friction", "abandon"):
+            if getattr(self, name) is None:
+                setattr(self, name, np.zeros_like(self.ad_reach))
 
     def copy(self) -> Tables:
         """A deep copy."""
@@ -67,7 +73,8 @@ EVENT_FIELDS: dict[str, dict[str, tuple[bool, float, float]]] = {
     "chatbot_rollout": {
         "adoption": (True, 0.0, 1.0),
         "quality": (True, 0.0, 1.0),
-        "resolution": (True, 0.0, 1.0),
+        "escalation": (False, 0.0, 1.0),
+        "escalation_friction": (False, 0.0, 1.0),
         "friction": (False, 0.0, 1.0),
         "cost_per_contact": (False, 0.0, 1e6),
     },
@@ -141,7 +148,8 @@ def apply_events(
         elif kind == "chatbot_rollout":
             bp[b, P.B_BOT_SHARE] = float(ev["adoption"])
             bp[b, P.B_BOT_QUALITY] = float(ev["quality"])
-            bp[b, P.B_BOT_RESOLUTION] = float(ev["resolution"])
+            bp[b, P.B_BOT_ESCALATION] = _get(ev, "escalation", 0.0)
+            bp[b, P.B_ESCALATION_FRICTION] = _get(ev, "escalation_friction", 0.05)
             bp[b, P.B_BOT_FRICTION] = _get(ev, "friction", 0.0)
             bp[b, P.B_BOT_COST] = _get(ev, "cost_per_contact", 0.0)
         elif kind == "loyalty_programme":

@@ -1,7 +1,8 @@
-"""Tests of the Streamlit app (app.py) with streamlit.testing.v1.AppTest, at small sizes.
+"""Tests of the Streamlit app (app.py, app_pages/) with streamlit.testing.v1.AppTest.
 
-The compare page is the default page of ``st.navigation``; the other pages are functions,
-so they are run through a one-line script that imports ``app`` and calls the page.
+The app is one script with st.navigation over callable pages; AppTest's switch_page only
+knows file pages, so ``goto`` selects a page by its URL path the way a browser does (the
+page hash Streamlit derives from it). Markets are small (1,000 customers, 40 days).
 """
 
 from __future__ import annotations
@@ -14,49 +15,41 @@ from pathlib import Path
 import polars as pl
 import pytest
 import streamlit as st
+from omegaconf import OmegaConf
 from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_hash
 
 from sim import dashboard as dash
-from sim import load_config, simulate
+from sim import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 240
-HEADLINE_LABELS = [label for _kpi, label, *_ in dash.HEADLINE_KPIS]
+SMALL = {"customers": "1000", "replicates": "2", "days": "40"}
 
 
 @pytest.fixture(autouse=True)
 def fresh_caches():
-    """Each test starts with empty st.cache_data caches (they live as long as the process).
-
-    Cache hits of runs made by an earlier comparison crash the app (see
-    test_rerunning_a_comparison_reuses_cached_runs): tests other than that one must not
-    depend on which runs earlier tests happened to cache.
-    """
+    """Each test starts with empty caches (they live as long as the process)."""
     st.cache_data.clear()
+    st.cache_resource.clear()
     yield
     st.cache_data.clear()
+    st.cache_resource.clear()
 
 
-def compare_app(customers: int = 1000, replicates: int = 2, steps: int = 60) -> AppTest:
-    """The app on its default page (compare), run once, then set to a small market."""
+def app(query: dict | None = None) -> AppTest:
+    """The app as a browser opening it, with ``query`` as the URL's query string."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception
-    at.sidebar.select_slider(key="customers").set_value(customers)
-    at.sidebar.slider(key="replicates").set_value(replicates)
-    at.sidebar.slider(key="steps").set_value(steps)
+    at.query_params.update(query or {})
     return at
 
 
-def page_app(page: str) -> AppTest:
-    """A non-default page (a function of app.py under st.navigation), not run yet."""
-    script = f"import sys; sys.path.insert(0, {str(ROOT)!r}); import app; app.{page}()"
-    return AppTest.from_string(script, default_timeout=TIMEOUT)
-
-
-def metrics_shown(at: AppTest) -> dict[str, tuple[str, str]]:
-    """Headline metrics as {label: (value, delta)}."""
-    return {m.label: (m.value, m.delta) for m in at.metric}
+def goto(at: AppTest, url_path: str) -> AppTest:
+    """Open another page (as clicking it in the sidebar does) and run."""
+    at._page_hash = calc_hash(url_path)
+    at.run()
+    assert not at.exception, at.exception[0].message
+    return at
 
 
 def chart_specs(at: AppTest) -> list[dict]:
@@ -64,242 +57,249 @@ def chart_specs(at: AppTest) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
-def expected_headline(label_overrides, scenario, brand, customers=1000, replicates=2, steps=60):
-    """The headline items computed without the app, from the same overrides."""
-    runs = []
-    for label, overrides in label_overrides:
-        for seed in range(replicates):
-            cfg = load_config(
-                [*overrides, f"market.customers={customers}", f"sim.steps={steps}", f"seed={seed}"]
-            )
-            runs.append((label, seed, simulate(cfg).metrics))
-    table = dash.comparison_table(runs, label_overrides[0][0])
-    return dash.headline(table, scenario, brand)
+def headline(at: AppTest) -> dict[str, tuple[str, str]]:
+    return {m.label: (m.value, m.delta) for m in at.metric}
 
 
-# -- compare page -----------------------------------------------------------------------------
-def test_compare_page_before_and_after_running():
-    at = compare_app()
-    at.run()
+def form_values(at: AppTest) -> dict:
+    return {
+        "customers": at.select_slider(key="form_customers").value,
+        "replicates": at.slider(key="form_replicates").value,
+        "steps": at.slider(key="form_steps").value,
+        "baseline": at.selectbox(key="form_baseline").value,
+        "scenarios": at.multiselect(key="form_scenarios").value,
+        "wom": at.slider(key="form_lever_wom.talk_rate").value,
+        "overrides": at.text_input(key="form_overrides").value,
+    }
+
+
+def run_form(at: AppTest) -> AppTest:
+    at.button(key="run").click().run()
+    assert not at.exception, at.exception[0].message
+    return at
+
+
+# -- compare page ------------------------------------------------------------------------------
+def test_first_visit_shows_the_defaults_and_the_url_holds_them():
+    at = app().run()
     assert not at.exception
     assert any("Run comparison" in i.value for i in at.info)
     assert len(at.metric) == 0
-    assert at.multiselect(key="scenarios").value == ["chatbot_rollout"]
+    defaults = dash.Settings()
+    assert form_values(at)["customers"] == defaults.customers
+    assert form_values(at)["scenarios"] == list(defaults.scenarios)
+    assert at.query_params == dash.to_query(defaults)  # no run=1: nothing ran
 
-    at.button(key="run").click().run()
-    assert not at.exception
+
+def test_a_comparison_is_what_the_form_url_and_command_say_and_survives_page_switches():
+    at = app(SMALL).run()
+    assert form_values(at)["customers"] == 1000  # the URL fills the form
+    at.multiselect(key="form_scenarios").set_value(["chatbot_rollout", "price_war"])
+    at.slider(key="form_lever_wom.talk_rate").set_value(0.3)
+    at.text_input(key="form_overrides").input("brands.budget.margin=0.3")
+    run_form(at)
     assert not at.error
-    assert not at.info  # the prompt to run is gone
-    assert at.selectbox(key="focus_scenario").options == ["chatbot_rollout"]
-    assert at.selectbox(key="focus_brand").options == ["incumbent", "challenger", "budget"]
-    shown = metrics_shown(at)
-    assert list(shown) == HEADLINE_LABELS
-    # every headline metric has a value and a delta against the baseline
-    assert all(value and value != "n/a" and delta for value, delta in shown.values())
-    assert shown["Retention"][0].endswith("%")
-    # one chart per tab panel: retention, customers, share, revenue, cumulative profit,
-    # CLV, NPS and the difference against the baseline
-    specs = chart_specs(at)
-    assert len(specs) == 8
-    titles = [s["layout"]["title"]["text"] for s in specs]
-    assert "Cumulative profit" in titles and "Market share" in titles
-    assert "Difference in customers against baseline" in titles
-    # the export reproduces exactly this comparison
-    code = "\n".join(c.value for c in at.code)
-    assert "scenario=baseline,chatbot_rollout" in code
-    assert "'seed=range(0,2)'" in code
-    assert "market.customers=1000" in code and "sim.steps=60" in code
-    comparison = at.session_state["comparison"]
-    assert [(lab, seed) for lab, seed, _ in comparison["runs"]] == [
-        ("baseline", 0), ("baseline", 1), ("chatbot_rollout", 0), ("chatbot_rollout", 1)
-    ]  # fmt: skip
-    assert all(f["metrics"]["step"].max() == 60 for _lab, _seed, f in comparison["runs"])
+    comp = at.session_state["comparison"]
+    settings = at.session_state["settings"]
+    assert comp.settings == settings
+    assert comp.labels == ["baseline", "chatbot_rollout", "price_war", "levers"]
+    # the URL holds exactly these settings, and says the comparison ran
+    assert at.query_params == {**dash.to_query(settings), "run": "1"}
+    assert at.query_params["levers"] == "wom.talk_rate:0.3"
+    # each run got the overrides it was planned with, and the config they resolve to
+    cfg = load_config([])
+    assert [j.overrides for j in comp.jobs] == [j.overrides for j in dash.plan(
+        settings, dash.lever_specs(cfg), cfg)]  # fmt: skip
+    levers_job = comp.jobs[-1]
+    assert levers_job.overrides == ("scenario=baseline", "wom.talk_rate=0.3",
+                                    "brands.budget.margin=0.3", "market.customers=1000",
+                                    "sim.steps=40", "seed=1")  # fmt: skip
+    ran = OmegaConf.create(comp.configs[-1])
+    assert ran == load_config(list(levers_job.overrides))
+    assert (ran.wom.talk_rate, ran.brands.budget.margin, ran.market.customers) == (0.3, 0.3, 1000)
+    # the command lines shown run exactly these jobs (and nothing typed is overridden)
+    shown = [c.value for c in at.code]
+    assert shown == list(comp.commands)
+    from_commands = sorted(tuple(sorted(r)) for c in shown for r in dash.expand_command(c))
+    assert from_commands == sorted(tuple(sorted(j.overrides)) for j in comp.jobs)
+    # the headline: every KPI with a value and a delta; an interval that includes zero says so
+    cards = headline(at)
+    assert list(cards) == [dash.KPIS[k].label for k in dash.HEADLINE]
+    assert all(value != "n/a" and delta for value, delta in cards.values())
+    assert cards["Retention"][0].endswith("%") and " pp" in cards["Retention"][1]
+    # an interval that includes zero: grey, no arrow; otherwise coloured with an arrow
+    from streamlit.proto.Metric_pb2 import Metric
 
+    for m in at.metric:
+        if m.delta.endswith("(n.s.)"):
+            assert (m.proto.color, m.proto.direction) == (Metric.GRAY, Metric.NONE), m.label
+        else:
+            assert m.proto.color in (Metric.GREEN, Metric.RED), m.label
+            assert m.proto.direction in (Metric.UP, Metric.DOWN), m.label
+    # tables: wide deltas (scenarios side by side), KPI levels (a column per KPI)
+    deltas, levels = at.dataframe[0].value, at.dataframe[1].value
+    assert list(deltas.columns) == ["KPI", "Brand", "baseline", *comp.others]
+    assert len(levels) == 4 * 3 and "retention" in levels.columns
 
-def test_price_lever_adds_a_levers_scenario_with_the_right_kpis():
-    at = compare_app()
-    at.run()
-    at.multiselect(key="scenarios").set_value([])
-    at.slider(key="lever_incumbent_price").set_value(2.0)
-    at.button(key="run").click().run()
-    assert not at.exception
-    assert at.selectbox(key="focus_scenario").options == ["levers"]
-    assert at.selectbox(key="focus_brand").value == "incumbent"
-    shown = metrics_shown(at)
-
-    items = expected_headline(
-        [("baseline", ["scenario=baseline"]),
-         ("levers", ["scenario=baseline", "brands.incumbent.price=2.0"])],
-        "levers", "incumbent",
-    )  # fmt: skip
-    expected = {i["label"]: i for i in items}
-    assert list(shown) == list(expected)
-    for label, (value, delta) in shown.items():
-        item = expected[label]
-        want = f"{item['value']:.1%}" if item["kpi"] == "retention" else dash.compact(item["value"])
-        assert value == want, label
-        assert delta == dash.format_delta(item), label
-    # doubling the price lifts the incumbent's revenue clearly, and the delta says so
-    revenue = expected["Revenue"]
-    assert revenue["diff"] > 0 and revenue["significant"]
-    assert shown["Revenue"][1].startswith("+")
-    # and the levers scenario can be reproduced from the command line
-    code = "\n".join(c.value for c in at.code)
-    assert "brands.incumbent.price=2.0" in code
-
-
-def _first_then_lever(at: AppTest, clear_between: bool) -> tuple[dict, AppTest]:
-    at.multiselect(key="scenarios").set_value([])
-    at.slider(key="lever_wom").set_value(0.3)
-    at.button(key="run").click().run()
-    assert not at.exception
+    # the headline's choices, then every page and back: nothing is lost or rerun
+    at.selectbox(key="focus_brand").set_value("budget").run()
     at.selectbox(key="focus_scenario").set_value("levers").run()
-    before = metrics_shown(at)
-    if clear_between:
-        st.cache_data.clear()
-    at.slider(key="lever_wom").set_value(0.5)  # stronger word of mouth
-    at.button(key="run").click().run()
-    return before, at
+    before = headline(at)
+    journey = goto(at, "journey")
+    assert len(chart_specs(journey)) == 3  # two Sankeys side by side and the stages
+    sankey = chart_specs(journey)[0]
+    assert sankey["data"][0]["type"] == "sankey"
+    assert journey.selectbox(key="journey_scenario").options == comp.others
+    goto(at, "sweeps")
+    model = goto(at, "model")
+    assert model.get("graphviz_chart")
+    back = goto(at, "")
+    assert back.session_state["comparison"] is comp  # not recomputed
+    assert form_values(back) == {
+        "customers": 1000, "replicates": 2, "steps": 40, "baseline": "baseline",
+        "scenarios": ["chatbot_rollout", "price_war"], "wom": 0.3,
+        "overrides": "brands.budget.margin=0.3",
+    }  # fmt: skip
+    assert back.selectbox(key="focus_brand").value == "budget"
+    assert headline(back) == before
+    assert back.query_params == {**dash.to_query(settings), "run": "1"}
+
+    # the shared URL, opened in a new session, reproduces the same comparison
+    shared = app(dict(back.query_params)).run()
+    assert not shared.exception and not shared.error
+    again = shared.session_state["comparison"]
+    assert [j.overrides for j in again.jobs] == [j.overrides for j in comp.jobs]
+    assert again.configs == comp.configs
+    assert again.table.equals(comp.table)
+    assert form_values(shared) == form_values(back)
 
 
-def test_moving_a_lever_and_rerunning_changes_the_levers_kpis():
-    # Caches are emptied between the two runs to step around the replay bug of
-    # test_rerunning_a_comparison_reuses_cached_runs; everything else is the user's path.
-    before, at = _first_then_lever(compare_app(), clear_between=True)
-    assert not at.exception
-    assert at.selectbox(key="focus_scenario").value == "levers"
-    after = metrics_shown(at)
-    assert list(after) == HEADLINE_LABELS
-    assert after != before
-    # the baseline did not move: its values are the same before and after
-    items = expected_headline(
-        [("baseline", ["scenario=baseline"]),
-         ("levers", ["scenario=baseline", "wom.talk_rate=0.5"])],
-        "levers", "incumbent",
-    )  # fmt: skip
-    for item in items:
-        assert after[item["label"]][1] == dash.format_delta(item)
-    assert any(abs(i["diff"]) > 0 for i in items)
-
-
-def test_rerunning_a_comparison_reuses_cached_runs():
-    before, at = _first_then_lever(compare_app(), clear_between=False)
-    assert not at.exception, at.exception[0].message
-    assert metrics_shown(at) != before
+def test_the_same_settings_again_come_from_the_cache():
+    at = run_form(app({**SMALL, "replicates": "1", "scenarios": "chatbot_rollout"}).run())
+    first = at.session_state["comparison"]
+    run_form(at)
+    second = at.session_state["comparison"]
+    assert second is not first and second.table.equals(first.table)
+    assert not at.error
 
 
 @pytest.mark.parametrize(
-    ("extra", "named"),
+    ("typed", "named"),
     [
+        ("market.customers=50000", "Customers"),  # the form sets it: refused, not overridden
+        ("sim.steps=100", "Days simulated"),
+        ("seed=3", "Replicates"),
         ("wom.talk_rate=7", "wom.talk_rate"),  # out of range
         ("wom.talkrate=0.2", "wom.talkrate"),  # misspelt key
         ("brands.incumbent.price=cheap", "brands.incumbent.price"),  # wrong type
         ("+x._target_=os.system", "_target_"),  # nothing typed is executed
     ],
 )
-def test_invalid_extra_override_shows_an_error(extra, named):
-    at = compare_app(replicates=1)
-    at.run()
-    at.text_input(key="lever_extra").input(extra)
-    at.button(key="run").click().run()
-    assert not at.exception
+def test_refused_or_invalid_overrides_give_one_message_and_no_run(typed, named):
+    at = app({**SMALL, "replicates": "1"}).run()
+    at.text_input(key="form_overrides").input(typed)
+    run_form(at)
     errors = [e.value for e in at.error]
-    assert len(errors) == 1
-    assert named in errors[0]
+    assert len(errors) == 1 and named in errors[0], errors
     assert len(at.metric) == 0
     assert "comparison" not in at.session_state
+    # the form keeps what was typed, so it can be corrected, and Run works again
+    assert at.text_input(key="form_overrides").value == typed
+    assert not at.button(key="run").disabled
 
 
-# -- journey page --------------------------------------------------------------------------
-def test_journey_page_shows_the_baseline():
-    at = page_app("journey_page")
-    # Sizes go in before the first run: the page simulates at once, at the sidebar's
-    # defaults (20,000 customers for 365 days) otherwise.
-    at.session_state["customers"] = 1000
-    at.session_state["steps"] = 60
-    at.run()
+def test_a_moved_lever_owns_its_key():
+    at = app({**SMALL, "replicates": "1", "levers": "wom.talk_rate:0.3"}).run()
+    at.text_input(key="form_overrides").input("wom.talk_rate=0.2")
+    run_form(at)
+    (error,) = [e.value for e in at.error]
+    assert "wom.talk_rate" in error and "Word-of-mouth strength" in error
+
+
+def test_a_link_with_bad_values_opens_with_defaults_and_says_so():
+    at = app({"customers": "lots", "scenarios": "ghost,pr_crisis"}).run()
     assert not at.exception
-    assert any("baseline" in i.value for i in at.info)
-    assert at.selectbox(key="journey_scenario").options == ["baseline"]
-    window = at.slider(key="journey_window")
-    assert window.value == (1, 30) and window.max == 60
-    sankey, stages = chart_specs(at)
-    assert sankey["data"][0]["type"] == "sankey"
-    assert sankey["layout"]["title"]["text"].startswith("Moves between states, days 1-30")
-    # the Sankey is the baseline's moves over days 1-30, without stays
-    flows = simulate(load_config(["market.customers=1000", "sim.steps=60"])).flows
-    want = dash.sankey_data(flows, 1, 30)
-    node, link = sankey["data"][0]["node"], sankey["data"][0]["link"]
-    assert node["label"] == want["labels"]
-    assert link["value"] == pytest.approx(want["value"])
-    assert not any("before" in lab and "after" in lab for lab in node["label"])
-    assert len(stages["data"]) == len(dash.STAGE_ORDER) - 1 + 3  # states: 4 stages + 3 brands
-    # including stays adds links, and a later window changes the title
-    at.checkbox(key="stays").check()
-    at.slider(key="journey_window").set_value((40, 60)).run()
-    assert not at.exception
-    sankey = chart_specs(at)[0]
-    assert sankey["layout"]["title"]["text"].startswith("Moves between states, days 40-60")
-    want = dash.sankey_data(flows, 40, 60, include_stays=True)
-    assert sankey["data"][0]["link"]["value"] == pytest.approx(want["value"])
+    assert any("left out" in i.value for i in at.info)
+    assert form_values(at)["scenarios"] == ["pr_crisis"]
+    assert form_values(at)["customers"] == dash.Settings().customers
 
 
-def test_journey_page_shows_a_comparison_averaged_over_replicates():
-    runs = []
-    for label, extra in (("baseline", []), ("viral", ["wom.talk_rate=0.4"])):
-        for seed in range(2):
-            r = simulate(load_config([*extra, "market.customers=1000", "sim.steps=40",
-                                      f"seed={seed}"]))  # fmt: skip
-            frames = {"metrics": r.metrics, "stages": r.stages, "flows": r.flows,
-                      "retention": r.retention}  # fmt: skip
-            runs.append((label, seed, frames))
-    at = page_app("journey_page")
-    at.session_state["customers"] = 1000
-    at.session_state["steps"] = 40
-    at.session_state["comparison"] = {"runs": runs, "labels": ["baseline", "viral"]}
-    at.run()
-    assert not at.exception
-    assert not at.info  # no "showing the baseline" note
-    assert at.selectbox(key="journey_scenario").options == ["baseline", "viral"]
-    at.selectbox(key="journey_scenario").set_value("viral").run()
-    assert not at.exception
-    flows = dash.stack_runs([(lab, s, f["flows"]) for lab, s, f in runs if lab == "viral"])
-    want = dash.sankey_data(flows, 1, 30)
-    link = chart_specs(at)[0]["data"][0]["link"]
-    assert link["value"] == pytest.approx(want["value"])  # customers per run: mean of 2 seeds
+# -- journey page --------------------------------------------------------------------------------
+def test_journey_page_runs_the_comparison_when_asked_and_lines_up_two_sankeys():
+    at = goto(app({**SMALL, "days": "80", "scenarios": "service_outage"}).run(), "journey")
+    assert not at.get("plotly_chart")
+    (button,) = [b for b in at.button if b.key == "journey_run"]
+    assert "service_outage" in button.label
+    button.click().run()
+    assert not at.exception and not at.error
+    comp = at.session_state["comparison"]
+    specs = chart_specs(at)
+    left, right = specs[0]["data"][0], specs[1]["data"][0]
+    assert specs[0]["layout"]["title"]["text"].startswith("baseline:")
+    assert specs[1]["layout"]["title"]["text"].startswith("service_outage:")
+    strip = [lab.split(" · ")[0] for lab in left["node"]["label"]]
+    assert strip == [lab.split(" · ")[0] for lab in right["node"]["label"]]  # same nodes
+    flows = comp.flows.filter(pl.col("scenario") == "baseline")
+    want = dash.sankey_data(flows, 1, 30, states=strip[: len(strip) // 2])
+    assert left["link"]["value"] == pytest.approx(want["value"])
+    # a later window with stays
+    at.toggle(key="journey_stays").set_value(True)
+    at.slider(key="journey_window").set_value((55, 80)).run()
+    assert chart_specs(at)[0]["layout"]["title"]["text"].endswith("days 55-80")
+    stages = chart_specs(at)[2]
+    assert {t["name"] for t in stages["data"] if t.get("showlegend")} == {
+        "baseline", "service_outage"}  # fmt: skip
 
 
-# -- sweep explorer ------------------------------------------------------------------------
+# -- sweep explorer ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    """A results root with a real small multirun (sw), a corrupt one and an empty folder."""
+    """A results root: a real small multirun, one with failed runs, and broken ones."""
     base = tmp_path_factory.mktemp("sweeps")
     root = base / "results"
     done = subprocess.run(
         [sys.executable, "-m", "sim", "-m", "seed=0,1", "wom.talk_rate=0.05,0.2",
          "market.customers=1000", "sim.steps=20", f"hydra.sweep.dir={root}/sw"],
-        cwd=base, capture_output=True, text=True,
+        cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
+    summary = pl.read_parquet(root / "sw" / "summary.parquet")
+    (root / "partial").mkdir()
+    failed = pl.col("run") == "1"
+    summary.with_columns(
+        pl.when(failed).then(pl.lit("incomplete")).otherwise("status").alias("status"),
+        pl.when(failed).then(pl.lit("1/metrics.parquet: cannot be read")).otherwise("problem")
+        .alias("problem"),
+    ).write_parquet(root / "partial" / "summary.parquet")  # fmt: skip
+    (root / "allfailed").mkdir()
+    summary.with_columns(pl.lit("incomplete").alias("status"),
+                         pl.lit("not finished").alias("problem")).write_parquet(
+        root / "allfailed" / "summary.parquet")  # fmt: skip
     (root / "bad").mkdir()
     (root / "bad" / "summary.parquet").write_bytes(b"this is not a parquet file \x00\xff" * 20)
     (root / "empty").mkdir()
     return root
 
 
-def sweep_app(monkeypatch, root: Path) -> AppTest:
+def sweep_app(monkeypatch, root: Path, query: dict | None = None) -> AppTest:
     monkeypatch.setenv("JOURNEYSIM_RESULTS_ROOT", str(root))
-    at = page_app("sweep_page")
-    at.run()
-    assert not at.exception
-    return at
+    return goto(app(query).run(), "sweeps")
 
 
 def test_sweep_page_without_a_sweep(monkeypatch, tmp_path):
     at = sweep_app(monkeypatch, tmp_path)
-    assert any("No sweep chosen" in i.value for i in at.info)
-    assert at.selectbox(key="sweep_pick").options == ["(type a path)"]
+    assert any("No sweep under the results root" in i.value for i in at.info)
+    assert at.selectbox(key="sweep_choice").options == []
     assert not at.get("plotly_chart")
+
+
+def test_a_listed_sweep_is_shown_at_once(monkeypatch, results):
+    at = sweep_app(monkeypatch, results)
+    choice = at.selectbox(key="sweep_choice")
+    assert choice.options == ["allfailed", "bad", "partial", "sw"]
+    assert choice.value == "bad"  # the newest summary written (by the fixture)
+    assert [e.value for e in at.error][0].startswith("Cannot open this sweep")
+    assert not any("No sweep" in i.value for i in at.info)
 
 
 @pytest.mark.parametrize(
@@ -310,83 +310,88 @@ def test_sweep_page_without_a_sweep(monkeypatch, tmp_path):
         ("missing", "no such sweep folder"),
         ("../..", "results root"),  # outside the root
         ("/etc", "results root"),
+        ("x" * 300, "cannot be opened"),  # an over-long name: a message, not a traceback
+        ("allfailed", "No complete runs in this sweep: all 4 runs failed"),
     ],
 )
-def test_sweep_page_unreadable_or_outside_paths_show_an_error(monkeypatch, results, typed, message):
-    at = sweep_app(monkeypatch, results)
-    at.text_input(key="sweep_path").input(typed).run()
+def test_unreadable_outside_or_failed_sweeps_give_a_message(monkeypatch, results, typed, message):
+    # a typed folder (AppTest cannot type a new option: it comes as a shared link would)
+    at = sweep_app(monkeypatch, results, {"sweep": typed})
     assert not at.exception
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and message in errors[0], errors
-    assert not at.get("plotly_chart")
-    assert not at.success
+    assert not at.get("plotly_chart") and not at.success
+    assert at.selectbox(key="sweep_choice").value == typed  # what was typed is what is shown
 
 
-def test_sweep_page_charts_a_valid_sweep_and_names_the_best_setting(monkeypatch, results):
-    at = sweep_app(monkeypatch, results)
-    assert at.selectbox(key="sweep_pick").options == ["(type a path)", "bad", "sw"]
-    at.text_input(key="sweep_path").input("sw").run()
-    assert not at.exception
+def test_a_valid_sweep_charts_means_and_judges_the_best_by_paired_differences(monkeypatch, results):
+    at = sweep_app(monkeypatch, results, {"sweep": "sw"})  # the URL names the sweep
+    assert at.selectbox(key="sweep_choice").value == "sw"
     assert not at.error
-    assert at.get("plotly_chart")
     assert at.selectbox(key="sweep_x").options == ["wom.talk_rate"]  # constants left out
+    assert at.selectbox(key="sweep_kpi").value == "customers__incumbent"
+    assert any("averages over: seed (2 replicates)" in c.value for c in at.caption)
     summary = pl.read_parquet(results / "sw" / "summary.parquet")
-    assert summary.height == 4
-
-    def best(kpi, lowest=False):
-        means = (
-            summary.group_by("wom.talk_rate")
-            .agg(pl.col(kpi).mean())
-            .sort(kpi, descending=not lowest)
-        )
-        return means.row(0, named=True)
-
-    kpi = at.selectbox(key="sweep_kpi").value
-    assert kpi == "customers__incumbent"
-    b = best(kpi)
-    (message,) = [s.value for s in at.success]
-    assert message.startswith("Best customers of incumbent:")
-    assert f"at wom.talk_rate = {b['wom.talk_rate']}" in message
-    assert f"{b[kpi]:,.4g}" in message
+    verdict = dash.best_setting(summary, "customers__incumbent", ["wom.talk_rate"])
+    (message,) = [m.value for m in [*at.success, *at.info]]
+    assert f"at wom.talk_rate = {verdict['best']['wom.talk_rate']}" in message
+    assert ("clearly ahead" in message) == (not verdict["ties"])
     spec = chart_specs(at)[0]
-    assert spec["layout"]["xaxis"]["title"]["text"] == "wom.talk_rate"
-    assert sorted(spec["data"][0]["x"]) == [0.05, 0.2]
-
+    assert spec["layout"]["xaxis"]["type"] == "linear"
     # churn: the lowest mean is the best
     at.selectbox(key="sweep_kpi").set_value("churned__budget").run()
-    assert not at.exception
-    b = best("churned__budget", lowest=True)
-    (message,) = [s.value for s in at.success]
-    assert message.startswith("Best churned of budget:")
-    assert f"at wom.talk_rate = {b['wom.talk_rate']}" in message
+    lowest = summary.group_by("wom.talk_rate").agg(pl.col("churned__budget").mean()).sort(
+        "churned__budget", "wom.talk_rate")["wom.talk_rate"][0]  # fmt: skip
+    (message,) = [m.value for m in [*at.success, *at.info]]
+    assert f"at wom.talk_rate = {lowest}" in message
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["wom.talk_rate", "mean", "low", "high", "n"]
 
 
-def test_sweep_page_opens_a_sweep_picked_from_the_list(monkeypatch, results):
+def test_failed_runs_are_counted_and_listed(monkeypatch, results):
     at = sweep_app(monkeypatch, results)
-    at.selectbox(key="sweep_pick").set_value("sw").run()
-    assert not at.exception and not at.error
-    assert at.get("plotly_chart") and at.success
+    at.selectbox(key="sweep_choice").set_value("partial").run()  # picked from the list
+    assert at.query_params["sweep"] == "partial"
+    (warning,) = [w.value for w in at.warning]
+    assert warning.startswith("1 of 4 runs failed or did not finish")
+    failed = at.dataframe[0].value
+    assert failed.to_dict("records") == [
+        {"run": "1", "status": "incomplete", "problem": "1/metrics.parquet: cannot be read"}]  # fmt: skip
+    assert at.get("plotly_chart")
 
 
 def test_results_root_argument_wins_over_the_environment(monkeypatch, results, tmp_path):
     monkeypatch.setattr(sys, "argv", ["app.py", "--results-root", str(results)])
     at = sweep_app(monkeypatch, tmp_path)  # the environment names an empty folder
-    assert at.selectbox(key="sweep_pick").options == ["(type a path)", "bad", "sw"]
-    assert str(results.resolve()) in at.caption[0].value
+    assert "sw" in at.selectbox(key="sweep_choice").options
+    assert any(str(results.resolve()) in c.value for c in at.caption)
 
 
-# -- model page -------------------------------------------------------------------------------
-def test_model_page_shows_every_rule():
-    at = page_app("model_page")
-    at.run()
-    assert not at.exception
-    assert [s.value for s in at.subheader] == [r["name"] for r in dash.RULES]
-    codes = [c.value for c in at.code]
-    assert codes == [r["equation"] for r in dash.RULES]
-    captions = [c.value for c in at.caption]
-    assert len(captions) == len(dash.RULES)
-    for rule, caption in zip(dash.RULES, captions, strict=True):
-        for key in rule["keys"]:
-            assert f"`{key}` = " in caption
-        assert "None" not in caption
-    assert "`wom.talk_rate` = 0.1" in captions[0]
+# -- explain the model ---------------------------------------------------------------------------
+def test_model_page_typesets_every_rule_ties_symbols_to_keys_and_draws_curves():
+    at = goto(app().run(), "model")
+    shown = dash.explain.rules_for(load_config([]))  # the default market's rules
+    names = [s.value for s in at.subheader]
+    assert names == [r.name for r in shown]
+    latex = [x.value.strip("$\n") for x in at.latex]
+    for rule in shown:
+        for equation in rule.equations:
+            assert equation in latex
+    for term in dash.GLOSSARY:
+        assert term.formula in latex
+    tables = "\n".join(m.value for m in at.markdown)
+    assert "`market.churn.sensitivity`" in tables and "| 5 |" in tables
+    assert "| incumbent | challenger | budget |" in tables
+    curves = chart_specs(at)
+    assert len(curves) == len(shown)
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert '"customer: incumbent"' in dot and "purchase occasion" in dot
+    # a rule's slider redraws its curve
+    churn = [r.curve for r in shown].index("churn")
+    y = curves[churn]["data"][0]["y"]
+    at.slider(key=f"curve_{churn}_sensitivity").set_value(12.0).run()
+    assert chart_specs(at)[churn]["data"][0]["y"] != y
+    # every rule opens its section of docs/model.md
+    titles = [e.label for e in at.expander]
+    for rule in shown:
+        assert any(f"section {rule.section} " in t for t in titles), rule.section

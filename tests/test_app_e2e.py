@@ -1,8 +1,16 @@
-"""End to end in a real browser: Debian's chromium driven by Playwright.
+"""End to end in a real browser: Debian's chromium driven by Playwright, as a user would.
 
-Starts ``streamlit run app.py`` on a free localhost port, loads the app, runs the default
-comparison, checks that the KPI table and a chart appear, saves a screenshot and stops
-the server. ``.ci/run`` installs chromium; Playwright cannot download browsers here.
+Starts ``streamlit run app.py`` on a free localhost port and, at 1400x900:
+
+1. opens a link that sets a small market, adds a second scenario in the form and runs
+   the comparison (Run is disabled while it runs);
+2. visits every page and comes back: the form and the results are as they were;
+3. opens the page's URL in a new browser context (a new session): the same comparison;
+4. downloads the zip and checks it holds the results, configs and the command shown;
+5. starts a big run and cancels it.
+
+A screenshot of each page goes to the test's artifacts (tmp_path) and ``screenshots/``
+(gitignored). ``.ci/run`` installs chromium; Playwright cannot download browsers here.
 """
 
 from __future__ import annotations
@@ -14,13 +22,21 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.e2e
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+RUN_TIMEOUT = 180_000  # ms
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+]
 
 
 def free_port() -> int:
@@ -43,14 +59,33 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> Non
     raise TimeoutError("streamlit did not become healthy")
 
 
+def write_sweep(root: Path) -> None:
+    """A small synthetic sweep summary (2 talk rates x 2 networks x 3 seeds, one failed)."""
+    rows = []
+    for k, (rate, net, seed) in enumerate(
+        (r, n, s) for r in (0.05, 0.2) for n in ("watts_strogatz", "complete") for s in range(3)
+    ):
+        rows.append({"run": str(k), "status": "complete", "scenario": "baseline", "seed": seed,
+                     "wom.talk_rate": rate, "network": net,
+                     "customers__incumbent": 8000.0 + 4000 * rate + 50 * seed,
+                     "churned__incumbent": 900.0 - 1000 * rate + 20 * seed, "problem": None})  # fmt: skip
+    rows.append({"run": "12", "status": "incomplete", "scenario": "baseline", "seed": 3,
+                 "wom.talk_rate": 0.2, "network": "complete", "customers__incumbent": None,
+                 "churned__incumbent": None, "problem": "not finished"})  # fmt: skip
+    (root / "grid").mkdir(parents=True)
+    pl.DataFrame(rows).write_parquet(root / "grid" / "summary.parquet")
+
+
 @pytest.fixture()
 def app_url(tmp_path):
     port = free_port()
-    env = {**os.environ, "JOURNEYSIM_RESULTS_ROOT": str(tmp_path)}
+    results = tmp_path / "results"
+    write_sweep(results)
+    env = {**os.environ, "JOURNEYSIM_RESULTS_ROOT": str(results)}
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
         "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--server.headless", "true", "--server.fileWatcherType", "none",
     ]  # fmt: skip
     log = open(tmp_path / "streamlit.log", "w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -67,33 +102,108 @@ def app_url(tmp_path):
         log.close()
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
-def test_default_comparison_in_a_browser(app_url, tmp_path):
-    from playwright.sync_api import sync_playwright
+def shoot(page, path: Path) -> None:
+    """A screenshot of the whole page (Streamlit scrolls inside its own container)."""
+    page.set_viewport_size({"width": 1400, "height": 4200})
+    page.wait_for_timeout(600)  # charts re-lay themselves out to the new size
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1400, "height": 900})
 
+
+def headline(page) -> list[str]:
+    return [m.inner_text() for m in page.locator("[data-testid='stMetric']").all()]
+
+
+def wait_results(page) -> None:
+    page.get_by_text("Differences against the baseline").wait_for(timeout=RUN_TIMEOUT)
+    page.locator("[data-testid='stMetric']").first.wait_for(timeout=RUN_TIMEOUT)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+
+
+def test_a_strategist_compares_shares_and_downloads(app_url, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1600})
-            page.goto(app_url, wait_until="networkidle")
-            page.get_by_role("button", name="Run comparison").click()
-            page.get_by_text("KPIs by scenario and brand").wait_for(timeout=240_000)
-            table = page.locator("[data-testid='stDataFrame']").first
-            table.wait_for(timeout=60_000)
-            chart = page.locator(".js-plotly-plot").first
-            chart.wait_for(timeout=60_000)
-            assert page.get_by_text("Headline").count() >= 1
-            assert page.locator("[data-testid='stMetric']").count() >= 4
-            page.wait_for_timeout(1000)
-            shot = tmp_path / "e2e_compare.png"
-            page.screenshot(path=str(shot), full_page=True)
+            page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+            page.goto(f"{app_url}/?customers=1000&replicates=2&days=80", wait_until="networkidle")
+            page.get_by_text("Scenarios to compare").wait_for()
+            # the form: add a second library scenario, then run
+            box = page.locator("[data-testid='stMultiSelect']").first
+            box.locator("input").click()
+            box.locator("input").fill("price_war")
+            page.keyboard.press("Enter")
+            page.keyboard.press("Escape")
+            run = page.get_by_role("button", name="Run comparison")
+            run.click()
+            expect(run).to_be_disabled(timeout=10_000)  # no second run while this one runs
+            wait_results(page)
+            expect(run).to_be_enabled()
+            sidebar = page.locator("[data-testid='stSidebar']")
+            expect(sidebar).to_contain_text(
+                "baseline vs chatbot_rollout, price_war · 1,000 customers · 80 days · 2 replicates"
+            )
+            cards = headline(page)
+            assert len(cards) == 6 and "Retention" in cards[1] and "%" in cards[1]
+            command = page.locator("[data-testid='stCode']").first.inner_text()
+            assert "scenario=baseline,chatbot_rollout,price_war" in command
+            assert "market.customers=1000" in command and "sim.steps=80" in command
+            url = page.url
+            assert "run=1" in url and "scenarios=chatbot_rollout%2Cprice_war" in url
+            shoot(page, shots / "compare.png")
+
+            # every page, then back: settings and results kept, nothing rerun
+            for name, ready in (("Journey", "Where customers are"),
+                                ("Sweep explorer", "averages over"),
+                                ("Explain the model", "Events compete")):  # fmt: skip
+                page.get_by_role("link", name=name).click()
+                page.get_by_text(ready).first.wait_for(timeout=60_000)
+                page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+                assert "run=1" in page.url  # the settings stay in the URL on every page
+                shoot(page, shots / f"{name.lower().replace(' ', '_')}.png")
+            page.get_by_role("link", name="Compare scenarios").click()
+            wait_results(page)
+            assert box.get_by_text("price_war").count() == 1  # the form kept its scenarios
+            expect(page.locator("[data-testid='stSlider']").first).to_contain_text("1,000")
+            assert headline(page) == cards
+
+            # the shared URL in a new session reproduces the comparison
+            other = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            other.goto(url, wait_until="networkidle")
+            wait_results(other)
+            assert headline(other) == cards
+            assert other.locator("[data-testid='stCode']").first.inner_text() == command
+            other.context.close()
+
+            # one zip with results, configs and the command
+            with page.expect_download(timeout=60_000) as download:
+                page.get_by_role(
+                    "button", name="Download results, configs and commands (zip)"
+                ).click()
+            saved = tmp_path / "comparison.zip"
+            download.value.save_as(saved)
+            with zipfile.ZipFile(saved) as z:
+                names = set(z.namelist())
+                assert {"results/kpis.csv", "results/metrics.parquet", "reproduce.sh",
+                        "configs/price_war_seed1.yaml", "README.txt"} <= names  # fmt: skip
+                assert command in z.read("reproduce.sh").decode()
+
+            # a big run can be cancelled
+            page.goto(f"{app_url}/?customers=200000&replicates=2&days=730&scenarios=&run=1")
+            page.locator("[data-testid='stProgress']").get_by_text("Run 1/2").wait_for(
+                state="attached", timeout=60_000
+            )
+            expect(page.get_by_role("button", name="Run comparison")).to_be_disabled()
+            page.get_by_role("button", name="Cancel").click()
+            page.get_by_text("Stopped.").wait_for(timeout=60_000)
+            expect(page.get_by_role("button", name="Run comparison")).to_be_enabled()
         finally:
             browser.close()
-    assert shot.stat().st_size > 10_000
     keep = ROOT / "screenshots"
     keep.mkdir(exist_ok=True)
-    shutil.copy(shot, keep / shot.name)
+    for shot in shots.iterdir():
+        assert shot.stat().st_size > 20_000, shot
+        shutil.copy(shot, keep / shot.name)

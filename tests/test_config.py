@@ -173,9 +173,8 @@ RANGE_ERRORS = [
      "scenario.events[0].end=5: must be between 10 and 100001"),
     (["scenario.events=[{kind: service_outage, brand: incumbent, start: 1, end: 5}]"],
      "scenario.events[0].severity=None: a service_outage event needs it"),
-    (["scenario.events=[{kind: chatbot_rollout, brand: incumbent, adoption: 0.5, quality: 0.8,"
-      " start: 1}]"],
-     "scenario.events[0].resolution=None: a chatbot_rollout event needs it"),
+    (["scenario.events=[{kind: chatbot_rollout, brand: incumbent, adoption: 0.5, start: 1}]"],
+     "scenario.events[0].quality=None: a chatbot_rollout event needs it"),
     (["scenario.events=[{kind: service_outage, brand: incumbent, severity: 1.5, start: 1, end: 5}]"],
      "scenario.events[0].severity=1.5: must be between 0 and 1"),
     (["scenario.events=[{kind: price_change, brand: budget, change: -1.5, start: 1}]"],

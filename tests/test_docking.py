@@ -144,3 +144,29 @@ def test_engines_agree_under_a_service_outage():
     oa, ob = outage(a), outage(b)
     _agree(oa, ob, abs_tol=3.0)
     assert (oa[:, 0] / oa[:, 1] > 0.8).all() and (ob[:, 0] / ob[:, 1] > 0.8).all()
+
+
+RULES = [
+    ("wom=cascade",),
+    ("wom=threshold",),
+    ("wom.half_life=10", "wom.reviews.read_rate=0.02"),
+    ("service=capacity", "service.contact_rate=0.03",
+     "brands.incumbent.service_capacity.service=0.5"),
+    ("service=investment", "brands.incumbent.service_spend=0.05"),
+    ("scenario.events=[{kind: chatbot_rollout, brand: incumbent, adoption: 0.7, quality: 0.5,"
+     " escalation: 0.6, start: 2}]", "service.contact_rate=0.03"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r[0].split("=")[0] + "=" + r[0][-12:])
+def test_engines_agree_under_every_word_of_mouth_and_service_rule(rule):
+    """Both engines run every rule alike: same customers per brand on average over seeds."""
+    seeds = range(3)
+    numba = _runs("numba", *rule, seeds=seeds, steps=25)
+    mesa = _runs("mesa", *rule, seeds=seeds, steps=25)
+    _agree(_final_shares(numba), _final_shares(mesa), abs_tol=0.02)
+    counts = ("contacts", "waited", "escalated", "reviews")
+    for a, b in zip(numba, mesa, strict=True):
+        for col in counts:
+            x, y = a.metrics[col].sum(), b.metrics[col].sum()
+            assert abs(x - y) <= 0.1 * max(x, y) + 5, (col, x, y)

@@ -560,3 +560,11 @@ def test_event_severity_out_of_range_is_a_config_error():
     with pytest.raises(ConfigError, match=r"^scenario\.events\[0\]\.severity=1\.5"):
         ev = "[{kind: service_outage, brand: budget, severity: 1.5, start: 1, end: 5}]"
         load_config(["sim.steps=10", f"scenario.events={ev}"])
+
+
+def test_automatic_threads_follow_the_market_size():
+    from sim.engine.runner import auto_threads
+
+    assert auto_threads(3_000, 8) == 1  # small markets: one thread, no start-up cost
+    assert auto_threads(120_000, 8) == 2
+    assert auto_threads(10_000_000, 8) == 8  # never more than the cores

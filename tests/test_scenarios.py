@@ -183,7 +183,7 @@ def test_new_entrant_has_no_customers_before_launch_and_some_after():
 
 def test_chatbot_rollout_changes_incumbent_service_outcomes_after_day_30_only():
     start = 30
-    fails_base = fails_bot = contacts_base = contacts_bot = 0
+    cost_base = cost_bot = contacts_bot = bot_contacts = escalated = 0
     for seed in SEEDS:
         base, bot = srun(seed=seed), srun("scenario=chatbot_rollout", seed=seed)
         early = pl.col("step") < start
@@ -193,14 +193,17 @@ def test_chatbot_rollout_changes_incumbent_service_outcomes_after_day_30_only():
         assert (
             not base.metrics.filter(late).select(cols).equals(bot.metrics.filter(late).select(cols))
         )
-        fails_base += window(base, "incumbent", "failures", start, STEPS + 1)
-        fails_bot += window(bot, "incumbent", "failures", start, STEPS + 1)
-        contacts_base += window(base, "incumbent", "contacts", start, STEPS + 1)
+        cost_base += window(base, "incumbent", "service_cost", start, STEPS + 1)
+        cost_bot += window(bot, "incumbent", "service_cost", start, STEPS + 1)
         contacts_bot += window(bot, "incumbent", "contacts", start, STEPS + 1)
-    # half the contacts go to a bot succeeding 80% of the time, better than the incumbent's
-    # app (0.6) and call centre (0.7): fewer failures per contact
-    assert contacts_bot > 1000
-    assert fails_bot / contacts_bot < fails_base / contacts_base
+        bot_contacts += window(bot, "incumbent", "bot_contacts", start, STEPS + 1)
+        escalated += window(bot, "incumbent", "escalated", start, STEPS + 1)
+        assert window(base, "incumbent", "bot_contacts", 0, STEPS + 1) == 0
+    # half the contacts meet the bot; it fails one in three and hands 80% of those to people
+    assert bot_contacts == pytest.approx(0.5 * contacts_bot, rel=0.15)
+    assert escalated == pytest.approx(0.35 * 0.8 * bot_contacts, rel=0.3)
+    # at 0.3 a contact against 0.5 to 4 for people, service costs fall by a quarter or more
+    assert cost_bot < 0.75 * cost_base, (cost_bot, cost_base)
 
 
 PR_STEPS = 160  # the crisis runs from day 100 to day 160

@@ -34,6 +34,9 @@ class TraitsConfig:
     wom_activity: TraitConfig = field(default_factory=TraitConfig)
     expectation: TraitConfig = field(default_factory=TraitConfig)
     churn_propensity: TraitConfig = field(default_factory=TraitConfig)
+    wom_threshold: TraitConfig = field(
+        default_factory=lambda: TraitConfig(dist="beta", mean=0.3, sd=0.1)
+    )
 
 
 @dataclass
@@ -170,6 +173,8 @@ class BrandConfig:
     service_quality: dict[str, float] = field(default_factory=dict)
     first_contact_resolution: dict[str, float] = field(default_factory=dict)
     friction: dict[str, float] = field(default_factory=dict)
+    service_capacity: dict[str, float] = field(default_factory=dict)
+    service_spend: float = 0.02
     responses: list[ResponseConfig] = field(default_factory=list)
 
 
@@ -183,8 +188,26 @@ class NetworkConfig:
 
 
 @dataclass
+class ReviewsConfig:
+    """Online reviews: ratings built from customers' reviews, read as a broadcast."""
+
+    channel: str = "reviews"
+    read_rate: float = 0.0
+    write: float = 0.02
+    extremity: float = 4.0
+    half_life: float = 90.0
+    weight: float = 0.1
+
+
+@dataclass
 class WomConfig:
-    """Word of mouth and ads' weight on attitude."""
+    """Word of mouth (its rule and parameters) and ads' weight on attitude."""
+
+    rule: str = "pairwise"
+    strong: float = 0.05
+    weak: float = 0.02
+    half_life: float = 0.0
+    reviews: ReviewsConfig = field(default_factory=ReviewsConfig)
 
     talk_rate: float = 0.1
     weight: float = 0.3
@@ -208,6 +231,14 @@ class ServiceConfig:
     complaint_threshold: float = 0.3
     complaint_rate: float = 0.0
     complaint_contact: float = 0.0
+    rule: str = "constant"
+    handle_rate: float = 40.0
+    patience: float = 8.0
+    minutes_per_step: float = 480.0
+    wait_friction: float = 0.2
+    lag: float = 60.0
+    spend_reference: float = 0.02
+    spend_elasticity: float = 1.0
 
 
 @dataclass
@@ -235,7 +266,8 @@ class EventConfig:
     multiplier: float | None = None
     reach: float | None = None
     quality: float | None = None
-    resolution: float | None = None
+    escalation: float | None = None
+    escalation_friction: float | None = None
     friction: float | None = None
     adoption: float | None = None
     churn_multiplier: float | None = None
@@ -286,6 +318,24 @@ class BassConfig:
 
 
 @dataclass
+class CascadeConfig:
+    """Parameters of the independent-cascade preset."""
+
+    a: float = 0.01
+    strong: float = 0.0005
+    weak: float = 0.0005
+
+
+@dataclass
+class ThresholdConfig:
+    """Parameters of the linear-threshold preset."""
+
+    mean: float = 0.3
+    sd: float = 0.1
+    initial: float = 0.1
+
+
+@dataclass
 class RetentionConfig:
     """Parameters of the retention preset."""
 
@@ -312,6 +362,8 @@ class Config:
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     bass: BassConfig | None = None
     retention: RetentionConfig | None = None
+    cascade: CascadeConfig | None = None
+    threshold: ThresholdConfig | None = None
     sweep: Any = None  # free-form notes of a sweep preset (name, description)
 
 

@@ -159,7 +159,8 @@ def validate(cfg: DictConfig) -> None:
     m = cfg.market
     n = _integer("market.customers", m.customers, 2, MAX_CUSTOMERS)
     _integer("sim.trace", cfg.sim.trace, 0, min(n, 1_000_000))
-    for name in ("price_sensitivity", "wom_activity", "expectation", "churn_propensity"):
+    for name in ("price_sensitivity", "wom_activity", "expectation", "churn_propensity",
+                 "wom_threshold"):  # fmt: skip
         _trait(f"market.traits.{name}", m.traits[name], unit=name != "price_sensitivity")
     _prob("market.initial_consideration", m.initial_consideration)
     _prob("market.initial_satisfaction", m.initial_satisfaction)
@@ -234,6 +235,12 @@ def validate(cfg: DictConfig) -> None:
         total_reach += sum(_channel_map(f"{key}.ad_reach", br.ad_reach, channels).values())
         for k in ("service_quality", "first_contact_resolution", "friction"):
             _channel_map(f"{key}.{k}", br[k], channels)
+        for name, value in (br.get("service_capacity") or {}).items():
+            if name not in channels:
+                _fail(f"{key}.service_capacity.{name}", value,
+                      f"unknown channel: must be one of {', '.join(channels)}")  # fmt: skip
+            _number(f"{key}.service_capacity.{name}", value, 0.0, MAX_AMOUNT)
+        _number(f"{key}.service_spend", br.get("service_spend", 0.0), 0.0, MAX_AMOUNT)
     if total_share > 1.0 + 1e-9:
         _fail("brands.*.initial_share", round(total_share, 6), "must sum to at most 1")
 
@@ -245,10 +252,30 @@ def validate(cfg: DictConfig) -> None:
         _prob(f"wom.{k}", w[k])
     _weight("wom.negativity_bias", w.negativity_bias)
     _number("wom.grudge_half_life", w.grudge_half_life, 0.0, MAX_STEPS)
+    from agents.rule_names import SERVICE_RULES, WOM_RULES
+
+    _choice("wom.rule", w.rule, WOM_RULES)
+    _prob("wom.strong", w.strong)
+    _prob("wom.weak", w.weak)
+    _number("wom.half_life", w.half_life, 0.0, MAX_STEPS)
+    rv = w.reviews
+    for k in ("read_rate", "write", "weight"):
+        _prob(f"wom.reviews.{k}", rv[k])
+    _weight("wom.reviews.extremity", rv.extremity)
+    _number("wom.reviews.half_life", rv.half_life, 0.0, MAX_STEPS)
+    if rv.read_rate > 0 and rv.channel not in channels:
+        _fail("wom.reviews.channel", rv.channel,
+              f"reviews are read on a channel: must be one of {', '.join(channels)}")  # fmt: skip
     s = cfg.service
     for k in ("contact_rate", "noise", "recovery_paradox", "failure_experience",
-              "complaint_threshold", "complaint_rate", "complaint_contact"):  # fmt: skip
+              "complaint_threshold", "complaint_rate", "complaint_contact",
+              "wait_friction"):  # fmt: skip
         _prob(f"service.{k}", s[k])
+    _choice("service.rule", s.rule, SERVICE_RULES)
+    for k in ("handle_rate", "patience", "minutes_per_step", "spend_reference"):
+        _number(f"service.{k}", s[k], 1e-6, MAX_AMOUNT)
+    _number("service.lag", s.lag, 1.0, MAX_STEPS)
+    _weight("service.spend_elasticity", s.spend_elasticity)
 
     # Events compete within a step: their rates must leave room for "nothing happens".
     nb = len(brands)
@@ -261,6 +288,7 @@ def validate(cfg: DictConfig) -> None:
         "market.journey.forget_rate": m.journey.forget_rate * nb,
         "market.category.turnover": m.category.turnover,
         "market.category.entry_rate": max(m.category.entry_rate, m.category.exit_rate),
+        "wom.reviews.read_rate": w.reviews.read_rate,
     }
     total = sum(parts.values())
     if total > 1.0 + 1e-9:

@@ -51,6 +51,18 @@ SLOT_FORGET = 13
 SLOT_COMPLAINT = 14
 SLOT_VOICE = 15
 SLOT_ATTENTION = 16
+SLOT_REVIEW = 17  # writing a review after an experience
+SLOT_WAIT = 18  # waiting in a queue (service.rule: capacity)
+SLOT_ABANDON = 19  # giving up while waiting
+SLOT_ESCALATE = 20  # a chatbot handing a contact to people
+SLOT_FRESH = 21  # whether a faded message is still heard (pairwise)
+SLOT_WOM_ATTENTION = 22  # whether network word of mouth registers out of the market
+SLOT_WOM = 24  # network word of mouth about brand b: slot 24 + 2 b (reached), 25 + 2 b (set)
+SLOT_READ = 40  # reading reviews: slot 40 + b (brand b enters the set)
+
+# The voice column: the message code in the low byte, its age (steps) in the high byte.
+CODE_MASK = 0xFF
+AGE_SHIFT = 8
 
 # Bits of the per-customer ``flags`` column.
 IN_MARKET = 1  # the customer has a need for the category
@@ -75,40 +87,49 @@ def globals_of(values) -> P.Globals:
         values[7],  # wom_purchase
         values[8],  # news_weight
         values[9],  # grudge_half_life
-        values[10],  # usage_rate
-        values[11],  # contact_rate
-        values[12],  # complaint_contact
-        values[13],  # complaint_threshold
-        values[14],  # complaint_rate
-        values[15],  # noise
-        values[16],  # met_level
-        values[17],  # eval_sensitivity
-        values[18],  # sat_weight
-        values[19],  # sat_negativity
-        values[20],  # forgiveness
-        values[21],  # expectation_rate
-        values[22],  # recovery_paradox
-        values[23],  # failure_experience
-        values[24],  # shock_threshold
-        values[25],  # shock_switch
-        values[26],  # churn_sensitivity
-        values[27],  # churn_reference
-        values[28],  # churn_bound
-        values[29],  # need_rate
-        values[30],  # consider_threshold
-        values[31],  # forget_rate
-        values[32],  # entry_rate
-        values[33],  # exit_rate
-        values[34],  # turnover
-        values[35],  # attention
-        values[36],  # beta_attitude
-        values[37],  # beta_price
-        values[38],  # beta_friction
-        values[39],  # inertia
-        values[40],  # recommend_weight
-        values[41],  # steps_per_year
-        values[42],  # tenure_uplift
-        values[43],  # tenure_cap
+        values[10],  # wom_rule
+        values[11],  # wom_strong
+        values[12],  # wom_weak
+        values[13],  # message_half_life
+        values[14],  # review_read
+        values[15],  # review_write
+        values[16],  # review_extremity
+        values[17],  # review_weight
+        values[18],  # review_channel
+        values[19],  # usage_rate
+        values[20],  # contact_rate
+        values[21],  # complaint_contact
+        values[22],  # complaint_threshold
+        values[23],  # complaint_rate
+        values[24],  # noise
+        values[25],  # met_level
+        values[26],  # eval_sensitivity
+        values[27],  # sat_weight
+        values[28],  # sat_negativity
+        values[29],  # forgiveness
+        values[30],  # expectation_rate
+        values[31],  # recovery_paradox
+        values[32],  # failure_experience
+        values[33],  # shock_threshold
+        values[34],  # shock_switch
+        values[35],  # churn_sensitivity
+        values[36],  # churn_reference
+        values[37],  # churn_bound
+        values[38],  # need_rate
+        values[39],  # consider_threshold
+        values[40],  # forget_rate
+        values[41],  # entry_rate
+        values[42],  # exit_rate
+        values[43],  # turnover
+        values[44],  # attention
+        values[45],  # beta_attitude
+        values[46],  # beta_price
+        values[47],  # beta_friction
+        values[48],  # inertia
+        values[49],  # recommend_weight
+        values[50],  # steps_per_year
+        values[51],  # tenure_uplift
+        values[52],  # tenure_cap
     )
 
 
@@ -264,14 +285,34 @@ def see_news(i, ck, b, c, aware, consider, attitude, flags, channel_roles, brand
 
 
 @njit(cache=True, inline="always")
+def hear(i, ck, b, kind, aware, consider, attitude, flags, brand_params, g, consider_slot):
+    """A word-of-mouth message of ``kind`` about brand b reaches customer i.
+
+    The listener becomes aware of b and its attitude moves toward the message's valence
+    (praise weighs w, a warning w lambda_w, a mention nothing); then the consideration rule.
+    """
+    aware[i] |= np.uint8(1 << b)
+    weight = rules.wom_attitude_weight(kind, g.wom_weight, g.wom_negativity)
+    target = rules.wom_valence(kind, brand_params[b, P.B_WOM_SHIFT])
+    attitude[i, b] = rules.attitude_update(attitude[i, b], target, weight)
+    bit = np.uint8(1 << b)
+    if rules.considers(attitude[i, b], g.consider_threshold):
+        if flags[i] & IN_MARKET and uniform(ck, consider_slot) < g.wom_consider:
+            consider[i] |= bit
+    else:
+        consider[i] &= ~bit
+
+
+@njit(cache=True, inline="always")
 def hear_word_of_mouth(
     i, ck, voice_in, indptr, indices, complete, n, aware, consider, attitude, flags, brand_params,
     g,
 ) -> int:  # fmt: skip
-    """Talk with one random neighbour and hear what it says.
+    """Pairwise rule: talk with one random neighbour and hear what it says.
 
-    Returns the voice code heard (``state.encode_voice``: brand and kind), or 0 if the
-    neighbour was silent or not listened to.
+    A message that has faded (``rules.message_freshness`` of its age) is heard only with
+    that probability. Returns the code heard (brand and kind), or 0 if the neighbour was
+    silent, faded or not listened to.
     """
     if complete:
         j = randint(ck, SLOT_PARTNER, n - 1)
@@ -282,27 +323,162 @@ def hear_word_of_mouth(
         if degree == 0:
             return 0
         j = indices[indptr[i] + randint(ck, SLOT_PARTNER, degree)]
-    code = np.int64(voice_in[j])
+    voice = np.int64(voice_in[j])
+    code = voice & CODE_MASK
     if code == 0:
         return 0
     b = (code - 1) // 3
     kind = (code - 1) % 3
     if brand_params[b, P.B_ACTIVE] <= 0.0 or not attends(i, ck, flags, g):
         return 0
-    aware[i] |= np.uint8(1 << b)
-    weight = rules.wom_attitude_weight(kind, g.wom_weight, g.wom_negativity)
-    target = rules.wom_valence(kind, brand_params[b, P.B_WOM_SHIFT])
-    attitude[i, b] = rules.attitude_update(attitude[i, b], target, weight)
-    after_message(i, b, ck, g.wom_consider, attitude, consider, flags, g)
+    age = voice >> AGE_SHIFT
+    if g.message_half_life > 0.0 and age > 0:
+        if uniform(ck, SLOT_FRESH) >= rules.message_freshness(age, g.message_half_life):
+            return 0
+    hear(i, ck, b, kind, aware, consider, attitude, flags, brand_params, g, SLOT_CONSIDER)
     return code
 
 
 @njit(cache=True, inline="always")
-def wom_triggers(i, ck, b, kind, consider, g) -> bool:
+def wom_triggers(i, ck, b, kind, consider, g, slot) -> bool:
     """Praise of a brand the listener considers may prompt a purchase occasion now."""
     if kind != rules.PRAISE or not (consider[i] >> b) & 1:
         return False
-    return uniform(ck, SLOT_TRIGGER) < g.wom_purchase
+    return uniform(ck, slot) < g.wom_purchase
+
+
+@njit(cache=True, inline="always")
+def gather_neighbours(i, voice_in, indptr, indices, strong_bits, complete, n, heard, histogram, g):
+    """Speaking neighbours of customer i per brand, kind and tie strength, weighted by freshness.
+
+    ``heard[b, kind, 0]`` sums strong ties, ``heard[b, kind, 1]`` weak ties. On the complete
+    network every other customer is a weak tie and the sums come from the step's voice
+    ``histogram`` (minus the customer's own voice). Returns the number of neighbours.
+    """
+    heard[:, :, :] = 0.0
+    nb = heard.shape[0]
+    if complete:
+        for code in range(1, 1 + 3 * nb):
+            heard[(code - 1) // 3, (code - 1) % 3, 1] = histogram[code]
+        own = np.int64(voice_in[i])
+        code = own & CODE_MASK
+        if code > 0:
+            fresh = rules.message_freshness(own >> AGE_SHIFT, g.message_half_life)
+            heard[(code - 1) // 3, (code - 1) % 3, 1] -= fresh
+        return n - 1
+    lo, hi = indptr[i], indptr[i + 1]
+    for e in range(lo, hi):
+        voice = np.int64(voice_in[indices[e]])
+        code = voice & CODE_MASK
+        if code == 0:
+            continue
+        fresh = 1.0
+        if g.message_half_life > 0.0:
+            fresh = rules.message_freshness(voice >> AGE_SHIFT, g.message_half_life)
+        tie = 0 if strong_bits.size and (strong_bits[e >> 3] >> (e & 7)) & 1 else 1
+        heard[(code - 1) // 3, (code - 1) % 3, tie] += fresh
+    return hi - lo
+
+
+@njit(cache=True, inline="always")
+def network_word_of_mouth(
+    i, ck, voice_in, indptr, indices, strong_bits, complete, n, histogram, heard, aware, consider,
+    attitude, flags, threshold, brand_params, chan, wom_channel, g,
+):  # fmt: skip
+    """Cascade or threshold rule: what every neighbour says reaches customer i this step.
+
+    cascade (Goldenberg, Libai and Muller 2001): per brand b, customer i is reached with
+    ``rules.cascade_probability`` of its speaking strong and weak ties; a reached customer
+    hears one message, its kind drawn in proportion to each kind's own reach probability.
+    threshold (Granovetter 1978): per brand b, a customer whose share of neighbours praising b
+    reaches its threshold takes a positive view (as hearing praise), and one whose share
+    warning about b reaches it a negative view (as hearing a warning).
+    Returns the code of the last message heard (0: none) and whether praise of a considered
+    brand prompted a purchase occasion.
+    """
+    if not (flags[i] & IN_MARKET) and uniform(ck, SLOT_WOM_ATTENTION) >= g.attention:
+        return 0, False
+    degree = gather_neighbours(
+        i, voice_in, indptr, indices, strong_bits, complete, n, heard, histogram, g
+    )
+    if degree == 0:
+        return 0, False
+    nb = heard.shape[0]
+    last = 0
+    triggered = False
+    for b in range(nb):
+        if brand_params[b, P.B_ACTIVE] <= 0.0:
+            continue
+        kind = -1
+        if g.wom_rule == rules.WOM_CASCADE:
+            strong = heard[b, 0, 0] + heard[b, 1, 0] + heard[b, 2, 0]
+            weak = heard[b, 0, 1] + heard[b, 1, 1] + heard[b, 2, 1]
+            if strong + weak <= 0.0:
+                continue
+            reach = rules.cascade_probability(strong, weak, g.wom_strong, g.wom_weak)
+            u = uniform(ck, SLOT_WOM + 2 * b)
+            if u >= reach:
+                continue
+            # which message: in proportion to each kind's own reach probability
+            total = 0.0
+            for k in range(3):
+                total += rules.cascade_probability(heard[b, k, 0], heard[b, k, 1], g.wom_strong,
+                                                   g.wom_weak)  # fmt: skip
+            pick = u / reach * total
+            for k in range(3):
+                pick -= rules.cascade_probability(heard[b, k, 0], heard[b, k, 1], g.wom_strong,
+                                                  g.wom_weak)  # fmt: skip
+                if pick < 0.0 or k == 2:
+                    kind = k
+                    break
+        else:
+            praising = heard[b, rules.PRAISE, 0] + heard[b, rules.PRAISE, 1]
+            warning = heard[b, rules.WARN, 0] + heard[b, rules.WARN, 1]
+            if rules.threshold_reached(warning, degree, threshold[i]):
+                hear(i, ck, b, rules.WARN, aware, consider, attitude, flags, brand_params, g,
+                     SLOT_WOM + 2 * b + 1)  # fmt: skip
+                chan[b, wom_channel, P.C_IMPRESSIONS] += 1.0
+                last = 1 + 3 * b + rules.WARN
+            if rules.threshold_reached(praising, degree, threshold[i]):
+                kind = rules.PRAISE
+        if kind < 0:
+            continue
+        hear(i, ck, b, kind, aware, consider, attitude, flags, brand_params, g,
+             SLOT_WOM + 2 * b + 1)  # fmt: skip
+        chan[b, wom_channel, P.C_IMPRESSIONS] += 1.0
+        last = 1 + 3 * b + kind
+        if kind == rules.PRAISE and (consider[i] >> b) & 1 and not triggered:
+            triggered = uniform(ck, SLOT_TRIGGER) < g.wom_purchase
+    return last, triggered
+
+
+@njit(cache=True, inline="always")
+def read_reviews(i, ck, aware, consider, attitude, flags, brand_params, channel_roles, g):
+    """Read the online ratings of every brand the customer knows.
+
+    Attitude moves toward each brand's rating (weight ``g.review_weight``) and a liked brand
+    may enter the consideration set (the reviews channel's consideration role).
+    """
+    if not attends(i, ck, flags, g):
+        return False
+    c = np.int64(g.review_channel)
+    nb = brand_params.shape[0]
+    for b in range(nb):
+        if not (aware[i] >> b) & 1 or brand_params[b, P.B_ACTIVE] <= 0.0:
+            continue
+        attitude[i, b] = rules.attitude_update(
+            attitude[i, b], brand_params[b, P.B_RATING], g.review_weight
+        )
+        bit = np.uint8(1 << b)
+        if rules.considers(attitude[i, b], g.consider_threshold):
+            if (
+                flags[i] & IN_MARKET
+                and uniform(ck, SLOT_READ + b) < channel_roles[c, P.R_CONSIDERATION]
+            ):
+                consider[i] |= bit
+        else:
+            consider[i] &= ~bit
+    return True
 
 
 @njit(cache=True, inline="always")
@@ -312,8 +488,8 @@ def experience_touchpoint(
     """Judge an experience x against expectation.
 
     Updates satisfaction, attitude and expectation; a disappointing experience may be
-    complained about (a contact to come). Returns True when a very bad touchpoint makes
-    the customer leave now.
+    complained about (a contact to come); any experience may be reviewed online (more
+    likely when extreme). Returns True when a very bad touchpoint makes the customer leave now.
     """
     e = expectation[i]
     d = rules.disconfirmation(x, e)
@@ -330,9 +506,63 @@ def experience_touchpoint(
         ):
             flags[i] |= COMPLAINT
             acc[b, P.A_COMPLAINTS] += 1.0
+    if g.review_read > 0.0 and g.review_write > 0.0:  # reviews only matter when read
+        if uniform(ck, SLOT_REVIEW) < rules.review_probability(
+            d, g.review_write, g.review_extremity
+        ):
+            acc[b, P.A_REVIEWS] += 1.0
+            acc[b, P.A_REVIEW_SUM] += v
     if rules.is_shock(d, g.shock_threshold):
         return uniform(ck, SLOT_SHOCK) < g.shock_switch
     return False
+
+
+@njit(cache=True, inline="always")
+def people_answer(i, ck, b, c, extra_friction, service_quality, resolution, friction, tables, acc,
+                  chan):  # fmt: skip
+    """A contact answered by the brand's people on channel c (after a queue, if any).
+
+    Returns (outcome, quality the experience is drawn around, friction). A waiting contact
+    adds the queue's friction and may be abandoned: an unresolved failure.
+    """
+    wait_prob, wait_friction, abandon = tables
+    chan[b, c, P.C_CONTACTS] += 1.0
+    q = service_quality[b, c]
+    f = friction[b, c] + extra_friction
+    if wait_prob[b, c] > 0.0 and uniform(ck, SLOT_WAIT) < wait_prob[b, c]:
+        acc[b, P.A_WAITED] += 1.0
+        f += wait_friction[b, c]
+        if uniform(ck, SLOT_ABANDON) < abandon[b, c]:
+            acc[b, P.A_ABANDONED] += 1.0
+            return rules.SERVICE_FAILED, q, f
+    return rules.service_outcome(uniform(ck, SLOT_SERVICE), q, resolution[b, c]), q, f
+
+
+@njit(cache=True, inline="always")
+def serve(i, ck, b, c, service_quality, resolution, friction, queue, brand_params, acc, chan):
+    """Who answers a service contact and how it ends.
+
+    With a chatbot (a share of contacts): it solves the contact with its quality; what it
+    cannot solve it escalates to people with the escalation probability (more waiting), or
+    leaves unresolved. Otherwise the brand's people answer (``people_answer``).
+    Returns (outcome, quality the experience is drawn around, friction).
+    """
+    bot = brand_params[b, P.B_BOT_SHARE]
+    if bot > 0.0 and uniform(ck, SLOT_BOT) < bot:
+        acc[b, P.A_BOT_CONTACTS] += 1.0
+        q = brand_params[b, P.B_BOT_QUALITY]
+        f = brand_params[b, P.B_BOT_FRICTION]
+        if uniform(ck, SLOT_SERVICE) < q:
+            return rules.SERVICE_SUCCESS, q, f
+        escalation = brand_params[b, P.B_BOT_ESCALATION]
+        if escalation > 0.0 and uniform(ck, SLOT_ESCALATE) < escalation:
+            acc[b, P.A_ESCALATED] += 1.0
+            extra = f + brand_params[b, P.B_ESCALATION_FRICTION]
+            return people_answer(i, ck, b, c, extra, service_quality, resolution, friction,
+                                 queue, acc, chan)  # fmt: skip
+        return rules.SERVICE_FAILED, q, f
+    return people_answer(i, ck, b, c, 0.0, service_quality, resolution, friction, queue, acc,
+                         chan)  # fmt: skip
 
 
 @njit(cache=True, inline="always")
@@ -392,13 +622,16 @@ def newcomer(
 @njit(cache=True, inline="always")
 def credit_conversion(b, touch, acc, chan, wom_channel):
     """Credit an acquisition of b to its last touchpoint, if that was b's message."""
-    if touch == 0 or ((touch >> 8) & 0xF) != b:
+    if touch == 0:
         return
+    about = (touch >> 8) & 0xF
     kind = touch >> 12
+    if about != b and not (kind == rules.TOUCH_REVIEWS and about == rules.ANY_BRAND):
+        return
     if kind == rules.TOUCH_WOM:
         acc[b, P.A_ACQUIRED_WOM] += 1.0
         chan[b, wom_channel, P.C_CONVERSIONS] += 1.0
-    elif kind == rules.TOUCH_AD or kind == rules.TOUCH_NEWS:
+    elif kind == rules.TOUCH_AD or kind == rules.TOUCH_NEWS or kind == rules.TOUCH_REVIEWS:
         chan[b, touch & 0xFF, P.C_CONVERSIONS] += 1.0
 
 
@@ -417,18 +650,26 @@ def step_customers(
     (
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
         price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
+        wom_threshold,
     ) = customers  # fmt: skip
-    brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g_values = market
+    (
+        brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g_values,
+        wait_prob, wait_friction, abandon, histogram,
+    ) = market  # fmt: skip
+    queue = (wait_prob, wait_friction, abandon)
     g = globals_of(g_values)
-    indptr, indices = network
+    indptr, indices, strong_bits = network
     trace_bits, trace_ids, trace_touch = trace
     nb = brand_params.shape[0]
     n = stage.size
     wom_channel = n_channels  # word of mouth's pseudo-channel in ``chan``
+    pairwise = g.wom_rule == rules.WOM_PAIRWISE
+    fading = g.message_half_life > 0.0
     acc[:, :] = 0.0
     chan[:, :, :] = 0.0
     flow[:, :] = 0
     masks = np.zeros((2, 256), dtype=np.int64)
+    heard = np.zeros((nb, 3, 2))
     ad_total = ad_cum[ad_cum.size - 1]
     n_paid = ad_cum.size // 2
     for i in range(lo, hi):
@@ -443,7 +684,7 @@ def step_customers(
 
         # 1. At most one event, drawn from competing per-step rates.
         u = uniform(ck, SLOT_EVENT)
-        talk = rules.conversation_rate(g.talk_rate, wom_activity[i])
+        talk = rules.conversation_rate(g.talk_rate, wom_activity[i]) if pairwise else 0.0
         if u < ad_total:
             # ad_cum runs over paid ads (brand, channel), then news (brand, channel)
             k = np.searchsorted(ad_cum, u, side="right")
@@ -473,9 +714,16 @@ def step_customers(
                 chan[b, wom_channel, P.C_IMPRESSIONS] += 1.0
                 touch = rules.touch_code(rules.TOUCH_WOM, b, rules.NO_CHANNEL)
                 last_touch[i] = touch
-                triggered = wom_triggers(i, ck, b, kind, consider, g)
+                triggered = wom_triggers(i, ck, b, kind, consider, g, SLOT_TRIGGER)
+        elif u < ad_total + talk + g.review_read:
+            if read_reviews(
+                i, ck, aware, consider, attitude, flags, brand_params, channel_roles, g
+            ):
+                touch = rules.touch_code(rules.TOUCH_REVIEWS, rules.ANY_BRAND,
+                                         np.int64(g.review_channel))  # fmt: skip
+                last_touch[i] = touch
         else:
-            u -= ad_total + talk
+            u -= ad_total + talk + g.review_read
             if b0 >= 0:
                 contact = g.contact_rate
                 if flags[i] & COMPLAINT:
@@ -494,19 +742,10 @@ def step_customers(
                     u = 2.0  # handled
                 elif u < g.usage_rate + contact:
                     c = channel[i]
-                    q = service_quality[b0, c]
-                    r = resolution[b0, c]
-                    f = friction[b0, c]
-                    bot = brand_params[b0, P.B_BOT_SHARE]
-                    by_bot = bot > 0.0 and uniform(ck, SLOT_BOT) < bot
-                    if by_bot:  # the chatbot answers
-                        q = brand_params[b0, P.B_BOT_QUALITY]
-                        r = brand_params[b0, P.B_BOT_RESOLUTION]
-                        f = brand_params[b0, P.B_BOT_FRICTION]
-                        acc[b0, P.A_BOT_CONTACTS] += 1.0
-                    else:
-                        chan[b0, c, P.C_CONTACTS] += 1.0
-                    outcome = rules.service_outcome(uniform(ck, SLOT_SERVICE), q, r)
+                    outcome, q, f = serve(
+                        i, ck, b0, c, service_quality, resolution, friction, queue, brand_params,
+                        acc, chan,
+                    )  # fmt: skip
                     x_ok = rules.experience_draw(q, g.noise, uniform(ck, SLOT_EXPERIENCE))
                     x = rules.service_experience(
                         outcome, x_ok, expectation[i], g.recovery_paradox, g.failure_experience, f
@@ -551,6 +790,21 @@ def step_customers(
                         exited = b0 >= 0
                 elif u < forget + g.turnover + g.entry_rate:  # a need appears
                     flags[i] |= np.uint8(IN_MARKET)
+
+        # 1b. Network word of mouth (cascade, threshold): every neighbour's voice this step.
+        if not pairwise and not replaced:
+            code, prompted = network_word_of_mouth(
+                i, ck, voice_in, indptr, indices, strong_bits, complete, n, histogram, heard,
+                aware, consider, attitude, flags, wom_threshold, brand_params, chan, wom_channel,
+                g,
+            )  # fmt: skip
+            if code > 0:
+                b = (code - 1) // 3
+                wom_touch = rules.touch_code(rules.TOUCH_WOM, b, rules.NO_CHANNEL)
+                last_touch[i] = wom_touch
+                if touch == 0:
+                    touch = wom_touch
+                triggered = triggered or prompted
 
         # 2. Purchase occasion (in the market): choose from the consideration set and the brand.
         b1 = b0
@@ -611,7 +865,6 @@ def step_customers(
                 credit_conversion(b1, last_touch[i], acc, chan, wom_channel)
         elif b0 >= 0:
             tenure[i] = min(np.int64(tenure[i]) + 1, 65535)
-
         if replaced:
             newcomer(i, aware, consider, attitude, flags, grudge, last_touch, last_brand, stage,
                      brand_params)  # fmt: skip
@@ -624,6 +877,14 @@ def step_customers(
             i, ck, s_from, stage, brand, last_brand, aware, consider, attitude, satisfaction,
             tenure, grudge, brand_params, g, voice_out, acc, flow, masks, t, cohort,
         )  # fmt: skip
+        if fading:  # a message ages while it is repeated unchanged, with no new experience
+            code = np.int64(voice_out[i]) & CODE_MASK
+            previous = np.int64(voice_in[i])
+            experienced = (touch >> 12) == rules.TOUCH_USAGE or (touch >> 12) == rules.TOUCH_SERVICE
+            age = 0
+            if code == (previous & CODE_MASK) and not experienced and not replaced:
+                age = min((previous >> AGE_SHIFT) + 1, 255)
+            voice_out[i] = code | (age << AGE_SHIFT)
     count_masks(masks, acc)
 
 
@@ -718,21 +979,26 @@ def count_masks(masks, acc):
 def step_all(
     step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation,
     tenure, price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
-    voice_in, voice_out, indptr, indices, complete,
+    wom_threshold, voice_in, voice_out, indptr, indices, strong_bits, complete,
     brand_params, ad_cum, n_channels, service_quality, resolution, friction, channel_roles,
-    g_values, acc, chan, flow, t, cohort, trace_bits, trace_ids, trace_touch,
+    g_values, wait_prob, wait_friction, abandon, histogram, acc, chan, flow, t, cohort,
+    trace_bits, trace_ids, trace_touch,
 ):  # fmt: skip
     """One step of all customers, chunk by chunk in parallel (``g_values``: see ``globals_of``).
 
     acc[k], chan[k], flow[k] and cohort[k] hold chunk k's aggregates (cohort over the whole
-    run); ``trace_touch`` receives this step's touchpoint code of each traced customer.
+    run); ``trace_touch`` receives this step's touchpoint code of each traced customer;
+    ``histogram[code]`` is the step's freshness-weighted count of each voice code (the
+    complete network's neighbourhood for the cascade and threshold rules).
     """
     customers = (
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
         price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
+        wom_threshold,
     )  # fmt: skip
-    market = (brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g_values)
-    network = (indptr, indices)
+    market = (brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g_values,
+              wait_prob, wait_friction, abandon, histogram)  # fmt: skip
+    network = (indptr, indices, strong_bits)
     trace = (trace_bits, trace_ids, trace_touch)
     n = stage.size
     n_chunks = (n + CHUNK - 1) // CHUNK

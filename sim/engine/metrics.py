@@ -21,7 +21,8 @@ METRIC_COLUMNS = (
     "churned_hazard", "churned_shock", "churned_switch", "churned_exit", "lapsed", "share",
     "price", "revenue", "ad_spend", "service_cost", "programme_cost", "profit", "satisfaction",
     "attitude", "promoters", "passives", "detractors", "nps", "contacts", "failures",
-    "recovered", "complaints", "bot_contacts", "discounted_revenue", "discounted_profit",
+    "recovered", "complaints", "bot_contacts", "escalated", "waited", "abandoned", "mean_wait",
+    "reviews", "rating", "discounted_revenue", "discounted_profit",
     "profit_per_customer", "clv",
 )  # fmt: skip
 #: Names of the tenure bands of ``Result.tenure`` (years with the brand).
@@ -52,16 +53,24 @@ class Recorder:
         self.margin = np.zeros((steps + 1, nb))
         self.price = np.zeros((steps + 1, nb))
         self.programme_cost = np.zeros((steps + 1, nb))
+        self.rating = np.zeros((steps + 1, nb))
+        self.mean_wait = np.zeros((steps + 1, nb))
         self._costs = np.zeros(nc)
         self.flows = np.zeros((steps + 1, ns, ns), dtype=np.int64)
         self.last_step = -1
 
-    def add(self, t: int, acc_chunks, chan_chunks, flow_chunks, tables, roles, programme) -> None:
+    def add(
+        self, t: int, acc_chunks, chan_chunks, flow_chunks, tables, roles, programme,
+        service_overhead=None, per_contact: bool = True, wait_minutes=None,
+    ) -> None:  # fmt: skip
         """Store step t: chunk accumulators are summed in chunk order (thread independent).
 
         Ad spend is the realised exposures times each channel's cost; service cost the
-        contacts answered by people times the channel's cost per contact plus the chatbot's
-        contacts times its cost; ``programme`` the step's programme costs per brand.
+        contacts answered by people times the channel's cost per contact (unless people are
+        paid for their capacity, ``per_contact`` False) plus the chatbot's contacts times its
+        cost plus ``service_overhead`` (staff capacity or service spend, by the service
+        rule); ``programme`` the step's programme costs per brand; ``wait_minutes`` the mean
+        wait per contact by brand and channel (service rule ``capacity``).
         """
         self.acc[t] = acc_chunks.sum(axis=0)
         self.chan[t] = chan_chunks.sum(axis=0)
@@ -70,9 +79,17 @@ class Recorder:
         self._costs = roles[:, P.R_COST]
         impressions = self.chan[t, :, :nc, P.C_IMPRESSIONS]
         self.ad_spend[t] = impressions @ roles[:, P.R_COST]
-        people = self.chan[t, :, :nc, P.C_CONTACTS] @ roles[:, P.R_SERVICE_COST]
+        contacts = self.chan[t, :, :nc, P.C_CONTACTS]
+        people = contacts @ roles[:, P.R_SERVICE_COST] if per_contact else 0.0
         bot = self.acc[t, :, P.A_BOT_CONTACTS] * tables.brand_params[:, P.B_BOT_COST]
-        self.service_cost[t] = people + bot
+        overhead = 0.0 if service_overhead is None else service_overhead
+        self.service_cost[t] = people + bot + overhead
+        self.rating[t] = tables.brand_params[:, P.B_RATING]
+        if wait_minutes is not None:
+            answered = contacts.sum(axis=1)
+            total = (contacts * wait_minutes).sum(axis=1)
+            self.mean_wait[t] = np.divide(total, answered, out=np.zeros_like(total),
+                                          where=answered > 0)  # fmt: skip
         self.margin[t] = tables.brand_params[:, P.B_MARGIN]
         self.price[t] = tables.brand_params[:, P.B_PRICE]
         self.programme_cost[t] = programme
@@ -174,6 +191,12 @@ class Recorder:
                 "recovered": count(P.A_RECOVERED),
                 "complaints": count(P.A_COMPLAINTS),
                 "bot_contacts": count(P.A_BOT_CONTACTS),
+                "escalated": count(P.A_ESCALATED),
+                "waited": count(P.A_WAITED),
+                "abandoned": count(P.A_ABANDONED),
+                "mean_wait": col(self.mean_wait[:steps]),
+                "reviews": count(P.A_REVIEWS),
+                "rating": col(self.rating[:steps]),
                 "discounted_revenue": col(disc_rev),
                 "discounted_profit": col(disc_profit),
                 "profit_per_customer": col(per_customer),

@@ -13,6 +13,7 @@ import mesa
 import numpy as np
 from omegaconf import DictConfig
 
+from agents import rules
 from scenarios.events import Tables, apply_events, one_off_costs
 from scenarios.responses import Responses
 from sim.engine import kernels
@@ -20,6 +21,7 @@ from sim.engine import params as P
 from sim.engine.metrics import Recorder
 from sim.engine.network import build_network
 from sim.engine.rng import STREAM_BURN_IN, STREAM_INIT, STREAM_STEP, stream_key
+from sim.engine.service import Ratings, ServiceDesk
 from sim.engine.state import build_customers, build_market
 from sim.engine.trace import Tracer
 
@@ -53,6 +55,11 @@ class JourneyModel(mesa.Model):
             self.market.brand_params[:, P.B_PRICE], self.market.service_quality,
         )  # fmt: skip
         self.recorder = Recorder(self.n_steps, self.market.brand_names, self.market.channel_names)
+        self.service = ServiceDesk(
+            cfg, self.market.brand_names, self.market.channel_names, self.market.service_quality
+        )
+        self.ratings = Ratings(cfg, self.market.brand_params[:, P.B_EQUITY])
+        self._histogram = np.zeros(1 + 3 * self.market.n_brands)
         self.tracer = Tracer(
             int(cfg.sim.get("trace", 0) or 0), self.customers.n, self.seed, self.market
         )
@@ -88,6 +95,8 @@ class JourneyModel(mesa.Model):
         tables = Tables(
             m.brand_params, m.ad_reach, m.service_quality, m.resolution, m.friction
         ).copy()
+        self.service.apply_quality(tables)
+        tables.brand_params[:, P.B_RATING] = self.ratings.rating
         if t > 0:
             apply_events(tables, self.events, t, m.brand_names, m.channel_names)
             if self.responses.active:
@@ -100,7 +109,7 @@ class JourneyModel(mesa.Model):
         g = m.globals
         room = 1.0 - P.other_rates(
             g.talk_rate, g.usage_rate, g.contact_rate, g.complaint_contact, g.forget_rate,
-            g.entry_rate, g.exit_rate, g.turnover, m.n_brands,
+            g.entry_rate, g.exit_rate, g.turnover, g.review_read, m.n_brands,
         )  # fmt: skip
         total = tables.exposure().sum()
         if total > room:
@@ -109,6 +118,7 @@ class JourneyModel(mesa.Model):
         np.clip(tables.service_quality, 0.0, 1.0, out=tables.service_quality)
         np.clip(tables.resolution, 0.0, 1.0, out=tables.resolution)
         np.clip(tables.friction, 0.0, 1.0, out=tables.friction)
+        self.service.queue(tables)
         np.maximum(tables.brand_params[:, P.B_PRICE], 1e-9, out=tables.brand_params[:, P.B_PRICE])
         if t >= 0:
             self.responses.observe_prices(t, tables)
@@ -142,6 +152,7 @@ class JourneyModel(mesa.Model):
     def _move(self, key, tables: Tables, t: int | None = None) -> None:
         """Move every customer one step with either engine; ``t`` is the cohort clock."""
         t = self.t if t is None else t
+        self._count_voices()
         if self.engine == "mesa":
             self._acc[:] = 0.0
             self._chan[:] = 0.0
@@ -151,6 +162,27 @@ class JourneyModel(mesa.Model):
             self._step_numba(key, tables, t)
         c = self.customers
         c.voice, self._voice_next = self._voice_next, c.voice
+        acc = self._acc.sum(axis=0)
+        self.ratings.update(acc[:, P.A_REVIEWS], acc[:, P.A_REVIEW_SUM])
+        nc = self.market.n_channels
+        self.service.after_step(self._chan.sum(axis=0)[:, :nc, P.C_CONTACTS])
+
+    def _count_voices(self) -> None:
+        """Freshness-weighted count of each voice code (cascade and threshold rules).
+
+        It is the complete network's neighbourhood; not needed otherwise.
+        """
+        g = self.market.globals
+        if not self.network.complete or g.wom_rule == rules.WOM_PAIRWISE:
+            return
+        voice = self.customers.voice.astype(np.int64)
+        codes = voice & kernels.CODE_MASK
+        weights = None
+        if g.message_half_life > 0:
+            weights = np.exp2(-(voice >> kernels.AGE_SHIFT) / g.message_half_life)
+        counts = np.bincount(codes, weights=weights, minlength=self._histogram.size)
+        self._histogram[:] = counts[: self._histogram.size]
+        self._histogram[0] = 0.0
 
     # -- engine plumbing ----------------------------------------------------------
     def _step_numba(self, key, tables: Tables, t: int) -> None:
@@ -162,10 +194,11 @@ class JourneyModel(mesa.Model):
         kernels.step_all(
             key, c.stage, c.brand, c.last_brand, c.aware, c.consider, c.attitude,
             c.satisfaction, c.expectation, c.tenure, c.price_sensitivity, c.wom_activity,
-            c.churn_propensity, c.channel, c.flags, c.grudge, c.last_touch, c.voice,
-            self._voice_next, net.indptr, net.indices, net.complete,
+            c.churn_propensity, c.channel, c.flags, c.grudge, c.last_touch, c.wom_threshold,
+            c.voice, self._voice_next, net.indptr, net.indices, net.strong, net.complete,
             tables.brand_params, ad_cum, m.n_channels, tables.service_quality,
             tables.resolution, tables.friction, m.channel_roles, self._g_values,
+            tables.wait_prob, tables.wait_friction, tables.abandon, self._histogram,
             self._acc, self._chan, self._flow, t, self._cohort, tr.bits, tr.ids, tr.touch,
         )  # fmt: skip
 
@@ -204,4 +237,9 @@ class JourneyModel(mesa.Model):
             + self.responses.cost
             + one_off_costs(self.events, t, m.brand_names, self.customers.n)
         )
-        self.recorder.add(t, self._acc, self._chan, self._flow, tables, m.channel_roles, programme)
+        overhead = self.service.overhead(members, m.channel_roles[:, P.R_SERVICE_COST])
+        self.recorder.add(
+            t, self._acc, self._chan, self._flow, tables, m.channel_roles, programme,
+            service_overhead=overhead, per_contact=self.service.per_contact,
+            wait_minutes=self.service.wait_minutes,
+        )  # fmt: skip

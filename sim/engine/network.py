@@ -12,7 +12,7 @@ uniformly from all other customers, the mean-field limit of the other kinds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit
@@ -29,6 +29,9 @@ class Network:
     n: int
     indptr: np.ndarray  # int64, n + 1 (length 1 for the complete network)
     indices: np.ndarray  # int32, 2 * edges (empty for the complete network)
+    #: bitset over the CSR entries: bit e set when ``indices[e]`` is a strong tie (empty:
+    #: every tie weak, as on the complete network)
+    strong: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
 
     @property
     def complete(self) -> bool:

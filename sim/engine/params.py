@@ -29,6 +29,15 @@ class Globals(NamedTuple):
     wom_purchase: float  # P(praise of a considered brand prompts an occasion) [wom.purchase]
     news_weight: float  # attitude weight of news per unit of shift [wom.news_weight]
     grudge_half_life: float  # steps for a leaver's warnings to halve [wom.grudge_half_life]
+    wom_rule: float  # 0 pairwise, 1 cascade, 2 threshold [wom.rule]
+    wom_strong: float  # cascade: P(a speaking strong tie informs) [wom.strong]
+    wom_weak: float  # cascade: P(a speaking weak tie informs) [wom.weak]
+    message_half_life: float  # steps for a message to fade to half (0: never) [wom.half_life]
+    review_read: float  # P(reading online reviews) per step [wom.reviews.read_rate]
+    review_write: float  # P(writing a review) after an average experience [wom.reviews.write]
+    review_extremity: float  # extremes are reviewed this much more [wom.reviews.extremity]
+    review_weight: float  # attitude weight of reading a rating [wom.reviews.weight]
+    review_channel: float  # index of the reviews channel (-1: none) [wom.reviews.channel]
     usage_rate: float  # P(using the product) per step [market.journey.usage_rate]
     contact_rate: float  # P(a service contact) per step [service.contact_rate]
     complaint_contact: float  # P(a contact) per step with a complaint pending
@@ -67,14 +76,16 @@ class Globals(NamedTuple):
 
 def other_rates(
     talk: float, usage: float, contact: float, complaint: float, forget: float, entry: float,
-    exit_: float, turnover: float, n_brands: int,
+    exit_: float, turnover: float, reviews: float, n_brands: int,
 ) -> float:  # fmt: skip
     """Per-step rates that compete with ads for a customer's step, at their highest.
 
-    talk + usage + contact + complaint contact + forgetting (each brand) + turnover + the
-    larger of the category's entry and exit rates: ads may take at most 1 minus this.
+    talk + reading reviews + usage + contact + complaint contact + forgetting (each brand) +
+    turnover + the larger of the category's entry and exit rates: ads may take at most 1
+    minus this.
     """
-    return talk + usage + contact + complaint + forget * n_brands + turnover + max(entry, exit_)
+    rest = forget * n_brands + turnover + max(entry, exit_)
+    return talk + reviews + usage + contact + complaint + rest
 
 
 # Per-brand table ``brand_params[b, col]``.
@@ -88,14 +99,16 @@ B_SPEND_MULT = 6  # multiplier on spend (loyalty programme > 1)
 B_WOM_SHIFT = 7  # shift of the valence heard about the brand (PR crisis < 0, viral review > 0)
 B_EXPECTATION_MATCH = 8  # personalisation: share of the expectation gap closed, 0-1
 B_BOT_SHARE = 9  # chatbot roll-out: share of service contacts the chatbot answers, 0-1
-B_BOT_QUALITY = 10  # chatbot: P(a contact succeeds)
-B_BOT_RESOLUTION = 11  # chatbot: P(a failure is put right)
+B_BOT_QUALITY = 10  # chatbot: P(it solves a contact itself)
+B_BOT_ESCALATION = 11  # chatbot: P(it hands a contact it cannot solve to people)
 B_BOT_FRICTION = 12  # chatbot: waiting and effort, 0-1
 B_MEMBER_COST = 13  # loyalty programme: cost per member (customer) per step
 B_BOT_COST = 14  # chatbot: cost per contact it answers
 B_CUSTOMER_COST = 15  # personalisation: cost per customer per step
 B_FIXED_COST = 16  # programme costs per step not tied to customers (investments)
-N_BRAND_PARAMS = 17
+B_RATING = 17  # the brand's online rating (0-1) readers see
+B_ESCALATION_FRICTION = 18  # chatbot: waiting added when a contact is escalated to people
+N_BRAND_PARAMS = 19
 
 # Per-channel role table ``channel_roles[c, col]`` (the channel x stage matrix).
 R_AWARENESS = 0  # P(an ad seen on the channel makes the customer aware)
@@ -129,7 +142,12 @@ A_ACQUIRED_WOM = 18  # acquired with word of mouth about the brand as the last t
 A_COMPLAINTS = 19  # complaints filed (a contact to come)
 A_BOT_CONTACTS = 20  # contacts the chatbot answered
 A_ATTITUDE = 21  # sum of customers' attitude toward their brand
-A_TENURE_BANDS = 22  # 4 bands of tenure (<1, 1-2, 2-3, 3+ years): customers, then revenue
+A_REVIEWS = 22  # reviews written about the brand
+A_REVIEW_SUM = 23  # sum of their scores (0-1)
+A_WAITED = 24  # contacts that waited in a queue (service.rule: capacity)
+A_ABANDONED = 25  # contacts abandoned while waiting (an unresolved failure)
+A_ESCALATED = 26  # chatbot contacts handed to people
+A_TENURE_BANDS = 27  # 4 bands of tenure (<1, 1-2, 2-3, 3+ years): customers, then revenue
 N_TENURE_BANDS = 4
 N_ACC = A_TENURE_BANDS + 2 * N_TENURE_BANDS
 

@@ -2,7 +2,7 @@
 
 The estimate (bytes) is the sum of
 
-- customer state: N (34 + 4 B) (the columns of ``sim.engine.state.Customers``: one
+- customer state: N (40 + 4 B) (the columns of ``sim.engine.state.Customers``: one
   float32 attitude per brand, the rest one to four bytes per customer);
 - network: 8 (N + 1) + 4 N k (CSR ``indptr`` and ``indices``, k the mean degree; none for
   the complete network), plus 16 N k while a Barabasi-Albert network is built (its edge
@@ -28,7 +28,7 @@ from pathlib import Path
 from sim.engine import params as P
 
 CHUNK = 2048  # = sim.engine.kernels.CHUNK (not imported: that would compile the kernels)
-STATE_BYTES_FIXED = 34  # per customer (voice twice), besides one float32 attitude per brand
+STATE_BYTES_FIXED = 40  # per customer (voice twice), besides one float32 attitude per brand
 BUILD_BYTES = 40  # temporary draws per customer while the market is built
 MESA_BYTES = 3000  # one mesa.Agent per customer
 MAX_COHORT_TENURE = 730

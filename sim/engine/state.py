@@ -67,11 +67,12 @@ class Customers:
     price_sensitivity: np.ndarray  # float32 trait
     wom_activity: np.ndarray  # float32 trait, 0-1
     churn_propensity: np.ndarray  # float32 trait: baseline churn probability per step
+    wom_threshold: np.ndarray  # float32 trait: share of neighbours a view needs (threshold rule)
     channel: np.ndarray  # uint8: channel the customer buys and asks for service on
     flags: np.ndarray  # uint8 bits: in the market (has the need), complaint pending
     grudge: np.ndarray  # uint8: steps since leaving a brand it still warns about + 1 (0 none)
     last_touch: np.ndarray  # uint16: code of the last ad, news or word of mouth met
-    voice: np.ndarray  # int8: what the customer says this step (0 silent, see encode_voice)
+    voice: np.ndarray  # uint16: what the customer says (low byte, see encode_voice) and its age
     extra: dict = field(default_factory=dict)
 
     @property
@@ -85,8 +86,8 @@ class Customers:
         cols = (
             self.stage, self.brand, self.last_brand, self.aware, self.consider, self.attitude,
             self.satisfaction, self.expectation, self.tenure, self.price_sensitivity,
-            self.wom_activity, self.churn_propensity, self.channel, self.flags, self.grudge,
-            self.last_touch, self.voice,
+            self.wom_activity, self.churn_propensity, self.wom_threshold, self.channel, self.flags,
+            self.grudge, self.last_touch, self.voice,
         )  # fmt: skip
         return int(sum(c.nbytes for c in cols))
 
@@ -168,6 +169,15 @@ def build_globals(cfg: DictConfig) -> P.Globals:
         wom_purchase=float(w.purchase),
         news_weight=float(w.news_weight),
         grudge_half_life=float(w.grudge_half_life),
+        wom_rule=float(rules.WOM_RULES.index(str(w.rule))),
+        wom_strong=float(w.strong),
+        wom_weak=float(w.weak),
+        message_half_life=float(w.half_life),
+        review_read=float(w.reviews.read_rate),
+        review_write=float(w.reviews.write),
+        review_extremity=float(w.reviews.extremity),
+        review_weight=float(w.reviews.weight),
+        review_channel=float(channel_index(cfg, w.reviews.channel)),
         usage_rate=float(m.journey.usage_rate),
         contact_rate=float(s.contact_rate),
         complaint_contact=float(s.complaint_contact),
@@ -207,6 +217,12 @@ def build_globals(cfg: DictConfig) -> P.Globals:
     )
 
 
+def channel_index(cfg: DictConfig, name) -> int:
+    """Position of a channel in ``channels`` (-1 when it is not there or not named)."""
+    names = list(cfg.channels.keys())
+    return names.index(name) if name in names else -1
+
+
 def draw_trait(spec, n: int, rng: np.random.Generator) -> np.ndarray:
     """Draw a per-customer trait from its spec (beta, lognormal or constant) as float32.
 
@@ -230,9 +246,13 @@ def draw_trait(spec, n: int, rng: np.random.Generator) -> np.ndarray:
     raise ValueError(f"unknown trait distribution {dist!r}")
 
 
-def encode_voice(brand: int, kind: int) -> int:
-    """Voice code of a message: 0 is silence, 1 + 3 b + kind says ``kind`` about brand b."""
-    return 1 + 3 * brand + kind
+def encode_voice(brand: int, kind: int, age: int = 0) -> int:
+    """Voice of a customer, as the kernels store it.
+
+    0 is silence, else code 1 + 3 b + kind (``kind`` about brand b) in the low byte and the
+    message's age in steps (saturating at 255) in the high byte.
+    """
+    return (1 + 3 * brand + kind) | (min(age, 255) << 8)
 
 
 def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
@@ -309,7 +329,7 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
         [rules.CUSTOMER, rules.CONSIDERING, rules.LAPSED, rules.AWARE],
         rules.UNAWARE,
     )
-    voice = np.zeros(n, dtype=np.int8)  # filled by the initial record pass (sim.engine.kernels)
+    voice = np.zeros(n, dtype=np.uint16)  # filled by the initial record pass (sim.engine.kernels)
     return Customers(
         stage=stage.astype(np.int8),
         brand=brand.astype(np.int8),
@@ -323,12 +343,22 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
         price_sensitivity=price_sens,
         wom_activity=activity.astype(np.float32),
         churn_propensity=churn_prop.astype(np.float32),
+        wom_threshold=draw_wom_threshold(traits, n, seed),
         channel=channel.astype(np.uint8),
         flags=np.where(in_market, 1, 0).astype(np.uint8),  # sim.engine.kernels.IN_MARKET
         grudge=np.zeros(n, dtype=np.uint8),
         last_touch=np.zeros(n, dtype=np.uint16),
         voice=voice,
     )
+
+
+def draw_wom_threshold(traits, n: int, seed: int) -> np.ndarray:
+    """The threshold trait (share of neighbours a view needs), from its own stream, in [0, 1].
+
+    Its own generator keeps every other initial draw as it was without it.
+    """
+    rng = np.random.default_rng([int(seed), STREAM_INIT, 4000])
+    return np.clip(draw_trait(traits.wom_threshold, n, rng), 0.0, 1.0).astype(np.float32)
 
 
 def in_market_share(market: Market) -> float:

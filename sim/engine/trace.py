@@ -84,7 +84,8 @@ class Tracer:
             steps.append(np.full(ids.size, t, dtype=np.int32))
             customers.append(ids)
             touch += [names[int(k)] for k in kinds]
-            brand += [self.brand_names[b] if b >= 0 else None for b in brands]
+            nb = len(self.brand_names)
+            brand += [self.brand_names[b] if 0 <= b < nb else None for b in brands]
             channel += [
                 self.channel_names[c] if 0 <= c < len(self.channel_names) else None
                 for c in channels

@@ -1,0 +1,441 @@
+"""Plotly figures of the app, built from the frames of ``sim.dashboard.frames``.
+
+One visual grammar across every chart: a small multiple (facet) per brand or state,
+scenario by colour with a fixed order (the baseline first, in dark grey) and solid
+lines, a band wherever replicates exist, scenario event windows shaded on time axes,
+and axes in the unit of their metric (% for fractions).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+import polars as pl
+from plotly.subplots import make_subplots
+
+from sim.dashboard.format import (
+    format_value,
+    metric_info,
+    plotly_hoverformat,
+    plotly_tickformat,
+)
+
+#: A fixed palette for brands: the same brand always gets the same colour.
+PALETTE = (
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
+)  # fmt: skip
+KNOWN_BRANDS = ("incumbent", "challenger", "budget", "newco", "brand")
+#: Stages in greys and earth tones, far from every brand hue.
+STAGE_COLOURS = {
+    "unaware": "#d0d0d0", "aware": "#e8d5a3", "considering": "#c9a227", "lapsed": "#595959",
+}  # fmt: skip
+#: Scenario colours (Okabe-Ito, colour-blind safe); the baseline is always dark grey.
+BASELINE_COLOUR = "#3b3b3b"
+SCENARIO_PALETTE = ("#e69f00", "#0072b2", "#009e73", "#cc79a7", "#d55e00", "#56b4e9",
+                    "#8c6d31", "#7b3294")  # fmt: skip
+
+
+def brand_colours(brands: Iterable[str]) -> dict[str, str]:
+    """A colour per brand: known brands keep a fixed colour, others take the next free one."""
+    brands = list(brands)
+    out: dict[str, str] = {}
+    for b in brands:
+        if b not in out and b in KNOWN_BRANDS:
+            out[b] = PALETTE[KNOWN_BRANDS.index(b)]
+    free = [c for c in PALETTE if c not in out.values()]
+    for b in brands:
+        if b not in out:
+            out[b] = free.pop(0) if free else PALETTE[len(out) % len(PALETTE)]
+    return out
+
+
+def scenario_colours(labels: Sequence[str], baseline: str) -> dict[str, str]:
+    """A colour per scenario label: the baseline dark grey, the others in order."""
+    out = {baseline: BASELINE_COLOUR}
+    k = 0
+    for label in labels:
+        if label not in out:
+            out[label] = SCENARIO_PALETTE[k % len(SCENARIO_PALETTE)]
+            k += 1
+    return out
+
+
+def state_colour(state: str, colours: Mapping[str, str]) -> str:
+    """Colour of a journey state: its brand's for 'customer: b', a stage tone otherwise."""
+    if state.startswith("customer: "):
+        return colours.get(state.split(": ", 1)[1], "#333333")
+    return STAGE_COLOURS.get(state, "#999999")
+
+
+def alpha(hex_colour: str, opacity: float) -> str:
+    """'#rrggbb' as 'rgba(r,g,b,opacity)'."""
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[k : k + 2], 16) for k in (0, 2, 4))
+    return f"rgba({r},{g},{b},{opacity})"
+
+
+# -- event windows -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Window:
+    """A scenario event active on steps start <= t < end."""
+
+    scenario: str
+    kind: str
+    brand: str
+    start: int
+    end: int
+    open_ended: bool
+
+    @property
+    def text(self) -> str:
+        """'service outage (incumbent), days 60-73' or '... from day 30'."""
+        what = f"{self.kind.replace('_', ' ')} ({self.brand})"
+        if self.open_ended:
+            return f"{what} from day {self.start}"
+        return f"{what}, days {self.start}-{self.end - 1}"
+
+
+def event_windows(configs: Mapping[str, Mapping], steps: int) -> list[Window]:
+    """The event windows of each scenario's resolved config (``scenario.events``).
+
+    An event without ``end`` lasts to the end of the run; a window is clipped to the
+    run (steps 0..steps). Scenarios without events add nothing.
+    """
+    out = []
+    for label, cfg in configs.items():
+        events = ((cfg or {}).get("scenario") or {}).get("events") or []
+        for ev in events:
+            start = int(ev.get("start") or 0)
+            end = ev.get("end")
+            open_ended = end is None or ev.get("kind") == "new_entrant"
+            stop = steps + 1 if open_ended else min(int(end), steps + 1)
+            if start > steps:
+                continue
+            out.append(Window(label, str(ev.get("kind")), str(ev.get("brand", "")), start,
+                              stop, open_ended))  # fmt: skip
+    return out
+
+
+WINDOW_LABEL_SHIFT = 26  # pixels above the top panels (their titles sit below)
+WINDOW_LABEL_STEP = 16
+
+
+def add_windows(fig: go.Figure, windows: Sequence[Window], colours: Mapping[str, str]) -> None:
+    """Shade each window on every time axis of ``fig``, labelled once (first facet)."""
+    seen: set[tuple[str, int]] = set()
+    for k, w in enumerate(windows):
+        colour = colours.get(w.scenario, "#999999")
+        fig.add_vrect(
+            x0=w.start, x1=w.end, fillcolor=alpha(colour, 0.12), line_width=0, layer="below",
+            row="all", col="all",
+        )  # fmt: skip
+        key = (w.scenario, w.start)
+        if key in seen:
+            continue
+        seen.add(key)
+        # stacked above the panel titles, in pixels (paper units depend on the height)
+        fig.add_annotation(
+            x=0, xref="paper", yref="paper", y=1.0, yanchor="bottom",
+            yshift=WINDOW_LABEL_SHIFT + WINDOW_LABEL_STEP * (len(seen) - 1),
+            text=f"shaded: {w.scenario}: {w.text}", showarrow=False, xanchor="left",
+            font={"size": 11, "color": colour}, name=f"window {k}",
+        )  # fmt: skip
+
+
+# -- faceted bands -----------------------------------------------------------------------------
+def facet_grid(n: int, max_cols: int = 3) -> tuple[int, int]:
+    """Rows and columns for ``n`` small multiples."""
+    cols = min(max_cols, max(n, 1))
+    return math.ceil(max(n, 1) / cols), cols
+
+
+def band_figure(
+    band: pl.DataFrame,
+    *,
+    facet: str,
+    title: str,
+    y_title: str,
+    kind: str,
+    colours: Mapping[str, str],
+    order: Sequence[str],
+    x: str = "step",
+    x_title: str = "day",
+    facets: Sequence[str] | None = None,
+    windows: Sequence[Window] = (),
+    zero_line: bool = False,
+    max_cols: int = 3,
+) -> go.Figure:
+    """Small multiples (one per value of ``facet``), scenario by colour, with bands.
+
+    Args:
+        band: columns scenario, ``x``, ``facet``, mean, low, high (``replicate_band``).
+        facet: the column to split panels on ("brand" or "state").
+        title: the figure's title.
+        y_title: the y axis title (with its unit).
+        kind: the value kind: "percent" gives % axes.
+        colours: colour per scenario (``scenario_colours``).
+        order: scenarios in legend order (the baseline first).
+        x: the time (or tenure) column.
+        x_title: its axis title.
+        facets: panels in this order (default: order of appearance).
+        windows: event windows to shade (time axes only).
+        zero_line: draw y = 0 (difference charts).
+        max_cols: panels per row.
+    """
+    facets = list(facets or band[facet].unique(maintain_order=True).to_list())
+    rows, cols = facet_grid(len(facets), max_cols)
+    fig = make_subplots(
+        rows=rows, cols=cols, subplot_titles=facets, shared_xaxes=True,
+        horizontal_spacing=0.06, vertical_spacing=0.12 if rows > 1 else 0.08,
+    )  # fmt: skip
+    present = set(band["scenario"].unique().to_list())
+    scenarios = [s for s in order if s in present]
+    for k, name in enumerate(facets):
+        r, c = k // cols + 1, k % cols + 1
+        for rank, scenario in enumerate(scenarios):
+            part = band.filter((pl.col("scenario") == scenario) & (pl.col(facet) == name))
+            if part.height == 0:
+                continue
+            part = part.sort(x)
+            colour = colours.get(scenario, "#333333")
+            xs = part[x].to_list()
+            fig.add_trace(go.Scatter(
+                x=xs + xs[::-1], y=part["high"].to_list() + part["low"].to_list()[::-1],
+                fill="toself", fillcolor=alpha(colour, 0.12), line={"width": 0}, mode="lines",
+                hoverinfo="skip", showlegend=False, legendgroup=scenario,
+                name=f"{scenario} 95% band",
+            ), row=r, col=c)  # fmt: skip
+            fig.add_trace(go.Scatter(
+                x=xs, y=part["mean"].to_list(), name=scenario, legendgroup=scenario,
+                legendrank=rank + 1, showlegend=k == 0, mode="lines",
+                line={"color": colour, "width": 2},
+                hovertemplate=f"{scenario}<br>{x_title} %{{x}}<br>%{{y:{plotly_hoverformat(kind)}}}"
+                "<extra></extra>",
+            ), row=r, col=c)  # fmt: skip
+    fig.update_yaxes(tickformat=plotly_tickformat(kind), hoverformat=plotly_hoverformat(kind))
+    fig.update_xaxes(title_text=x_title, row=rows)
+    fig.update_yaxes(title_text=y_title, col=1)
+    if zero_line:
+        fig.add_hline(y=0, line={"color": "#777777", "width": 1, "dash": "dot"},
+                      row="all", col="all")  # fmt: skip
+    labels = len({(w.scenario, w.start) for w in windows})
+    top = 50 + (WINDOW_LABEL_SHIFT + WINDOW_LABEL_STEP * labels if labels else 0)
+    if windows:
+        add_windows(fig, windows, colours)
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left"},
+        legend={"title": {"text": "Scenario"}, "orientation": "h", "y": -0.12 if rows == 1
+                else -0.06, "traceorder": "normal"},
+        margin={"t": top + 20, "l": 60, "r": 20, "b": 40}, height=300 * rows + top + 80,
+        hovermode="x unified",
+    )  # fmt: skip
+    return fig
+
+
+# -- journey -----------------------------------------------------------------------------------
+def sankey_positions(data: dict, gap: float = 0.035) -> tuple[list[float], list[float]]:
+    """Node positions of a two-column Sankey: states in journey order, labels apart.
+
+    Each node's centre sits at its share of the column's customers; centres are then
+    pushed at least ``gap`` apart (a tiny node's label no longer sits on its neighbour's)
+    and the column squeezed back into (0, 1).
+    """
+    xs, ys = [0.0] * len(data["states"]), [0.5] * len(data["states"])
+    for side, x in (("before", 0.001), ("after", 0.999)):
+        nodes = [k for k, s in enumerate(data["sides"]) if s == side and data["totals"][k] > 0]
+        total = sum(data["totals"][k] for k in nodes) or 1.0
+        pad = 0.02
+        usable = max(1.0 - pad * max(len(nodes) - 1, 0), 0.2)
+        pos, centres = 0.0, []
+        for k in nodes:
+            h = data["totals"][k] / total * usable
+            centres.append(pos + h / 2)
+            pos += h + pad
+        for j in range(1, len(centres)):
+            centres[j] = max(centres[j], centres[j - 1] + gap)
+        if centres:
+            low, high = centres[0], centres[-1]
+            lo_target, hi_target = max(0.02, min(low, 0.5)), min(0.98, max(high, 0.5))
+            span = (high - low) or 1.0
+            for j, k in enumerate(nodes):
+                frac = (centres[j] - low) / span if high > low else 0.5
+                ys[k] = lo_target + frac * (hi_target - lo_target)
+                xs[k] = x
+    return xs, ys
+
+
+def sankey_figure(data: dict, colours: Mapping[str, str], title: str) -> go.Figure:
+    """A Sankey of ``sankey_data``: labels with counts, stage tones and brand colours."""
+    labels = [
+        f"{state} · {format_value(total, 'count', compact=True)}"
+        for state, total in zip(data["states"], data["totals"], strict=True)
+    ]
+    node_colours = [state_colour(s, colours) for s in data["states"]]
+    link_colours = [alpha(node_colours[k], 0.4) for k in data["source"]]
+    xs, ys = sankey_positions(data)
+    fig = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            node={"label": labels, "color": node_colours, "pad": 14, "thickness": 16,
+                  "x": xs, "y": ys, "line": {"width": 0.5, "color": "#444444"},
+                  "hovertemplate": "%{label}<extra></extra>"},
+            link={"source": data["source"], "target": data["target"], "value": data["value"],
+                  "color": link_colours,
+                  "hovertemplate": "%{source.label} → %{target.label}: %{value:,.0f}"
+                  "<extra></extra>"},
+            textfont={"size": 12, "color": "#111111"},
+        )
+    )  # fmt: skip
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left"}, margin={"t": 60, "l": 10, "r": 10},
+        height=520, annotations=[
+            {"x": 0, "y": 1.06, "xref": "paper", "yref": "paper", "text": "before a move",
+             "showarrow": False, "xanchor": "left", "font": {"size": 11, "color": "#555"}},
+            {"x": 1, "y": 1.06, "xref": "paper", "yref": "paper", "text": "after it",
+             "showarrow": False, "xanchor": "right", "font": {"size": 11, "color": "#555"}},
+        ],
+    )  # fmt: skip
+    return fig
+
+
+# -- sweeps ------------------------------------------------------------------------------------
+def axis_values(values: Sequence) -> list[str]:
+    """Category labels of swept values, in numeric order when they are numbers."""
+    unique = list(dict.fromkeys(values))
+    try:
+        unique = sorted(unique, key=float)
+    except (TypeError, ValueError):
+        unique = sorted(unique, key=str)
+    return [str(v) for v in unique]
+
+
+def sweep_line_figure(
+    table: pl.DataFrame,
+    x: str,
+    kpi_label: str,
+    kind: str,
+    *,
+    categorical: bool,
+    best: Mapping | None = None,
+    ties: Sequence[Mapping] = (),
+    colour: str = "#0072b2",
+) -> go.Figure:
+    """A KPI against one swept key: a line with a band (numeric key) or points (categories).
+
+    The best setting is starred only when it is clearly best (``ties`` empty); settings
+    within noise of it are ringed instead.
+    """
+    t = table.filter(pl.col("mean").is_not_null() & pl.col("mean").is_not_nan())
+    if categorical:
+        order = axis_values(t[x].to_list())
+        t = t.with_columns(pl.col(x).cast(pl.Utf8).alias("__x"))
+        t = t.sort(pl.col("__x").replace_strict(order, list(range(len(order))), default=0))
+        xs = t["__x"].to_list()
+    else:
+        t = t.sort(x)
+        xs = t[x].to_list()
+    low = t["low"].fill_nan(None).fill_null(t["mean"])
+    high = t["high"].fill_nan(None).fill_null(t["mean"])
+    fig = go.Figure()
+    hover = f"{x} = %{{x}}<br>{kpi_label}: %{{y:{plotly_hoverformat(kind)}}}<extra></extra>"
+    if categorical:
+        fig.add_trace(go.Scatter(
+            x=xs, y=t["mean"].to_list(), mode="markers", name=kpi_label,
+            marker={"size": 11, "color": colour},
+            error_y={"type": "data", "symmetric": False,
+                     "array": (high - t["mean"]).to_list(),
+                     "arrayminus": (t["mean"] - low).to_list()},
+            hovertemplate=hover,
+        ))  # fmt: skip
+    else:
+        fig.add_trace(go.Scatter(
+            x=xs + xs[::-1], y=high.to_list() + low.to_list()[::-1], fill="toself",
+            fillcolor=alpha(colour, 0.18), line={"width": 0}, hoverinfo="skip", mode="lines",
+            name="95% interval",
+        ))  # fmt: skip
+        fig.add_trace(go.Scatter(
+            x=xs, y=t["mean"].to_list(), mode="lines+markers", name=kpi_label,
+            line={"color": colour}, hovertemplate=hover,
+        ))  # fmt: skip
+    _mark_best(fig, best, ties, x, None, categorical)
+    fig.update_layout(
+        title={"text": f"{kpi_label} by {x}", "x": 0, "xanchor": "left"},
+        xaxis={"title": {"text": x}, "type": "category" if categorical else "linear",
+               **({} if categorical else {"tickvals": xs})},  # ticks at swept values only
+        yaxis={"title": {"text": kpi_label}, "tickformat": plotly_tickformat(kind)},
+        legend={"orientation": "h", "y": -0.2}, margin={"t": 60},
+    )  # fmt: skip
+    return fig
+
+
+def _mark_best(fig, best, ties, x, y, categorical) -> None:
+    if not best:
+        return
+    bx = str(best[x]) if categorical or y is not None else best[x]
+    by = str(best[y]) if y is not None else best["mean"]
+    if ties:
+        fig.add_trace(go.Scatter(
+            x=[bx], y=[by], mode="markers", name="highest mean (not clearly best)",
+            marker={"size": 16, "symbol": "circle-open", "color": "#222222",
+                    "line": {"width": 2}},
+        ))  # fmt: skip
+        tx = [str(t[x]) if categorical or y is not None else t[x] for t in ties]
+        ty = [str(t[y]) if y is not None else t["mean"] for t in ties]
+        fig.add_trace(go.Scatter(
+            x=tx, y=ty, mode="markers", name="within noise of it",
+            marker={"size": 14, "symbol": "circle-open", "color": "#888888",
+                    "line": {"width": 2}},
+        ))  # fmt: skip
+    else:
+        fig.add_trace(go.Scatter(
+            x=[bx], y=[by], mode="markers", name="best (clearly)",
+            marker={"size": 18, "symbol": "star", "color": "gold",
+                    "line": {"width": 1, "color": "#444"}},
+        ))  # fmt: skip
+
+
+def sweep_heatmap_figure(
+    table: pl.DataFrame,
+    x: str,
+    y: str,
+    kpi_label: str,
+    kind: str,
+    *,
+    best: Mapping | None = None,
+    ties: Sequence[Mapping] = (),
+) -> go.Figure:
+    """A KPI over two swept keys: categorical axes, the value written in each cell."""
+    xs = axis_values(table[x].to_list())
+    ys = axis_values(table[y].to_list())
+    z = [[None] * len(xs) for _ in ys]
+    text = [[""] * len(xs) for _ in ys]
+    for r in table.iter_rows(named=True):
+        i, j = ys.index(str(r[y])), xs.index(str(r[x]))
+        mean = r["mean"]
+        if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+            continue
+        z[i][j] = mean
+        text[i][j] = format_value(mean, kind, compact=True)
+    fig = go.Figure(go.Heatmap(
+        x=xs, y=ys, z=z, text=text, texttemplate="%{text}", textfont={"size": 12},
+        colorscale="Viridis", colorbar={"title": {"text": kpi_label},
+                                        "tickformat": plotly_tickformat(kind)},
+        hovertemplate=f"{x} = %{{x}}<br>{y} = %{{y}}<br>{kpi_label}: %{{text}}<extra></extra>",
+        xgap=2, ygap=2,
+    ))  # fmt: skip
+    _mark_best(fig, best, ties, x, y, True)
+    fig.update_layout(
+        title={"text": f"{kpi_label} by {x} and {y}", "x": 0, "xanchor": "left"},
+        xaxis={"title": {"text": x}, "type": "category"},
+        yaxis={"title": {"text": y}, "type": "category"},
+        legend={"orientation": "h", "y": -0.2}, margin={"t": 60},
+    )  # fmt: skip
+    return fig
+
+
+def metric_kind(column: str) -> str:
+    """The value kind of a metric column (for axes)."""
+    return metric_info(column).kind

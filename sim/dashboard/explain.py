@@ -1,0 +1,1148 @@
+"""The model explained: rules as data, a KPI glossary, the journey's state diagram, curves.
+
+Everything the "Explain the model" page shows is data here, so the equations can be
+updated in one place when the rules change:
+
+- ``RULES``: each rule's name, plain words, LaTeX equations, symbols tied to config keys
+  (``{brand}`` and ``{channel}`` stand for every brand and channel), the section of
+  ``docs/model.md`` that describes it, and an interactive curve;
+- ``GLOSSARY``: the KPIs with their definition and formula;
+- ``MOVES``: the journey's states and the moves between them (the state diagram);
+- the curves evaluate the engine's own rule functions (``agents.rules``) over a grid:
+  the app shows the rule, it does not re-implement it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+from omegaconf import OmegaConf
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "model.md"
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A symbol of an equation and the config key that sets it (None: a state variable)."""
+
+    tex: str
+    meaning: str
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class CurveParam:
+    """A slider of a rule's curve, starting at the value of ``key`` in the current config."""
+
+    name: str
+    label: str
+    key: str
+    low: float
+    high: float
+    step: float
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of the model, as the explain page shows it."""
+
+    name: str
+    words: str
+    equations: tuple[str, ...]
+    symbols: tuple[Symbol, ...]
+    section: str
+    curve: str
+    params: tuple[CurveParam, ...] = field(default=())
+    applies: tuple[str, str] | None = None  # (config key, value): shown only then
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "Events compete",
+        "Each day a person meets at most one event: an ad (or news item) of some brand on "
+        "some channel, a conversation with a neighbour, for customers using the product or a "
+        "service contact (likely within days while a problem is open), forgetting a brand "
+        "not in use, leaving the population (a newcomer takes the place), or the need for the "
+        "category appearing or ending. One uniform draw picks it from their daily rates.",
+        (
+            r"P(\text{ad of } b \text{ on } c) = \rho_{bc}, \quad "
+            r"P(\text{talk}) = \lambda_i = r\,a_i",
+            r"P(\text{use}) = \mu, \quad P(\text{contact}) = \kappa + \kappa_c\,"
+            r"[\text{open problem}] \quad \text{(customers only)}",
+            r"P(\text{forget } b) = \phi, \quad P(\text{leave the population}) = \tau, \quad "
+            r"P(\text{need ends}) = x, \quad P(\text{need appears}) = e",
+        ),
+        (
+            Symbol(
+                r"\rho_{bc}",
+                "daily ad reach of brand b on channel c",
+                "brands.{brand}.ad_reach.{channel}",
+            ),
+            Symbol("r", "talk rate of a customer of activity 1", "wom.talk_rate"),
+            Symbol(
+                "a_i",
+                "word-of-mouth activity of customer i (trait, mean)",
+                "market.traits.wom_activity.mean",
+            ),
+            Symbol(r"\mu", "product usage rate", "market.journey.usage_rate"),
+            Symbol(r"\kappa", "unprompted service contact rate", "service.contact_rate"),
+            Symbol(r"\kappa_c", "contact rate with an open problem", "service.complaint_contact"),
+            Symbol(r"\phi", "forgetting rate per brand not in use", "market.journey.forget_rate"),
+            Symbol(r"\tau", "population turnover", "market.category.turnover"),
+            Symbol("x", "rate at which the need ends", "market.category.exit_rate"),
+            Symbol("e", "rate at which the need appears", "market.category.entry_rate"),
+        ),
+        "7.1",
+        "touchpoints",
+        (
+            CurveParam("talk_rate", "talk rate r", "wom.talk_rate", 0.0, 0.5, 0.01),
+            CurveParam("usage_rate", "usage rate μ", "market.journey.usage_rate", 0.0, 0.5, 0.01),
+        ),
+    ),
+    Rule(
+        "Ads build awareness and attitude",
+        "An ad can make a person aware of the brand (the channel's awareness role) and "
+        "pulls the attitude a little toward the ad's tone; a liked brand may enter the "
+        "consideration set, and some channels (search, app, store) then trigger a purchase "
+        "now. Out of the market, people notice a message only now and then (attention).",
+        (
+            r"a' = a + w_{ad}\,(\tau_b - a), \qquad \tau_b = \mathrm{clip}(\tau + \delta_b)",
+            r"P(\text{noticed}) = 1 \text{ in the market}, \quad \alpha \text{ out of it}",
+        ),
+        (
+            Symbol("a", "attitude toward the brand (0-1)"),
+            Symbol("w_{ad}", "weight of one ad", "wom.ad_weight"),
+            Symbol(r"\tau", "tone an ad pulls toward", "wom.ad_tone"),
+            Symbol(r"\delta_b", "news shift of brand b (events only; 0 by default)"),
+            Symbol(r"\alpha", "attention out of the market", "market.category.attention"),
+            Symbol(
+                r"P_{aw}(c)",
+                "P(an ad on c makes the customer aware)",
+                "channels.{channel}.awareness",
+            ),
+            Symbol(
+                r"P_{buy}(c)",
+                "P(an ad on c triggers a purchase occasion, for a considered brand)",
+                "channels.{channel}.purchase",
+            ),
+        ),
+        "7.2",
+        "ads",
+        (
+            CurveParam("weight", "ad weight w_ad", "wom.ad_weight", 0.0, 0.5, 0.01),
+            CurveParam("tone", "ad tone τ", "wom.ad_tone", 0.0, 1.0, 0.05),
+        ),
+    ),
+    Rule(
+        "Word of mouth",
+        "Customers trust each other more than brands. A person talks with a random "
+        "neighbour; promoters praise, detractors warn (warnings weigh more), passives only "
+        "mention the brand, and people who left a brand warn about it for a while (a grudge "
+        "that fades). Praise of a considered brand may prompt a purchase. A silent neighbour "
+        "wastes the conversation, so on the complete network word of mouth is the Bass "
+        "model's imitation.",
+        (
+            r"\text{praise: } a' = a + w\,(1 - a), \qquad "
+            r"\text{warning: } a' = a + \min(1, w\lambda_w)\,(0 - a)",
+            r"P(\text{a leaver still warns, } k \text{ days on}) = 2^{-k/h}",
+            r"F_{t+1} = F_t + (1 - F_t)(p + q F_t) \quad \text{(complete network, Bass)}",
+        ),
+        (
+            Symbol("w", "weight of a heard praise", "wom.weight"),
+            Symbol(r"\lambda_w", "how much more a warning weighs", "wom.negativity_bias"),
+            Symbol(r"\pi_{wom}", "P(a heard, liked brand enters the set)", "wom.consideration"),
+            Symbol(
+                r"\pi_{buy}", "P(praise of a considered brand prompts a purchase)", "wom.purchase"
+            ),  # fmt: skip
+            Symbol("h", "half-life of a leaver's warnings (days)", "wom.grudge_half_life"),
+            Symbol("q", "imitation: the talk rate", "wom.talk_rate"),
+            Symbol("", "who can talk to whom", "network.kind"),
+        ),
+        "7.3",
+        "word_of_mouth",
+        (
+            CurveParam("weight", "praise weight w", "wom.weight", 0.0, 1.0, 0.05),
+            CurveParam("bias", "negativity bias λ_w", "wom.negativity_bias", 1.0, 5.0, 0.1),
+        ),
+        ("wom.rule", "pairwise"),
+    ),
+    Rule(
+        "Word of mouth: independent cascade",
+        "Instead of one conversation a day, everything the neighbours say reaches a person: "
+        "each step it is informed about a brand by each speaking strong tie with probability "
+        "b_s and by each speaking weak tie with b_w, independently (Goldenberg, Libai and "
+        "Muller 2001); the message heard is praise, a mention or a warning in proportion to "
+        "who speaks. Weak ties bridge groups, so they speed diffusion up.",
+        (
+            r"P(\text{informed about } b) = 1 - (1 - a)(1 - b_s)^{S_b}(1 - b_w)^{W_b}",
+            r"F_{t+1} = F_t + (1 - F_t)\left(1 - (1 - a)(1 - b)^{(N-1) F_t}\right) "
+            r"\text{ (complete network, } b_s = b_w = b)",
+        ),
+        (
+            Symbol("b_s", "P(a speaking strong tie informs) per day", "wom.strong"),
+            Symbol("b_w", "P(a speaking weak tie informs) per day", "wom.weak"),
+            Symbol("S_b, W_b", "strong and weak ties speaking about b (faded messages count less)"),
+            Symbol("a", "the chance an ad informs (the ad touchpoint)"),
+            Symbol("h", "half-life of a message", "wom.half_life"),
+            Symbol("", "which ties are strong", "network.kind"),
+        ),
+        "7.3",
+        "cascade",
+        (
+            CurveParam("strong", "strong-tie probability b_s", "wom.strong", 0.0, 0.2, 0.005),
+            CurveParam("weak", "weak-tie probability b_w", "wom.weak", 0.0, 0.2, 0.005),
+        ),
+        ("wom.rule", "cascade"),
+    ),
+    Rule(
+        "Word of mouth: linear threshold",
+        "A person takes a view of a brand when the share of its neighbours praising it (or "
+        "warning about it) reaches its own threshold (Granovetter 1978): some follow the "
+        "first voice, others wait for most of their circle. A small change in the share who "
+        "start or in the thresholds can tip a whole market, or not.",
+        (
+            r"\text{view of } b \text{ if } \frac{\text{praising}_b}{\text{neighbours}} "
+            r"\ge \theta_i, \qquad \theta_i \sim \text{Beta}",
+            r"F_{t+1} = F_0 + (1 - F_0)\,G(F_t) \text{ (complete network)}",
+        ),
+        (
+            Symbol(
+                r"\theta_i",
+                "threshold of person i (trait, mean)",
+                "market.traits.wom_threshold.mean",
+            ),
+            Symbol("", "... and its sd", "market.traits.wom_threshold.sd"),
+            Symbol("G", "the thresholds' distribution function"),
+        ),
+        "7.3",
+        "threshold",
+        (
+            CurveParam(
+                "mean", "mean threshold", "market.traits.wom_threshold.mean", 0.05, 0.95, 0.01
+            ),
+            CurveParam("sd", "sd of thresholds", "market.traits.wom_threshold.sd", 0.01, 0.3, 0.01),
+        ),  # fmt: skip
+        ("wom.rule", "threshold"),
+    ),
+    Rule(
+        "Online reviews",
+        "Customers review experiences, extreme ones more often; each brand's rating is the "
+        "weighted mean of recent reviews, so a bad quarter shows and lingers. People who read "
+        "review sites see the rating of every brand they know, and it moves their attitude "
+        "(switched on by a positive read rate).",
+        (
+            r"P(\text{review}) = \min(1, r_w (1 + x\,|d|)), \qquad "
+            r"\text{rating}_b = \frac{\sum_k \delta^{age_k} v_k}{\sum_k \delta^{age_k}}",
+            r"a' = a + w_r\,(\text{rating}_b - a), \quad \delta = 2^{-1/h_r}",
+        ),
+        (
+            Symbol("r_w", "P(reviewing an ordinary experience)", "wom.reviews.write"),
+            Symbol("x", "extremity: extremes are reviewed more", "wom.reviews.extremity"),
+            Symbol("h_r", "half-life of a review in the rating", "wom.reviews.half_life"),
+            Symbol("w_r", "weight of reading a rating", "wom.reviews.weight"),
+            Symbol("", "P(reading reviews) per day", "wom.reviews.read_rate"),
+        ),
+        "7.3",
+        "reviews",
+        (CurveParam("extremity", "extremity x", "wom.reviews.extremity", 0.0, 10.0, 0.5),),
+    ),
+    Rule(
+        "News",
+        "News about a brand (a PR crisis, a viral review) pulls attitude toward its own "
+        "valence: good news never lowers an attitude, bad news never raises it, and bigger "
+        "news moves it more. News is earned media: nobody pays for it.",
+        (
+            r"a' = a + w_n\,\delta_b\,(1 - a) \ (\delta_b > 0), \qquad "
+            r"a' = a - w_n\,|\delta_b|\,a \ (\delta_b < 0)",
+        ),
+        (
+            Symbol("w_n", "weight of news per unit of shift", "wom.news_weight"),
+            Symbol(r"\delta_b", "the event's shift (pr_crisis < 0, viral_review > 0)"),
+        ),
+        "7.2",
+        "news",
+        (CurveParam("weight", "news weight w_n", "wom.news_weight", 0.0, 1.0, 0.05),),
+    ),
+    Rule(
+        "Expectations and satisfaction",
+        "Every direct touchpoint is judged against what the customer expected. The gap "
+        "(disconfirmation) moves satisfaction; bad news weighs more, and loyal customers "
+        "forgive, but never so much that bad news weighs less than good. Expectations adapt "
+        "slowly. A disappointed customer may complain (a contact to come); a very bad "
+        "touchpoint is a shock.",
+        (
+            r"d = x - e, \qquad v = \mathrm{clip}(v_0 + k\,d)",
+            r"s' = s + w_{eff}\,(v - s), \quad w_{eff} = \begin{cases} w & v \ge s \\ "
+            r"\min\!\left(1, w\left(1 + \frac{\lambda - 1}{1 + \varphi y}\right)\right) "
+            r"& v < s \end{cases}",
+            r"e' = e + \rho_e\,(x - e), \quad \text{complaint if } d < -\theta_c "
+            r"\text{ (prob. } c), \quad \text{shock if } d < -\theta_s",
+        ),
+        (
+            Symbol("x, e", "experience and expectation (0-1)"),
+            Symbol(
+                "v_0", "evaluation when expectations are just met", "market.satisfaction.met_level"
+            ),
+            Symbol("k", "sensitivity to disconfirmation", "market.satisfaction.sensitivity"),
+            Symbol("w", "weight of one touchpoint", "market.satisfaction.weight"),
+            Symbol(r"\lambda", "negativity bias", "market.satisfaction.negativity_bias"),
+            Symbol(
+                r"\varphi", "forgiveness per year of tenure y", "market.satisfaction.forgiveness"
+            ),
+            Symbol(
+                r"\rho_e", "how fast expectations adapt", "market.satisfaction.expectation_rate"
+            ),
+            Symbol(r"\theta_c", "complaint threshold", "service.complaint_threshold"),
+            Symbol("c", "P(a disappointed customer complains)", "service.complaint_rate"),
+            Symbol(r"\theta_s", "shock threshold", "market.churn.shock_threshold"),
+        ),
+        "7.7",
+        "satisfaction",
+        (
+            CurveParam(
+                "expectation", "expectation e", "market.traits.expectation.mean", 0.0, 1.0, 0.05
+            ),
+            CurveParam(
+                "sensitivity", "sensitivity k", "market.satisfaction.sensitivity", 0.0, 5.0, 0.1
+            ),
+        ),
+    ),
+    Rule(
+        "Service quality and recovery",
+        "A service contact succeeds with the brand's quality on the customer's channel; a "
+        "failure may be put right at first contact, and a well-recovered failure can leave "
+        "the customer happier than before (the recovery paradox). An unresolved failure "
+        "leaves the problem open: the customer calls back. Friction lowers every service "
+        "experience; contacts cost the channel's cost (a chatbot's less).",
+        (
+            r"P(\text{success}) = q, \quad P(\text{recovered}) = (1-q)\,r, \quad "
+            r"P(\text{failed}) = (1-q)(1-r)",
+            r"x = \begin{cases} x_{ok} - f & \text{success} \\ e + \pi_r - f & \text{recovered} "
+            r"\\ x_{fail} - f & \text{failed} \end{cases}",
+        ),
+        (
+            Symbol(
+                "q",
+                "service quality of the brand on the channel",
+                "brands.{brand}.service_quality.{channel}",
+            ),
+            Symbol(
+                "r", "first-contact resolution", "brands.{brand}.first_contact_resolution.{channel}"
+            ),
+            Symbol("f", "friction (waiting, effort)", "brands.{brand}.friction.{channel}"),
+            Symbol(r"\pi_r", "recovery paradox", "service.recovery_paradox"),
+            Symbol("x_{fail}", "experience of an unresolved failure", "service.failure_experience"),
+            Symbol(r"\sigma", "noise of experiences around quality", "service.noise"),
+            Symbol("k_c", "cost of a contact people answer", "channels.{channel}.service_cost"),
+        ),
+        "7.5",
+        "service",
+        (
+            CurveParam(
+                "resolution",
+                "first-contact resolution r",
+                "brands.incumbent.first_contact_resolution.service",
+                0.0,
+                1.0,
+                0.05,
+            ),
+        ),
+    ),
+    Rule(
+        "Service capacity and queues",
+        "Each brand staffs its channels for a number of contacts a day; at the day's load "
+        "(yesterday's contacts) the queue is an M/M/c queue (Erlang C): the busier the "
+        "agents, the more contacts wait and the longer; waiting adds friction and impatient "
+        "customers hang up, an unresolved failure. Fast growth strains service.",
+        (
+            r"P(\text{wait}) = C(c, A), \quad A = \lambda/\mu, \quad "
+            r"W = \frac{C(c, A)}{c\mu - \lambda}",
+            r"P(\text{abandon} \mid \text{wait}) = 1 - e^{-W_w/\theta}",
+        ),
+        (
+            Symbol(
+                "c", "agents: capacity / handle rate", "brands.{brand}.service_capacity.{channel}"
+            ),
+            Symbol(r"\mu", "contacts an agent handles a day", "service.handle_rate"),
+            Symbol(r"\lambda", "contacts a day (yesterday's load)"),
+            Symbol(r"\theta", "patience (minutes)", "service.patience"),
+            Symbol("", "friction of a wait of one patience", "service.wait_friction"),
+        ),
+        "7.5",
+        "queue",
+        (CurveParam("handle_rate", "handle rate μ", "service.handle_rate", 1.0, 100.0, 1.0),),
+        ("service.rule", "capacity"),
+    ),
+    Rule(
+        "Service investment",
+        "Service quality is bought: it moves toward the level a brand's service spend per "
+        "customer sustains, with a lag, and decays without it; the spend is a service cost.",
+        (
+            r"\mathrm{logit}\,q^* = \mathrm{logit}\,q_0 + e \ln(s / s_{ref}), \qquad "
+            r"q' = q + (q^* - q)/L",
+        ),
+        (
+            Symbol("s", "service spend per customer-day", "brands.{brand}.service_spend"),
+            Symbol(
+                "s_{ref}", "spend that sustains the configured quality", "service.spend_reference"
+            ),
+            Symbol("e", "elasticity", "service.spend_elasticity"),
+            Symbol("L", "lag (days)", "service.lag"),
+            Symbol("q_0", "configured quality", "brands.{brand}.service_quality.{channel}"),
+        ),
+        "7.5",
+        "investment",
+        (CurveParam("elasticity", "elasticity e", "service.spend_elasticity", 0.0, 3.0, 0.1),),
+        ("service.rule", "investment"),
+    ),
+    Rule(
+        "Choice",
+        "At a purchase occasion (only with a need for the category) the customer picks a "
+        "brand from its consideration set by a multinomial logit on attitude, price and "
+        "friction, with a bonus for staying. Price enters as its logarithm, so a 20% cut "
+        "moves utility alike for a cheap brand and a dear one.",
+        (
+            r"U_b = \beta_a a_b - \beta_p \psi_i \ln p_b - \beta_f f_b + I\,[b = \text{current}]",
+            r"P(b) = \frac{e^{U_b}}{\sum_k e^{U_k}}",
+        ),
+        (
+            Symbol(r"\beta_a", "weight of attitude", "market.choice.beta_attitude"),
+            Symbol(r"\beta_p", "weight of log price", "market.choice.beta_price"),
+            Symbol(r"\beta_f", "weight of friction", "market.choice.beta_friction"),
+            Symbol("I", "inertia: bonus of the current brand", "market.choice.inertia"),
+            Symbol(
+                r"\psi_i",
+                "price sensitivity of customer i (trait, mean)",
+                "market.traits.price_sensitivity.mean",
+            ),
+            Symbol("p_b", "price per customer-day", "brands.{brand}.price"),
+            Symbol(r"\nu", "P(a purchase occasion) per day", "market.journey.need_rate"),
+        ),
+        "7.8",
+        "choice",
+        (
+            CurveParam("beta_price", "price weight β_p", "market.choice.beta_price", 0.0, 8.0, 0.1),
+            CurveParam("inertia", "inertia I", "market.choice.inertia", 0.0, 8.0, 0.1),
+        ),
+    ),
+    Rule(
+        "Churn and switching",
+        "Customers leave for four reasons, each counted: the risk of leaving rises as "
+        "satisfaction falls (the hazard); one very bad touchpoint can make them leave at once "
+        "(a shock); a rival can win them at a purchase occasion (a switch); or their need for "
+        "the category ends (an exit). A leaver switches to a brand it considers, or lapses.",
+        (
+            r"h = \min\!\left(1,\ \pi_i\, m_b\, e^{\gamma\,(s_{ref} - s)}\right)",
+            r"P(\text{leave within a year}) = 1 - (1 - h)^{365}",
+        ),
+        (
+            Symbol(
+                r"\pi_i",
+                "baseline churn propensity of customer i (trait, Beta alpha)",
+                "market.traits.churn_propensity.alpha",
+            ),
+            Symbol("", "... and Beta beta", "market.traits.churn_propensity.beta"),
+            Symbol(r"\gamma", "churn sensitivity to satisfaction", "market.churn.sensitivity"),
+            Symbol(
+                "s_{ref}", "satisfaction at which h equals the propensity", "market.churn.reference"
+            ),
+            Symbol("m_b", "brand multiplier (a loyalty programme; 1 by default)"),
+            Symbol("p_{shock}", "P(leaving after a shock)", "market.churn.shock_switch"),
+            Symbol("x", "rate at which the need ends", "market.category.exit_rate"),
+        ),
+        "7.9",
+        "churn",
+        (
+            CurveParam("sensitivity", "sensitivity γ", "market.churn.sensitivity", 0.0, 15.0, 0.5),
+            CurveParam("reference", "reference s_ref", "market.churn.reference", 0.0, 1.0, 0.02),
+        ),
+    ),
+    Rule(
+        "Money",
+        "Customers pay every day and loyal customers spend more; profit is the margin on "
+        "revenue less ad spend (exposures times the channel's cost), service and programme "
+        "costs. The projected CLV is what a customer is expected to bring from now on, from "
+        "the margin it earns and the brand's retention.",
+        (
+            r"\text{revenue}_b = \sum_{i \in b} p_b\,\bigl(1 + g \min(y_i, y_{cap})\bigr)",
+            r"\text{profit}_b = m_b\,\text{revenue}_b - \text{ads}_b - \text{service}_b "
+            r"- \text{programmes}_b",
+            r"\text{CLV}_b = \bar{m}_b \sum_{k=0}^{H-1} \left(\frac{\rho_b}{1 + d}\right)^k",
+        ),
+        (
+            Symbol("p_b", "price per customer-day", "brands.{brand}.price"),
+            Symbol("m_b", "margin", "brands.{brand}.margin"),
+            Symbol("g", "spend uplift per year of tenure", "market.spend.tenure_uplift"),
+            Symbol("y_{cap}", "years after which spend stops rising", "market.spend.cap_years"),
+            Symbol("d", "discount rate per day (CLV)", "finance.discount_rate"),
+            Symbol("H", "CLV horizon (years)", "finance.clv_horizon_years"),
+            Symbol(r"\bar{m}_b, \rho_b", "margin per customer-day and daily retention (observed)"),
+            Symbol("k_{ad}", "cost of an effective ad exposure", "channels.{channel}.cost"),
+            Symbol("k_c", "cost of a service contact", "channels.{channel}.service_cost"),
+        ),
+        "7.10",
+        "money",
+        (
+            CurveParam("uplift", "uplift g", "market.spend.tenure_uplift", 0.0, 1.0, 0.05),
+            CurveParam("cap", "cap (years)", "market.spend.cap_years", 0.0, 10.0, 0.5),
+        ),
+    ),
+    Rule(
+        "Advocacy",
+        "Likelihood to recommend (0-10) follows satisfaction with the experience and the "
+        "brand's reputation (attitude, which ads, news and word of mouth move): 9-10 are "
+        "promoters who praise, 0-6 detractors who warn; NPS is the share of promoters minus "
+        "that of detractors.",
+        (
+            r"\text{LTR} = \min\bigl(10, \lfloor 11\,(\omega s + (1 - \omega)\,a_b) \rfloor\bigr)",
+            r"\text{NPS} = 100\,\frac{\text{promoters} - \text{detractors}}{\text{customers}}",
+        ),
+        (
+            Symbol("s", "satisfaction (0-1)"),
+            Symbol("a_b", "attitude toward the brand (0-1)"),
+            Symbol(r"\omega", "weight of satisfaction", "market.recommend.satisfaction_weight"),
+        ),
+        "7.12",
+        "advocacy",
+        (
+            CurveParam(
+                "omega",
+                "weight of satisfaction ω",
+                "market.recommend.satisfaction_weight",
+                0.0,
+                1.0,
+                0.05,
+            ),  # fmt: skip
+        ),
+    ),
+)
+
+
+def rules_for(cfg) -> tuple[Rule, ...]:
+    """The rules that describe a config: those of its word-of-mouth and service rules."""
+    return tuple(
+        r for r in RULES
+        if r.applies is None or str(OmegaConf.select(cfg, r.applies[0])) == r.applies[1]
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Term:
+    """A glossary entry: what a KPI means and its formula."""
+
+    name: str
+    words: str
+    formula: str
+
+
+GLOSSARY: tuple[Term, ...] = (
+    Term(
+        "Retention",
+        "Share of the customers a brand served during the run who are still its customers "
+        "at the end. The retention curve follows acquisition cohorts instead: the share of "
+        "customers still active k days after joining.",
+        r"R_b = \frac{C_b(T)}{C_b(0) + A_b}, \qquad S_b(k) = "
+        r"\frac{\text{active at tenure } k}{\text{cohort size}}",
+    ),
+    Term(
+        "Churn rate",
+        "Customers lost over the run (switched or lapsed) per average customer.",
+        r"\text{churn rate}_b = \frac{L_b}{\overline{C}_b}, \quad "
+        r"\overline{C}_b = \frac{1}{T+1}\sum_{t=0}^{T} C_b(t)",
+    ),
+    Term(
+        "CAC",
+        "Customer acquisition cost: ad spend over the run per customer won (switchers included).",
+        r"\text{CAC}_b = \frac{\sum_t \text{ad spend}_b(t)}{A_b}",
+    ),
+    Term(
+        "CLV",
+        "Customer lifetime value (projected): the expected discounted margin a customer "
+        "brings over its remaining lifetime, from the brand's margin per customer-day (revenue "
+        "times margin, less service and retention-programme costs) and its daily retention, "
+        "up to a horizon. Beside it, profit per customer is what each customer served has "
+        "brought so far.",
+        r"\text{CLV}_b = \bar{m}_b \sum_{k=0}^{H-1} \left(\frac{\rho_b}{1 + d}\right)^{k}",
+    ),
+    Term(
+        "NPS",
+        "Net promoter score: promoters (likelihood to recommend 9-10) minus detractors "
+        "(0-6), in points of the customer base, from -100 to +100.",
+        r"\text{NPS}_b = 100\,\frac{P_b - D_b}{C_b}",
+    ),
+    Term(
+        "Market share",
+        "The brand's share of all customers of any brand.",
+        r"\text{share}_b = \frac{C_b}{\sum_k C_k}",
+    ),
+    Term("Customers", "Customers of the brand (at the end of the run for the KPI).", r"C_b(T)"),
+    Term(
+        "Revenue",
+        "What customers paid over the run (currency units, cu).",
+        r"\sum_t \text{revenue}_b(t)",
+    ),
+    Term(
+        "Profit",
+        "Margin on revenue less ad spend, service and programme costs, over the run.",
+        r"\sum_t \bigl(m_b\,\text{revenue}_b(t) - \text{costs}_b(t)\bigr)",
+    ),
+    Term(
+        "Difference vs baseline",
+        "Each scenario run is paired with the baseline run of the same seed (the same "
+        "customers and random numbers), and the mean of the paired differences gets a 95% "
+        "t-interval. 'n.s.' (not significant): the interval includes zero, so the "
+        "replicates cannot tell the scenario from the baseline.",
+        r"\bar{\Delta} \pm t_{0.975,\,n-1}\,\frac{s_\Delta}{\sqrt{n}}",
+    ),
+    Term(
+        "pp (percentage points)",
+        "The difference between two percentages: 68.6% to 68.3% is -0.3 pp.",
+        r"\Delta_{pp} = 100\,(x_1 - x_0)",
+    ),
+)
+
+
+#: What the glossary's symbols stand for (shown under it).
+GLOSSARY_SYMBOLS = (
+    "$C_b(t)$: customers of brand $b$ on day $t$ ($T$ the last day); $A_b$, $L_b$: customers "
+    "won and lost over the run; $P_b$, $D_b$: promoters and detractors; $m_b$: margin; "
+    "$p_b$: price per customer-day; $g$, $y_{cap}$: spend uplift per year of tenure and its "
+    "cap; $S_b(k)$: share of a cohort still a customer $k$ days after joining; $d$: discount "
+    "rate per day; $\\bar{m}_b$, $\\rho_b$: margin per customer-day and daily retention; "
+    "$H$: the CLV horizon in days. Money is in currency units (cu)."
+)
+
+
+def glossary_term(name: str) -> Term | None:
+    """The glossary entry of that name (case-insensitive), None if there is none."""
+    for term in GLOSSARY:
+        if term.name.lower() == name.lower():
+            return term
+    return None
+
+
+# -- config values of a rule's symbols ---------------------------------------------------------
+def expand_key(key: str, brands: Sequence[str], channels: Sequence[str]) -> list[str]:
+    """A templated key for every brand and channel (``{brand}``, ``{channel}``)."""
+    keys = [key]
+    if "{brand}" in key:
+        keys = [k.replace("{brand}", b) for k in keys for b in brands]
+    if "{channel}" in key:
+        keys = [k.replace("{channel}", c) for k in keys for c in channels]
+    return keys
+
+
+def _value_text(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def symbol_rows(rule: Rule, cfg) -> tuple[list[dict], list[dict], list[str]]:
+    """The symbol table of a rule with the values of ``cfg``.
+
+    Returns:
+        (market, per_brand, brands): ``market`` rows (symbol, meaning, key, value) for
+        keys without a brand; ``per_brand`` rows (symbol, meaning, key, and one value per
+        brand: per-channel keys list their channels, e.g. 'store 0.9 · app 0.6').
+    """
+    brands = list(cfg.brands.keys())
+    channels = list(cfg.channels.keys())
+    market, per_brand = [], []
+    for sym in rule.symbols:
+        row = {"symbol": sym.tex, "meaning": sym.meaning, "key": sym.key or "(state)"}
+        if sym.key is None:
+            market.append({**row, "value": "varies by customer"})
+            continue
+        if "{brand}" not in sym.key:
+            if "{channel}" in sym.key:
+                parts = [
+                    f"{c} {_value_text(OmegaConf.select(cfg, k))}"
+                    for c, k in zip(channels, expand_key(sym.key, [], channels), strict=True)
+                ]
+                market.append({**row, "value": " · ".join(parts)})
+            else:
+                market.append({**row, "value": _value_text(OmegaConf.select(cfg, sym.key))})
+            continue
+        for b in brands:
+            key = sym.key.replace("{brand}", b)
+            if "{channel}" in key:
+                node = OmegaConf.select(cfg, key.rsplit(".", 1)[0]) or {}
+                parts = [f"{c} {_value_text(v)}" for c, v in node.items() if v]
+                row[b] = " · ".join(parts) or "0"
+            else:
+                row[b] = _value_text(OmegaConf.select(cfg, key))
+        per_brand.append(row)
+    return market, per_brand, brands
+
+
+# -- docs/model.md sections --------------------------------------------------------------------
+_HEADING = re.compile(r"^(#{2,3})\s+(\d+(?:\.\d+)?)\s+(.*)$")
+
+
+def doc_sections(text: str | None = None) -> dict[str, tuple[str, str]]:
+    """Numbered sections of docs/model.md: {'7.9': (title, body)}."""
+    if text is None:
+        text = DOCS.read_text(encoding="utf-8") if DOCS.is_file() else ""
+    out: dict[str, tuple[str, str]] = {}
+    current, title, body = None, "", []
+    for line in text.splitlines():
+        m = _HEADING.match(line)
+        if m or line.startswith("## "):
+            if current:
+                out[current] = (title, "\n".join(body).strip())
+            current, title, body = (m.group(2), m.group(3), []) if m else (None, "", [])
+            continue
+        if current:
+            body.append(line)
+    if current:
+        out[current] = (title, "\n".join(body).strip())
+    return out
+
+
+def doc_anchor(number: str, title: str) -> str:
+    """GitHub's anchor of a heading: '7.9 Churn and switching' -> '79-churn-and-switching'."""
+    text = f"{number} {title}".lower()
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+# -- the journey's state diagram ---------------------------------------------------------------
+#: Moves between journey states ({brand}, {other}: every pair of brands) and why they
+#: happen; back moves (against the journey's direction) do not set the diagram's layout.
+MOVES: tuple[tuple[str, str, str, bool], ...] = (
+    ("unaware", "aware", "ad or word of mouth", False),
+    ("unaware", "considering", "message about a liked brand", False),
+    ("aware", "considering", "a liked brand enters the set", False),
+    ("aware", "customer: {brand}", "a message, then a purchase the same day", False),
+    ("considering", "customer: {brand}", "purchase occasion (logit choice)", False),
+    ("customer: {brand}", "lapsed", "churn, no other brand considered", False),
+    ("considering", "aware", "the set empties", True),
+    ("customer: {brand}", "customer: {other}", "switch", True),
+    ("lapsed", "considering", "considers a brand again", True),
+    ("lapsed", "customer: {brand}", "won back", True),
+)
+
+
+def _per_day(n: float) -> str:
+    return "<0.05/day" if 0 < n < 0.05 else f"{n:,.2g}/day" if n < 10 else f"{n:,.0f}/day"
+
+
+def journey_dot(
+    brands: Sequence[str],
+    colours: Mapping[str, str],
+    daily_moves: Mapping[tuple[str, str], float] | None = None,
+) -> str:
+    """The journey as a Graphviz DOT graph: stages, a customer state per brand, moves.
+
+    States are laid out left to right in journey order (customers of every brand in one
+    column); back moves bend around. With ``daily_moves`` ({(from, to): customers per
+    day}), arrows carry their mean daily count, and moves seen in the data that
+    ``MOVES`` does not name are added, dashed.
+    """
+    from sim.dashboard.charts import state_colour
+
+    customers = [f"customer: {b}" for b in brands]
+    states = ["unaware", "aware", "considering", *customers, "lapsed"]
+    edges: list[tuple[str, str, str, bool]] = []
+    for src, dst, why, back in MOVES:
+        for b in brands if "{brand}" in src + dst else [None]:
+            for o in brands if "{other}" in dst else [None]:
+                if b is not None and o == b:
+                    continue
+                s = src.replace("{brand}", b or "")
+                d = dst.replace("{brand}", b or "").replace("{other}", o or "")
+                edges.append((s, d, "" if "{other}" in dst else why, back))
+    lines = [
+        "digraph journey {",
+        '  rankdir=LR; bgcolor="transparent"; nodesep=0.35; ranksep=0.9;',
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=14];',
+        '  edge [fontname="Helvetica", fontsize=11, color="#555555"];',
+        "  { rank=same; " + "; ".join(f'"{c}"' for c in customers) + " }",
+    ]
+    for s in states:
+        colour = state_colour(s, colours)
+        font = "white" if s.startswith("customer: ") or s == "lapsed" else "black"
+        lines.append(f'  "{s}" [fillcolor="{colour}", fontcolor="{font}"];')
+    known = set()
+    for s, d, why, back in edges:
+        known.add((s, d))
+        label = why
+        if daily_moves is not None:
+            count = _per_day(daily_moves.get((s, d), 0.0))
+            label = f"{why}\\n{count}" if why else count
+        style = ', constraint=false, color="#999999"' if back else ""
+        lines.append(f'  "{s}" -> "{d}" [label="{label}"{style}];')
+    for (s, d), n in (daily_moves or {}).items():
+        if (s, d) not in known and s != d and s in states and d in states and n >= 0.05:
+            lines.append(
+                f'  "{s}" -> "{d}" [label="{_per_day(n)}", style=dashed, constraint=false];'
+            )
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def daily_moves(flows, start: int | None = None, end: int | None = None) -> dict:
+    """Mean customers per day moving between states (per run), from stacked flows."""
+    from sim.dashboard.frames import sankey_data
+
+    if flows.height == 0:
+        return {}
+    lo = int(flows["step"].min()) if start is None else start
+    hi = int(flows["step"].max()) if end is None else end
+    data = sankey_data(flows, lo, hi)
+    days = max(hi - lo + 1, 1)
+    out = {}
+    for s, t, v in zip(data["source"], data["target"], data["value"], strict=True):
+        out[(data["states"][s], data["states"][t])] = v / days
+    return out
+
+
+# -- curves: the rules evaluated over a grid ---------------------------------------------------
+def curve_defaults(rule: Rule, cfg) -> dict[str, float]:
+    """Starting values of a rule's curve sliders, from ``cfg``."""
+    out = {}
+    for p in rule.params:
+        value = OmegaConf.select(cfg, p.key)
+        out[p.name] = float(value) if value is not None else (p.low + p.high) / 2
+    return out
+
+
+def _figure(title: str, x_title: str, y_title: str, y_percent: bool = False) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 14}},
+        xaxis_title=x_title, yaxis_title=y_title, height=320,
+        margin={"t": 50, "l": 60, "r": 20, "b": 50},
+        legend={"orientation": "h", "y": -0.3},
+    )  # fmt: skip
+    if y_percent:
+        fig.update_yaxes(tickformat=".0%")
+    return fig
+
+
+def curve_touchpoints(cfg, p: Mapping[str, float]) -> go.Figure:
+    """Daily chance of each touchpoint for a customer, by word-of-mouth activity."""
+    from agents import rules
+
+    ads = sum(float(v) for b in cfg.brands.values() for v in b.ad_reach.values())
+    activity = np.linspace(0.0, 1.0, 21)
+    talk = np.array([rules.conversation_rate(p["talk_rate"], a) for a in activity])
+    use = np.full_like(activity, p["usage_rate"])
+    contact = np.full_like(activity, float(cfg.service.contact_rate))
+    fig = _figure("Daily touchpoint chances of a customer", "word-of-mouth activity a_i",
+                  "probability per day", y_percent=True)  # fmt: skip
+    for name, y, colour in (("ad (any brand)", np.full_like(activity, ads), "#0072b2"),
+                            ("conversation", talk, "#e69f00"), ("product use", use, "#009e73"),
+                            ("service contact", contact, "#cc79a7")):  # fmt: skip
+        fig.add_trace(go.Scatter(x=activity, y=y, name=name, stackgroup="one",
+                                 line={"color": colour}))  # fmt: skip
+    return fig
+
+
+def curve_ads(cfg, p: Mapping[str, float]) -> go.Figure:
+    """Attitude after n ads, from each brand's starting attitude (its equity)."""
+    from agents import rules
+    from sim.dashboard.charts import brand_colours
+
+    colours = brand_colours(cfg.brands.keys())
+    fig = _figure("Attitude after n ads", "ads seen", "attitude (0-1)")
+    n = np.arange(0, 41)
+    for brand, br in cfg.brands.items():
+        a, ys = float(br.equity), []
+        for _ in n:
+            ys.append(a)
+            a = rules.attitude_update(a, rules.ad_valence(p["tone"], 0.0), p["weight"])
+        fig.add_trace(go.Scatter(x=n, y=ys, name=brand, line={"color": colours[brand]}))
+    fig.add_hline(y=float(cfg.market.journey.consider_threshold), line_dash="dot",
+                  annotation_text="consideration threshold")  # fmt: skip
+    fig.update_yaxes(range=[0, 1])
+    return fig
+
+
+def curve_word_of_mouth(cfg, p: Mapping[str, float]) -> go.Figure:
+    """Attitude after n praises or n warnings heard, from a neutral 0.5."""
+    from agents import rules
+
+    fig = _figure("Attitude after n messages heard", "messages heard", "attitude (0-1)")
+    n = np.arange(0, 21)
+    for kind, name, colour in ((rules.PRAISE, "praise", "#009e73"),
+                               (rules.WARN, "warning", "#d55e00"),
+                               (rules.MENTION, "mention", "#888888")):  # fmt: skip
+        a, ys = 0.5, []
+        w = rules.wom_attitude_weight(kind, p["weight"], p["bias"])
+        for _ in n:
+            ys.append(a)
+            a = rules.attitude_update(a, rules.wom_valence(kind, 0.0), w)
+        fig.add_trace(go.Scatter(x=n, y=ys, name=name, line={"color": colour}))
+    fig.update_yaxes(range=[0, 1])
+    return fig
+
+
+def curve_satisfaction(cfg, p: Mapping[str, float]) -> go.Figure:
+    """Evaluation of a touchpoint against its experience, for one expectation."""
+    from agents import rules
+
+    sat = cfg.market.satisfaction
+    threshold = float(cfg.market.churn.shock_threshold)
+    x = np.linspace(0.0, 1.0, 101)
+    v = [
+        rules.touchpoint_evaluation(
+            rules.disconfirmation(xi, p["expectation"]), float(sat.met_level), p["sensitivity"]
+        )
+        for xi in x
+    ]
+    fig = _figure("Evaluation of one touchpoint", "experience x", "evaluation v (0-1)")
+    fig.add_trace(go.Scatter(x=x, y=v, name="evaluation v", line={"color": "#0072b2"}))
+    shock = [xi for xi in x if rules.is_shock(rules.disconfirmation(xi, p["expectation"]),
+                                              threshold)]  # fmt: skip
+    if shock:
+        fig.add_vrect(x0=0, x1=max(shock), fillcolor="rgba(213,94,0,0.12)", line_width=0,
+                      annotation_text="shock: may leave at once",
+                      annotation_position="top left")  # fmt: skip
+    fig.add_vline(x=p["expectation"], line_dash="dot", annotation_text="expectation met")
+    fig.update_yaxes(range=[0, 1])
+    return fig
+
+
+def curve_service(cfg, p: Mapping[str, float]) -> go.Figure:
+    """Outcome shares of a service contact against quality, for one resolution rate."""
+    from agents import rules
+
+    q_grid = np.linspace(0.0, 1.0, 41)
+    u = (np.arange(400) + 0.5) / 400
+    shares = {rules.SERVICE_SUCCESS: [], rules.SERVICE_RECOVERED: [], rules.SERVICE_FAILED: []}
+    for q in q_grid:
+        outcomes = [rules.service_outcome(ui, q, p["resolution"]) for ui in u]
+        for k in shares:
+            shares[k].append(outcomes.count(k) / len(u))
+    fig = _figure("Outcome of a service contact", "service quality q", "share of contacts",
+                  y_percent=True)  # fmt: skip
+    for k, name, colour in ((rules.SERVICE_SUCCESS, "success", "#009e73"),
+                            (rules.SERVICE_RECOVERED, "recovered", "#e69f00"),
+                            (rules.SERVICE_FAILED, "failed", "#d55e00")):  # fmt: skip
+        fig.add_trace(go.Scatter(x=q_grid, y=shares[k], name=name, stackgroup="one",
+                                 line={"color": colour}))  # fmt: skip
+    return fig
+
+
+def curve_choice(cfg, p: Mapping[str, float]) -> go.Figure:
+    """P(choosing the incumbent-like first brand) against its price, rivals at their price."""
+    from agents import rules
+
+    ch = cfg.market.choice
+    brands = list(cfg.brands.keys())
+    focus = brands[0]
+    prices = np.linspace(0.2, 3.0, 57)
+    psi = float(cfg.market.traits.price_sensitivity.mean)
+    fig = _figure(f"Chance of choosing {focus} at an occasion", f"price of {focus}",
+                  "probability", y_percent=True)  # fmt: skip
+    for current, name, dash_style in ((False, "not its customer", "solid"),
+                                      (True, "its current customer", "dash")):  # fmt: skip
+        ys = []
+        for price in prices:
+            utilities = []
+            for b in brands:
+                br = cfg.brands[b]
+                utilities.append(rules.choice_utility(
+                    float(br.equity), float(price) if b == focus else float(br.price), psi,
+                    float(br.friction.get("app", 0.0)), current and b == focus,
+                    float(ch.beta_attitude), p["beta_price"], float(ch.beta_friction),
+                    p["inertia"],
+                ))  # fmt: skip
+            top = max(utilities)
+            denominator = sum(np.exp(u - top) for u in utilities)
+            ys.append(rules.logit_probability(utilities[0], top, denominator))
+        fig.add_trace(go.Scatter(x=prices, y=ys, name=name,
+                                 line={"color": "#1f77b4", "dash": dash_style}))  # fmt: skip
+    fig.add_vline(x=float(cfg.brands[focus].price), line_dash="dot", annotation_text="its price")
+    return fig
+
+
+def curve_churn(cfg, p: Mapping[str, float]) -> go.Figure:
+    """Chance of leaving within a year against satisfaction (mean propensity, no events)."""
+    from agents import rules
+
+    trait = cfg.market.traits.churn_propensity
+    if trait.get("alpha") and trait.get("beta"):
+        propensity = float(trait.alpha) / (float(trait.alpha) + float(trait.beta))
+    else:
+        propensity = float(trait.mean)
+    per_year = int(cfg.sim.steps_per_year)
+    s = np.linspace(0.0, 1.0, 101)
+    h = np.array([rules.churn_hazard(propensity, si, p["sensitivity"], p["reference"], 1.0)
+                  for si in s])  # fmt: skip
+    fig = _figure("Churn hazard against satisfaction", "satisfaction s",
+                  "P(leaving within a year)", y_percent=True)  # fmt: skip
+    fig.add_trace(go.Scatter(x=s, y=1 - (1 - h) ** per_year, name="within a year",
+                             line={"color": "#d55e00"}))  # fmt: skip
+    fig.add_vline(x=p["reference"], line_dash="dot", annotation_text="s_ref")
+    return fig
+
+
+def curve_money(cfg, p: Mapping[str, float]) -> go.Figure:
+    """Daily revenue of one customer of each brand against its tenure."""
+    from agents import rules
+    from sim.dashboard.charts import brand_colours
+    from sim.dashboard.format import CURRENCY
+
+    per_year = float(cfg.sim.steps_per_year)
+    years = np.linspace(0.0, 6.0, 61)
+    colours = brand_colours(cfg.brands.keys())
+    fig = _figure("Revenue of one customer per day", "tenure (years)",
+                  f"revenue per day ({CURRENCY})")  # fmt: skip
+    for brand, br in cfg.brands.items():
+        ys = [float(br.price) * rules.spend_multiplier(y * per_year, per_year, p["uplift"],
+                                                        p["cap"]) for y in years]  # fmt: skip
+        fig.add_trace(go.Scatter(x=years, y=ys, name=brand, line={"color": colours[brand]}))
+    return fig
+
+
+def curve_advocacy(cfg, p: Mapping[str, float]) -> go.Figure:
+    """Likelihood to recommend against satisfaction, for a brand attitude of 0.5 and 0.9."""
+    from agents import rules
+
+    s = np.linspace(0.0, 1.0, 221)
+    fig = _figure("Likelihood to recommend", "satisfaction s", "LTR (0-10)")
+    for attitude, dash_style in ((0.9, "solid"), (0.5, "dash")):
+        ltr = [rules.likelihood_to_recommend(rules.recommend_score(si, attitude, p["omega"]))
+               for si in s]  # fmt: skip
+        line = {"color": "#0072b2", "dash": dash_style, "shape": "hv"}
+        fig.add_trace(go.Scatter(x=s, y=ltr, name=f"attitude {attitude}", line=line))
+    fig.add_hrect(y0=8.5, y1=10.5, fillcolor="rgba(0,158,115,0.12)", line_width=0,
+                  annotation_text="promoters", annotation_position="top left")  # fmt: skip
+    fig.add_hrect(y0=-0.5, y1=6.5, fillcolor="rgba(213,94,0,0.08)", line_width=0,
+                  annotation_text="detractors", annotation_position="bottom left")  # fmt: skip
+    return fig
+
+
+def curve_news(cfg, p: Mapping[str, float]) -> go.Figure:
+    """Attitude after n days of news, good and bad, from a neutral 0.5."""
+    from agents import rules
+
+    fig = _figure("Attitude after n news items", "news items met", "attitude (0-1)")
+    n = np.arange(0, 21)
+    for shift, name, colour in ((0.3, "good news (+0.3)", "#009e73"),
+                                (-0.4, "bad news (-0.4)", "#d55e00")):  # fmt: skip
+        a, ys = 0.5, []
+        for _ in n:
+            ys.append(a)
+            a = rules.news_update(a, shift, p["weight"])
+        fig.add_trace(go.Scatter(x=n, y=ys, name=name, line={"color": colour}))
+    fig.update_yaxes(range=[0, 1])
+    return fig
+
+
+def curve_cascade(cfg, p: Mapping[str, float]) -> go.Figure:
+    """P(informed in a day) against the number of speaking ties, strong or weak."""
+    from agents import rules
+
+    ties = np.arange(0, 21)
+    fig = _figure("Chance of being informed in a day", "speaking ties", "probability",
+                  y_percent=True)  # fmt: skip
+    for name, strong, weak, colour in (("strong ties", 1, 0, "#0072b2"),
+                                       ("weak ties", 0, 1, "#e69f00")):  # fmt: skip
+        ys = [rules.cascade_probability(float(k * strong), float(k * weak), p["strong"],
+                                        p["weak"]) for k in ties]  # fmt: skip
+        fig.add_trace(go.Scatter(x=ties, y=ys, name=name, line={"color": colour}))
+    return fig
+
+
+def curve_threshold(cfg, p: Mapping[str, float]) -> go.Figure:
+    """The thresholds' distribution G: the share of people a given share of praise convinces."""
+    from scipy import stats
+
+    share = np.linspace(0.0, 1.0, 101)
+    mean, sd = p["mean"], p["sd"]
+    k = mean * (1 - mean) / max(sd * sd, 1e-9) - 1
+    if k <= 0:
+        ys = (share >= mean).astype(float)
+    else:
+        ys = stats.beta(mean * k, (1 - mean) * k).cdf(share)
+    fig = _figure("Who takes the view", "share of neighbours praising", "share of people",
+                  y_percent=True)  # fmt: skip
+    fig.add_trace(go.Scatter(x=share, y=ys, name="G", line={"color": "#009e73"}))
+    fig.add_trace(go.Scatter(x=share, y=share, name="45° (tipping where G crosses it)",
+                             line={"color": "#888888", "dash": "dot"}))  # fmt: skip
+    return fig
+
+
+def curve_reviews(cfg, p: Mapping[str, float]) -> go.Figure:
+    """P(reviewing an experience) against its disconfirmation."""
+    from agents import rules
+
+    d = np.linspace(-0.6, 0.6, 61)
+    write = float(cfg.wom.reviews.write)
+    ys = [rules.review_probability(float(x), write, p["extremity"]) for x in d]
+    fig = _figure("Chance of writing a review", "experience minus expectation d", "probability",
+                  y_percent=True)  # fmt: skip
+    fig.add_trace(go.Scatter(x=d, y=ys, name="review", line={"color": "#cc79a7"}))
+    return fig
+
+
+def curve_queue(cfg, p: Mapping[str, float]) -> go.Figure:
+    """P(waiting) and mean wait against the load, for 1, 3 and 10 agents."""
+    from agents import rules
+
+    minutes = float(cfg.service.minutes_per_step)
+    fig = _figure("Queue of a service channel", "load (contacts a day / capacity)",
+                  "P(waiting)", y_percent=True)  # fmt: skip
+    utilisation = np.linspace(0.0, 0.99, 100)
+    for agents, colour in ((1, "#0072b2"), (3, "#e69f00"), (10, "#009e73")):
+        load = utilisation * agents
+        ys = [rules.erlang_c(agents, a) for a in load]
+        waits = [rules.mean_wait(c, agents, p["handle_rate"], a * p["handle_rate"]) * minutes
+                 for c, a in zip(ys, load, strict=True)]  # fmt: skip
+        fig.add_trace(go.Scatter(x=utilisation, y=ys, name=f"{agents} agents",
+                                 line={"color": colour},
+                                 hovertext=[f"mean wait {w:.1f} min" for w in waits]))  # fmt: skip
+    return fig
+
+
+def curve_investment(cfg, p: Mapping[str, float]) -> go.Figure:
+    """Quality a service spend sustains, for the brands' configured call-centre quality."""
+    from agents import rules
+    from sim.dashboard.charts import brand_colours
+
+    reference = float(cfg.service.spend_reference)
+    spend = np.linspace(0.0, 4 * reference, 81)
+    colours = brand_colours(cfg.brands.keys())
+    fig = _figure("Quality a spend sustains", "service spend per customer-day", "quality")
+    for brand, br in cfg.brands.items():
+        q0 = float((br.service_quality or {}).get("service", 0.7))
+        ys = [rules.invested_quality(q0, float(x), reference, p["elasticity"]) for x in spend]
+        fig.add_trace(go.Scatter(x=spend, y=ys, name=brand, line={"color": colours[brand]}))
+    fig.add_vline(x=reference, line_dash="dot", annotation_text="reference spend")
+    fig.update_yaxes(range=[0, 1])
+    return fig
+
+
+CURVES: dict[str, Callable[..., go.Figure]] = {
+    "cascade": curve_cascade,
+    "threshold": curve_threshold,
+    "reviews": curve_reviews,
+    "queue": curve_queue,
+    "investment": curve_investment,
+    "touchpoints": curve_touchpoints,
+    "ads": curve_ads,
+    "word_of_mouth": curve_word_of_mouth,
+    "satisfaction": curve_satisfaction,
+    "service": curve_service,
+    "choice": curve_choice,
+    "churn": curve_churn,
+    "money": curve_money,
+    "advocacy": curve_advocacy,
+    "news": curve_news,
+}
+
+
+def rule_curve(rule: Rule, cfg, values: Mapping[str, float] | None = None) -> go.Figure:
+    """The curve of a rule at ``values`` of its sliders (default: from ``cfg``)."""
+    params = curve_defaults(rule, cfg)
+    params.update(values or {})
+    return CURVES[rule.curve](cfg, params)

@@ -1,0 +1,468 @@
+"""The settings of a comparison: one source of truth for the runs, the URL and the command.
+
+``Settings`` is what the compare form submits. From it alone come
+
+- the runs (``plan``): for every scenario label and seed, the exact overrides given to
+  ``load_config``;
+- the command lines that reproduce them (``reproduce_commands``), built from the same
+  overrides, so the command is what ran;
+- the query parameters of a shareable URL (``to_query``/``from_query``).
+
+Keys the form owns (market size, run length, seed, scenario) and keys a moved lever
+sets cannot also be typed as overrides: ``conflicts`` refuses them with a message.
+Nothing typed is executed here: overrides are strings handed to ``load_config``.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+MARKET_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000)
+MAX_REPLICATES = 20
+MIN_STEPS, MAX_STEPS = 30, 730
+LEVERS_LABEL = "levers"
+SERVICE_CHANNELS = ("store", "app", "service")
+#: Keys the compare form sets on every run; typed overrides may not touch them.
+OWNED_KEYS = {
+    "market.customers": "Customers",
+    "sim.steps": "Days simulated",
+    "seed": "Replicates (seeds 0..R-1)",
+    "scenario": "Baseline / Scenarios",
+    "hydra": "the app (Hydra settings do not apply to a run)",
+}
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A slider over the config: one key (``key`` kind) or every ad reach of a brand.
+
+    Attributes:
+        id: stable name, used in the URL ('wom.talk_rate', 'ads.incumbent').
+        label: what the slider says.
+        group: 'Market' or the brand it belongs to.
+        keys: the config keys it sets (a prefix for 'ads': every channel's reach).
+        low, high, step: the slider's range.
+        default: its value in the base config (1.0 for the ad multiplier; for a rule, the
+            position of the configured rule in ``options``).
+        kind: 'key' (sets ``keys[0]`` to the value), 'ads' (multiplies the reach) or 'rule'
+            (chooses a config-group option, e.g. ``wom=cascade``).
+        options: the choices of a 'rule' lever.
+    """
+
+    id: str
+    label: str
+    group: str
+    keys: tuple[str, ...]
+    low: float
+    high: float
+    step: float
+    default: float
+    kind: str = "key"
+    options: tuple[str, ...] = ()
+
+
+def lever_specs(cfg) -> list[Lever]:
+    """The levers of a base config: market-wide ones, then per brand (generic over brands)."""
+    from agents.rule_names import SERVICE_RULES, WOM_RULES
+
+    out = [
+        Lever("wom", "Word-of-mouth rule", "Market", ("wom", "wom.rule"), 0.0,
+              len(WOM_RULES) - 1, 1.0, float(WOM_RULES.index(str(cfg.wom.rule))), "rule",
+              WOM_RULES),
+        Lever("service", "Service rule", "Market", ("service", "service.rule"), 0.0,
+              len(SERVICE_RULES) - 1, 1.0, float(SERVICE_RULES.index(str(cfg.service.rule))),
+              "rule", SERVICE_RULES),
+        Lever("wom.talk_rate", "Word-of-mouth strength (talk rate per day)", "Market",
+              ("wom.talk_rate",), 0.0, 0.5, 0.01, float(cfg.wom.talk_rate)),
+        Lever("market.churn.sensitivity", "Churn sensitivity to satisfaction", "Market",
+              ("market.churn.sensitivity",), 0.0, 15.0, 0.5,
+              float(cfg.market.churn.sensitivity)),
+    ]  # fmt: skip
+    for brand, br in cfg.brands.items():
+        out.append(
+            Lever(
+                f"brands.{brand}.price",
+                "Price per customer-day",
+                brand,
+                (f"brands.{brand}.price",),
+                0.1,
+                3.0,
+                0.05,
+                float(br.price),
+            )
+        )
+        out.append(
+            Lever(
+                f"ads.{brand}",
+                "Ad reach (x baseline)",
+                brand,
+                (f"brands.{brand}.ad_reach",),
+                0.0,
+                3.0,
+                0.1,
+                1.0,
+                "ads",
+            )
+        )
+        for ch in SERVICE_CHANNELS:
+            key = f"brands.{brand}.service_quality.{ch}"
+            out.append(Lever(key, f"Service quality: {ch}", brand, (key,), 0.0, 1.0, 0.05,
+                             float(br.service_quality.get(ch, 0.0))))  # fmt: skip
+    return out
+
+
+def _clean(value: float) -> float:
+    """A slider value without float noise (0.30000000000000004 -> 0.3)."""
+    return float(f"{value:.6g}")
+
+
+def lever_overrides(levers: Mapping[str, float], specs: Sequence[Lever], cfg) -> list[str]:
+    """Overrides of the levers moved away from their default, in ``specs`` order."""
+    out = []
+    for lever in specs:
+        if lever.id not in levers:
+            continue
+        value = _clean(levers[lever.id])
+        if math.isclose(value, lever.default, abs_tol=1e-12):
+            continue
+        if lever.kind == "rule":
+            out.append(f"{lever.id}={lever.options[int(round(value))]}")
+            continue
+        if lever.kind == "ads":
+            brand = lever.id.split(".", 1)[1]
+            for ch, reach in cfg.brands[brand].ad_reach.items():
+                if reach:
+                    out.append(f"brands.{brand}.ad_reach.{ch}={_clean(reach * value)}")
+        else:
+            out.append(f"{lever.keys[0]}={value}")
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the compare form submits (and what the URL holds)."""
+
+    customers: int = 10_000
+    replicates: int = 3
+    steps: int = 365
+    baseline: str = "baseline"
+    scenarios: tuple[str, ...] = ("chatbot_rollout",)
+    levers: tuple[tuple[str, float], ...] = ()
+    overrides: tuple[str, ...] = ()
+
+    @property
+    def lever_values(self) -> dict[str, float]:
+        """The moved levers as {id: value}."""
+        return dict(self.levers)
+
+    def describe(self) -> str:
+        """'baseline vs chatbot_rollout, levers · 10,000 customers · 365 days · 3 replicates'."""
+        others = [s for s in self.scenarios if s != self.baseline]
+        if self.levers or self.overrides:
+            others.append(LEVERS_LABEL)
+        vs = f"{self.baseline} vs {', '.join(others)}" if others else f"{self.baseline} alone"
+        reps = f"{self.replicates} replicate" + ("s" if self.replicates != 1 else "")
+        return f"{vs} · {self.customers:,} customers · {self.steps} days · {reps}"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run: its scenario label, seed and the exact overrides given to load_config."""
+
+    label: str
+    seed: int
+    overrides: tuple[str, ...] = field(default=())
+
+
+def moved_levers(settings: Settings, specs: Sequence[Lever]) -> dict[str, float]:
+    """The levers of ``settings`` that differ from their default."""
+    by_id = {lever.id: lever for lever in specs}
+    return {
+        k: v for k, v in settings.lever_values.items()
+        if k in by_id and not math.isclose(_clean(v), by_id[k].default, abs_tol=1e-12)
+    }  # fmt: skip
+
+
+def variants(settings: Settings, specs: Sequence[Lever], cfg) -> list[tuple[str, list[str]]]:
+    """(label, scenario overrides) of each compared variant, the baseline first.
+
+    Library scenarios are ``scenario=NAME``; moved levers and typed overrides make one
+    more variant, 'levers': the baseline scenario with those changes.
+    """
+    out = [(settings.baseline, [f"scenario={settings.baseline}"])]
+    out += [(s, [f"scenario={s}"]) for s in settings.scenarios if s != settings.baseline]
+    moved = moved_levers(settings, specs)
+    changes = [*lever_overrides(moved, specs, cfg), *settings.overrides]
+    if changes:
+        out.append((LEVERS_LABEL, [f"scenario={settings.baseline}", *changes]))
+    return out
+
+
+def size_overrides(settings: Settings) -> list[str]:
+    """The market size and run length every run gets."""
+    return [f"market.customers={settings.customers}", f"sim.steps={settings.steps}"]
+
+
+def plan(settings: Settings, specs: Sequence[Lever], cfg) -> list[Job]:
+    """Every run of a comparison, variant by variant, seed by seed."""
+    size = size_overrides(settings)
+    return [
+        Job(label, seed, (*ov, *size, f"seed={seed}"))
+        for label, ov in variants(settings, specs, cfg)
+        for seed in range(settings.replicates)
+    ]
+
+
+def override_key(text: str) -> str:
+    """The key an override sets: 'a.b' of 'a.b=1', '+a.b=1', '~a.b' or 'a.b@pkg=x'."""
+    key = text.split("=", 1)[0].strip().lstrip("+~")
+    return key.split("@", 1)[0]
+
+
+def _overlaps(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def conflicts(settings: Settings, specs: Sequence[Lever]) -> list[str]:
+    """Messages for typed overrides that set a key the form or a moved lever owns."""
+    by_id = {lever.id: lever for lever in specs}
+    owned = dict(OWNED_KEYS)
+    for lever_id in moved_levers(settings, specs):
+        lever = by_id[lever_id]
+        for key in lever.keys:
+            owned[key] = f"the lever '{lever.label}' ({lever.group})"
+    out = []
+    for text in settings.overrides:
+        key = override_key(text)
+        if "_target_" in key:
+            out.append(f"`{text}`: overrides may not set `_target_` (nothing typed is executed)")
+            continue
+        for owner_key, owner in owned.items():
+            if _overlaps(key, owner_key):
+                out.append(f"`{text}`: {owner_key} is set by {owner}; change it there")
+                break
+    return out
+
+
+def reproduce_commands(settings: Settings, specs: Sequence[Lever], cfg) -> list[str]:
+    """Command lines that run exactly the comparison's jobs (Hydra multiruns).
+
+    The library scenarios are one multirun over ``scenario`` and ``seed``; the 'levers'
+    variant, if any, is a second one over ``seed`` with its overrides.
+    """
+    size = size_overrides(settings)
+    seeds = f"seed=range(0,{settings.replicates})"
+    library = [label for label, _ in variants(settings, specs, cfg) if label != LEVERS_LABEL]
+    commands = [_command([f"scenario={','.join(library)}", seeds, *size])]
+    for label, ov in variants(settings, specs, cfg):
+        if label == LEVERS_LABEL:
+            commands.append(_command([*ov, seeds, *size]))
+    return commands
+
+
+def _command(overrides: Sequence[str]) -> str:
+    parts = ["python", "-m", "sim", "-m", *overrides]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def reproduce_command(scenarios: Sequence[str], replicates: int, overrides: Sequence[str]) -> str:
+    """One multirun command over ``scenarios`` and seeds 0..replicates-1."""
+    return _command([f"scenario={','.join(scenarios)}", f"seed=range(0,{replicates})",
+                     *overrides])  # fmt: skip
+
+
+def expand_command(command: str) -> list[tuple[str, ...]]:
+    """The runs a multirun command line makes: each run's overrides (Hydra's own parser).
+
+    Used to check that ``reproduce_commands`` runs exactly the jobs of ``plan``.
+    """
+    import itertools
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    args = shlex.split(command)
+    assert args[:4] == ["python", "-m", "sim", "-m"], command
+    parser = OverridesParser.create()
+    choices = []
+    for arg in args[4:]:
+        (o,) = parser.parse_overrides([arg])
+        if o.is_sweep_override():
+            key = o.get_key_element()
+            choices.append([f"{key}={v}" for v in o.sweep_string_iterator()])
+        else:  # one value: the argument as typed (Hydra would re-quote it)
+            choices.append([arg])
+    return [tuple(run) for run in itertools.product(*choices)]
+
+
+# -- query parameters --------------------------------------------------------------------------
+QUERY_KEYS = ("customers", "replicates", "days", "baseline", "scenarios", "levers", "overrides")
+
+
+def to_query(settings: Settings) -> dict[str, str]:
+    """The settings as URL query parameters (strings; Streamlit encodes them)."""
+    return {
+        "customers": str(settings.customers),
+        "replicates": str(settings.replicates),
+        "days": str(settings.steps),
+        "baseline": settings.baseline,
+        "scenarios": ",".join(settings.scenarios),
+        "levers": ",".join(f"{k}:{_clean(v)}" for k, v in settings.levers),
+        "overrides": " ".join(settings.overrides),
+    }
+
+
+def _int_in(text: str, low: int, high: int, name: str, problems: list[str]) -> int | None:
+    try:
+        value = int(text)
+    except ValueError:
+        problems.append(f"{name}={text!r} is not a whole number")
+        return None
+    if not low <= value <= high:
+        problems.append(f"{name}={value} is outside {low}..{high}")
+        return None
+    return value
+
+
+def from_query(
+    query: Mapping[str, str],
+    scenario_names: Sequence[str],
+    specs: Sequence[Lever],
+    default: Settings | None = None,
+) -> tuple[Settings, list[str]]:
+    """Settings from URL query parameters, and what in them could not be used.
+
+    Unknown scenarios and levers, out-of-range numbers and garbage are dropped (the
+    default stays) and named in the problems, never raised.
+    """
+    s = default or Settings()
+    problems: list[str] = []
+    if "customers" in query:
+        n = _int_in(query["customers"], MARKET_SIZES[0], MARKET_SIZES[-1], "customers", problems)
+        if n is not None:
+            nearest = min(MARKET_SIZES, key=lambda m: abs(m - n))
+            if nearest != n:
+                problems.append(f"customers={n} is not offered: using {nearest:,}")
+            s = replace(s, customers=nearest)
+    if "replicates" in query:
+        r = _int_in(query["replicates"], 1, MAX_REPLICATES, "replicates", problems)
+        s = s if r is None else replace(s, replicates=r)
+    if "days" in query:
+        d = _int_in(query["days"], MIN_STEPS, MAX_STEPS, "days", problems)
+        s = s if d is None else replace(s, steps=d)
+    names = list(scenario_names)
+    if "baseline" in query:
+        if query["baseline"] in names:
+            s = replace(s, baseline=query["baseline"])
+        else:
+            problems.append(f"baseline={query['baseline']!r} is not a library scenario")
+    if "scenarios" in query:
+        wanted = [x for x in query["scenarios"].split(",") if x]
+        unknown = [x for x in wanted if x not in names]
+        if unknown:
+            problems.append(f"unknown scenarios left out: {', '.join(unknown)}")
+        kept = tuple(dict.fromkeys(x for x in wanted if x in names and x != s.baseline))
+        s = replace(s, scenarios=kept)
+    if "levers" in query:
+        by_id = {lever.id: lever for lever in specs}
+        levers = []
+        for item in (x for x in query["levers"].split(",") if x):
+            lever_id, _, text = item.rpartition(":")
+            lever = by_id.get(lever_id)
+            try:
+                value = float(text)
+            except ValueError:
+                value = math.nan
+            if lever is None or not lever.low <= value <= lever.high:
+                problems.append(f"lever {item!r} left out (unknown or out of range)")
+                continue
+            levers.append((lever_id, _clean(value)))
+        s = replace(s, levers=tuple(sorted(dict(levers).items())))
+    if "overrides" in query:
+        s = replace(s, overrides=tuple(x for x in query["overrides"].split() if x))
+    return s, problems
+
+
+def settings_from_form(
+    customers: int,
+    replicates: int,
+    steps: int,
+    baseline: str,
+    scenarios: Sequence[str],
+    lever_values: Mapping[str, float],
+    specs: Sequence[Lever],
+    overrides_text: str,
+) -> Settings:
+    """Settings from the form's widgets: only moved levers kept, the baseline not repeated."""
+    by_id = {lever.id: lever for lever in specs}
+    moved = {
+        k: _clean(v) for k, v in lever_values.items()
+        if k in by_id and not math.isclose(_clean(v), by_id[k].default, abs_tol=1e-12)
+    }  # fmt: skip
+    return Settings(
+        customers=int(customers),
+        replicates=int(replicates),
+        steps=int(steps),
+        baseline=baseline,
+        scenarios=tuple(dict.fromkeys(s for s in scenarios if s != baseline)),
+        levers=tuple(sorted(moved.items())),
+        overrides=tuple(x for x in overrides_text.split() if x),
+    )
+
+
+# -- run time ----------------------------------------------------------------------------------
+@dataclass
+class RunRate:
+    """Measured speed of the engine in this process: customer-steps per second."""
+
+    customer_steps: float = 0.0
+    seconds: float = 0.0
+    MIN_SECONDS = 1.0
+
+    def record(self, customer_steps: float, seconds: float) -> None:
+        """Add one finished run (cache hits are not runs: do not record them).
+
+        Runs shorter than ``MIN_SECONDS`` are left out: their fixed costs (building the
+        market, collecting frames) would make the engine look slower than it is.
+        """
+        if seconds >= self.MIN_SECONDS and customer_steps > 0:
+            self.customer_steps += customer_steps
+            self.seconds += seconds
+
+    @property
+    def rate(self) -> float | None:
+        """Customer-steps per second, None before the first run."""
+        if self.seconds <= 0:
+            return None
+        return self.customer_steps / self.seconds
+
+
+def estimate_seconds(work: Sequence[tuple[int, int, float]], rate: float | None) -> float:
+    """Seconds for runs of (customers, steps, nominal seconds) at the measured ``rate``.
+
+    Without a measurement, each run's nominal estimate (``sim.engine.resources``) is used.
+    """
+    total = 0.0
+    for customers, steps, nominal in work:
+        total += customers * steps / rate if rate else nominal
+    return total
+
+
+def progress_text(
+    done_runs: int,
+    total_runs: int,
+    label: str,
+    seed: int,
+    step: int,
+    steps: int,
+    left_seconds: float | None,
+) -> str:
+    """'Run 3/6: chatbot_rollout, seed 1 · day 120/365 · about 8 s left'."""
+    text = f"Run {done_runs + 1}/{total_runs}: {label}, seed {seed} · day {step}/{steps}"
+    if left_seconds is not None and left_seconds >= 1:
+        from sim.engine.resources import human_seconds
+
+        text += f" · about {human_seconds(left_seconds)} left"
+    return text
