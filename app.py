@@ -24,6 +24,7 @@ PAGES = (
     ("compare", "Compare scenarios", ":material/compare_arrows:", "compare"),
     ("journey", "Journey", ":material/route:", "journey"),
     ("sweeps", "Sweep explorer", ":material/grid_on:", "sweeps"),
+    ("analysis", "Analyst tools", ":material/analytics:", "analysis"),
     ("model", "Explain the model", ":material/menu_book:", "model"),
 )
 
