@@ -77,31 +77,34 @@ class Tracer:
 
     def frame(self) -> pl.DataFrame:
         """One row per event of a traced customer (see ``TOUCHPOINT_COLUMNS``)."""
-        names = {-1: "start", -2: "churned", -3: "acquired"}
-        names.update(dict(enumerate(rules.TOUCH_NAMES)))
-        steps, customers, touch, brand, channel, stage = [], [], [], [], [], []
-        for t, ids, kinds, brands, channels, stages in self._rows:
-            steps.append(np.full(ids.size, t, dtype=np.int32))
-            customers.append(ids)
-            touch += [names[int(k)] for k in kinds]
-            nb = len(self.brand_names)
-            brand += [self.brand_names[b] if 0 <= b < nb else None for b in brands]
-            channel += [
-                self.channel_names[c] if 0 <= c < len(self.channel_names) else None
-                for c in channels
-            ]
-            stage += [rules.STAGE_NAMES[s] for s in stages]
-        return pl.DataFrame(
+        touches = {-1: "start", -2: "churned", -3: "acquired"}
+        touches.update(dict(enumerate(rules.TOUCH_NAMES)))
+
+        def column(k: int, dtype) -> np.ndarray:
+            parts = [row[k] for row in self._rows]
+            return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+        steps = [np.full(row[1].size, row[0], dtype=np.int32) for row in self._rows]
+        codes = pl.DataFrame(
             {
-                "step": np.concatenate(steps) if steps else np.zeros(0, dtype=np.int32),
-                "customer": np.concatenate(customers) if customers else np.zeros(0, np.int64),
-                "touch": touch,
-                "brand": brand,
-                "channel": channel,
-                "stage": stage,
-            },
-            schema={
-                "step": pl.Int32, "customer": pl.Int64, "touch": pl.Utf8, "brand": pl.Utf8,
-                "channel": pl.Utf8, "stage": pl.Utf8,
-            },
-        )  # fmt: skip
+                "step": np.concatenate(steps) if steps else np.zeros(0, np.int32),
+                "customer": column(1, np.int64),
+                "touch": column(2, np.int64),
+                "brand": column(3, np.int64),
+                "channel": column(4, np.int64),
+                "stage": column(5, np.int64),
+            }
+        )
+
+        def named(col: str, names: dict[int, str]) -> pl.Expr:
+            # codes outside the table (no brand, no channel) become null
+            return pl.col(col).replace_strict(names, default=None, return_dtype=pl.Utf8)
+
+        return codes.select(
+            pl.col("step").cast(pl.Int32),
+            pl.col("customer").cast(pl.Int64),
+            named("touch", touches),
+            named("brand", dict(enumerate(self.brand_names))),
+            named("channel", dict(enumerate(self.channel_names))),
+            named("stage", dict(enumerate(rules.STAGE_NAMES))),
+        )
