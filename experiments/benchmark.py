@@ -2,6 +2,7 @@
 
     python experiments/benchmark.py                 # the figures recorded in README.md
     python experiments/benchmark.py --large 200000  # a quicker run on a small machine
+    python experiments/benchmark.py --rules wom=cascade  # the large run under one rule only
 
 Prints figures; asserts nothing. Each large run happens in a fresh subprocess so
 its peak memory (max RSS) is its own.
@@ -85,9 +86,14 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=1_000_000, help="customers in the large run")
     parser.add_argument("--steps", type=int, default=365, help="steps of the large run")
     parser.add_argument("--network", default="watts_strogatz", help="network.kind")
+    parser.add_argument(
+        "--rules",
+        default="wom=pairwise,wom=cascade,wom=threshold,service=capacity",
+        help="comma-separated config-group choices: one large run (and line) per rule",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    extra = [f"network={args.network}", "network.mean_degree=10"]
+    args, rule = parser.parse_known_args()
+    extra = [f"network={args.network}", "network.mean_degree=10", *rule]
     logging.getLogger("MESA").setLevel(logging.WARNING)
     if args.child:
         child(args.large, args.steps, extra)
@@ -107,19 +113,20 @@ def main() -> None:
     print(f"  mesa engine:  {mesa_rate:14,.0f} customer-steps/s")
     print(f"  ratio numba/mesa: {numba_rate / mesa_rate:,.0f}x")
 
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", "--large", str(args.large), "--steps",
-         str(args.steps), "--network", args.network],
-        check=True, capture_output=True, text=True, cwd=ROOT,
-    )  # fmt: skip
-    big = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"N={args.large:,}, {args.steps} steps (numba):")
-    print(f"  build {big['build_s']:.2f} s, run {big['run_s']:.2f} s")
-    print(f"  {big['rate']:14,.0f} customer-steps/s")
-    print(
-        f"  peak memory {big['bytes_per_customer']:.0f} bytes/customer "
-        f"(state {big['state_bytes']:.0f}, network {big['network_bytes']:.0f})"
-    )
+    for choice in [c.strip() for c in args.rules.split(",") if c.strip()]:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", "--large", str(args.large), "--steps",
+             str(args.steps), "--network", args.network, choice],
+            check=True, capture_output=True, text=True, cwd=ROOT,
+        )  # fmt: skip
+        big = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"N={args.large:,}, {args.steps} steps (numba, {choice}):")
+        print(f"  build {big['build_s']:.2f} s, run {big['run_s']:.2f} s")
+        print(f"  {big['rate']:14,.0f} customer-steps/s")
+        print(
+            f"  peak memory {big['bytes_per_customer']:.0f} bytes/customer "
+            f"(state {big['state_bytes']:.0f}, network {big['network_bytes']:.0f})"
+        )
     print(f"warm start (new process, cached kernels, tiny run): {warm_start_seconds():.2f} s")
 
 
