@@ -294,8 +294,12 @@ def _simulate(config_yaml: str):
 
 
 def run_seeds(overrides: Sequence[str], seeds: Sequence[int], jobs: int, progress=None) -> list:
-    """Simulate the market of ``overrides`` once per seed (in parallel processes)."""
-    from joblib import Parallel, delayed
+    """Simulate the market of ``overrides`` once per seed (in parallel processes).
+
+    The worker pool is loky's reusable executor, the same one the analyst tools use
+    (``sim.analysis.runs``): joblib's ``Parallel`` cannot reuse a pool it did not create.
+    """
+    from joblib.externals.loky import get_reusable_executor
     from omegaconf import OmegaConf
 
     from sim import load_config
@@ -313,8 +317,8 @@ def run_seeds(overrides: Sequence[str], seeds: Sequence[int], jobs: int, progres
             if progress:
                 progress(k + 1)
         return results
-    parallel = Parallel(n_jobs=jobs, backend="loky", return_as="generator")
-    for k, result in enumerate(parallel(delayed(_simulate)(text) for text in configs)):
+    pool = get_reusable_executor(max_workers=jobs, timeout=300)
+    for k, result in enumerate(pool.map(_simulate, configs)):
         results.append(result)
         if progress:
             progress(k + 1)
