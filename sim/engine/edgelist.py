@@ -206,22 +206,23 @@ def load(path: str) -> EdgeList:
     """
     summary = summarise(path)
     lf, has_strength = _scan(str(Path(path).expanduser()))
-    cols = [
-        pl.min_horizontal("a", "b").cast(pl.Int32).alias("lo"),
-        pl.max_horizontal("a", "b").cast(pl.Int32).alias("hi"),
-    ]
+    # One int64 key per tie, lo * 2^32 + hi: a single-column sort (eager: polars' lazy
+    # multi-column sort is several times slower) and repeats side by side.
+    cols = [(pl.min_horizontal("a", "b") * (1 << 32) + pl.max_horizontal("a", "b")).alias("key")]
     if has_strength:
         cols.append(pl.col("strong").cast(pl.UInt8))
-    frame = _collect(lf.select(cols).filter(pl.col("lo") != pl.col("hi")).sort("lo", "hi"))
-    lo = frame["lo"].to_numpy()
-    hi = frame["hi"].to_numpy()
+    frame = _collect(lf.filter(pl.col("a") != pl.col("b")).select(cols)).sort("key")
+    key = frame["key"].to_numpy()
     strong = frame["strong"].to_numpy() if has_strength else None
     self_ties = summary.rows - frame.height
-    first = np.ones(lo.size, dtype=bool)  # the first listing of each tie (they are sorted)
-    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
-    repeats = int(lo.size - np.count_nonzero(first))
+    del frame
+    first = np.ones(key.size, dtype=bool)  # the first listing of each tie (they are sorted)
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    repeats = int(key.size - np.count_nonzero(first))
     if repeats:
         if strong is not None:
             strong = np.maximum.reduceat(strong, np.flatnonzero(first))  # strong if any says so
-        lo, hi = lo[first], hi[first]
+        key = key[first]
+    lo = (key >> 32).astype(np.int32)
+    hi = (key & 0xFFFFFFFF).astype(np.int32)
     return EdgeList(summary.customers, lo, hi, strong, self_ties, repeats)

@@ -448,6 +448,9 @@ def _erdos_renyi(n: int, mean_degree: float, key: np.uint64):
 
 
 # -- clustered (Goldenberg, Libai and Muller 2001) -----------------------------------------
+DENSE_GROUPS = 0.25  # p_in from which a uniform per pair is cheaper than geometric skips
+
+
 @njit(cache=True)
 def _weak_draws(key_weak, u, n, group, base_weak, extra, out) -> int:
     """Customer u's weak-tie draws into out[:count]; returns count.
@@ -510,18 +513,21 @@ def _clustered_pass(
 ) -> None:
     """One pass over the groups and owners of a clustered network.
 
-    Inside a group, customer a owns its strong ties to later members w > a, found by
-    geometric skips; a group is handled by one thread (a block holds whole groups), so its
-    rows are written directly. Customer u owns the weak ties it draws (``_weak_draws``),
-    but for one to t < u that t drew too (a tie is stored once); these are sent through the
-    buckets. A row: the strong ties in increasing order of the other member, then the owned
-    weak ties in draw order, then the weak ties of others, in owner order.
+    Inside a group, customer a owns its strong ties to later members w > a: one uniform
+    per member (slot w - a - 1) when p_in >= ``DENSE_GROUPS``, else geometric skips (fewer
+    draws, each with a logarithm). A group is handled by one thread (a block holds whole
+    groups), so its rows are written directly. Customer u owns the weak ties it draws
+    (``_weak_draws``), but for one to t < u that t drew too (a tie is stored once); these
+    are sent through the buckets. A row: the strong ties in increasing order of the other
+    member, then the owned weak ties in draw order, then the weak ties of others, in owner
+    order.
     """
     mask = (1 << bucket_bits) - 1
     blocks = -(-n // block)
     base_weak = int(weak_half)
     extra = weak_half - base_weak
     log_q = math.log1p(-p_in) if p_in < 1.0 else -math.inf
+    dense = p_in >= DENSE_GROUPS
     for b in prange(blocks):
         cur = np.empty(group, dtype=np.int64)
         mine = np.empty(base_weak + 1, dtype=np.int64)
@@ -537,11 +543,18 @@ def _clustered_pass(
                     w = a
                     slot = 0
                     while True:
-                        gap = _skip(ck, slot, log_q)
-                        slot += 1
-                        if gap >= ge - 1 - w:
-                            break
-                        w += 1 + int(gap)
+                        if dense:  # one uniform per later member
+                            w += 1
+                            if w >= ge:
+                                break
+                            if uniform(ck, w - a - 1) >= p_in:
+                                continue
+                        else:  # a geometric skip to the next tie
+                            gap = _skip(ck, slot, log_q)
+                            slot += 1
+                            if gap >= ge - 1 - w:
+                                break
+                            w += 1 + int(gap)
                         if mode == _COUNT:
                             deg[a + 1] += 1
                             deg[w + 1] += 1

@@ -275,7 +275,7 @@ def _trait_spec(spec) -> tuple[int, float, float]:
     raise ValueError(f"unknown trait distribution {dist!r}")
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _open_uniform(ck: np.uint64, slot: int) -> float:
     """A uniform in (0, 1): the draw of ``slot`` moved half a step off 0."""
     return uniform(ck, slot) + 0.5 / 9007199254740992.0
@@ -294,14 +294,14 @@ _ND = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00,
 _TAIL = 0.02425
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _normal_tail(u: float) -> float:
     q = math.sqrt(-2.0 * math.log(u))
     top = ((((_NC[0] * q + _NC[1]) * q + _NC[2]) * q + _NC[3]) * q + _NC[4]) * q + _NC[5]
     return top / ((((_ND[0] * q + _ND[1]) * q + _ND[2]) * q + _ND[3]) * q + 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _normal(ck: np.uint64, slot: int) -> float:
     """Standard normal from the draw of ``slot``, by inversion (one uniform per normal).
 
@@ -319,7 +319,7 @@ def _normal(ck: np.uint64, slot: int) -> float:
     return top * q / (((((_NB[0] * r + _NB[1]) * r + _NB[2]) * r + _NB[3]) * r + _NB[4]) * r + 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _gamma_variate(ck: np.uint64, slot: int, shape: float) -> tuple[float, int]:
     """Gamma(shape, 1) from draws ``slot``, ``slot + 1``, ...; returns it and the next slot.
 
@@ -348,7 +348,7 @@ def _gamma_variate(ck: np.uint64, slot: int, shape: float) -> tuple[float, int]:
             return d * v * boost, slot
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _beta_variate(ck: np.uint64, p: float, q: float) -> float:
     """Beta(p, q) = X / (X + Y), X ~ Gamma(p) and then Y ~ Gamma(q) from the same slots."""
     x, slot = _gamma_variate(ck, 0, p)
@@ -356,7 +356,7 @@ def _beta_variate(ck: np.uint64, p: float, q: float) -> float:
     return x / (x + y)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _trait_value(kind: int, p1: float, p2: float, ck: np.uint64, clip: bool) -> np.float32:
     if kind == _TRAIT_CONSTANT:
         x = p1
@@ -369,7 +369,7 @@ def _trait_value(kind: int, p1: float, p2: float, ck: np.uint64, clip: bool) -> 
     return np.float32(x)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _pick(cum: np.ndarray, u: float) -> int:
     """Index of the first cumulated weight above u (searchsorted, side right)."""
     k = 0
@@ -378,7 +378,7 @@ def _pick(cum: np.ndarray, u: float) -> int:
     return k
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def _draw_brands(key: np.uint64, cum: np.ndarray, brand: np.ndarray) -> None:
     """Current brand: b with probability initial_share_b (cumulated), none (-1) otherwise."""
     nb = cum.size
@@ -387,7 +387,7 @@ def _draw_brands(key: np.uint64, cum: np.ndarray, brand: np.ndarray) -> None:
         brand[i] = b if b < nb else -1
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def _draw_customers(
     keys: np.ndarray,
     trait_keys: np.ndarray,
