@@ -368,3 +368,21 @@ def test_a_later_brand_leaves_every_other_initial_draw_unchanged():
     for name in COLUMNS:
         a, b = getattr(base, name), getattr(entrant, name)
         assert np.array_equal(a, b[:, : a.shape[1]] if name == "attitude" else b), name
+
+
+# -- memory estimate -------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", [*BUILT, "edgelist"])
+def test_memory_estimate_matches_the_built_network(kind, edge_file):
+    from sim.engine.resources import build_bytes, network_bytes
+
+    n = 700 if kind == "edgelist" else 20_000
+    extra = [f"network.path={edge_file}"] if kind == "edgelist" else []
+    cfg = load_config([f"market.customers={n}", f"network={kind}", *extra])
+    net = network_from_config(cfg.network, n, int(cfg.seed))
+    if kind in ("watts_strogatz", "barabasi_albert"):
+        assert network_bytes(cfg) == net.nbytes  # exact
+    elif kind == "edgelist":  # the ties as listed: an upper bound (repeats are dropped)
+        assert net.nbytes <= network_bytes(cfg) <= 1.01 * net.nbytes
+    else:
+        assert network_bytes(cfg) == pytest.approx(net.nbytes, rel=0.02)
+    assert build_bytes(cfg) >= 4 * n  # at least the in-degree counts

@@ -454,7 +454,7 @@ def _draw_customers(
             noise = 0.05 * _normal(customer_key(keys[0], i), 0)
             satisfaction[i] = min(max(init_satisfaction + noise, 0.0), 1.0)
             if mean_tenure > 0.0:
-                drawn = -mean_tenure * math.log1p(-uniform(customer_key(keys[1], i), 0))
+                drawn = -mean_tenure * math.log(_open_uniform(customer_key(keys[1], i), 0))
                 tenure[i] = int(min(drawn, 65535.0))
             else:
                 tenure[i] = 0
