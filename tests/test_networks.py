@@ -15,7 +15,7 @@ from sim.config.errors import ConfigWarning
 from sim.engine import network as network_module
 from sim.engine.network import KINDS, build_network, network_from_config
 from sim.engine.rng import STREAM_NETWORK, customer_key, randint, stream_key
-from sim.engine.state import build_customers, build_market
+from sim.engine.state import _beta_quantiles, build_customers, build_market
 
 BUILT = ["watts_strogatz", "erdos_renyi", "barabasi_albert", "clustered"]
 THREADS = min(2, numba.config.NUMBA_NUM_THREADS)
@@ -324,26 +324,48 @@ def test_customers_are_the_same_whatever_the_threads():
         assert np.array_equal(getattr(reference, name), getattr(one_thread, name)), name
 
 
+def _beta_sd(a: float, b: float) -> float:
+    return float(np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1))))
+
+
 def test_trait_draws_have_the_moments_of_their_distributions():
     n = 200_000
     c = _customers(
         n,
         "market.traits.wom_activity={dist: beta, mean: 0.5, sd: 0.2}",
-        "market.traits.expectation={dist: beta, alpha: 0.5, beta: 0.5}",
+        "market.traits.expectation={dist: beta, alpha: 0.2, beta: 0.3}",
         "market.traits.churn_propensity={dist: beta, alpha: 0.25, beta: 1800}",
         "market.traits.price_sensitivity={dist: lognormal, mean: 1.0, sd: 0.5}",
     )
+    # Beta(2.625, 2.625) and Beta(0.25, 1800) by their quantile tables, Beta(0.2, 0.3) by
+    # rejection (scipy does not invert its CDF to 1e-9)
+    assert _beta_quantiles(2.625, 2.625) is not None and _beta_quantiles(0.25, 1800.0) is not None
+    assert _beta_quantiles(0.2, 0.3) is None
     cases = [
         (c.wom_activity, 0.5, 0.2),
-        (c.expectation, 0.5, np.sqrt(0.25 / 2)),  # Beta(1/2, 1/2): variance ab / (a+b)^2 (a+b+1)
-        (c.churn_propensity, 0.25 / 1800.25, np.sqrt(0.25 * 1800 / 1800.25**2 / 1801.25)),
+        (c.expectation, 0.4, _beta_sd(0.2, 0.3)),
+        (c.churn_propensity, 0.25 / 1800.25, _beta_sd(0.25, 1800.0)),
         (c.price_sensitivity, 1.0, 0.5),
     ]
     for x, mean, sd in cases:
         x = x.astype(np.float64)
         assert x.mean() == pytest.approx(mean, abs=5 * sd / np.sqrt(n))
         assert x.std() == pytest.approx(sd, rel=0.03)
-    assert (c.expectation >= 0).all() and (c.expectation <= 1).all()
+
+
+def test_beta_by_quantile_table_has_the_exact_quantiles():
+    """Inversion of the table: sample quantiles, tails included, as scipy's, and bounded."""
+    from scipy import stats
+
+    n = 400_000
+    c = _customers(n, "market.traits.churn_propensity={dist: beta, alpha: 0.25, beta: 1800}")
+    x = np.sort(c.churn_propensity.astype(np.float64))
+    exact = stats.beta(0.25, 1800.0)
+    for q in (0.001, 0.1, 0.5, 0.9, 0.999):
+        k = int(q * n)
+        band = exact.ppf([q - 4 * np.sqrt(q * (1 - q) / n), q + 4 * np.sqrt(q * (1 - q) / n)])
+        assert band[0] <= x[k] <= band[1], q
+    assert x[-1] < exact.ppf(1 - 1e-12)  # the last cell's tail table, not a jump to 1
 
 
 def test_initial_state_follows_the_initial_keys():
