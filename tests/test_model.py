@@ -239,8 +239,11 @@ def test_different_seeds_differ(baseline):
     assert not baseline.flows.equals(other.flows)
 
 
-# -- networks -----------------------------------------------------------------------------
-@pytest.mark.parametrize("kind", KINDS)
+# -- networks (structure in detail: tests/test_networks.py) --------------------------------
+MODEL_KINDS = [k for k in KINDS if k != "edgelist"]  # an edge list needs a file: test_networks
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
 def test_every_network_kind_runs(kind):
     n, steps = 1000, 20
     r = run(f"market.customers={n}", f"sim.steps={steps}", "seed=3", f"network={kind}")
@@ -268,7 +271,10 @@ def test_network_mean_degree_and_symmetry(kind, k):
     n = 2000
     net = build_network(kind, n, float(k), 0.1, seed=5)
     assert net.indptr.size == n + 1 and net.indptr[-1] == net.indices.size
-    assert net.mean_degree == pytest.approx(k, rel=0.02)
+    if kind == "erdos_renyi":  # G(n, p): the number of ties is binomial, sd sqrt(n k / 2)
+        assert net.mean_degree == pytest.approx(k, rel=4 / np.sqrt(n * k / 2))
+    else:  # k / 2 ties per customer (Barabasi-Albert: less m (m + 1) / 2 / n for the clique)
+        assert net.mean_degree == pytest.approx(k, rel=0.02)
     assert np.all((net.indices >= 0) & (net.indices < n))
     adj = _adjacency(net)
     assert all(adj.get((j, i)) == c for (i, j), c in adj.items()), "adjacency is not symmetric"
@@ -280,11 +286,12 @@ def test_network_is_a_pure_function_of_seed():
     b = build_network("watts_strogatz", 500, 6.0, 0.3, seed=1)
     c = build_network("watts_strogatz", 500, 6.0, 0.3, seed=2)
     assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+    assert np.array_equal(a.strong, b.strong)
     assert not np.array_equal(a.indices, c.indices)
 
 
 @pytest.mark.parametrize("k", [2, 4, 10])
-def test_watts_strogatz_without_rewiring_is_ring_lattice(k):
+def test_network_watts_strogatz_without_rewiring_is_a_strong_ring_lattice(k):
     n = 101
     net = build_network("watts_strogatz", n, float(k), 0.0, seed=9)
     half = k // 2
@@ -292,18 +299,20 @@ def test_watts_strogatz_without_rewiring_is_ring_lattice(k):
         nbrs = sorted(int(j) for j in net.indices[net.indptr[i] : net.indptr[i + 1]])
         expected = sorted({(i + s * d) % n for d in range(1, half + 1) for s in (1, -1)})
         assert nbrs == expected, i
+    assert net.strong_mask().all()  # lattice ties are strong
 
 
-def test_barabasi_albert_has_hubs():
+def test_network_barabasi_albert_has_hubs():
     n = 3000
     ba = build_network("barabasi_albert", n, 6.0, 0.1, seed=5)
     er = build_network("erdos_renyi", n, 6.0, 0.1, seed=5)
     assert np.diff(ba.indptr).max() > 3 * np.diff(er.indptr).max()
 
 
-def test_complete_network_mean_degree():
+def test_network_complete_stores_nothing():
     net = build_network("complete", 50, 10.0, 0.1, seed=0)
     assert net.complete and net.mean_degree == 49
+    assert net.indices.size == 0 and net.strong.size == 0 and net.nbytes == 8
 
 
 # -- directional behaviour ----------------------------------------------------------------

@@ -180,11 +180,15 @@ class BrandConfig:
 
 @dataclass
 class NetworkConfig:
-    """The social network."""
+    """The social network (``sim.engine.network``; which keys each kind reads in brackets)."""
 
     kind: str = "watts_strogatz"
-    mean_degree: float = 10.0
-    rewiring: float = 0.1
+    mean_degree: float = 10.0  # mean neighbours k [erdos_renyi, watts_strogatz, barabasi_albert]
+    rewiring: float = 0.1  # P(a lattice tie is rewired) [watts_strogatz]
+    group_size: int = 11  # customers per group [clustered]
+    p_in: float = 0.6  # P(a strong tie) between two members of a group [clustered]
+    weak_ties: float = 4.0  # mean weak ties per customer, across groups [clustered]
+    path: str | None = None  # CSV or parquet file of the ties [edgelist]
 
 
 @dataclass

@@ -304,12 +304,22 @@ def _top_value(cfg: DictConfig, key: str):
     return OmegaConf.select(cfg, key)
 
 
+MAX_GROUP_SIZE = 10_000
+MAX_WEAK_TIES = 1_000
+
+
 def _validate_network(net: DictConfig, n: int) -> None:
-    from sim.engine.params import NETWORK_KINDS as KINDS
+    from sim.engine.network_kinds import KINDS
 
     kind = _choice("network.kind", net.kind, KINDS)
     _number("network.rewiring", net.rewiring, 0.0, 1.0)
-    if kind == "complete":
+    if net.get("path") is not None and kind != "edgelist":
+        warn(f"network.path={net.path}: only network.kind=edgelist reads it; this run does not")
+    if kind == "clustered":
+        _validate_clustered(net, n)
+    if kind == "edgelist":
+        _validate_edgelist(net, n)
+    if kind in ("complete", "clustered", "edgelist"):
         return
     degree = _number("network.mean_degree", net.mean_degree, 1.0, min(n - 1, 100_000))
     if kind == "watts_strogatz" and n < 3:
@@ -325,6 +335,43 @@ def _validate_network(net: DictConfig, n: int) -> None:
                 f"network.mean_degree={_show(degree)}: a {kind} network adds k/2 ties per "
                 f"customer, so its mean degree is {2 * half}"
             )
+
+
+def _validate_clustered(net: DictConfig, n: int) -> None:
+    """Groups of 2..10000; p_in a probability; weak ties that fit outside a group.
+
+    A customer starts up to ceil(weak_ties / 2) weak ties to distinct customers outside
+    its group, so weak_ties is at most 2 (N - group_size).
+    """
+    group = _integer("network.group_size", net.group_size, 2, MAX_GROUP_SIZE)
+    _prob("network.p_in", net.p_in)
+    room = 2 * max(0, n - min(group, n))
+    weak = net.weak_ties
+    if room == 0 and isinstance(weak, (int, float)) and weak > 0:
+        _fail(
+            "network.weak_ties", weak,
+            f"must be 0: the {n} customers fit in one group of network.group_size={group}",
+        )  # fmt: skip
+    _number("network.weak_ties", weak, 0.0, min(MAX_WEAK_TIES, room))
+
+
+def _validate_edgelist(net: DictConfig, n: int) -> None:
+    """The file exists, reads as an edge list, and its customers are market.customers."""
+    from sim.engine.edgelist import EdgeListError, summarise
+
+    path = net.get("path")
+    if path is None or str(path).strip() == "":
+        _fail("network.path", path, "a network=edgelist run needs the CSV or parquet file of ties")
+    try:
+        summary = summarise(str(path))
+    except EdgeListError as exc:
+        _fail("network.path", path, str(exc))
+    if summary.customers != n:
+        _fail(
+            "network.path", path,
+            f"has {summary.customers} customers (ids 0..{summary.customers - 1}), "
+            f"market.customers={n}: set market.customers={summary.customers}",
+        )  # fmt: skip
 
 
 def validate_events(cfg, brands: list[str], channels: list[str], steps: int) -> None:

@@ -4,10 +4,16 @@ The estimate (bytes) is the sum of
 
 - customer state: N (40 + 4 B) (the columns of ``sim.engine.state.Customers``: one
   float32 attitude per brand, the rest one to four bytes per customer);
-- network: 8 (N + 1) + 4 N k (CSR ``indptr`` and ``indices``, k the mean degree; none for
-  the complete network), plus 16 N k while a Barabasi-Albert network is built (its edge
-  list) or 16 N for the degree counts of the other kinds;
-- building: 40 N of temporary float64 draws while customers are initialised;
+- network: 8 (N + 1) + 4 M + ceil(M / 8) (CSR ``indptr``, ``indices`` and the tie-strength
+  bitset, M = N k entries, k the mean degree as built: exact for the lattice and
+  preferential-attachment kinds, expected for the random ones, twice the listed ties for an
+  edge list; none for the complete network);
+- building (``sim.engine.network``; the customers are drawn straight into their columns):
+  4 N (in-degrees) + 16 blocks x buckets (histogram and cursors) + 6 bytes per tie sent
+  to another customer's bucket (N k beta / 2 rewired lattice ties, N k / 2 random ties,
+  N w / 2 weak ties of a clustered network, every tie of Barabasi-Albert and of an edge
+  list), plus the rewiring bitset (N k / 16), the Barabasi-Albert target list (4 per tie),
+  or an edge list's loading (40 per listed tie, or after loading 9 per tie and 8 N);
 - per-step records: (T + 1) (B A + S^2) 8 (brand accumulators and the flow matrix of
   S = B + 4 states) plus 8 (T + 1) B 30 for the result frames;
 - per-chunk arrays: ceil(N / 2048) (B A + S^2 + B H) 8, H = min(T, 730) + 1 cohort tenures;
@@ -15,7 +21,7 @@ The estimate (bytes) is the sum of
 
 with N customers, B brands, T steps, A = 14 accumulators. Time is N T over the measured
 rate of the engine (about 11 M customer-steps per second per Numba thread, 85 k for
-the Mesa engine) plus about 1 s per million customers to build the market.
+the Mesa engine) plus the build, about 0.5 s per million customers and Numba thread.
 """
 
 from __future__ import annotations
@@ -29,12 +35,14 @@ from sim.engine import params as P
 
 CHUNK = 2048  # = sim.engine.kernels.CHUNK (not imported: that would compile the kernels)
 STATE_BYTES_FIXED = 40  # per customer (voice twice), besides one float32 attitude per brand
-BUILD_BYTES = 40  # temporary draws per customer while the market is built
+IN_DEGREE_BYTES = 4  # int32 per customer while a network is built
+SENT_TIE_BYTES = 6  # int32 owner + uint16 bucket-local target per tie sent to a bucket
+EDGELIST_LOAD_BYTES = 40  # per listed tie while polars reads, orients and sorts the file
 MESA_BYTES = 3000  # one mesa.Agent per customer
 MAX_COHORT_TENURE = 730
 NUMBA_RATE_PER_THREAD = 11e6  # customer-steps per second and thread (README, benchmark)
 MESA_RATE = 85e3
-BUILD_SECONDS_PER_CUSTOMER = 1e-6
+BUILD_SECONDS_PER_CUSTOMER = 0.5e-6  # per Numba thread (market build, all kinds)
 
 
 @dataclass(frozen=True)
@@ -53,18 +61,72 @@ class Estimate:
         return self.state + self.network + self.build + self.records
 
 
-def mean_degree(cfg) -> float:
-    """The network's mean degree as it will be built (0 for the complete network)."""
+def _edgelist_rows(cfg) -> int:
+    """Ties listed in the edge-list file (0 if it cannot be read: validation says why)."""
+    from sim.engine.edgelist import EdgeListError, summarise
+
+    try:
+        return summarise(str(cfg.network.path)).rows
+    except (EdgeListError, OSError, TypeError):
+        return 0
+
+
+def network_entries(cfg) -> int:
+    """Entries of ``indices`` (twice the ties) as the network will be built (0 if complete)."""
     net, n = cfg.network, int(cfg.market.customers)
     kind = str(net.kind)
     if kind == "complete":
-        return 0.0
+        return 0
+    if kind == "edgelist":
+        return 2 * _edgelist_rows(cfg)
+    if kind == "clustered":
+        g = min(int(net.group_size), n)
+        full, rest = divmod(n, g)
+        pairs = full * g * (g - 1) // 2 + rest * (rest - 1) // 2
+        return int(round(2 * pairs * float(net.p_in) + n * float(net.weak_ties)))
     k = float(net.mean_degree)
     if kind == "watts_strogatz":
-        return 2.0 * min(max(1, round(k / 2.0)), (n - 1) // 2)
+        return 2 * n * min(max(1, round(k / 2.0)), (n - 1) // 2)
     if kind == "barabasi_albert":
-        return 2.0 * min(max(1, round(k / 2.0)), n - 1)
-    return k
+        m = min(max(1, round(k / 2.0)), n - 1)
+        return 2 * (m * (m + 1) // 2 + max(0, n - m - 1) * m)
+    return int(round(n * min(k, n - 1)))
+
+
+def mean_degree(cfg) -> float:
+    """The network's mean degree as it will be built (0 for the complete network)."""
+    return network_entries(cfg) / max(1, int(cfg.market.customers))
+
+
+def network_bytes(cfg) -> int:
+    """CSR arrays and tie-strength bitset of the built network (0 for the complete one)."""
+    if str(cfg.network.kind) == "complete":
+        return 0
+    n, entries = int(cfg.market.customers), network_entries(cfg)
+    return 8 * (n + 1) + 4 * entries + (entries + 7) // 8
+
+
+def build_bytes(cfg) -> int:
+    """Peak temporary bytes of building the network, besides its final arrays."""
+    net, n = cfg.network, int(cfg.market.customers)
+    kind = str(net.kind)
+    if kind == "complete":
+        return 0
+    entries = network_entries(cfg)
+    blocks = min(1024, max(1, -(-n // 65536)))
+    buckets = max(1, -(-n // 65536))
+    common = IN_DEGREE_BYTES * n + 16 * blocks * buckets
+    if kind == "watts_strogatz":
+        sent = entries / 2 * float(net.rewiring)
+        return common + int(SENT_TIE_BYTES * sent) + entries // 16 + 1
+    if kind == "erdos_renyi":
+        return common + SENT_TIE_BYTES * entries // 2
+    if kind == "clustered":
+        return common + int(SENT_TIE_BYTES * n * float(net.weak_ties) / 2)
+    if kind == "barabasi_albert":
+        return common + (SENT_TIE_BYTES + 4) * entries // 2
+    rows = entries // 2  # edgelist
+    return max(EDGELIST_LOAD_BYTES * rows, common + (SENT_TIE_BYTES + 9) * rows + 8 * n)
 
 
 def estimate(cfg, threads: int | None = None) -> Estimate:
@@ -72,26 +134,22 @@ def estimate(cfg, threads: int | None = None) -> Estimate:
     n = int(cfg.market.customers)
     b = len(cfg.brands)
     t = int(cfg.sim.steps)
-    k = mean_degree(cfg)
-    kind = str(cfg.network.kind)
     state = n * (STATE_BYTES_FIXED + 4 * b)
-    network = 0 if kind == "complete" else 8 * (n + 1) + int(4 * n * k)
-    build_network = (
-        0 if kind == "complete" else (16 * int(n * k) if kind == "barabasi_albert" else 16 * n)
-    )
-    build = max(BUILD_BYTES * n, build_network)
+    network = network_bytes(cfg)
+    build = build_bytes(cfg)
     states = b + 4
     horizon = min(t, MAX_COHORT_TENURE) + 1
     chunks = math.ceil(n / CHUNK)
     records = 8 * (t + 1) * (b * P.N_ACC + states * states) + 8 * (t + 1) * b * 30
     records += 8 * chunks * (b * P.N_ACC + states * states + b * horizon)
     mesa = str(cfg.engine.name) == "mesa"
+    threads = threads or _threads(cfg)
     if mesa:
         state += MESA_BYTES * n
         rate = MESA_RATE
     else:
-        rate = NUMBA_RATE_PER_THREAD * (threads or _threads(cfg))
-    seconds = n * t / rate + n * BUILD_SECONDS_PER_CUSTOMER
+        rate = NUMBA_RATE_PER_THREAD * threads
+    seconds = n * t / rate + n * BUILD_SECONDS_PER_CUSTOMER / threads
     return Estimate(state, network, build, records, seconds)
 
 

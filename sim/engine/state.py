@@ -7,14 +7,17 @@ float64 tables indexed by the constants in ``sim.engine.params``.
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit, prange
 from omegaconf import DictConfig
 
 from agents import rules
 from sim.engine import params as P
-from sim.engine.rng import STREAM_INIT
+from sim.engine.rng import STREAM_INIT, customer_key, stream_key, uniform
 
 MAX_BRANDS = 8  # awareness and consideration are 8-bit masks
 
@@ -255,110 +258,421 @@ def encode_voice(brand: int, kind: int, age: int = 0) -> int:
     return (1 + 3 * brand + kind) | (min(age, 255) << 8)
 
 
+# Draw families of the initialisation: each is its own counter-based stream under
+# STREAM_INIT, keyed stream_key(seed, family, STREAM_INIT), then by customer and draw slot.
+# Family 0 is the step-0 record pass's (sim.engine.model), so the initial draws start at 1.
+_FAMILY_BRAND = 1  # slot 0: current brand
+_FAMILY_SATISFACTION = 2  # slot 0: a normal
+_FAMILY_TENURE = 3  # slot 0: exponential
+_FAMILY_CHANNEL = 4  # slot 0: channel
+_FAMILY_TRAIT = 10  # + k for trait k: slot 0 (a table), or as many as rejection needs
+_FAMILY_BRAND_OWN = 1000  # + b for brand b: attitude normal 0, awareness 1, consideration 2
+_FAMILY_NEED = 2000  # slots 0, 1, 2: in the market, lapsed, last brand
+
+_TRAIT_CONSTANT, _TRAIT_BETA, _TRAIT_LOGNORMAL, _TRAIT_TABLE = 0, 1, 2, 3
+
+# Quantile tables of Beta traits, sampled by inversion: Q(j / 2^16) for j = 0..2^16 (the
+# body, linear between), then Q(p) and Q(1 - p) for p = 2^-t, t = 10, 10.125, ..., 54
+# (the tails, linear in t). The sampled CDF is then within 4e-6 of the exact one (max over
+# x, for the default traits), far below what 2e9 draws can detect (1.36 / sqrt(2e9) = 3e-5).
+_CELLS = 1 << 16
+_TAIL_FROM, _TAIL_TO, _TAIL_STEPS = 10, 54, 8
+_TAIL_POINTS = (_TAIL_TO - _TAIL_FROM) * _TAIL_STEPS + 1
+_TABLE_SIZE = _CELLS + 1 + 2 * _TAIL_POINTS
+_TABLE_TOLERANCE = 1e-9  # largest |F(Q(u)) - u| accepted from scipy's inversion
+_LN2 = math.log(2.0)
+
+
+@functools.lru_cache(maxsize=32)
+def _beta_quantiles(a: float, b: float) -> np.ndarray | None:
+    """Quantile table of Beta(a, b), or None where scipy cannot invert the CDF to 1e-9.
+
+    Layout: the 2^16 + 1 body quantiles, then the lower and the upper tail points. The
+    upper tail is 1 - Q_(b, a)(p), exact where 1 - p would round.
+    """
+    from scipy.special import betainc, betaincinv
+
+    u = np.arange(_CELLS + 1) / _CELLS
+    p = 2.0 ** -(_TAIL_FROM + np.arange(_TAIL_POINTS) / _TAIL_STEPS)
+    with np.errstate(all="ignore"):
+        body = betaincinv(a, b, u)
+        lower = betaincinv(a, b, p)
+        upper_complement = betaincinv(b, a, p)
+        table = np.concatenate([body, lower, 1.0 - upper_complement])
+        errors = np.concatenate([
+            np.abs(betainc(a, b, body) - u),
+            np.abs(betainc(a, b, lower) - p),
+            np.abs(betainc(b, a, upper_complement) - p),
+        ])  # fmt: skip
+    ordered = np.all(np.diff(body) >= 0) and np.all(np.diff(lower) <= 0)
+    ordered = ordered and np.all(np.diff(upper_complement) <= 0)
+    if not (np.all(np.isfinite(table)) and ordered and np.nanmax(errors) <= _TABLE_TOLERANCE):
+        return None
+    return table
+
+
+def _trait_spec(spec) -> tuple[int, float, float, np.ndarray | None]:
+    """(kind, p1, p2, quantile table) of a trait spec, by the rules of ``draw_trait``.
+
+    Beta(alpha, beta) when both are given; the mean for all when ``dist: constant`` or
+    sd = 0; beta moment matched, k = m (1 - m) / sd^2 - 1, Beta(m k, (1 - m) k); lognormal
+    with sigma^2 = ln(1 + (sd / m)^2), mu = ln m - sigma^2 / 2. A Beta is drawn from its
+    quantile table where scipy inverts its CDF accurately, else by rejection.
+    """
+    dist = spec.get("dist", "beta")
+    mean = float(spec.get("mean", 0.0) or 0.0)
+    sd = float(spec.get("sd", 0.0) or 0.0)
+    a, b = spec.get("alpha"), spec.get("beta")
+    if dist == "beta" and a is not None and b is not None:
+        return _beta_spec(float(a), float(b))
+    if dist == "constant" or sd == 0.0:
+        return _TRAIT_CONSTANT, mean, 0.0, None
+    if dist == "beta":
+        common = mean * (1.0 - mean) / (sd * sd) - 1.0
+        return _beta_spec(mean * common, (1.0 - mean) * common)
+    if dist == "lognormal":
+        s2 = float(np.log1p((sd / mean) ** 2))
+        return _TRAIT_LOGNORMAL, float(np.log(mean)) - s2 / 2.0, float(np.sqrt(s2)), None
+    raise ValueError(f"unknown trait distribution {dist!r}")
+
+
+def _beta_spec(a: float, b: float) -> tuple[int, float, float, np.ndarray | None]:
+    table = _beta_quantiles(a, b)
+    return (_TRAIT_BETA if table is None else _TRAIT_TABLE), a, b, table
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _open_uniform(ck: np.uint64, slot: int) -> float:
+    """A uniform in (0, 1): the draw of ``slot`` moved half a step off 0."""
+    return uniform(ck, slot) + 0.5 / 9007199254740992.0
+
+
+# Acklam's rational approximation of the inverse normal CDF (relative error < 1.2e-9):
+# central region |u - 0.5| <= 0.47575, tails in sqrt(-2 ln u).
+_NA = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02,
+       1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00)  # fmt: skip
+_NB = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02,
+       6.680131188771972e01, -1.328068155288572e01)  # fmt: skip
+_NC = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00,
+       -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)  # fmt: skip
+_ND = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00,
+       3.754408661907416e00)  # fmt: skip
+_TAIL = 0.02425
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _normal_tail(u: float) -> float:
+    q = math.sqrt(-2.0 * math.log(u))
+    top = ((((_NC[0] * q + _NC[1]) * q + _NC[2]) * q + _NC[3]) * q + _NC[4]) * q + _NC[5]
+    return top / ((((_ND[0] * q + _ND[1]) * q + _ND[2]) * q + _ND[3]) * q + 1.0)
+
+
+@njit(cache=True, error_model="numpy")
+def _normal(ck: np.uint64, slot: int) -> float:
+    """Standard normal from the draw of ``slot``, by inversion (one uniform per normal).
+
+    Acklam's approximation of the inverse CDF: a rational function of u - 1/2 in the
+    centre, of sqrt(-2 ln u) in the tails (only those need a logarithm).
+    """
+    u = _open_uniform(ck, slot)
+    if u < _TAIL:
+        return _normal_tail(u)
+    if u > 1.0 - _TAIL:
+        return -_normal_tail(1.0 - u)
+    q = u - 0.5
+    r = q * q
+    top = ((((_NA[0] * r + _NA[1]) * r + _NA[2]) * r + _NA[3]) * r + _NA[4]) * r + _NA[5]
+    return top * q / (((((_NB[0] * r + _NB[1]) * r + _NB[2]) * r + _NB[3]) * r + _NB[4]) * r + 1.0)
+
+
+@njit(cache=True, error_model="numpy")
+def _gamma_variate(ck: np.uint64, slot: int, shape: float) -> tuple[float, int]:
+    """Gamma(shape, 1) from draws ``slot``, ``slot + 1``, ...; returns it and the next slot.
+
+    Marsaglia and Tsang (2000): d = a - 1/3, c = 1 / sqrt(9 d); for a normal x and a
+    uniform u (two slots per attempt), v = (1 + c x)^3 is accepted when v > 0 and
+    u < 1 - 0.0331 x^4 or ln u < x^2 / 2 + d (1 - v + ln v); the variate is d v. For a < 1,
+    Gamma(a) = Gamma(a + 1) U^(1/a) (one more slot, first).
+    """
+    boost = 1.0
+    if shape < 1.0:
+        boost = math.exp(math.log(_open_uniform(ck, slot)) / shape)
+        slot += 1
+        shape += 1.0
+    d = shape - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    while True:
+        x = _normal(ck, slot)
+        u = _open_uniform(ck, slot + 1)
+        slot += 2
+        v = 1.0 + c * x
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        x2 = x * x
+        if u < 1.0 - 0.0331 * x2 * x2 or math.log(u) < 0.5 * x2 + d * (1.0 - v + math.log(v)):
+            return d * v * boost, slot
+
+
+@njit(cache=True, error_model="numpy")
+def _beta_variate(ck: np.uint64, p: float, q: float) -> float:
+    """Beta(p, q) = X / (X + Y), X ~ Gamma(p) and then Y ~ Gamma(q) from the same slots."""
+    x, slot = _gamma_variate(ck, 0, p)
+    y, _ = _gamma_variate(ck, slot, q)
+    return x / (x + y)
+
+
+@njit(cache=True, error_model="numpy")
+def _from_quantiles(table: np.ndarray, ck: np.uint64) -> float:
+    """Inversion of a quantile table (``_beta_quantiles``) at the uniform of slot 0.
+
+    The body: linear between Q(j / 2^16) and Q((j + 1) / 2^16). The tails, u or 1 - u
+    below 2^-10: linear in t = -log2 of that probability, between the tail points.
+    """
+    u = uniform(ck, 0)
+    v = u * _CELLS
+    j = int(v)
+    edge = _CELLS >> _TAIL_FROM
+    if edge <= j < _CELLS - edge:
+        return table[j] + (v - j) * (table[j + 1] - table[j])
+    if j < edge:
+        p = u + 0.5 / 9007199254740992.0
+        base = _CELLS + 1
+    else:
+        p = 1.0 - u
+        base = _CELLS + 1 + _TAIL_POINTS
+    s = (-math.log(p) / _LN2 - _TAIL_FROM) * _TAIL_STEPS
+    k = int(s)
+    if k >= _TAIL_POINTS - 1:
+        return table[base + _TAIL_POINTS - 1]
+    return table[base + k] + (s - k) * (table[base + k + 1] - table[base + k])
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _trait_value(
+    kind: int, p1: float, p2: float, table: np.ndarray, ck: np.uint64, clip: bool
+) -> np.float32:
+    if kind == _TRAIT_CONSTANT:
+        x = p1
+    elif kind == _TRAIT_LOGNORMAL:
+        x = math.exp(p1 + p2 * _normal(ck, 0))
+    elif kind == _TRAIT_TABLE:
+        x = _from_quantiles(table, ck)
+    else:
+        x = _beta_variate(ck, p1, p2)
+    if clip:
+        x = min(max(x, 0.0), 1.0)
+    return np.float32(x)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _pick(cum: np.ndarray, u: float) -> int:
+    """Index of the first cumulated weight above u (searchsorted, side right)."""
+    k = 0
+    while k < cum.size and cum[k] <= u:
+        k += 1
+    return k
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _draw_brands(key: np.uint64, cum: np.ndarray, brand: np.ndarray) -> None:
+    """Current brand: b with probability initial_share_b (cumulated), none (-1) otherwise."""
+    nb = cum.size
+    for i in prange(brand.size):
+        b = _pick(cum, uniform(customer_key(key, i), 0))
+        brand[i] = b if b < nb else -1
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _draw_customers(
+    keys: np.ndarray,
+    trait_keys: np.ndarray,
+    brand_keys: np.ndarray,
+    trait_specs: np.ndarray,
+    trait_tables: np.ndarray,
+    trait_clip: np.ndarray,
+    out_share: float,
+    served: float,
+    by_share: np.ndarray,
+    launched: np.ndarray,
+    equity: np.ndarray,
+    init_aware: np.ndarray,
+    init_consider: float,
+    threshold: float,
+    init_satisfaction: float,
+    mean_tenure: float,
+    cum_channel: np.ndarray,
+    brand: np.ndarray,
+    traits: np.ndarray,
+    last_brand: np.ndarray,
+    aware: np.ndarray,
+    consider: np.ndarray,
+    attitude: np.ndarray,
+    satisfaction: np.ndarray,
+    tenure: np.ndarray,
+    channel: np.ndarray,
+    flags: np.ndarray,
+    stage: np.ndarray,
+) -> None:
+    """Every initial draw of every customer but the brand, one customer per iteration."""
+    nb = equity.size
+    for i in prange(brand.size):
+        for k in range(trait_specs.shape[0]):
+            traits[k, i] = _trait_value(
+                int(trait_specs[k, 0]), trait_specs[k, 1], trait_specs[k, 2], trait_tables[k],
+                customer_key(trait_keys[k], i), trait_clip[k],
+            )  # fmt: skip
+        own = brand[i]
+        customer = own >= 0
+        ck = customer_key(keys[3], i)  # the need family
+        in_market = customer or uniform(ck, 0) >= out_share
+        last = -1
+        if not in_market and uniform(ck, 1) < served:
+            last = min(_pick(by_share, uniform(ck, 2)), nb - 1)
+        known = 0
+        considered = 0
+        for b in range(nb):
+            ckb = customer_key(brand_keys[b], i)
+            a = np.float32(min(max(equity[b] + 0.1 * _normal(ckb, 0), 0.0), 1.0))
+            attitude[i, b] = a
+            if not launched[b]:
+                continue
+            if uniform(ckb, 1) < init_aware[b] or own == b or last == b:
+                known |= 1 << b
+                if in_market and a >= threshold and uniform(ckb, 2) < init_consider:
+                    considered |= 1 << b
+            if own == b:
+                considered |= 1 << b
+        aware[i] = known
+        consider[i] = considered
+        last_brand[i] = last
+        flags[i] = 1 if in_market else 0  # sim.engine.kernels.IN_MARKET
+        if customer:
+            noise = 0.05 * _normal(customer_key(keys[0], i), 0)
+            satisfaction[i] = min(max(init_satisfaction + noise, 0.0), 1.0)
+            if mean_tenure > 0.0:
+                drawn = -mean_tenure * math.log(_open_uniform(customer_key(keys[1], i), 0))
+                tenure[i] = int(min(drawn, 65535.0))
+            else:
+                tenure[i] = 0
+        else:
+            satisfaction[i] = init_satisfaction
+            tenure[i] = 0
+        if cum_channel.size > 0:
+            u = uniform(customer_key(keys[2], i), 0)
+            channel[i] = min(_pick(cum_channel, u), cum_channel.size - 1)
+        else:
+            channel[i] = 0
+        if customer:
+            stage[i] = rules.CUSTOMER
+        elif considered != 0:
+            stage[i] = rules.CONSIDERING
+        elif last >= 0:
+            stage[i] = rules.LAPSED
+        elif known != 0:
+            stage[i] = rules.AWARE
+        else:
+            stage[i] = rules.UNAWARE
+
+
+def _init_key(seed: int, family: int) -> np.uint64:
+    return np.uint64(stream_key(int(seed), family, STREAM_INIT))
+
+
 def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
-    """Initial customers: traits, current brands, awareness, consideration and attitudes."""
+    """Initial customers: traits, current brands, awareness, consideration and attitudes.
+
+    Every draw is counter-based, keyed by (seed, family, customer, slot) under
+    ``STREAM_INIT`` (the families above), and computed in parallel, one customer per
+    iteration: the customers do not depend on the number of threads. Each brand has its
+    own family, so adding a brand after the others leaves every other draw unchanged
+    (common random numbers across scenarios). The rules (docs/model.md, section 5):
+
+    1. Traits ``market.traits.<name>``: Beta (inversion of its quantile table, or a ratio
+       of gammas where scipy cannot invert its CDF), lognormal (exp of a normal) or
+       constant, as ``draw_trait`` reads the spec; activity, expectation, churn
+       propensity and word-of-mouth threshold clipped to [0, 1].
+    2. Brand b with probability ``initial_share_b`` (brands launched at step 0), else none.
+    3. Out of the market with probability min(1, o / (1 - S)) for a non-customer, o the
+       steady-state share out of the market, S the share drawn as customers; one out of
+       the market is lapsed with probability S, its last brand drawn by the shares.
+    4. Per brand: attitude clip(equity + 0.1 eps); for a launched brand aware with
+       probability ``initial_awareness`` (or if a customer of it or its last brand);
+       considering if aware, in the market, attitude >= the threshold and with
+       probability ``initial_consideration``, or if a customer of it.
+    5. Satisfaction: ``initial_satisfaction`` (+ 0.05 eps for customers, clipped).
+    6. Tenure of customers: exponential with mean ``initial_tenure_years`` x steps per
+       year, rounded down, capped at 65535.
+    7. Channel by ``service_share``; 8. stage from the above.
+    """
     n = int(cfg.market.customers)
     nb = market.n_brands
-    rng = np.random.default_rng([int(seed), STREAM_INIT])
-    traits = cfg.market.traits
-    price_sens = draw_trait(traits.price_sensitivity, n, rng)
-    activity = np.clip(draw_trait(traits.wom_activity, n, rng), 0.0, 1.0)
-    expectation = np.clip(draw_trait(traits.expectation, n, rng), 0.0, 1.0)
-    churn_prop = np.clip(draw_trait(traits.churn_propensity, n, rng), 0.0, 1.0)
-
     launched = market.launch_step <= 0
     shares = np.array([cfg.brands[b].initial_share for b in market.brand_names]) * launched
     cum = np.cumsum(shares)
-    u = rng.random(n)
-    brand = np.searchsorted(cum, u, side="right").astype(np.int64)
-    brand[brand >= nb] = -1
-
-    # Per-brand draws come from per-brand streams, so adding a brand (a new entrant)
-    # leaves every other draw unchanged: common random numbers across scenarios.
-    threshold = market.globals.consider_threshold
-    equity = market.brand_params[:, P.B_EQUITY]
-    attitude = np.empty((n, nb), dtype=np.float32)
-    aware = np.zeros(n, dtype=np.uint8)
-    consider = np.zeros(n, dtype=np.uint8)
+    brand = np.empty(n, dtype=np.int8)
+    _draw_brands(_init_key(seed, _FAMILY_BRAND), cum.astype(np.float64), brand)
+    served = float(np.count_nonzero(brand >= 0)) / max(n, 1)
     # Out of the market at steady state: exit / (entry + exit) of everyone, all of them
     # non-customers (customers have the need). Most people out of the market had the need
     # before and were customers then: lapsed, with a last brand drawn by the initial shares.
-    need_rng = np.random.default_rng([int(seed), STREAM_INIT, 2000])
-    is_customer = brand >= 0
-    served = float(is_customer.mean())
     out_share = min(1.0, (1.0 - in_market_share(market)) / max(1.0 - served, 1e-12))
-    in_market = is_customer | (need_rng.random(n) >= out_share)
-    was_customer = ~in_market & (need_rng.random(n) < served)
     by_share = cum / cum[-1] if cum.size and cum[-1] > 0 else np.ones(nb)
-    drawn = np.minimum(np.searchsorted(by_share, need_rng.random(n), side="right"), nb - 1)
-    last_brand = np.where(was_customer, drawn, -1)
-    init_aware = np.array([cfg.brands[b].initial_awareness for b in market.brand_names])
-    for b in range(nb):
-        brand_rng = np.random.default_rng([int(seed), STREAM_INIT, 1000 + b])
-        attitude[:, b] = np.clip(equity[b] + 0.1 * brand_rng.standard_normal(n), 0.0, 1.0)
-        if not launched[b]:
-            continue
-        bit = np.uint8(1 << b)
-        is_aware = (brand_rng.random(n) < init_aware[b]) | (brand == b) | (last_brand == b)
-        aware[is_aware] |= bit
-        likes = attitude[:, b] >= threshold
-        considers = is_aware & likes & (brand_rng.random(n) < cfg.market.initial_consideration)
-        considers &= in_market
-        considers |= brand == b
-        consider[considers] |= bit
-
-    satisfaction = np.full(n, cfg.market.initial_satisfaction, dtype=np.float32)
-    noise = 0.05 * rng.standard_normal(int(is_customer.sum()))
-    satisfaction[is_customer] = np.clip(satisfaction[is_customer] + noise, 0.0, 1.0)
-    # Tenure of a market at steady state under a constant churn hazard: geometric, here
-    # exponential with the given mean (in years), rounded down to whole steps.
-    mean_tenure = float(cfg.market.initial_tenure_years) * float(cfg.sim.steps_per_year)
-    tenure = np.zeros(n, dtype=np.uint16)
-    drawn = rng.exponential(max(mean_tenure, 1e-12), int(is_customer.sum()))
-    tenure[is_customer] = np.floor(np.minimum(drawn, 65535.0)) if mean_tenure > 0 else 0
-
-    service_share = market.channel_roles[:, P.R_SERVICE]
-    if service_share.sum() > 0:
-        cum_c = np.cumsum(service_share / service_share.sum())
-        channel = np.minimum(np.searchsorted(cum_c, rng.random(n), side="right"), len(cum_c) - 1)
-    else:
-        channel = np.zeros(n, dtype=np.int64)
-
-    stage = np.select(
-        [is_customer, consider != 0, last_brand >= 0, aware != 0],
-        [rules.CUSTOMER, rules.CONSIDERING, rules.LAPSED, rules.AWARE],
-        rules.UNAWARE,
+    names = (
+        "price_sensitivity",
+        "wom_activity",
+        "expectation",
+        "churn_propensity",
+        "wom_threshold",
     )
-    voice = np.zeros(n, dtype=np.uint16)  # filled by the initial record pass (sim.engine.kernels)
-    return Customers(
-        stage=stage.astype(np.int8),
-        brand=brand.astype(np.int8),
-        last_brand=last_brand.astype(np.int8),
-        aware=aware,
-        consider=consider,
-        attitude=attitude.astype(np.float32),
-        satisfaction=satisfaction,
-        expectation=expectation.astype(np.float32),
-        tenure=tenure,
-        price_sensitivity=price_sens,
-        wom_activity=activity.astype(np.float32),
-        churn_propensity=churn_prop.astype(np.float32),
-        wom_threshold=draw_wom_threshold(traits, n, seed),
-        channel=channel.astype(np.uint8),
-        flags=np.where(in_market, 1, 0).astype(np.uint8),  # sim.engine.kernels.IN_MARKET
+    parsed = [_trait_spec(cfg.market.traits[k]) for k in names]
+    specs = np.array([spec[:3] for spec in parsed], dtype=np.float64)
+    tables = np.zeros((len(names), _TABLE_SIZE))
+    for k, spec in enumerate(parsed):
+        if spec[3] is not None:
+            tables[k] = spec[3]
+    service_share = market.channel_roles[:, P.R_SERVICE]
+    total = service_share.sum()
+    cum_channel = np.cumsum(service_share / total) if total > 0 else np.zeros(0)
+    families = (_FAMILY_SATISFACTION, _FAMILY_TENURE, _FAMILY_CHANNEL, _FAMILY_NEED)
+    keys = np.array([_init_key(seed, f) for f in families], dtype=np.uint64)
+    trait_keys = np.array(
+        [_init_key(seed, _FAMILY_TRAIT + k) for k in range(len(names))], np.uint64
+    )
+    brand_keys = np.array([_init_key(seed, _FAMILY_BRAND_OWN + b) for b in range(nb)], np.uint64)
+    init_aware = np.array([cfg.brands[b].initial_awareness for b in market.brand_names])
+    traits = np.empty((len(names), n), dtype=np.float32)
+    c = Customers(
+        stage=np.empty(n, dtype=np.int8),
+        brand=brand,
+        last_brand=np.empty(n, dtype=np.int8),
+        aware=np.empty(n, dtype=np.uint8),
+        consider=np.empty(n, dtype=np.uint8),
+        attitude=np.empty((n, nb), dtype=np.float32),
+        satisfaction=np.empty(n, dtype=np.float32),
+        expectation=traits[2],
+        tenure=np.empty(n, dtype=np.uint16),
+        price_sensitivity=traits[0],
+        wom_activity=traits[1],
+        churn_propensity=traits[3],
+        wom_threshold=traits[4],
+        channel=np.empty(n, dtype=np.uint8),
+        flags=np.empty(n, dtype=np.uint8),
         grudge=np.zeros(n, dtype=np.uint8),
         last_touch=np.zeros(n, dtype=np.uint16),
-        voice=voice,
+        voice=np.zeros(n, dtype=np.uint16),  # filled by the initial record pass (kernels)
     )
-
-
-def draw_wom_threshold(traits, n: int, seed: int) -> np.ndarray:
-    """The threshold trait (share of neighbours a view needs), from its own stream, in [0, 1].
-
-    Its own generator keeps every other initial draw as it was without it.
-    """
-    rng = np.random.default_rng([int(seed), STREAM_INIT, 4000])
-    return np.clip(draw_trait(traits.wom_threshold, n, rng), 0.0, 1.0).astype(np.float32)
+    _draw_customers(
+        keys, trait_keys, brand_keys, specs, tables, np.array([False, True, True, True, True]),
+        out_share, served, by_share.astype(np.float64), launched.astype(np.bool_),
+        market.brand_params[:, P.B_EQUITY].copy(), init_aware.astype(np.float64),
+        float(cfg.market.initial_consideration), float(market.globals.consider_threshold),
+        float(cfg.market.initial_satisfaction),
+        float(cfg.market.initial_tenure_years) * float(cfg.sim.steps_per_year),
+        cum_channel.astype(np.float64), brand, traits, c.last_brand, c.aware, c.consider,
+        c.attitude, c.satisfaction, c.tenure, c.channel, c.flags, c.stage,
+    )  # fmt: skip
+    return c
 
 
 def in_market_share(market: Market) -> float:
