@@ -34,8 +34,12 @@ def test_option_files_are_discovered():
 
 
 @pytest.mark.parametrize("group, option", GROUP_OPTIONS, ids=[f"{g}={o}" for g, o in GROUP_OPTIONS])
-def test_every_group_option_composes_and_validates(group, option):
-    cfg = load_config([f"{group}={option}"])
+def test_every_group_option_composes_and_validates(group, option, tmp_path):
+    extra = []
+    if (group, option) == ("network", "edgelist"):  # needs its file: a 3-customer path
+        (tmp_path / "ties.csv").write_text("0,1\n1,2\n")
+        extra = [f"network.path={tmp_path / 'ties.csv'}", "market.customers=3"]
+    cfg = load_config([f"{group}={option}", *extra])
     assert "hydra" not in cfg
     if group == "scenario":
         assert cfg.scenario.name == option
@@ -147,7 +151,8 @@ RANGE_ERRORS = [
     (["wom.weight=-0.2"], "wom.weight=-0.2: must be between 0 and 1"),
     (["service.contact_rate=2"], "service.contact_rate=2: must be between 0 and 1"),
     (["network.kind=star"],
-     "network.kind=star: must be one of complete, erdos_renyi, watts_strogatz, barabasi_albert"),
+     "network.kind=star: must be one of complete, erdos_renyi, watts_strogatz, barabasi_albert, "
+     "clustered, edgelist"),
     (["network.rewiring=-0.1"], "network.rewiring=-0.1: must be between 0 and 1"),
     (["network.mean_degree=0.5"], "network.mean_degree=0.5: must be between 1 and 19999"),
     (["market.customers=100", "network.mean_degree=200"],

@@ -408,3 +408,16 @@ def test_memory_estimate_matches_the_built_network(kind, edge_file):
     else:
         assert network_bytes(cfg) == pytest.approx(net.nbytes, rel=0.02)
     assert build_bytes(cfg) >= 4 * n  # at least the in-degree counts
+
+
+@pytest.mark.parametrize("kind", ["clustered", "edgelist"])
+def test_the_model_runs_on_the_network_its_config_describes(kind, edge_file):
+    from sim.engine.model import JourneyModel
+
+    extra = [f"network.path={edge_file}"] if kind == "edgelist" else ["network.group_size=7"]
+    cfg = load_config([f"network={kind}", "market.customers=700", "sim.burn_in=0", *extra])
+    model = JourneyModel(cfg)
+    expected = network_from_config(cfg.network, 700, int(cfg.seed))
+    assert model.network.kind == kind
+    assert np.array_equal(model.network.indices, expected.indices)
+    assert np.array_equal(model.network.strong, expected.strong)

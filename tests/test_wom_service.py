@@ -35,7 +35,7 @@ def test_cascade_follows_its_recursion_on_the_complete_network(a, b):
     assert f[-1] > 0.9 and r.metrics["churned"].sum() == 0
 
 
-@pytest.mark.parametrize("network", ["watts_strogatz", "erdos_renyi", "complete"])
+@pytest.mark.parametrize("network", ["watts_strogatz", "erdos_renyi", "clustered", "complete"])
 def test_cascade_without_word_of_mouth_is_exactly_geometric_on_any_network(network):
     a = 0.05
     steps = 20
@@ -49,6 +49,38 @@ def test_cascade_without_word_of_mouth_is_exactly_geometric_on_any_network(netwo
     t = np.arange(steps + 1)
     expected = 1 - (1 - a) ** t
     assert np.all(np.abs(f - expected) < 4 * np.sqrt(expected * (1 - expected) / 12000) + 1e-9)
+
+
+def _steps_to_half(f: np.ndarray) -> int:
+    return int(np.argmax(f >= 0.5)) if f[-1] >= 0.5 else f.size
+
+
+def test_weak_ties_speed_diffusion_on_a_clustered_network():
+    """Goldenberg, Libai and Muller (2001): ties across groups carry the news to new groups."""
+    common = ("+experiment=cascade", "network=clustered", "market.customers=6000",
+              "cascade.a=0.002", "cascade.strong=0.1", "sim.steps=60")  # fmt: skip
+    without = _adopted(run(*common, "cascade.weak=0"))
+    weak = _adopted(run(*common, "cascade.weak=0.1"))
+    assert _steps_to_half(weak) < 0.8 * _steps_to_half(without)
+    assert np.all(weak[1:] >= without[1:] - 0.02)
+
+
+def test_a_market_runs_on_an_edge_list(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 2000
+    ends = rng.integers(0, n, size=(8000, 2))
+    ends = ends[ends[:, 0] != ends[:, 1]]
+    ends[0] = (0, n - 1)  # the largest id is in the file
+    ends = np.unique(np.sort(ends, axis=1), axis=0)  # no repeated ties (they warn)
+    path = tmp_path / "graph.parquet"
+    pl.DataFrame({"a": ends[:, 0], "b": ends[:, 1]}).write_parquet(path)
+    r = run("+experiment=cascade", "network=edgelist", f"network.path={path}",
+            f"market.customers={n}", "cascade.a=0.01", "cascade.strong=0.05", "sim.steps=40")  # fmt: skip
+    f = _adopted(r)
+    geometric = 1 - (1 - 0.01) ** np.arange(f.size)
+    assert f[-1] > geometric[-1] + 0.1  # the ties of the file carry word of mouth
+    with pytest.raises(ConfigError, match="set market.customers=2000"):
+        load_config(["network=edgelist", f"network.path={path}", "market.customers=3000"])
 
 
 @pytest.mark.parametrize("initial, tipped", [(0.1, False), (0.12, True)])

@@ -19,7 +19,7 @@ from scenarios.responses import Responses
 from sim.engine import kernels
 from sim.engine import params as P
 from sim.engine.metrics import Recorder
-from sim.engine.network import build_network
+from sim.engine.network import network_from_config
 from sim.engine.rng import STREAM_BURN_IN, STREAM_INIT, STREAM_STEP, stream_key
 from sim.engine.service import Ratings, ServiceDesk
 from sim.engine.state import build_customers, build_market
@@ -45,10 +45,7 @@ class JourneyModel(mesa.Model):
         self.market = build_market(cfg)
         self._g_values = self.market.global_values
         self.customers = build_customers(cfg, self.market, self.seed)
-        net = cfg.network
-        self.network = build_network(
-            str(net.kind), self.customers.n, float(net.mean_degree), float(net.rewiring), self.seed
-        )
+        self.network = network_from_config(cfg.network, self.customers.n, self.seed)
         self.events = list(cfg.scenario.get("events") or [])
         self.responses = Responses(
             cfg, self.market.brand_names, self.market.n_channels, self.n_steps,
