@@ -279,6 +279,11 @@ def validate(cfg: DictConfig) -> None:
 
     # Events compete within a step: their rates must leave room for "nothing happens".
     nb = len(brands)
+    need_key = (
+        "market.category.exit_rate"
+        if m.category.exit_rate > m.category.entry_rate
+        else "market.category.entry_rate"
+    )
     parts = {
         "brands.*.ad_reach": total_reach,
         "wom.talk_rate": w.talk_rate,
@@ -287,7 +292,8 @@ def validate(cfg: DictConfig) -> None:
         "service.complaint_contact": s.complaint_contact,
         "market.journey.forget_rate": m.journey.forget_rate * nb,
         "market.category.turnover": m.category.turnover,
-        "market.category.entry_rate": max(m.category.entry_rate, m.category.exit_rate),
+        # one of the two per person: entry out of the market, exit in it
+        need_key: max(m.category.entry_rate, m.category.exit_rate),
         "wom.reviews.read_rate": w.reviews.read_rate,
     }
     total = sum(parts.values())
