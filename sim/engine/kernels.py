@@ -367,15 +367,20 @@ def gather_neighbours(i, voice_in, indptr, indices, strong_bits, complete, n, he
             heard[(code - 1) // 3, (code - 1) % 3, 1] -= fresh
         return n - 1
     lo, hi = indptr[i], indptr[i + 1]
+    # Only the cascade weighs strong and weak ties apart; the threshold rule counts them alike.
+    by_strength = strong_bits.size > 0 and g.wom_rule == rules.WOM_CASCADE
+    fades = g.message_half_life > 0.0
     for e in range(lo, hi):
         voice = np.int64(voice_in[indices[e]])
         code = voice & CODE_MASK
         if code == 0:
             continue
         fresh = 1.0
-        if g.message_half_life > 0.0:
+        if fades:
             fresh = rules.message_freshness(voice >> AGE_SHIFT, g.message_half_life)
-        tie = 0 if strong_bits.size and (strong_bits[e >> 3] >> (e & 7)) & 1 else 1
+        tie = 1
+        if by_strength and (strong_bits[e >> 3] >> (e & 7)) & 1:
+            tie = 0
         heard[(code - 1) // 3, (code - 1) % 3, tie] += fresh
     return hi - lo
 
