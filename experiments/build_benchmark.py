@@ -78,6 +78,7 @@ def write_edge_list(n: int, folder: Path) -> Path:
 
     from sim.engine.network import build_network
 
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"er_{n}.parquet"
     if not path.exists():
         net = build_network("erdos_renyi", n, 10.0, 0.1, 7)
