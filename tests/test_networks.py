@@ -421,3 +421,27 @@ def test_the_model_runs_on_the_network_its_config_describes(kind, edge_file):
     assert model.network.kind == kind
     assert np.array_equal(model.network.indices, expected.indices)
     assert np.array_equal(model.network.strong, expected.strong)
+
+
+@pytest.mark.parametrize("rule", ["cascade", "threshold"])
+def test_running_neighbour_counts_equal_a_fresh_count_after_every_step(rule):
+    from sim.engine import kernels
+    from sim.engine.model import JourneyModel
+
+    cfg = load_config([f"wom={rule}", "network=clustered", "market.customers=3000",
+                       "sim.burn_in=5", "sim.steps=10"])  # fmt: skip
+    model = JourneyModel(cfg)
+    net = model.network
+    assert model._heard_counts.shape == (3000, 9, 2)
+    from sim.engine.resources import heard_count_bytes
+
+    assert heard_count_bytes(cfg, 3000, 3, mesa=False) == model._heard_counts.nbytes
+    fresh = np.empty_like(model._heard_counts)
+    for _ in range(10):
+        model.step()
+        kernels.count_heard(model.customers.voice, net.indptr, net.indices, net.strong, fresh)
+        assert np.array_equal(model._heard_counts, fresh)
+    strong, weak = fresh[..., 0].sum(), fresh[..., 1].sum()
+    assert strong > 0 and weak > 0  # both kinds of tie speak
+    faded = JourneyModel(load_config([f"wom={rule}", "wom.half_life=30", "market.customers=300"]))
+    assert faded._heard_counts.shape[0] == 0  # fading messages: gathered every step

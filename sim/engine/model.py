@@ -67,6 +67,7 @@ class JourneyModel(mesa.Model):
         self._chan = np.zeros((chunks, nb, nc + 1, P.N_CHAN))
         self._flow = np.zeros((chunks, nb + 4, nb + 4), dtype=np.int64)
         self._voice_next = np.zeros_like(self.customers.voice)
+        self._heard_counts = self._running_counts()
         # Cohort retention numerators, per chunk, accumulated over the whole run.
         self.max_tenure = min(self.n_steps, MAX_COHORT_TENURE) + 1
         self._cohort = np.zeros((chunks, nb, self.max_tenure), dtype=np.int64)
@@ -159,10 +160,34 @@ class JourneyModel(mesa.Model):
             self._step_numba(key, tables, t)
         c = self.customers
         c.voice, self._voice_next = self._voice_next, c.voice
+        if self._heard_counts.shape[0] > 0:
+            net = self.network
+            kernels.update_heard(
+                self._voice_next, c.voice, net.indptr, net.indices, net.strong, self._heard_counts
+            )
         acc = self._acc.sum(axis=0)
         self.ratings.update(acc[:, P.A_REVIEWS], acc[:, P.A_REVIEW_SUM])
         nc = self.market.n_channels
         self.service.after_step(self._chan.sum(axis=0)[:, :nc, P.C_CONTACTS])
+
+    def _running_counts(self) -> np.ndarray:
+        """Each customer's speaking neighbours per voice code and tie strength, or empty.
+
+        Kept (``kernels.count_heard``, ``kernels.update_heard``) where the cascade or the
+        threshold rule reads every neighbour each step, messages never fade (so only a
+        change of code moves a count) and the numba engine runs on a stored network. uint16
+        counts: a network with a customer of more than 65,535 ties gathers instead.
+        """
+        g, net = self.market.globals, self.network
+        nb = self.market.n_brands
+        keep = (
+            self.engine == "numba"
+            and not net.complete
+            and g.wom_rule != rules.WOM_PAIRWISE
+            and g.message_half_life <= 0.0
+            and (net.n == 0 or int(np.diff(net.indptr).max(initial=0)) <= 65535)
+        )
+        return np.zeros((net.n if keep else 0, 3 * nb, 2), dtype=np.uint16)
 
     def _count_voices(self) -> None:
         """Freshness-weighted count of each voice code (cascade and threshold rules).
@@ -192,7 +217,8 @@ class JourneyModel(mesa.Model):
             key, c.stage, c.brand, c.last_brand, c.aware, c.consider, c.attitude,
             c.satisfaction, c.expectation, c.tenure, c.price_sensitivity, c.wom_activity,
             c.churn_propensity, c.channel, c.flags, c.grudge, c.last_touch, c.wom_threshold,
-            c.voice, self._voice_next, net.indptr, net.indices, net.strong, net.complete,
+            c.voice, self._voice_next, net.indptr, net.indices, net.strong, self._heard_counts,
+            net.complete,
             tables.brand_params, ad_cum, m.n_channels, tables.service_quality,
             tables.resolution, tables.friction, m.channel_roles, self._g_values,
             tables.wait_prob, tables.wait_friction, tables.abandon, self._histogram,
@@ -220,6 +246,9 @@ class JourneyModel(mesa.Model):
                 self._acc, self._flow,
             )  # fmt: skip
         self._chan[:] = 0.0
+        if self._heard_counts.shape[0] > 0:
+            net = self.network
+            kernels.count_heard(c.voice, net.indptr, net.indices, net.strong, self._heard_counts)
         if count:
             self.tracer.start(c)
             self._record(0, tables)

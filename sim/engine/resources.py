@@ -3,7 +3,9 @@
 The estimate (bytes) is the sum of
 
 - customer state: N (40 + 4 B) (the columns of ``sim.engine.state.Customers``: one
-  float32 attitude per brand, the rest one to four bytes per customer);
+  float32 attitude per brand, the rest one to four bytes per customer), plus 12 N B for the
+  running neighbour counts of the cascade and threshold rules (numba engine, stored
+  network, messages that never fade);
 - network: 8 (N + 1) + 4 M + ceil(M / 8) (CSR ``indptr``, ``indices`` and the tie-strength
   bitset, M = N k entries, k the mean degree as built: exact for the lattice and
   preferential-attachment kinds, expected for the random ones, twice the listed ties for an
@@ -143,6 +145,7 @@ def estimate(cfg, threads: int | None = None) -> Estimate:
     records = 8 * (t + 1) * (b * P.N_ACC + states * states) + 8 * (t + 1) * b * 30
     records += 8 * chunks * (b * P.N_ACC + states * states + b * horizon)
     mesa = str(cfg.engine.name) == "mesa"
+    state += heard_count_bytes(cfg, n, b, mesa)
     threads = threads or _threads(cfg)
     if mesa:
         state += MESA_BYTES * n
@@ -151,6 +154,19 @@ def estimate(cfg, threads: int | None = None) -> Estimate:
         rate = NUMBA_RATE_PER_THREAD * threads
     seconds = n * t / rate + n * BUILD_SECONDS_PER_CUSTOMER / threads
     return Estimate(state, network, build, records, seconds)
+
+
+def heard_count_bytes(cfg, n: int, b: int, mesa: bool) -> int:
+    """Running neighbour counts of the cascade and threshold rules: 12 B per customer and brand.
+
+    uint16 per customer, voice code (3 per brand) and tie strength, kept by the numba engine
+    on a stored network when messages never fade (``sim.engine.model``).
+    """
+    rule = str(cfg.wom.get("rule", "pairwise"))
+    fades = float(cfg.wom.get("half_life", 0) or 0) > 0
+    if mesa or rule == "pairwise" or fades or str(cfg.network.kind) == "complete":
+        return 0
+    return n * 3 * b * 2 * 2
 
 
 def _threads(cfg) -> int:
