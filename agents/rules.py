@@ -426,13 +426,26 @@ def cascade_probability(strong: float, weak: float, b_strong: float, b_weak: flo
     p = 1 - (1 - b_s)^S (1 - b_w)^W, with S and W the (freshness-weighted) numbers of strong
     and weak ties speaking about the brand; the external (advertising) chance a is the ad
     touchpoint, drawn independently, so overall P = 1 - (1 - a)(1 - b_s)^S (1 - b_w)^W.
+    Computed as ``cascade_probability_from_logs``.
     """
-    stay = 1.0
+    return cascade_probability_from_logs(strong, weak, math.log1p(-b_strong), math.log1p(-b_weak))
+
+
+@njit(cache=True)
+def cascade_probability_from_logs(
+    strong: float, weak: float, log_keep_strong: float, log_keep_weak: float
+) -> float:
+    """The cascade's p from l_s = ln(1 - b_s) and l_w = ln(1 - b_w): p = 1 - exp(S l_s + W l_w).
+
+    One exponential instead of two powers; the logarithms are taken once per person and step.
+    A term with no speaking tie is left out (so b = 1 with no such tie gives 0, not NaN).
+    """
+    exponent = 0.0
     if strong > 0.0:
-        stay *= (1.0 - b_strong) ** strong
+        exponent += strong * log_keep_strong
     if weak > 0.0:
-        stay *= (1.0 - b_weak) ** weak
-    return 1.0 - stay
+        exponent += weak * log_keep_weak
+    return -math.expm1(exponent)
 
 
 @njit(cache=True)

@@ -443,5 +443,14 @@ def test_running_neighbour_counts_equal_a_fresh_count_after_every_step(rule):
         assert np.array_equal(model._heard_counts, fresh)
     strong, weak = fresh[..., 0].sum(), fresh[..., 1].sum()
     assert strong > 0 and weak > 0  # both kinds of tie speak
+    # the update is the same whatever the number of listener ranges (threads)
+    before, after = model.customers.voice.copy(), np.roll(model.customers.voice, 7)
+    results = []
+    for parts in (1, 2, 5):
+        counts = fresh.copy()
+        kernels.update_heard(before, after, net.indptr, net.indices, net.strong, counts, parts)
+        results.append(counts)
+    kernels.count_heard(after, net.indptr, net.indices, net.strong, fresh)
+    assert all(np.array_equal(r, fresh) for r in results)
     faded = JourneyModel(load_config([f"wom={rule}", "wom.half_life=30", "market.customers=300"]))
     assert faded._heard_counts.shape[0] == 0  # fading messages: gathered every step

@@ -10,6 +10,7 @@ simulated first and not recorded.
 from __future__ import annotations
 
 import mesa
+import numba
 import numpy as np
 from omegaconf import DictConfig
 
@@ -163,8 +164,9 @@ class JourneyModel(mesa.Model):
         if self._heard_counts.shape[0] > 0:
             net = self.network
             kernels.update_heard(
-                self._voice_next, c.voice, net.indptr, net.indices, net.strong, self._heard_counts
-            )
+                self._voice_next, c.voice, net.indptr, net.indices, net.strong,
+                self._heard_counts, numba.get_num_threads(),
+            )  # fmt: skip
         acc = self._acc.sum(axis=0)
         self.ratings.update(acc[:, P.A_REVIEWS], acc[:, P.A_REVIEW_SUM])
         nc = self.market.n_channels
