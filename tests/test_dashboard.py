@@ -572,7 +572,7 @@ def test_comparison_zip_holds_results_configs_and_the_command(comparison):
 def test_levers_are_generic_over_brands_and_only_moved_ones_count(cfg):
     specs = dash.lever_specs(cfg)
     ids = [lever.id for lever in specs]
-    assert ids[:4] == ["wom", "service", "wom.talk_rate", "market.churn.sensitivity"]
+    assert ids[:5] == ["wom", "service", "network", "wom.talk_rate", "market.churn.sensitivity"]
     for brand in cfg.brands:
         assert f"brands.{brand}.price" in ids and f"ads.{brand}" in ids
     for lever in specs:
@@ -581,9 +581,11 @@ def test_levers_are_generic_over_brands_and_only_moved_ones_count(cfg):
         if lever.kind == "rule":  # the configured rule is the default choice
             assert lever.options[int(lever.default)] == OmegaConf.select(cfg, lever.keys[1])
         assert lever.low <= lever.default <= lever.high
-    moved = {"wom.talk_rate": 0.1, "ads.incumbent": 2.0, "brands.budget.price": 0.9, "wom": 1.0}
+    moved = {"wom.talk_rate": 0.1, "ads.incumbent": 2.0, "brands.budget.price": 0.9, "wom": 1.0,
+             "network": 3.0}  # fmt: skip
     overrides = dash.lever_overrides(moved, specs, cfg)
     assert "wom=cascade" in overrides  # a rule lever chooses a config-group option
+    assert "network=clustered" in overrides
     assert "wom.talk_rate=0.1" not in overrides  # the default: not moved
     tv = 2 * cfg.brands.incumbent.ad_reach.tv
     assert f"brands.incumbent.ad_reach.tv={tv:g}" in overrides  # the default reach x 2

@@ -64,6 +64,16 @@ class Lever:
     options: tuple[str, ...] = ()
 
 
+#: Network kinds the app offers (an edge list needs its file: type ``network=edgelist
+#: network.path=...`` as an override instead).
+NETWORKS = ("watts_strogatz", "erdos_renyi", "barabasi_albert", "clustered", "complete")
+
+
+def _index(options: Sequence[str], value: str) -> int:
+    """Position of ``value`` among ``options`` (0 when the config holds another choice)."""
+    return options.index(value) if value in options else 0
+
+
 def lever_specs(cfg) -> list[Lever]:
     """The levers of a base config: market-wide ones, then per brand (generic over brands)."""
     from agents.rule_names import SERVICE_RULES, WOM_RULES
@@ -75,6 +85,9 @@ def lever_specs(cfg) -> list[Lever]:
         Lever("service", "Service rule", "Market", ("service", "service.rule"), 0.0,
               len(SERVICE_RULES) - 1, 1.0, float(SERVICE_RULES.index(str(cfg.service.rule))),
               "rule", SERVICE_RULES),
+        Lever("network", "Social network", "Market", ("network", "network.kind"), 0.0,
+              len(NETWORKS) - 1, 1.0, float(_index(NETWORKS, str(cfg.network.kind))), "rule",
+              NETWORKS),
         Lever("wom.talk_rate", "Word-of-mouth strength (talk rate per day)", "Market",
               ("wom.talk_rate",), 0.0, 0.5, 0.01, float(cfg.wom.talk_rate)),
         Lever("market.churn.sensitivity", "Churn sensitivity to satisfaction", "Market",
