@@ -454,3 +454,18 @@ def test_running_neighbour_counts_equal_a_fresh_count_after_every_step(rule):
     assert all(np.array_equal(r, fresh) for r in results)
     faded = JourneyModel(load_config([f"wom={rule}", "wom.half_life=30", "market.customers=300"]))
     assert faded._heard_counts.shape[0] == 0  # fading messages: gathered every step
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"\xef\xbb\xbf0,1\n1,2\n2,3\n",  # Excel's "CSV UTF-8": a byte-order mark, no header
+     b"0,1\n1,2\n\n2,3\n   \n",  # blank lines
+     b"a,b\n0,1\n1,2\n2,3\n"],
+)  # fmt: skip
+def test_edge_list_quirks_of_real_files_keep_every_tie(tmp_path, raw):
+    path = tmp_path / "g.csv"
+    path.write_bytes(raw)
+    net = build_network("edgelist", 4, path=str(path))
+    assert sorted(map(tuple, ties(net)[:, :2].tolist())) == [
+        (0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2),
+    ]  # fmt: skip

@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
-MAX_ID = 2**31 - 2  # ids are stored as int32
+MAX_ID = 2_000_000_000 - 1  # market.customers is at most 2e9 (sim.config.validate.MAX_CUSTOMERS)
 
 
 class EdgeListError(ValueError):
@@ -106,7 +106,7 @@ def _scan_csv(p: Path) -> tuple[pl.LazyFrame, bool]:
     line = None
     with p.open("rb") as f:
         for raw in f:
-            text = raw.decode("utf-8", "replace").strip()
+            text = raw.decode("utf-8-sig", "replace").strip()  # a byte-order mark is no header
             if text and not text.startswith("#"):
                 line = text
                 break
@@ -124,6 +124,8 @@ def _scan_csv(p: Path) -> tuple[pl.LazyFrame, bool]:
         p, has_header=header, separator=sep, comment_prefix="#", new_columns=names,
         schema_overrides={name: pl.Int64 for name in names},
     )  # fmt: skip
+    # a blank line is read as a row of nulls: it is no tie
+    lf = lf.filter(pl.any_horizontal(pl.col(name).is_not_null() for name in names))
     return lf, len(fields) == 3
 
 
@@ -147,6 +149,10 @@ def _collect(lf: pl.LazyFrame) -> pl.DataFrame:
                 "has rows with more columns than the first: every row needs the same columns"
             ) from None
         raise EdgeListError(f"cannot read it ({_first_line(exc)})") from None
+    except pl.exceptions.SchemaError:
+        raise EdgeListError(
+            "has rows with more columns than the first: every row needs the same columns"
+        ) from None
     except pl.exceptions.PolarsError as exc:
         raise EdgeListError(f"cannot read it ({_first_line(exc)})") from None
 
