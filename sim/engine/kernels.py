@@ -389,9 +389,7 @@ def gather_neighbours(
         fresh = 1.0
         if fades:
             fresh = rules.message_freshness(voice >> AGE_SHIFT, g.message_half_life)
-        tie = 1
-        if by_strength and (strong_bits[e >> 3] >> (e & 7)) & 1:
-            tie = 0
+        tie = tie_is_weak(strong_bits, e) if by_strength else 1
         heard[(code - 1) // 3, (code - 1) % 3, tie] += fresh
     return hi - lo
 
