@@ -1,16 +1,18 @@
-"""Nothing a config says is executed: each attack vector, from a scenario file and from the
-command line, is refused in one line with exit code 2, and the file it would write is not
-written, nor any run folder."""
+"""Config content is data: each attack vector, from a scenario file, an experiment file, a
+custom config folder and the command line, is refused in one line with exit code 2; the file
+it would write is not written, nor any run folder, and no environment value is echoed."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 from clitools import cli
 from hydra import compose, initialize_config_dir
 
 from sim import ConfigError, load_config
-from sim.config import CONF_DIR, register_resolvers
-from sim.config.safety import ALLOWED_TARGETS, check_config
+from sim.config import CONF_DIR, Source, register_resolvers
+from sim.config.safety import ALLOWED_TARGETS, check_argv, check_config
 
 #: (name, scenario-file body under ``hydra:``, command-line overrides); each writes PWNED.
 VECTORS = {
@@ -115,34 +117,52 @@ VECTORS = {
 }
 
 
-def _refused(proc, tmp_path, wanted: str = "") -> str:
+#: An environment value no output or saved file may show.
+SECRET = "s3cr3t-v4lue-9731"
+
+
+def _refused(proc, tmp_path, *wanted: str) -> str:
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("journeysim: error: ")
     assert "Traceback" not in proc.stderr + proc.stdout
+    assert SECRET not in proc.stderr + proc.stdout
     assert not (tmp_path / "PWNED").exists()
     assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()
-    assert wanted in lines[0]
+    for w in wanted:
+        assert w in lines[0], lines[0]
     return lines[0]
+
+
+def _scenario(tmp_path, body: str, name: str = "evil") -> None:
+    folder = tmp_path / "extra" / "scenario"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.yaml").write_text(body)
+
+
+def _pythonpath(folder) -> str:
+    """``folder`` first on the module path, keeping the path this test runs with."""
+    return os.pathsep.join(p for p in (str(folder), os.environ.get("PYTHONPATH")) if p)
+
+
+def _run(tmp_path, *args, env=None):
+    return cli(tmp_path, *args, "market.customers=500", "sim.steps=3", "hydra.run.dir=run",
+               env={"JOURNEYSIM_SECRET": SECRET, **(env or {})})  # fmt: skip
 
 
 @pytest.mark.parametrize("name", VECTORS)
 def test_vector_in_a_scenario_file_is_refused(tmp_path, name):
     body, _ = VECTORS[name]
-    (tmp_path / "extra" / "scenario").mkdir(parents=True)
-    (tmp_path / "extra" / "scenario" / "evil.yaml").write_text(
-        f"# @package _global_\nscenario:\n  name: evil\nhydra:\n{body}\n"
-    )
-    proc = cli(tmp_path, "-cd", "extra", "scenario=evil", "market.customers=500", "sim.steps=3",
-               "hydra.run.dir=run")  # fmt: skip
-    line = _refused(proc, tmp_path)
-    assert line.startswith("journeysim: error: ")
+    _scenario(tmp_path, f"# @package _global_\nscenario:\n  name: evil\nhydra:\n{body}\n")
+    proc = _run(tmp_path, "-cd", "extra", "scenario=evil")
+    _refused(proc, tmp_path, "evil.yaml", "may not configure Hydra")
 
 
 @pytest.mark.parametrize("name", VECTORS)
 def test_vector_on_the_command_line_is_refused(tmp_path, name):
     _, overrides = VECTORS[name]
-    proc = cli(tmp_path, *overrides, "market.customers=500", "sim.steps=3", "hydra.run.dir=run")
+    proc = _run(tmp_path, *overrides)
     _refused(proc, tmp_path, "hydra.")
 
 
@@ -168,7 +188,7 @@ def test_vector_in_a_custom_primary_config_is_refused(tmp_path):
     assert "PWNED" in text
     (conf / "evil.yaml").write_text(text)
     proc = cli(tmp_path, "-cp", "myconf", "-cn", "evil", "hydra.run.dir=run")
-    _refused(proc, tmp_path, "_target_=pathlib.Path.write_text")
+    _refused(proc, tmp_path, "evil.yaml", "may not configure Hydra")
 
 
 def test_vector_in_an_experiment_file_on_the_search_path_is_refused(tmp_path):
@@ -178,7 +198,7 @@ def test_vector_in_an_experiment_file_on_the_search_path_is_refused(tmp_path):
     (extra / "evil.yaml").write_text(f"# @package _global_\nhydra:\n{body}\n")
     proc = cli(tmp_path, f"hydra.searchpath=[file://{tmp_path / 'extra'}]", "+experiment=evil",
                "hydra.run.dir=run")  # fmt: skip
-    _refused(proc, tmp_path, "os.mkdir")
+    _refused(proc, tmp_path, "evil.yaml")
 
 
 def test_vector_in_one_job_of_a_sweep_stops_before_any_run(tmp_path):
@@ -187,24 +207,234 @@ def test_vector_in_one_job_of_a_sweep_stops_before_any_run(tmp_path):
     _refused(proc, tmp_path, "env_set.PYTHONSTARTUP")
 
 
+# -- resolvers: refused before and after composition, wherever they come from ---------------
+CREATE = "${oc.create:{_target_: builtins.open, file: PWNED, mode: w}}"
+RESOLVER_FILES = {
+    "create_in_hydra": f"# @package _global_\nscenario: {{name: evil}}\nhydra:\n  callbacks:\n    x: '{CREATE}'\n",
+    "create_in_scenario": f"name: evil\ndescription: '{CREATE}'\n",
+    "decode": "name: evil\ndescription: '${oc.decode:\"{_target_: builtins.open, file: PWNED}\"}'\n",
+    "env": "name: evil\ndescription: '${oc.env:JOURNEYSIM_SECRET}'\n",
+    "env_in_a_number": "# @package _global_\nscenario: {name: evil}\nbrands:\n  incumbent:\n    price: '${oc.env:JOURNEYSIM_SECRET}'\n",
+    "select": "name: evil\ndescription: '${oc.select:hydra.job.name}'\n",
+    "nested": "name: evil\ndescription: '${scenario.${oc.env:JOURNEYSIM_SECRET}}'\n",
+    "reference_to_hydra": "name: evil\ndescription: '${hydra.job.name}'\n",
+}
+
+
+@pytest.mark.parametrize("name", RESOLVER_FILES)
+def test_a_resolver_in_a_scenario_file_is_refused(tmp_path, name):
+    _scenario(tmp_path, RESOLVER_FILES[name])
+    proc = _run(tmp_path, "-cd", "extra", "scenario=evil")
+    _refused(proc, tmp_path, "evil.yaml")
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        f'+hydra.callbacks.x="{CREATE}"',
+        f"scenario.description='{CREATE}'",
+        "brands.incumbent.price=${oc.env:JOURNEYSIM_SECRET}",
+        "scenario.description=${oc.env:JOURNEYSIM_SECRET}",
+        "hydra.sweep.dir=${oc.env:JOURNEYSIM_SECRET}",
+        "+scenario.x=${oc.decode:'{_target_: os.system}'}",
+        "hydra.sweep.subdir=${oc.create:{a: 1}}",
+    ],
+)
+def test_a_resolver_on_the_command_line_is_refused(tmp_path, override):
+    proc = _run(tmp_path, override)
+    _refused(proc, tmp_path)
+
+
+def test_a_resolver_in_an_experiment_file_is_refused(tmp_path):
+    extra = tmp_path / "extra" / "experiment"
+    extra.mkdir(parents=True)
+    (extra / "evil.yaml").write_text(
+        f"# @package _global_\nscenario:\n  name: evil\n  description: '{CREATE}'\n"
+    )
+    proc = _run(tmp_path, "-cd", "extra", "+experiment=evil")
+    _refused(proc, tmp_path, "evil.yaml")
+
+
+def test_refusing_resolvers_are_in_place_even_past_the_checks():
+    """Defence in depth: the resolvers themselves refuse, whoever resolves."""
+    from omegaconf import OmegaConf
+
+    register_resolvers()
+    for text in ("${oc.env:JOURNEYSIM_SECRET}", CREATE, "${oc.decode:'1'}", "${oc.select:a}"):
+        with pytest.raises(Exception, match="resolver not allowed"):
+            OmegaConf.to_container(OmegaConf.create({"a": 1, "x": text}), resolve=True)
+
+
+# -- Hydra's node, environment, search path, logging --------------------------------------------
+@pytest.mark.parametrize(
+    "overrides, wanted",
+    [
+        (["hydra.job.env_set.NUMBA_CACHE_DIR=cache"], "NUMBA_CACHE_DIR"),
+        (["+hydra.job.env_set.JOURNEYSIM_RESULTS_ROOT=/"], "JOURNEYSIM_RESULTS_ROOT"),
+        (["hydra.job.env_set.NUMBA_NUM_THREADS=/tmp"], "whole number"),
+        (["hydra.job.name=../../x"], "hydra.job.name"),
+        (["hydra.output_subdir=../../x"], "hydra.output_subdir"),
+        (["hydra.job_logging.handlers.file.mode=w"], "hydra.job_logging"),
+        (["hydra.job_logging.root.handlers=[console, ext://evilmod.handler]"], "hydra.job_logging"),
+        (["hydra/launcher=ray_aws"], "hydra/launcher must be one of"),
+        (["hydra/job_logging=evil"], "hydra/job_logging must be one of"),
+        (["hydra/help=evil"], "cannot be chosen"),
+        (["hydra.launcher.n_jobs={_target_: os.system}"], "plain value"),
+        (["hydra.searchpath=[pkg://conf]"], "pkg://conf"),
+        (["hydra.searchpath=[pkg://hydra_plugins.${oc.env:JOURNEYSIM_SECRET}]"], "searchpath"),
+    ],
+)
+def test_hydra_settings_beyond_plain_values_are_refused(tmp_path, overrides, wanted):
+    proc = _run(tmp_path, *overrides)
+    _refused(proc, tmp_path, wanted)
+
+
+def test_numba_cache_dir_from_a_file_is_refused(tmp_path):
+    _scenario(tmp_path, "# @package _global_\nscenario: {name: evil}\nhydra:\n  job:\n"
+                        "    env_set:\n      NUMBA_CACHE_DIR: cache\n")  # fmt: skip
+    proc = _run(tmp_path, "-cd", "extra", "scenario=evil")
+    _refused(proc, tmp_path, "may not configure Hydra")
+
+
+def test_log_files_elsewhere_from_a_file_are_refused(tmp_path):
+    for k, body in enumerate(
+        [
+            "hydra:\n  job:\n    name: ../../x\n",
+            "hydra:\n  output_subdir: ../../x\n",
+            "hydra:\n  job_logging:\n    handlers:\n      file:\n        mode: w\n",
+            "hydra:\n  job_logging:\n    root:\n      handlers: [console, 'ext://evilmod.x']\n",
+        ]
+    ):
+        _scenario(tmp_path, f"# @package _global_\nscenario: {{name: evil{k}}}\n{body}", f"evil{k}")
+        proc = _run(tmp_path, "-cd", "extra", f"scenario=evil{k}")
+        _refused(proc, tmp_path, f"evil{k}.yaml")
+
+
+@pytest.mark.parametrize(
+    "header_and_body",
+    [
+        "# @package hydra.callbacks\nx: {_target_: os.mkdir, path: PWNED}\n",
+        "# @package _global_.hydra\ncallbacks: {x: {_target_: os.mkdir, path: PWNED}}\n",
+        "defaults:\n  - override /hydra/launcher: ray_aws\nname: evil\n",
+        "defaults:\n  - /hydra/callbacks: evil\nname: evil\n",
+        "name: evil\nx: {_target_: os.mkdir, path: PWNED}\n",
+        "name: evil\nx: [{_partial_: true}]\n",
+    ],
+)
+def test_data_files_cannot_reach_hydra_by_package_defaults_or_targets(tmp_path, header_and_body):
+    _scenario(tmp_path, header_and_body)
+    proc = _run(tmp_path, "-cd", "extra", "scenario=evil")
+    _refused(proc, tmp_path, "evil.yaml")
+
+
+def test_a_hydra_group_file_in_a_data_folder_is_never_read(tmp_path):
+    folder = tmp_path / "extra" / "hydra" / "launcher"
+    folder.mkdir(parents=True)
+    (folder / "evil.yaml").write_text("_target_: os.mkdir\npath: PWNED\n")
+    proc = _run(tmp_path, "-cd", "extra", "hydra/launcher=evil")
+    _refused(proc, tmp_path, "hydra/launcher must be one of")
+
+
 def test_pkg_search_path_does_not_import_the_package(tmp_path):
     pkg = tmp_path / "evilpkg"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("open('PWNED', 'w').write('imported')\n")
     proc = cli(tmp_path, "hydra.searchpath=[pkg://evilpkg]", "hydra.run.dir=run",
-               env={"PYTHONPATH": str(tmp_path)})  # fmt: skip
+               env={"PYTHONPATH": _pythonpath(tmp_path)})  # fmt: skip
     _refused(proc, tmp_path, "pkg://evilpkg")
 
 
-def test_experimental_rerun_is_refused(tmp_path):
-    proc = cli(tmp_path, "--experimental-rerun", "x.pickle")
-    _refused(proc, tmp_path, "--experimental-rerun")
+def test_a_shadowing_conf_or_experiments_package_in_the_working_directory_is_refused(tmp_path):
+    for name in ("conf", "experiments"):
+        pkg = tmp_path / name
+        pkg.mkdir()
+        (pkg / "__init__.py").write_text("open('PWNED', 'w').write('imported')\n")
+    proc = cli(tmp_path, "hydra.searchpath=[pkg://conf]", "hydra.run.dir=run",
+               env={"PYTHONPATH": _pythonpath(tmp_path)})  # fmt: skip
+    _refused(proc, tmp_path, "pkg://conf")
+    proc = cli(tmp_path, "hydra.searchpath=[pkg://experiments]", "hydra.run.dir=run",
+               env={"PYTHONPATH": _pythonpath(tmp_path)})  # fmt: skip
+    _refused(proc, tmp_path, "shadowed")
 
 
-def test_ray_runtime_env_is_refused(tmp_path):
-    proc = cli(tmp_path, "hydra/launcher=ray_local",
-               "+hydra.launcher.ray.init.runtime_env={pip: [evil]}", "hydra.run.dir=run")  # fmt: skip
-    _refused(proc, tmp_path, "runtime_env")
+# -- Hydra's flags ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--experimental-rerun", "x.pickle"),
+        ("--experimental-rerun=x.pickle",),
+        ("--experimental-rer", "x.pickle"),
+        ("--exp", "x.pickle"),
+        ("--e", "x.pickle"),
+        ("--con", "x"),
+        ("--multi",),
+        ("--nonsense",),
+    ],
+)
+def test_unknown_or_abbreviated_flags_are_refused(tmp_path, args):
+    (tmp_path / "x.pickle").write_bytes(b"not a pickle")
+    proc = cli(tmp_path, *args)
+    _refused(proc, tmp_path)
+
+
+def test_check_argv_keeps_the_listed_flags():
+    check_argv(["-m", "seed=0,1", "--cfg", "job", "--resolve", "-cd", "extra", "--info",
+                "--config-name=config", "-p", "market", "--dry-run"])  # fmt: skip
+    with pytest.raises(ConfigError, match="--experimental-rerun unpickles"):
+        check_argv(["--experimental"])
+
+
+def test_hydra_s_rerun_function_itself_refuses():
+    import sys
+
+    register_resolvers()
+    with pytest.raises(ConfigError, match="unpickles"):
+        sys.modules["hydra.main"]._get_rerun_conf("x.pickle", [])
+
+
+@pytest.mark.parametrize("info", [("--info",), ("--info", "defaults"), ("--cfg", "job")])
+def test_information_flags_still_work(tmp_path, info):
+    proc = cli(tmp_path, *info)
+    assert proc.returncode == 0, proc.stderr
+
+
+# -- files are bounded ------------------------------------------------------------------------
+ALIAS_BOMB = (
+    "name: bomb\na: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+    + "".join(
+        f"{chr(99 + k)}: &{chr(99 + k)} [{','.join(['*' + chr(98 + k)] * 9)}]\n" for k in range(8)
+    )
+)
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
+    import time
+
+    _scenario(tmp_path, ALIAS_BOMB)
+    start = time.perf_counter()
+    proc = _run(tmp_path, "-cd", "extra", "scenario=evil")
+    _refused(proc, tmp_path, "evil.yaml", "anchors and aliases")
+    assert time.perf_counter() - start < 60
+
+
+def test_a_huge_scenario_file_is_refused_from_its_size(tmp_path):
+    _scenario(tmp_path, "name: big\ndescription: " + "x" * 3_000_000 + "\n")
+    proc = _run(tmp_path, "-cd", "extra", "scenario=evil")
+    _refused(proc, tmp_path, "evil.yaml", "at most 1,000,000")
+
+
+def test_malformed_yaml_names_the_file_and_line(tmp_path):
+    _scenario(tmp_path, "name: x\nevents: [\n  {kind: a\n")
+    proc = _run(tmp_path, "-cd", "extra", "scenario=evil")
+    _refused(proc, tmp_path, "evil.yaml", "line")
+
+
+def test_plain_references_in_a_data_file_still_work(tmp_path):
+    _scenario(tmp_path, "# @package _global_\nscenario:\n  name: ok\n  description: 'at ${seed}'\n"
+                        "brands:\n  budget:\n    price: ${brands.incumbent.price}\n")  # fmt: skip
+    cfg = load_config(["scenario=evil"], source=Source(config_dir=str(tmp_path / "extra")))
+    assert cfg.brands.budget.price == cfg.brands.incumbent.price
+    assert cfg.scenario.description == f"at {cfg.seed}"
 
 
 def test_the_allowed_targets_still_run(tmp_path):
@@ -214,17 +444,38 @@ def test_the_allowed_targets_still_run(tmp_path):
     assert (tmp_path / "sweep" / "summary.parquet").is_file()
 
 
+def test_a_key_given_twice_warns_with_both_values(tmp_path):
+    proc = cli(tmp_path, "market.customers=300", "market.customers=400", "sim.steps=2",
+               "hydra.run.dir=run", "--dry-run")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    warnings = [x for x in proc.stderr.splitlines() if "given twice" in x]
+    assert len(warnings) == 1 and "=300" in warnings[0] and "=400" in warnings[0]
+
+
 # -- in process: the Python API and Hydra's own composition are guarded too -----------------
 def test_load_config_refuses_a_target_anywhere():
-    with pytest.raises(ConfigError, match="sweep.x._target_=os.system: not an allowed target"):
+    with pytest.raises(ConfigError, match="sweep.x._target_: not allowed"):
         load_config(["+sweep={x: {_target_: os.system}}"])
+
+
+def test_load_config_refuses_a_mapping():
+    with pytest.raises(ConfigError, match="must be a list of strings"):
+        load_config({"market": {"customers": 1000}})
+
+
+def test_data_trust_refuses_every_hydra_key_and_resolver():
+    for override in ("hydra.run.dir=x", "hydra/launcher=laptop", "market.customers=${mul:2,3}"):
+        with pytest.raises(ConfigError):
+            load_config([override], trust="data")
+    cfg = load_config(["brands.budget.price=${brands.incumbent.price}"], trust="data")
+    assert cfg.brands.budget.price == cfg.brands.incumbent.price
 
 
 def test_hydra_composition_itself_is_guarded():
     """A config Hydra composes on its own (as ``hydra.main`` does) is checked in Hydra."""
     register_resolvers()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-        with pytest.raises(ConfigError, match="os.mkdir"):
+        with pytest.raises(ConfigError, match="hydra.callbacks.x"):
             compose("config", overrides=["+hydra.callbacks.x._target_=os.mkdir"],
                     return_hydra_config=True)  # fmt: skip
 

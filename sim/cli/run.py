@@ -282,15 +282,21 @@ def _command(argv: list[str]) -> int:
     from hydra._internal.utils import get_args_parser
 
     from sim.config import one_line
+    from sim.config.safety import check_argv, warn_repeated_keys
 
+    try:
+        check_argv(argv)  # exact flags only: Hydra's parser would take any prefix of one
+    except ConfigError as exc:
+        return error(str(exc))
     dry_run = "--dry-run" in argv
     argv = _absolute_config_path([a for a in argv if a != "--dry-run"])
-    if any(a == "--experimental-rerun" or a.startswith("--experimental-rerun=") for a in argv):
-        return error("--experimental-rerun: not allowed (it unpickles a file)")
+    parser = get_args_parser()
+    parser.allow_abbrev = False
     try:
-        args = get_args_parser().parse_args(argv)
+        args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed its usage line
         return int(exc.code or 2)
+    warn_repeated_keys(args.overrides)
     if not any(a in INFORMATIONAL for a in argv):
         source = Source(args.config_name or "config", args.config_path, args.config_dir)
         try:

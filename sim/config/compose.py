@@ -7,7 +7,7 @@ config is checked for anything executable before it is used, whatever its source
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,22 +16,25 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.config.errors import ConfigError
-from sim.config.safety import check_config, install_guards
+from sim.config.safety import ROOT, check_config, check_override_content, install_guards
 
-ROOT = Path(__file__).resolve().parents[2]
 CONF_DIR = ROOT / "conf"
 #: Label of a run whose scenario names itself nowhere (no file, no ``scenario.name``).
 UNNAMED_SCENARIO = "unnamed"
 
 
 def register_resolvers() -> None:
-    """Register the config schema, OmegaConf resolvers and the guards (idempotent)."""
+    """Register the config schema, journeysim's resolvers and the guards (idempotent).
+
+    Every resolver but the allowed ones is replaced by one that refuses
+    (``sim.config.safety.install_resolvers``), before any composition.
+    """
     from sim.config.schema import register_schemas
 
     register_schemas()
-    install_guards()
     OmegaConf.register_new_resolver("oneminus", lambda x: 1.0 - float(x), replace=True)
     OmegaConf.register_new_resolver("mul", lambda x, y: float(x) * float(y), replace=True)
+    install_guards()
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,11 @@ def one_line(exc: BaseException) -> str:
 
 def check_overrides(overrides) -> list[str]:
     """Overrides must be a list of strings such as ``market.customers=1000``."""
+    if isinstance(overrides, Mapping):
+        raise ConfigError(
+            "overrides=a mapping: must be a list of strings such as ['market.customers=1000'] "
+            "(a config mapping goes to simulate or finalise)"
+        )
     if isinstance(overrides, (str, bytes)):
         raise ConfigError(
             f"overrides={overrides!r}: must be a list of strings such as "
@@ -124,12 +132,15 @@ def check_intent(overrides: list[str]) -> None:
 
 
 @contextmanager
-def composer(source: Source = Source(), from_shell: bool = False) -> Iterator[Callable]:
+def composer(
+    source: Source = Source(), from_shell: bool = False, trust: str = "shell"
+) -> Iterator[Callable]:
     """A function ``compose(overrides, multirun=False)`` giving full configs (``hydra`` included).
 
     The search path is built as ``hydra.main`` builds it: Hydra's own configs, the primary
     folder, ``--config-dir`` before it, then plugins and ``hydra.searchpath`` entries.
-    Composition errors become one-line :class:`ConfigError`.
+    Overrides are checked by the data rule for ``trust`` (``sim.config.safety``) before
+    Hydra sees them. Composition errors become one-line :class:`ConfigError`.
     """
     from hydra._internal.hydra import Hydra
     from hydra._internal.utils import create_automatic_config_search_path
@@ -154,6 +165,7 @@ def composer(source: Source = Source(), from_shell: bool = False) -> Iterator[Ca
         raise ConfigError(one_line(exc)) from None
 
     def compose(overrides: list[str], multirun: bool = False) -> DictConfig:
+        check_override_content(overrides, trust)
         check_intent(overrides)
         try:
             return hydra.compose_config(
@@ -194,12 +206,17 @@ def scenario_file(compose: Callable, option: str) -> str:
     return f"scenario/{option}.yaml"
 
 
-def load_config(overrides: Iterable[str] = (), source: Source | None = None) -> DictConfig:
+def load_config(
+    overrides: Iterable[str] = (), source: Source | None = None, trust: str = "shell"
+) -> DictConfig:
     """Compose ``conf/config.yaml`` with overrides, check, resolve and validate it.
 
     Args:
         overrides: Hydra override strings, e.g. ``["market.customers=1000", "+experiment=bass"]``.
         source: another primary config or config folders (as ``-cn``/``-cp``/``-cd``).
+        trust: ``"shell"`` for the person at the keyboard (packaged Hydra options may be
+            chosen), ``"data"`` for overrides that came from someone else (the app's form
+            or a URL): model keys and plain references only (``sim.config.safety``).
 
     Returns:
         The resolved config (without the ``hydra`` node), schema defaults filled in.
@@ -207,8 +224,10 @@ def load_config(overrides: Iterable[str] = (), source: Source | None = None) -> 
     Raises:
         ConfigError: one line naming the key, the value and the rule broken.
     """
+    if trust not in ("shell", "data"):
+        raise ConfigError(f"trust={trust!r}: must be 'shell' or 'data'")
     items = check_overrides(overrides)
-    with composer(source or Source()) as compose:
+    with composer(source or Source(), trust=trust) as compose:
         cfg = compose(items)
     return finalise(cfg)
 
@@ -250,6 +269,7 @@ def finalise(cfg, choices=None) -> DictConfig:
         data = OmegaConf.to_container(own, resolve=True)
     except OmegaConfBaseException as exc:
         raise ConfigError(one_line(exc)) from None
+    check_config(data)  # again, resolved: this is the copy that runs and is saved
     label = scenario_label(data, choices)
     if isinstance(data.get("scenario"), dict):
         data["scenario"]["name"] = label
