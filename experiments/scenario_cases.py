@@ -23,7 +23,8 @@ Measures (scenario vs baseline, same seed):
   programme costs), % change.
 - ``nps_window_pts``: mean NPS during the window, points.
 - ``service_cost_%``: service cost from the event's start, % change.
-- ``aware_window_%``: people aware of the brand during the window, % change.
+- ``aware_window_%``, ``considering_window_%``: people aware of the brand, and people
+  considering it, during the window (mean over its days), % change.
 - ``ad_spend_year_%``: its ad spend over the year, % change.
 - ``churn_<source>_window_per_1000``: customers lost during the window by source (hazard:
   dissatisfaction, shock: a very bad experience, switch: at a purchase occasion, exit: left
@@ -132,6 +133,9 @@ def measures(scen, base, brand: str, start: int, end: int) -> dict[str, float]:
     out["aware_window_%"] = _pct(
         _col(scen, brand, "aware")[w].mean(), _col(base, brand, "aware")[w].mean()
     )
+    out["considering_window_%"] = _pct(
+        _col(scen, brand, "considering")[w].mean(), _col(base, brand, "considering")[w].mean()
+    )
     out["ad_spend_year_%"] = _pct(
         _col(scen, brand, "ad_spend")[1:].sum(), _col(base, brand, "ad_spend")[1:].sum()
     )
@@ -177,6 +181,9 @@ def extras(name: str, scen, base, cfg) -> dict[str, float]:
             out[f"{rival}_customers_end_%"] = _pct(
                 _col(scen, rival, "customers")[-1], _col(base, rival, "customers")[-1]
             )
+        out["budget_ad_spend_year_%"] = _pct(
+            _col(scen, "budget", "ad_spend")[1:].sum(), _col(base, "budget", "ad_spend")[1:].sum()
+        )
         n = int(cfg.market.customers)
         total_s = sum(_col(scen, b, "customers")[-1] for b in list(cfg.brands.keys()))
         total_b = sum(_col(base, b, "customers")[-1] for b in ("incumbent", "challenger", "budget"))
