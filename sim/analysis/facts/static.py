@@ -1,41 +1,23 @@
-"""``journeysim facts``: does the market reproduce the stylised facts of real markets?
+"""Static facts: regularities one run of the market shows without any lever moved.
 
-Runs the market (the defaults, or any overrides) over several seeds and measures each
-fact on every run; prints one row per fact (and brand): the fact, its source, the target
-range, the measured mean with a 95% t-interval over seeds, and pass or fail (the mean
-inside the range). ``--out DIR`` writes the table as ``facts.parquet``.
-
-Each fact is a small function of one run's results (``Result``), declared in ``FACTS``
-with its source and target range, so adding a fact is adding a line.
+Each fact is a small function of one run's results (``Result``: ``metrics``, ``stages``,
+``retention``, ``channels``, ``tenure``, ``config``), declared in ``FACTS`` with its source and
+target range, so adding a fact is adding a line.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from sim.cli.common import error
+from sim.analysis.facts.core import Fact, measure_all, require, table
 
-PER_BRAND = "per brand"
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A stylised fact: what is measured, from which source, and the range it should fall in."""
-
-    name: str
-    source: str
-    low: float
-    high: float
-    measure: Callable[..., dict[str, float]]  # Result -> {label: value} (label: brand or "")
-    unit: str = ""
+LTR_COLUMNS = tuple(f"ltr_{k}" for k in range(11))
+NPS_GROUPS = ("promoters", "passives", "detractors")
+CHURN_BY_GROUP = tuple(f"churned_{g}" for g in NPS_GROUPS)
 
 
 def _years(result) -> float:
@@ -216,6 +198,65 @@ def churn_sources(result) -> dict[str, float]:
     }
 
 
+def detractor_share(result) -> dict[str, float]:
+    """Detractors (likelihood to recommend 0-6) as a share (%) of a brand's customers."""
+    m = result.metrics.filter(pl.col("step") > 0)
+    require(m, NPS_GROUPS, "promoters/passives/detractors")
+    return _per_brand(
+        result,
+        lambda _: m.group_by("brand", maintain_order=True).agg(
+            100
+            * pl.col("detractors").sum()
+            / (pl.col("promoters") + pl.col("passives") + pl.col("detractors")).sum()
+        ),
+    )
+
+
+def top_ltr_share(result) -> dict[str, float]:
+    """Share (%) of a brand's customers giving its most frequent likelihood-to-recommend score.
+
+    From the counts per score ``ltr_0`` ... ``ltr_10`` (summed over the run's steps).
+    """
+    m = result.metrics.filter(pl.col("step") > 0)
+    require(m, LTR_COLUMNS, "ltr_0..ltr_10")
+    counts = m.group_by("brand", maintain_order=True).agg(pl.col(c).sum() for c in LTR_COLUMNS)
+    out = {}
+    for row in counts.iter_rows(named=True):
+        scores = np.array([row[c] for c in LTR_COLUMNS], dtype=float)
+        out[row["brand"]] = 100 * scores.max() / scores.sum() if scores.sum() else math.nan
+    return out
+
+
+def detractor_churn_ratio(result) -> dict[str, float]:
+    """Churn rate of detractors over that of promoters (churned per customer-step of each group).
+
+    From ``churned_detractors`` / ``detractors`` and ``churned_promoters`` / ``promoters``.
+    """
+    m = result.metrics.filter(pl.col("step") > 0)
+    require(m, CHURN_BY_GROUP, "churned_promoters/passives/detractors")
+    rates = m.group_by("brand", maintain_order=True).agg(
+        (pl.col("churned_detractors").sum() / pl.col("detractors").sum()).alias("d"),
+        (pl.col("churned_promoters").sum() / pl.col("promoters").sum()).alias("p"),
+    )
+    return {b: (d / p if p else math.nan) for b, d, p in rates.iter_rows()}
+
+
+def _tenure_rule(cfg) -> str | None:
+    uplift = float(cfg.market.spend.get("tenure_uplift", 0.0) or 0.0)
+    if uplift <= 0:
+        return None
+    return f"configured rule: spend rises with tenure (market.spend.tenure_uplift={uplift:g})"
+
+
+def _experience_rule(cfg) -> str:
+    quality = {}
+    for b, br in cfg.brands.items():
+        service = np.mean(list(br.service_quality.values())) if br.service_quality else 0.0
+        quality[b] = float(br.product_quality) + float(service)
+    order = " > ".join(sorted(quality, key=quality.get, reverse=True))
+    return f"the best experience is read from config inputs (product + service quality: {order})"
+
+
 FACTS: tuple[Fact, ...] = (
     Fact("stationary brand shares", "Ehrenberg; Goodhardt, Ehrenberg and Chatfield (1984)",
          0.0, 2.0, share_drift, "points"),
@@ -229,9 +270,15 @@ FACTS: tuple[Fact, ...] = (
          10.0, 30.0, annual_churn, "% a year"),
     Fact("NPS range", "Reichheld (2003); industry NPS benchmarks (about -20 to +70)",
          -30.0, 60.0, nps),
+    Fact("detractors' share of customers", "NPS 0-50 markets: detractors about 10-35%",
+         10.0, 35.0, detractor_share, "%"),
+    Fact("no likelihood-to-recommend score dominates", "spread of 0-10 answers (Reichheld 2003)",
+         0.0, 40.0, top_ltr_share, "% giving the commonest score"),
+    Fact("detractors churn more than promoters", "Reichheld (2003), HBR",
+         2.0, math.inf, detractor_churn_ratio, "churn-rate ratio"),
     Fact("best experience has the highest NPS",
          "Reichheld (2003): leaders in experience score highest",
-         0.0, math.inf, best_experience_leads_nps, "points"),
+         0.0, math.inf, best_experience_leads_nps, "points", input_rule=_experience_rule),
     Fact("marketing spend / revenue", "The CMO Survey; Gartner CMO spend surveys",
          1.0, 10.0, marketing_share, "%"),
     Fact("projected CLV / CAC", "subscription finance practice (about 3 healthy, < 1 loses money)",
@@ -241,35 +288,26 @@ FACTS: tuple[Fact, ...] = (
     Fact("retention curves flatten with tenure", "Fader and Hardie (2007), shifted-beta-geometric",
          1.05, math.inf, retention_flattens, "hazard ratio, quarter 1 / quarter 3"),
     Fact("loyal customers spend more", "Reichheld and Sasser (1990), Zero Defections",
-         1.0001, math.inf, tenure_revenue, "revenue ratio, 3+ years / year 1"),
+         1.0001, math.inf, tenure_revenue, "revenue ratio, 3+ years / year 1",
+         input_rule=_tenure_rule),
     Fact("word of mouth's share of acquisitions", "Bughin, Doogan and Vetvik (2010), McKinsey",
          20.0, 50.0, wom_share, "%"),
 )  # fmt: skip
 
 
-def _t_interval(values: Sequence[float]) -> tuple[float, float, float]:
-    from sim.sweeps.summary import t_interval
+def measure(results: Sequence, facts: Sequence[Fact] = FACTS) -> pl.DataFrame:
+    """The facts table from runs of one market over several seeds.
 
-    return t_interval(np.asarray(values, dtype=float))
+    Args:
+        results: one run (``Result``) per seed.
+        facts: the facts to measure (default ``FACTS``).
 
-
-def measure(results: Sequence) -> pl.DataFrame:
-    """The facts table from runs of one market over several seeds."""
-    rows = []
-    for fact in FACTS:
-        per_seed: dict[str, list[float]] = {}
-        for result in results:
-            for label, value in fact.measure(result).items():
-                per_seed.setdefault(label, []).append(value)
-        for label, values in per_seed.items():
-            mean, lo, hi = _t_interval(values)
-            ok = (not math.isnan(mean)) and fact.low <= mean <= fact.high
-            rows.append({
-                "fact": fact.name + (f" ({label})" if label else ""), "source": fact.source,
-                "low": fact.low, "high": fact.high, "unit": fact.unit, "mean": mean,
-                "ci_low": lo, "ci_high": hi, "seeds": len(values), "pass": ok,
-            })  # fmt: skip
-    return pl.DataFrame(rows).with_columns(pl.col(pl.Float64).fill_nan(None))
+    Returns:
+        One row per fact and label (``core.ROW_SCHEMA``): a fact that holds by a configured
+        rule is in the section "inputs", the others in "facts".
+    """
+    config = results[0].config if results else None
+    return table(measure_all(facts, results, "facts", config))
 
 
 def sources(results: Sequence) -> pl.DataFrame:
@@ -278,111 +316,11 @@ def sources(results: Sequence) -> pl.DataFrame:
     Sources: the dissatisfaction hazard, very bad touchpoints, switching at purchase
     occasions, leaving the category (or the population).
     """
-    rows = {}
+    rows: dict[str, list[float]] = {}
     for result in results:
         for source, value in churn_sources(result).items():
             rows.setdefault(source, []).append(value)
-    return pl.DataFrame({"source": list(rows), "share": [float(np.mean(v)) for v in rows.values()]})
-
-
-def _simulate(config_yaml: str):
-    from omegaconf import OmegaConf
-
-    from sim import simulate
-
-    return simulate(OmegaConf.create(config_yaml))
-
-
-def run_seeds(overrides: Sequence[str], seeds: Sequence[int], jobs: int, progress=None) -> list:
-    """Simulate the market of ``overrides`` once per seed (in parallel processes).
-
-    The worker pool is loky's reusable executor, the same one the analyst tools use
-    (``sim.analysis.runs``): joblib's ``Parallel`` cannot reuse a pool it did not create.
-    """
-    from joblib.externals.loky import get_reusable_executor
-    from omegaconf import OmegaConf
-
-    from sim import load_config
-
-    configs = []
-    for seed in seeds:
-        cfg = load_config([*overrides, f"seed={seed}"])
-        if jobs > 1:
-            cfg.engine.threads = 1
-        configs.append(OmegaConf.to_yaml(cfg))
-    results = []
-    if jobs <= 1:
-        for k, text in enumerate(configs):
-            results.append(_simulate(text))
-            if progress:
-                progress(k + 1)
-        return results
-    pool = get_reusable_executor(max_workers=jobs, timeout=300)
-    for k, result in enumerate(pool.map(_simulate, configs)):
-        results.append(result)
-        if progress:
-            progress(k + 1)
-    return results
-
-
-def print_facts(table: pl.DataFrame, churn: pl.DataFrame) -> None:
-    """Print the facts table and the churn sources."""
-    from rich.console import Console
-    from rich.table import Table
-
-    def fmt(x) -> str:
-        return "-" if x is None else (f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}")
-
-    t = Table(title="journeysim facts: the market against stylised facts of real markets")
-    for head in ("fact", "source", "target", "measured (95% CI)", ""):
-        t.add_column(head)
-    for r in table.iter_rows(named=True):
-        high = "" if math.isinf(r["high"]) else fmt(r["high"])
-        target = f"{fmt(r['low'])} to {high}" if high else f"above {fmt(r['low'])}"
-        measured = f"{fmt(r['mean'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}] {r['unit']}"
-        t.add_row(r["fact"], r["source"], target, measured, "pass" if r["pass"] else "FAIL")
-    console = Console(width=None if sys.stdout.isatty() else 160)
-    console.print(t)
-    if churn.height:
-        parts = ", ".join(f"{r['source']} {r['share']:.0f}%" for r in churn.iter_rows(named=True))
-        console.print(f"churn by source (mean over seeds): {parts}")
-
-
-def command(args: list[str]) -> int:
-    """``journeysim facts [overrides] [--seeds S] [--jobs J] [--out DIR]``."""
-    import os
-
-    from sim.config import ConfigError
-    from sim.sweeps.progress import step_progress
-
-    parser = argparse.ArgumentParser(
-        prog="journeysim facts",
-        description="Run the market over several seeds and check it against stylised facts.",
+    return pl.DataFrame(
+        {"source": list(rows), "share": [float(np.mean(v)) for v in rows.values()]},
+        schema={"source": pl.Utf8, "share": pl.Float64},
     )
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides of the market")
-    parser.add_argument("--seeds", type=int, default=5, help="replicates (seeds 0..S-1)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel runs")
-    parser.add_argument("--out", default=None, help="folder to write facts.parquet into")
-    ns = parser.parse_args(args)
-    if ns.seeds < 2:
-        return error(f"--seeds={ns.seeds}: must be at least 2 (for an interval)")
-    if ns.jobs < 1:
-        return error(f"--jobs={ns.jobs}: must be at least 1")
-    try:
-        with step_progress(ns.seeds, "runs") as advance:
-            results = run_seeds(ns.overrides, range(ns.seeds), min(ns.jobs, ns.seeds), advance)
-    except ConfigError as exc:
-        return error(str(exc))
-    table = measure(results)
-    churn = sources(results)
-    print_facts(table, churn)
-    if ns.out:
-        from sim.sweeps.io import write_parquet
-
-        try:
-            write_parquet(table, Path(ns.out) / "facts.parquet")
-            write_parquet(churn, Path(ns.out) / "churn_sources.parquet")
-        except OSError as exc:
-            return error(f"--out {ns.out}: cannot write ({exc.strerror or exc})")
-        print(f"journeysim: facts written to {Path(ns.out) / 'facts.parquet'}")
-    return 0
