@@ -55,6 +55,15 @@ def results_root() -> Path:
     return Path(root).resolve()
 
 
+def data_root() -> Path:
+    """The only folder under which a typed override may name a file (e.g. an edge list)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--data-root", default=None)
+    args, _ = parser.parse_known_args(sys.argv[1:])
+    root = args.data_root or os.environ.get("JOURNEYSIM_DATA_ROOT") or ROOT / "data"
+    return Path(root).resolve()
+
+
 @st.cache_data(show_spinner=False, max_entries=1024)
 def checked_config(overrides: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     """The resolved config of a set of overrides, as YAML, and the validator's warnings.
@@ -64,7 +73,8 @@ def checked_config(overrides: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConfigWarning)
-        cfg = load_config(list(overrides))
+        # what comes from a form or a URL is data: model keys and plain references only
+        cfg = load_config(list(overrides), trust="data")
     said = (str(w.message) for w in caught if issubclass(w.category, ConfigWarning))
     return OmegaConf.to_yaml(cfg), tuple(dict.fromkeys(said))
 
@@ -146,14 +156,19 @@ def init_state() -> None:
     names = [n for n, _ in scenario_library()]
     settings, problems = dash.from_query(query, names, levers())
     st.session_state[SETTINGS] = settings
-    if query.get("run") == "1":
+    held = query.get("run") == "1" and bool(settings.overrides)
+    if query.get("run") == "1" and not held:
         st.session_state[RUN_REQUEST] = settings
     if query.get("sweep"):
         st.session_state[SWEEP] = query["sweep"]
+    notes = []
     if problems:
-        st.session_state[NOTICE] = "Some of the link's settings were left out: " + "; ".join(
-            problems
-        )
+        notes.append("Some of the link's settings were left out: " + "; ".join(problems) + ".")
+    if held:  # a link never runs typed overrides without a click: they are someone else's text
+        notes.append("The link carries typed overrides (" + " ".join(settings.overrides)
+                     + "): check them, then press Run.")  # fmt: skip
+    if notes:
+        st.session_state[NOTICE] = " ".join(notes)
 
 
 def keep_view_state() -> None:
@@ -281,7 +296,9 @@ def execute(request: dash.Settings) -> dash.Comparison | None:
     status.button("Cancel", key="cancel_run", on_click=_cancelled, icon=":material/stop:")
     line = status.empty()
     bar = status.progress(0.0, text="Checking settings")
-    problems = dash.conflicts(request, specs)
+    problems = dash.conflicts(request, specs) + dash.outside_roots(
+        request.overrides, (data_root(), results_root())
+    )
     if problems:
         status.update(label="Not run: some overrides clash with the form", state="error")
         raise NotRun(problems)

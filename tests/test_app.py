@@ -164,9 +164,13 @@ def test_a_comparison_is_what_the_form_url_and_command_say_and_survives_page_swi
     assert headline(back) == before
     assert back.query_params == {**dash.to_query(settings), "run": "1"}
 
-    # the shared URL, opened in a new session, reproduces the same comparison
+    # the shared URL, opened in a new session, reproduces the same comparison; it carries
+    # typed overrides (someone else's text), so it waits for a click on Run
     shared = app(dict(back.query_params)).run()
     assert not shared.exception and not shared.error
+    assert "comparison" not in shared.session_state
+    assert any("press Run" in i.value for i in shared.info)
+    run_form(shared)
     again = shared.session_state["comparison"]
     assert [j.overrides for j in again.jobs] == [j.overrides for j in comp.jobs]
     assert again.configs == comp.configs
@@ -193,19 +197,49 @@ def test_the_same_settings_again_come_from_the_cache():
         ("wom.talkrate=0.2", "wom.talkrate"),  # misspelt key
         ("brands.incumbent.price=cheap", "brands.incumbent.price"),  # wrong type
         ("+x._target_=os.system", "_target_"),  # nothing typed is executed
+        ("brands.incumbent.price=${oc.env:PATH}", "oc.env"),  # the server's environment
+        ("scenario.description=${oc.env:HOME}", "oc.env"),
+        ("hydra.run.dir=/tmp/x", "Hydra settings"),  # the command line's, not the app's
+        ("+hydra.callbacks.x=${oc.create:{a: 1}}", "Hydra settings"),
+        ("network.path=/etc/hostname", "network.path"),  # a server file outside the roots
     ],
 )
 def test_refused_or_invalid_overrides_give_one_message_and_no_run(typed, named):
+    import os
+
     at = app({**SMALL, "replicates": "1"}).run()
     at.text_input(key="form_overrides").input(typed)
     run_form(at)
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and named in errors[0], errors
+    for secret in (os.environ.get("PATH"), os.environ.get("HOME")):
+        assert not secret or secret not in errors[0]
     assert len(at.metric) == 0
     assert "comparison" not in at.session_state
     # the form keeps what was typed, so it can be corrected, and Run works again
     assert at.text_input(key="form_overrides").value == typed
     assert not at.button(key="run").disabled
+
+
+def test_a_link_with_typed_overrides_waits_for_a_click():
+    query = {**SMALL, "replicates": "1", "overrides": "wom.talk_rate=0.2", "run": "1"}
+    at = app(query).run()
+    assert not at.exception
+    assert "comparison" not in at.session_state and len(at.metric) == 0
+    assert any("press Run" in i.value and "wom.talk_rate=0.2" in i.value for i in at.info)
+    run_form(at)  # the click runs it
+    assert "comparison" in at.session_state
+
+
+def test_a_link_naming_a_server_file_never_reads_it(tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("topsecretfield,1\n")
+    query = {**SMALL, "replicates": "1", "overrides": f"network.kind=edgelist network.path={secret}"}
+    at = app(query).run()
+    run_form(at)
+    shown = " ".join(e.value for e in at.error) + " ".join(i.value for i in at.info)
+    assert "topsecretfield" not in shown and "network.path" in shown
+    assert "comparison" not in at.session_state
 
 
 def test_a_moved_lever_owns_its_key():

@@ -16,9 +16,11 @@ Nothing typed is executed here: overrides are strings handed to ``load_config``.
 from __future__ import annotations
 
 import math
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 MARKET_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000)
 MAX_REPLICATES = 20
@@ -257,6 +259,32 @@ def conflicts(settings: Settings, specs: Sequence[Lever]) -> list[str]:
             if _overlaps(key, owner_key):
                 out.append(f"`{text}`: {owner_key} is set by {owner}; change it there")
                 break
+    return out
+
+
+#: The last part of a key that names a file or folder on the server.
+PATH_KEY = re.compile(r"(^|[._])(path|file|dir|folder|root)$")
+
+
+def outside_roots(overrides: Sequence[str], roots: Sequence[Path]) -> list[str]:
+    """Messages for typed overrides naming a file outside the allowed folders.
+
+    A hosted app's user may read data placed for them (``roots``), never another file
+    of the server. Paths are resolved as the run will resolve them (a relative one from
+    the working directory, links followed).
+    """
+    out = []
+    for text in overrides:
+        key = override_key(text)
+        if not PATH_KEY.search(key) or key.split(".")[0] == "hydra":  # hydra: refused apart
+            continue
+        value = text.split("=", 1)[1].strip().strip("'\"") if "=" in text else ""
+        if not value:
+            continue
+        full = Path(value).expanduser().resolve()
+        if not any(full.is_relative_to(Path(r).resolve()) for r in roots):
+            allowed = " or ".join(str(r) for r in roots)
+            out.append(f"`{key}`: files may only be read from {allowed}")
     return out
 
 
