@@ -234,7 +234,11 @@ def test_a_link_with_typed_overrides_waits_for_a_click():
 def test_a_link_naming_a_server_file_never_reads_it(tmp_path):
     secret = tmp_path / "secret.csv"
     secret.write_text("topsecretfield,1\n")
-    query = {**SMALL, "replicates": "1", "overrides": f"network.kind=edgelist network.path={secret}"}
+    query = {
+        **SMALL,
+        "replicates": "1",
+        "overrides": f"network.kind=edgelist network.path={secret}",
+    }
     at = app(query).run()
     run_form(at)
     shown = " ".join(e.value for e in at.error) + " ".join(i.value for i in at.info)
