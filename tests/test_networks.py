@@ -242,7 +242,7 @@ def _write(tmp_path, name: str, text: str) -> str:
         ("g.csv", "0,1\n1,x\n", 2, "has a value that is not a whole number"),
         ("g.csv", "0,1\n1,2.5\n", 3, "has a value that is not a whole number"),
         ("g.csv", "0,1\n-1,1\n", 2, "has a negative id (-1): customer ids count from 0"),
-        ("g.csv", "a,b,weight\n0,1,3\n", 2, "third column is 'weight': must be 'strong' (0 or 1)"),
+        ("g.csv", "a,b,weight\n0,1,3\n", 2, "a third column must be headed 'strong' (0 or 1)"),
         ("g.csv", "a,b,strong\n0,1,2\n", 2, "column 'strong' must be 0 or 1 on every row"),
         ("g.csv", "", 2, "has no ties (an empty file)"),
         ("g.parquet", "not parquet", 2, "cannot read it as parquet"),

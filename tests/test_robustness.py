@@ -229,7 +229,7 @@ def test_a_run_too_big_for_the_machine_is_refused_at_once():
     assert est.total > 20e9
     with pytest.raises(ConfigError, match="market.customers=200000000: needs about .* available"):
         check_memory(cfg)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5.0  # refused before any allocation (a loaded machine included)
 
 
 def test_estimate_is_close_to_the_state_and_network_a_run_holds():
@@ -281,13 +281,21 @@ def test_config_error_with_config_name_leaves_no_folder(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_write_failure_of_a_run_is_one_line(tmp_path, monkeypatch):
-    """A full disk while writing: one line, and nothing that looks complete."""
+@pytest.mark.parametrize("kind", ["oserror", "polars"])
+def test_write_failure_of_a_run_is_one_line(tmp_path, monkeypatch, capsys, kind):
+    """A full disk while writing: one line, and nothing that looks complete.
+
+    Python raises OSError; polars raises its own ComputeError for the same full disk.
+    """
     import errno
+
+    import polars as pl
 
     from sim.sweeps import io
 
     def full(frame, path):
+        if kind == "polars":
+            raise pl.exceptions.ComputeError("No space left on device (os error 28)\nmore")
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(io, "write_parquet", full)
@@ -304,6 +312,9 @@ def test_write_failure_of_a_run_is_one_line(tmp_path, monkeypatch):
         os.chdir(cwd)
     assert code == 2
     assert check_complete(tmp_path / "run") is not None
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("journeysim: error: ") and "No space left" in err[-1]
+    assert "Traceback" not in "\n".join(err)
 
 
 @pytest.mark.parametrize(

@@ -488,3 +488,35 @@ def test_check_config_accepts_the_shipped_config_and_only_allowed_targets():
                           return_hydra_config=True)  # fmt: skip
             check_config(cfg)
             assert cfg.hydra.launcher._target_ in ALLOWED_TARGETS
+
+
+# -- edge lists: never echoed, bounded by memory before they are read ------------------------
+@pytest.mark.parametrize(
+    "content",
+    [
+        f"a,b,{SECRET}\n0,1,1\n",
+        f"0,{SECRET}\n1,2\n",
+        f"root:x:0:0:{SECRET}:/root:/bin/bash\n",
+        f"0,1\n2,{SECRET}\n",
+    ],
+)
+def test_edge_list_errors_never_quote_the_file(tmp_path, content):
+    path = tmp_path / "ties.csv"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as info:
+        load_config(["network.kind=edgelist", f"network.path={path}"])
+    assert SECRET not in str(info.value) and "network.path" in str(info.value)
+
+
+def test_an_edge_list_too_big_for_memory_is_refused_from_its_size(tmp_path, monkeypatch):
+    import time
+
+    from sim.engine import resources
+
+    path = tmp_path / "ties.csv"
+    path.write_text("".join(f"{k},{k + 1}\n" for k in range(50_000)))
+    monkeypatch.setattr(resources, "available_memory", lambda: 1_000_000)  # 1 MB free
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"lists about [\d,]+ ties .*1.0 MB available"):
+        load_config(["network.kind=edgelist", f"network.path={path}"])
+    assert time.perf_counter() - start < 10

@@ -19,13 +19,16 @@ def set_debug(enabled: bool) -> None:
 
 def error(message: str) -> int:
     """Print ``journeysim: error: MESSAGE`` (one line) and return exit code 2."""
-    print(f"journeysim: error: {' '.join(str(message).split())}", file=sys.stderr)
+    from sim.config.errors import printable
+
+    print(f"journeysim: error: {printable(' '.join(str(message).split()))}", file=sys.stderr)
     return 2
 
 
 def one_line_warnings() -> None:
     """Show config warnings as ``journeysim: warning: ...`` (once each)."""
     from sim.config import ConfigWarning
+    from sim.config.errors import printable
 
     seen: set[str] = set()  # a config is checked more than once (plan, then each run)
 
@@ -33,7 +36,7 @@ def one_line_warnings() -> None:
         if issubclass(category, ConfigWarning):
             if str(message) not in seen:
                 seen.add(str(message))
-                print(f"journeysim: warning: {message}", file=sys.stderr)
+                print(f"journeysim: warning: {printable(message)}", file=sys.stderr)
         else:
             sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 

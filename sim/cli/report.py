@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from sim.cli.common import error
+from sim.config.errors import printable
 
 
 def command(args: list[str]) -> int:
@@ -30,7 +31,8 @@ def command(args: list[str]) -> int:
     try:
         summary = load_summary(ns.sweep_dir)
         for run, problem in bad_runs(summary):
-            print(f"journeysim: warning: run {run} left out: {problem}", file=sys.stderr)
+            print(f"journeysim: warning: run {printable(run)} left out: {printable(problem)}",
+                  file=sys.stderr)  # fmt: skip
         table = report(summary, baseline=ns.baseline)
         paths = write_report(table, ns.sweep_dir)
     except ReportError as exc:

@@ -238,11 +238,12 @@ def _task(cfg) -> None:
             with step_progress(int(resolved.sim.steps), "simulating") as advance:
                 result = simulate(resolved, progress=advance)
             write_result(result, out_dir)
-    except OSError as exc:
+    except (OSError, pl.exceptions.PolarsError) as exc:  # a full disk: polars says ComputeError
         if common.DEBUG:
             raise
-        where = exc.filename or out_dir
-        message = f"{where}: cannot write the results ({exc.strerror or exc})"
+        where = getattr(exc, "filename", None) or out_dir
+        reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0][:200]
+        message = f"{where}: cannot write the results ({reason})"
         raise SystemExit(error(message)) from None
     print_kpis(result.metrics, title=title)
 

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+import unicodedata
 import warnings
+
+
+def printable(text) -> str:
+    r"""``text`` safe to print: control and format characters shown as escapes.
+
+    Terminal escape codes and bidirectional overrides are printed as ``\x1b``-style
+    escapes, never interpreted by the terminal.
+
+    Rich markup is a separate matter: print names as ``rich.text.Text(printable(name))``.
+    """
+    return "".join(
+        c if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf") else repr(c)[1:-1]
+        for c in str(text)
+    )
 
 
 class ConfigError(ValueError):

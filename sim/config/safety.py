@@ -50,7 +50,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from sim.config.errors import ConfigError, warn
+from sim.config.errors import ConfigError, printable, warn
 
 ROOT = Path(__file__).resolve().parents[2]
 #: journeysim's packaged config folders: files there are trusted, files elsewhere are data.
@@ -140,7 +140,7 @@ _EXIT_ON_REFUSAL = False  # set by the command line: one line on stderr, exit co
 
 def refuse(message: str) -> None:
     """Raise a one-line :class:`ConfigError` (or exit 2 with it, on the command line)."""
-    message = " ".join(str(message).split())
+    message = printable(" ".join(str(message).split()))
     if _EXIT_ON_REFUSAL:
         print(f"journeysim: error: {message}", file=sys.stderr)
         raise SystemExit(2)
@@ -155,7 +155,7 @@ def exit_on_refusal(enabled: bool = True) -> None:
 
 def shown(value, limit: int = 120) -> str:
     """A value as it may appear in a message: one line, printable, short."""
-    text = "".join(c if c.isprintable() else "?" for c in str(value))
+    text = printable(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

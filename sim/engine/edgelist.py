@@ -26,7 +26,18 @@ MAX_ID = 2_000_000_000 - 1  # market.customers is at most 2e9 (sim.config.valida
 
 
 class EdgeListError(ValueError):
-    """A file that is not a usable edge list: the message is the rule, without the key."""
+    """A file that is not a usable edge list: the message is the rule, without the key.
+
+    Messages never quote the file's content (a path may name any file the process can
+    read): they say which rule a file breaks, with counts and types only.
+    """
+
+
+THIRD_COLUMN_RULE = "a third column must be headed 'strong' (0 or 1)"
+#: Bytes of memory loading takes per listed tie (the README's memory estimate).
+LOAD_BYTES_PER_TIE = 40
+#: Bytes read from the start of a CSV file to estimate its number of ties from its size.
+SAMPLE_BYTES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -68,7 +79,7 @@ def _scan(path: str) -> tuple[pl.LazyFrame, bool]:
             return _scan_parquet(p)
         return _scan_csv(p)
     except OSError as exc:
-        raise EdgeListError(f"cannot read it ({exc.strerror or exc})") from None
+        raise EdgeListError(f"cannot read it ({exc.strerror or type(exc).__name__})") from None
 
 
 def _columns_rule(count: int) -> str:
@@ -83,16 +94,16 @@ def _scan_parquet(p: Path) -> tuple[pl.LazyFrame, bool]:
         lf = pl.scan_parquet(p)
         schema = lf.collect_schema()
     except pl.exceptions.PolarsError as exc:
-        raise EdgeListError(f"cannot read it as parquet ({_first_line(exc)})") from None
+        raise EdgeListError(f"cannot read it as parquet ({_reason(exc)})") from None
     names = list(schema.names())
     if len(names) not in (2, 3):
         raise EdgeListError(_columns_rule(len(names)))
     if len(names) == 3 and names[2] != "strong":
-        raise EdgeListError(f"third column is {names[2]!r}: must be 'strong' (0 or 1)")
+        raise EdgeListError(THIRD_COLUMN_RULE)
     for name in names[:2]:
         if not schema[name].is_integer():
             raise EdgeListError(
-                f"column {name!r} is {schema[name]}: customer ids must be whole numbers from 0"
+                f"an id column holds {schema[name]}: customer ids must be whole numbers from 0"
             )
     if len(names) == 3 and not (schema[names[2]].is_integer() or schema[names[2]] == pl.Boolean):
         raise EdgeListError(f"column 'strong' is {schema[names[2]]}: must be 0 or 1")
@@ -118,7 +129,7 @@ def _scan_csv(p: Path) -> tuple[pl.LazyFrame, bool]:
         raise EdgeListError(_columns_rule(len(fields)))
     header = not all(_is_int(x) for x in fields)
     if header and len(fields) == 3 and fields[2] != "strong":
-        raise EdgeListError(f"third column is {fields[2]!r}: must be 'strong' (0 or 1)")
+        raise EdgeListError(THIRD_COLUMN_RULE)
     names = ["a", "b", "strong"][: len(fields)]
     lf = pl.scan_csv(
         p, has_header=header, separator=sep, comment_prefix="#", new_columns=names,
@@ -129,9 +140,9 @@ def _scan_csv(p: Path) -> tuple[pl.LazyFrame, bool]:
     return lf, len(fields) == 3
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+def _reason(exc: Exception) -> str:
+    """Why a file could not be read, without any of its content (only the error's kind)."""
+    return type(exc).__name__
 
 
 def _collect(lf: pl.LazyFrame) -> pl.DataFrame:
@@ -148,13 +159,13 @@ def _collect(lf: pl.LazyFrame) -> pl.DataFrame:
             raise EdgeListError(
                 "has rows with more columns than the first: every row needs the same columns"
             ) from None
-        raise EdgeListError(f"cannot read it ({_first_line(exc)})") from None
+        raise EdgeListError(f"cannot read it ({_reason(exc)})") from None
     except pl.exceptions.SchemaError:
         raise EdgeListError(
             "has rows with more columns than the first: every row needs the same columns"
         ) from None
     except pl.exceptions.PolarsError as exc:
-        raise EdgeListError(f"cannot read it ({_first_line(exc)})") from None
+        raise EdgeListError(f"cannot read it ({_reason(exc)})") from None
 
 
 def summarise(path: str) -> EdgeListSummary:
@@ -171,7 +182,49 @@ def summarise(path: str) -> EdgeListSummary:
         stat = None
     if stat is None:
         return _summarise(str(p), 0, 0)  # raises the missing-file rule
+    check_size(p, stat.st_size)
     return _summarise(str(p.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def estimated_ties(path: Path, size: int) -> int:
+    """The number of ties a file lists, from its size, before it is read.
+
+    Parquet says its row count in its footer; for CSV, the size over the mean length of
+    the lines in its first ``SAMPLE_BYTES``.
+    """
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        try:
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except Exception:  # noqa: BLE001 - unreadable: the scan names the rule
+            return 0
+    try:
+        with path.open("rb") as f:
+            sample = f.read(SAMPLE_BYTES)
+    except OSError:
+        return 0
+    lines = max(1, sample.count(b"\n"))
+    return int(size / (len(sample) / lines)) if sample else 0
+
+
+def check_size(path: Path, size: int) -> None:
+    """Refuse a file whose ties could not be loaded in the memory this machine has.
+
+    Raises:
+        EdgeListError: the estimate, from the file's size alone, exceeds the memory
+            available (loading takes ``LOAD_BYTES_PER_TIE`` bytes per listed tie).
+    """
+    from sim.engine.resources import available_memory, human_bytes
+
+    have = available_memory()
+    ties = estimated_ties(path, size)
+    need = LOAD_BYTES_PER_TIE * ties
+    if have is not None and need > have:
+        raise EdgeListError(
+            f"lists about {ties:,} ties ({human_bytes(size)}): loading them needs about "
+            f"{human_bytes(need)} of memory, this machine has {human_bytes(have)} available"
+        )
 
 
 @functools.lru_cache(maxsize=8)

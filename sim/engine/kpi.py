@@ -70,9 +70,12 @@ def print_kpis(metrics: pl.DataFrame, title: str = "journeysim: retention and re
     """Print the KPI table to the terminal."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from sim.config.errors import printable
 
     kpis = brand_kpis(metrics)
-    table = Table(title=title)
+    table = Table(title=Text(printable(title)))  # names are text, never markup or escapes
     heads = ("brand", "customers", "share", "acquired", "churned", "retention", "revenue",
              "profit", "CLV", "CAC", "NPS")  # fmt: skip
     for h in heads:
@@ -83,7 +86,7 @@ def print_kpis(metrics: pl.DataFrame, title: str = "journeysim: retention and re
 
     for r in kpis.iter_rows(named=True):
         table.add_row(
-            r["brand"],
+            Text(printable(r["brand"])),
             f"{r['customers_start']:,} -> {r['customers_end']:,}",
             num(r["share_end"], ".1%"),
             f"{r['acquired']:,}",

@@ -255,6 +255,9 @@ def print_report(table: pl.DataFrame, baseline: str, kpis: tuple[str, ...] | Non
     """Print the report: one table per scenario, KPI rows by brand."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from sim.config.errors import printable
 
     def fmt(x, signed: bool = False) -> str:
         if x is None:
@@ -272,15 +275,15 @@ def print_report(table: pl.DataFrame, baseline: str, kpis: tuple[str, ...] | Non
         extra = ", ".join(f"{k}={v}" for k, v in values.items() if k != "scenario")
         title = f"{scenario}" + (f" ({extra})" if extra else "") + f": {runs} runs"
         title += "" if scenario == baseline else f", vs {baseline}"
-        t = Table(title=title)
+        t = Table(title=Text(printable(title)))  # names are text, never markup or escapes
         for head in ("kpi", "brand", "mean", "95% CI", f"diff vs {baseline}", "95% CI of diff"):
             t.add_column(head, justify="left" if head in ("kpi", "brand") else "right")
         for r in part.iter_rows(named=True):
             t.add_row(
-                r["kpi"], r["brand"], fmt(r["mean"]),
-                f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]",
+                Text(printable(r["kpi"])), Text(printable(r["brand"])), fmt(r["mean"]),
+                Text(f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"),
                 fmt(r["diff"], True) if scenario != baseline else "",
-                f"[{fmt(r['diff_low'], True)}, {fmt(r['diff_high'], True)}]"
+                Text(f"[{fmt(r['diff_low'], True)}, {fmt(r['diff_high'], True)}]")
                 if scenario != baseline else "",
             )  # fmt: skip
         console.print(t)
