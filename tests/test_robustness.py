@@ -229,7 +229,9 @@ def test_a_run_too_big_for_the_machine_is_refused_at_once():
     assert est.total > 20e9
     with pytest.raises(ConfigError, match="market.customers=200000000: needs about .* available"):
         check_memory(cfg)
-    assert time.perf_counter() - start < 5.0  # refused before any allocation (a loaded machine included)
+    assert (
+        time.perf_counter() - start < 5.0
+    )  # refused before any allocation (a loaded machine included)
 
 
 def test_estimate_is_close_to_the_state_and_network_a_run_holds():
