@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import polars as pl
@@ -192,6 +193,7 @@ def command(args: list[str]) -> int:
     churn = config = None
     try:
         per_setting = _run_count(ns, seeds, groups)
+        start = time.monotonic()
         with step_progress(per_setting * len(settings), "runs") as advance:
             for k, (label, extra) in enumerate(settings.items()):
                 overrides = [*ns.overrides, *extra]
@@ -209,6 +211,8 @@ def command(args: list[str]) -> int:
                 config = cfg if config is None else config
     except ConfigError as exc:
         return error(str(exc))
+    elapsed = time.monotonic() - start
+    runs = per_setting * len(settings)
     heading = _heading(args, config, seeds)
     if ns.rules:
         frame = report.per_rule(tables)
@@ -220,5 +224,6 @@ def command(args: list[str]) -> int:
         table = tables[""]
         report.print_tables(table, churn)
         text = report.markdown(table, churn, heading)
+    print(f"journeysim: {runs} runs in {elapsed / 60:.1f} min")
     problem = _write(ns, text, table, None if ns.rules else churn)
     return error(problem) if problem else 0
