@@ -520,3 +520,123 @@ def test_an_edge_list_too_big_for_memory_is_refused_from_its_size(tmp_path, monk
     with pytest.raises(ConfigError, match=r"lists about [\d,]+ ties .*1.0 MB available"):
         load_config(["network.kind=edgelist", f"network.path={path}"])
     assert time.perf_counter() - start < 10
+
+
+# -- a property: no grammar of Hydra/OmegaConf features writes a file or echoes the environment -
+from hypothesis import HealthCheck, event, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+MARKER = "MARKER_WRITTEN"
+
+
+def _payloads(marker: str) -> list[str]:
+    return [
+        "${oc.env:JOURNEYSIM_SECRET}",
+        "${oc.env:JOURNEYSIM_SECRET,x}",
+        f"${{oc.create:{{_target_: builtins.open, file: {marker}, mode: w}}}}",
+        f'${{oc.decode:"{{_target_: pathlib.Path.touch, self: {marker}}}"}}',
+        "${oc.select:hydra.job.name}",
+        "${oc.dict.keys:market}",
+        "${scenario.${oc.env:JOURNEYSIM_SECRET}}",
+        "${hydra:job.name}",
+        "${now:%Y}",
+        "${mul:2,3}",
+        "${seed}",
+        "${.name}",
+        "\\${oc.env:JOURNEYSIM_SECRET}",
+        "plain text",
+        "3",
+    ]
+
+
+KEYS = [
+    "scenario.description", "brands.incumbent.price", "market.customers", "scenario.note",
+    "scenario.x._target_", "scenario.events", "hydra.callbacks.x", "hydra.callbacks.x._target_",
+    "hydra.job_logging.handlers.file.filename", "hydra.job_logging.root.handlers",
+    "hydra.job.env_set.NUMBA_CACHE_DIR", "hydra.job.env_set.PYTHONSTARTUP",
+    "hydra.job.env_set.NUMBA_NUM_THREADS", "hydra.searchpath", "hydra.job.name",
+    "hydra.output_subdir", "hydra.launcher._target_", "hydra.launcher.ray.init.runtime_env",
+    "hydra.run.dir", "hydra.sweeper.params.seed",
+]  # fmt: skip
+
+
+def _deep_set(body: dict, key: str, value) -> None:
+    """``body[a][b][c] = value`` for ``key`` 'a.b.c' (a later key replaces an earlier one)."""
+    *parents, last = key.split(".")
+    node = body
+    for part in parents:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[last] = value
+
+
+@st.composite
+def attacks(draw, marker: str):
+    """A scenario file (YAML text) and overrides built from the feature grammar."""
+    payloads = _payloads(marker)
+    value = st.one_of(
+        st.sampled_from(payloads),
+        st.builds(lambda p: [p, "ext://sys.stdout"], st.sampled_from(payloads)),
+        st.builds(
+            lambda p: {"_target_": "builtins.open", "file": marker, "mode": "w", "x": p},
+            st.sampled_from(payloads),
+        ),  # fmt: skip
+        st.just(["pkg://conf", f"file://{marker}"]),
+    )
+    entries = draw(st.lists(st.tuples(st.sampled_from(KEYS), value), min_size=1, max_size=3))
+    in_file = draw(st.lists(st.booleans(), min_size=len(entries), max_size=len(entries)))
+    body: dict = {"scenario": {"name": "attack"}}
+    overrides = []
+    for (key, val), file in zip(entries, in_file, strict=True):
+        if file:
+            _deep_set(body, key, val)
+        else:
+            import json
+
+            overrides.append(f"++{key}={json.dumps(val) if not isinstance(val, str) else val}")
+    text = "# @package _global_\n" + OmegaConf.to_yaml(OmegaConf.create(body))
+    if draw(st.booleans()):  # an anchor and alias, as a bomb would use
+        text += "bomb: &a [1, 2]\nbomb2: [*a, *a]\n"
+    return text, overrides
+
+
+from omegaconf import OmegaConf  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_no_feature_combination_runs_code_or_echoes_the_environment(tmp_path_factory, data):
+    from hydra.utils import instantiate
+
+    from sim.config import composer
+
+    root = tmp_path_factory.mktemp("attack")
+    marker = str(root / MARKER)
+    text, overrides = data.draw(attacks(marker))
+    (root / "scenario").mkdir()
+    (root / "scenario" / "attack.yaml").write_text(text)
+    old = os.environ.get("JOURNEYSIM_SECRET")
+    os.environ["JOURNEYSIM_SECRET"] = SECRET
+    try:
+        source = Source(config_dir=str(root))
+        try:
+            with composer(source) as compose:
+                full = compose(["scenario=attack", *overrides])
+                cfg = load_config(["scenario=attack", *overrides], source=source)
+                instantiate(full.hydra.callbacks)  # what Hydra does with an accepted config
+        except ConfigError as exc:
+            event("refused")
+            message = str(exc)
+            assert "\n" not in message and SECRET not in message, message
+        else:
+            event("accepted")
+            assert SECRET not in OmegaConf.to_yaml(cfg)
+            assert SECRET not in OmegaConf.to_yaml(full, resolve=False)
+    finally:
+        if old is None:
+            os.environ.pop("JOURNEYSIM_SECRET", None)
+        else:
+            os.environ["JOURNEYSIM_SECRET"] = old
+    assert not os.path.exists(marker)
+    assert not os.path.exists(MARKER)
