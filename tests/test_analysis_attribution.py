@@ -85,7 +85,7 @@ def test_the_command_prints_and_writes_the_table(tmp_path, capsys):
     ("content", "words"),
     [
         ("path,conversions\nA,1\n", "column 'nulls' is missing"),
-        ("path,conversions,nulls\nA,-1,0\n", "row 1: conversions=-1"),
+        ("path,conversions,nulls\nA,-1,0\n", "row 1: conversions must be a whole number >= 0"),
         ("path,conversions,nulls\nA,0.5,0\n", "must be a whole number"),
         ("path,conversions,nulls\nA,0,3\n", "no conversions"),
         ("path,conversions,nulls\nA,x,3\n", "must hold whole numbers"),

@@ -138,7 +138,7 @@ def test_the_loss_is_zero_at_the_data_and_scaled_by_the_model_noise():
     [
         ("brand,share\na,0.1\n", "column 'step' is missing"),
         ("step,brand,loyalty\n1,a,3\n", "no column to fit"),
-        ("step,brand,share\n1.5,incumbent,0.3\n", "row 1: step=1.5"),
+        ("step,brand,share\n1.5,incumbent,0.3\n", "row 1: step must be a whole number"),
         ("step,brand,share\n-1,incumbent,0.3\n", "must be a whole number >= 0"),
         ("step,brand,share\n1,incumbent,high\n", "column 'share' must hold numbers"),
         ("step,brand,share\n1,incumbent,0.3\n1,incumbent,0.4\n", "appears more than once"),

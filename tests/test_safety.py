@@ -640,3 +640,19 @@ def test_no_feature_combination_runs_code_or_echoes_the_environment(tmp_path_fac
             os.environ["JOURNEYSIM_SECRET"] = old
     assert not os.path.exists(marker)
     assert not os.path.exists(MARKER)
+
+
+def test_analyst_tables_never_quote_their_content(tmp_path):
+    from sim.analysis.attribution import read_paths
+    from sim.analysis.calibrate import read_data
+
+    for content in (f"path,conversions,nulls\nA,{SECRET},0\n", f'path,conversions\n"{SECRET}\n'):
+        (tmp_path / "p.csv").write_text(content)
+        with pytest.raises(ConfigError) as info:
+            read_paths(tmp_path / "p.csv")
+        assert SECRET not in str(info.value)
+    for content in (f"step,brand,share\n{SECRET},a,1\n", f"step,brand,share\n1,a,{SECRET}\n"):
+        (tmp_path / "d.csv").write_text(content)
+        with pytest.raises(ConfigError) as info:
+            read_data(tmp_path / "d.csv")
+        assert SECRET not in str(info.value)

@@ -39,17 +39,10 @@ def read_paths(path: str | Path) -> pl.DataFrame:
     Raises:
         ConfigError: missing file or column, negative or non-integer counts; one line.
     """
+    from sim.analysis.options import read_table
+
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such paths file")
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            frame = pl.read_parquet(path)
-        else:
-            frame = pl.read_csv(path, infer_schema_length=None, schema_overrides={"path": pl.Utf8})
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"{path}: cannot be read ({detail[:160]})") from None
+    frame = read_table(path, "paths", schema_overrides={"path": pl.Utf8})
     for col in ("path", "conversions", "nulls"):
         if col not in frame.columns:
             raise ConfigError(f"{path}: column {col!r} is missing (need path, conversions, nulls)")
@@ -62,9 +55,7 @@ def read_paths(path: str | Path) -> pl.DataFrame:
         bad = values.is_null() | (values < 0) | (values != values.floor()) | ~values.is_finite()
         if bad.any():
             k = int(bad.arg_max())
-            raise ConfigError(
-                f"{path}: row {k + 1}: {col}={frame[col][k]}: must be a whole number >= 0"
-            )
+            raise ConfigError(f"{path}: row {k + 1}: {col} must be a whole number >= 0")
         counts.append(values.cast(pl.Int64).alias(col))
     out = pl.DataFrame([frame["path"].cast(pl.Utf8).fill_null("").alias("path"), *counts])
     if out.height == 0 or int(out["conversions"].sum()) == 0:

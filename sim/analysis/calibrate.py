@@ -51,22 +51,12 @@ def read_data(path: str | Path) -> pl.DataFrame:
         ConfigError: unreadable file, missing step/brand, no fittable column, bad types,
             negative or non-integer steps, duplicate (step, brand) rows; one line.
     """
+    from sim.analysis.options import read_table
+
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such data file")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            data = pl.read_csv(path, infer_schema_length=None)
-        elif suffix in (".parquet", ".pq"):
-            data = pl.read_parquet(path)
-        else:
-            raise ConfigError(f"{path}: must be a .csv or .parquet file")
-    except ConfigError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"{path}: cannot be read ({detail[:160]})") from None
+    if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise ConfigError(f"{path}: must be a .csv or .parquet file")
+    data = read_table(path, "data")
     missing = [c for c in ("step", "brand") if c not in data.columns]
     if missing:
         raise ConfigError(f"{path}: column {missing[0]!r} is missing (need step, brand)")
@@ -87,9 +77,7 @@ def read_data(path: str | Path) -> pl.DataFrame:
     bad = step.is_null() | (step < 0) | (step != step.floor())
     if bad.any():
         k = int(bad.arg_max())
-        raise ConfigError(
-            f"{path}: row {k + 1}: step={data['step'][k]}: must be a whole number >= 0"
-        )
+        raise ConfigError(f"{path}: row {k + 1}: step must be a whole number >= 0")
     cols = [step.cast(pl.Int64).alias("step"), data["brand"].cast(pl.Utf8).alias("brand")]
     for c in fitted:
         try:
@@ -99,7 +87,7 @@ def read_data(path: str | Path) -> pl.DataFrame:
         finite = values.is_null() | values.is_finite()
         if not finite.all():
             k = int((~finite).arg_max())
-            raise ConfigError(f"{path}: row {k + 1}: {c}={values[k]}: must be a finite number")
+            raise ConfigError(f"{path}: row {k + 1}: {c} must be a finite number")
         cols.append(values.alias(c))
     out = pl.DataFrame(cols)
     if out["brand"].is_null().any():
@@ -109,9 +97,7 @@ def read_data(path: str | Path) -> pl.DataFrame:
     dup = out.select("step", "brand").is_duplicated()
     if dup.any():
         k = int(dup.arg_max())
-        raise ConfigError(
-            f"{path}: step={out['step'][k]}, brand={out['brand'][k]} appears more than once"
-        )
+        raise ConfigError(f"{path}: row {k + 1}: the same step and brand appears more than once")
     out = out.filter(pl.any_horizontal(pl.col(fitted).is_not_null()))
     if out.height == 0:
         raise ConfigError(f"{path}: every value to fit is empty")

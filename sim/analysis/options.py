@@ -25,6 +25,43 @@ MANIFEST = "analysis.yaml"
 TOOLS = ("calibrate", "sensitivity", "optimise", "journeys", "attribute")
 
 
+#: The largest table (paths, observed KPIs) an analyst tool reads.
+MAX_TABLE_BYTES = 1_000_000_000
+
+
+def read_table(path: Path, what: str, **csv_options):
+    """Read a CSV or parquet table someone else may have made, as data.
+
+    The file is size-checked before it is read, and a reader's failure is reported by
+    its kind only: no message quotes the file's content beyond a column name.
+
+    Raises:
+        ConfigError: missing, too large, not CSV or parquet, or unreadable; one line.
+    """
+    import polars as pl
+
+    from sim.engine.resources import available_memory, human_bytes
+
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such {what} file")
+    size = path.stat().st_size
+    have = available_memory()
+    limit = MAX_TABLE_BYTES if have is None else min(MAX_TABLE_BYTES, have // 4)
+    if size > limit:
+        raise ConfigError(
+            f"{path}: {human_bytes(size)}; a {what} file may have at most {human_bytes(limit)}"
+        )
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pl.read_parquet(path)
+        if suffix in (".csv", ".txt", ""):
+            return pl.read_csv(path, infer_schema_length=None, **csv_options)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
+        raise ConfigError(f"{path}: cannot be read as a table ({type(exc).__name__})") from None
+    raise ConfigError(f"{path}: must be a .csv or .parquet file")
+
+
 class UsageError(Exception):
     """A bad command line (message for the user, one line)."""
 
