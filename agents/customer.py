@@ -88,6 +88,7 @@ class CustomerAgent(mesa.Agent):
         self.grudge = int(c.grudge[i])
         self.last_touch = int(c.last_touch[i])
         self.wom_threshold = float(c.wom_threshold[i])
+        self.disposition = float(c.disposition[i])
 
     # -- the journey step ---------------------------------------------------------
     def step_journey(self, step_key, tables, t: int) -> None:
@@ -183,9 +184,18 @@ class CustomerAgent(mesa.Agent):
         if start_brand >= 0 and new_brand == start_brand:
             leaves = shocked or exited
             if not leaves:
+                bp = tables.brand_params
+                rival = 0.0
+                for r in range(nb):
+                    if (self.consider >> r) & 1 and r != start_brand and bp[r, P.B_ACTIVE] > 0:
+                        rival = min(rival, bp[r, P.B_PRICE_GAP])
+                x_p = rules.price_reaction(
+                    bp[start_brand, P.B_PRICE_GAP], rival, self.price_sensitivity,
+                    g.price_reevaluation,
+                )  # fmt: skip
                 hazard = rules.churn_hazard(
                     self.churn_propensity, self.satisfaction, g.churn_sensitivity,
-                    g.churn_reference, tables.brand_params[start_brand, P.B_CHURN_MULT],
+                    g.churn_reference, tables.brand_params[start_brand, P.B_CHURN_MULT], x_p,
                 )  # fmt: skip
                 leaves = uniform(ck, SLOT_CHURN) < hazard
                 if leaves:
@@ -207,6 +217,7 @@ class CustomerAgent(mesa.Agent):
         if new_brand != start_brand:
             if start_brand >= 0:
                 acc[start_brand, P.A_CHURNED] += 1
+                acc[start_brand, P.A_CHURNED_CLASS + 1 + self.left_class] += 1
             if new_brand >= 0:
                 self.join(new_brand)
                 acc[new_brand, P.A_ACQUIRED] += 1
@@ -516,7 +527,7 @@ class CustomerAgent(mesa.Agent):
     def experience(self, x: float, g) -> bool:
         """Judge experience x against expectation; maybe complain; True if leaving now."""
         d = rules.disconfirmation(x, self.expectation)
-        v = rules.touchpoint_evaluation(d, g.met_level, g.eval_sensitivity)
+        v = rules.touchpoint_evaluation(d, g.met_level + self.disposition, g.eval_sensitivity)
         years = self.tenure / g.steps_per_year
         self.satisfaction = rules.satisfaction_update(
             self.satisfaction, v, g.sat_weight, g.sat_negativity, g.forgiveness, years
@@ -563,7 +574,13 @@ class CustomerAgent(mesa.Agent):
         return b
 
     def leave(self, b: int, resentful: bool) -> None:
-        """Drop brand b: out of the set, attitude no higher than satisfaction; maybe a grudge."""
+        """Drop brand b: out of the set, attitude no higher than satisfaction; maybe a grudge.
+
+        Its NPS class for b at the moment it leaves is kept in ``left_class`` (the record).
+        """
+        g = self.model.market.globals
+        score = rules.recommend_score(self.satisfaction, self.attitude[b], g.recommend_weight)
+        self.left_class = rules.nps_class(rules.likelihood_to_recommend(score))
         self.attitude[b] = min(self.attitude[b], self.satisfaction)
         self.consider &= ~(1 << b)
         self.last_brand = b
@@ -633,7 +650,9 @@ class CustomerAgent(mesa.Agent):
             acc[b, P.A_TENURE_BANDS + band] += 1
             acc[b, P.A_TENURE_BANDS + P.N_TENURE_BANDS + band] += revenue
             score = rules.recommend_score(self.satisfaction, self.attitude[b], g.recommend_weight)
-            cls = rules.nps_class(rules.likelihood_to_recommend(score))
+            ltr = rules.likelihood_to_recommend(score)
+            acc[b, P.A_LTR + ltr] += 1
+            cls = rules.nps_class(ltr)
             column = {rules.PROMOTER: P.A_PROMOTERS, rules.DETRACTOR: P.A_DETRACTORS}
             acc[b, column.get(cls, P.A_PASSIVES)] += 1
         m._voice_next[self.index] = self.voice(g)

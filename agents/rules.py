@@ -166,15 +166,56 @@ def service_experience(
 
 @njit(cache=True)
 def churn_hazard(
-    propensity: float, satisfaction: float, sensitivity: float, reference: float, multiplier: float
+    propensity: float,
+    satisfaction: float,
+    sensitivity: float,
+    reference: float,
+    multiplier: float,
+    price_term: float = 0.0,
 ) -> float:
-    """Per-step churn probability: h = min(1, pi_i * m * exp(gamma (s_ref - s))).
+    """Per-step churn probability: h = min(1, pi_i * m * exp(gamma (s_ref - s)) + h_p).
 
     pi_i is the customer's baseline propensity, gamma the churn sensitivity to
-    satisfaction s (gamma = 0: churn independent of satisfaction) and m a brand
-    multiplier (e.g. a loyalty programme, m < 1).
+    satisfaction s (gamma = 0: churn independent of satisfaction), m a brand
+    multiplier (e.g. a loyalty programme, m < 1) and h_p the price reaction
+    (``price_reaction``; 0 while prices are the usual ones).
     """
-    return min(1.0, propensity * multiplier * math.exp(sensitivity * (reference - satisfaction)))
+    return min(
+        1.0,
+        propensity * multiplier * math.exp(sensitivity * (reference - satisfaction)) + price_term,
+    )
+
+
+@njit(cache=True)
+def price_reaction(
+    own_gap: float, rival_gap: float, price_sensitivity: float, rate: float
+) -> float:
+    """Per-step probability that a price change makes a customer re-evaluate and leave its brand.
+
+    h_p = min(1, psi_i rho max(0, g_b - min(0, g_r))), with g_b = ln(p_b / p_ref_b) the log gap
+    between its brand's price and the brand's reference price (``reference_price``: what
+    customers are used to paying), g_r the deepest such gap (a cut) among the rivals it
+    considers, psi_i its price sensitivity and rho the re-evaluation rate per unit of log
+    price. A price rise above the reference, or a cut by a considered rival, is a loss
+    relative to what the customer is used to; as the references adapt it fades. Gains (the
+    own brand's cut, a rival's rise) do not make customers leave (loss aversion).
+    """
+    loss = own_gap - min(0.0, rival_gap)
+    if loss <= 0.0:
+        return 0.0
+    return min(1.0, price_sensitivity * rate * loss)
+
+
+@njit(cache=True)
+def reference_price(reference: float, price: float, memory: float) -> float:
+    """Reference price of a brand (what its customers are used to), after one step at ``price``.
+
+    r' = r + (1 - 2^(-1 / h)) (p - r): exponential smoothing of the prices charged, with
+    half-life h steps (h = 0: the reference is the current price, no price reaction).
+    """
+    if memory <= 0.0:
+        return price
+    return reference + (1.0 - math.exp2(-1.0 / memory)) * (price - reference)
 
 
 @njit(cache=True)

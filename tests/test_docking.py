@@ -170,3 +170,47 @@ def test_engines_agree_under_every_word_of_mouth_and_service_rule(rule):
         for col in counts:
             x, y = a.metrics[col].sum(), b.metrics[col].sum()
             assert abs(x - y) <= 0.1 * max(x, y) + 5, (col, x, y)
+
+
+LTR = [f"ltr_{k}" for k in range(11)]
+CHURN_CLASSES = ["churned_promoters", "churned_passives", "churned_detractors"]
+
+
+def test_engines_record_the_same_ltr_distribution_at_step_0(engines):
+    for a, b in zip(engines["numba"], engines["mesa"], strict=True):
+        s0a = a.metrics.filter(pl.col("step") == 0).select(LTR)
+        assert s0a.equals(b.metrics.filter(pl.col("step") == 0).select(LTR))
+
+
+def test_ltr_counts_and_churn_by_class_add_up_in_both_engines(engines):
+    for r in engines["numba"] + engines["mesa"]:
+        m = r.metrics
+        assert (m.select(pl.sum_horizontal(LTR))[:, 0] == m["customers"]).all()
+        assert (m.select(pl.sum_horizontal(CHURN_CLASSES))[:, 0] == m["churned"]).all()
+        assert (m.select(pl.sum_horizontal(LTR[:7]))[:, 0] == m["detractors"]).all()
+        assert (m.select(pl.sum_horizontal(LTR[9:]))[:, 0] == m["promoters"]).all()
+
+
+def test_engines_agree_on_churn_by_nps_class(engines):
+    def totals(results):
+        return np.array([[r.metrics[c].sum() for c in CHURN_CLASSES] for r in results], float)
+
+    _agree(totals(engines["numba"]), totals(engines["mesa"]), abs_tol=2.0)
+
+
+def test_engines_agree_on_the_price_reaction():
+    """A 30% price rise from step 1 and a rival's cut: both engines lose customers alike."""
+    events = (
+        "scenario.events=[{kind: price_change, brand: incumbent, change: 0.3, start: 0},"
+        " {kind: price_change, brand: budget, change: -0.3, start: 0}]"
+    )
+    seeds = range(4)
+    numba = _runs("numba", events, seeds=seeds, steps=25)
+    mesa = _runs("mesa", events, seeds=seeds, steps=25)
+
+    def hazard(results):
+        return np.array([[r.metrics["churned_hazard"].sum()] for r in results], float)
+
+    _agree(hazard(numba), hazard(mesa), abs_tol=2.0)
+    base = _runs("numba", seeds=seeds, steps=25)
+    assert hazard(numba).sum() > 1.5 * hazard(base).sum()

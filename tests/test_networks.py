@@ -343,13 +343,14 @@ def test_trait_draws_have_the_moments_of_their_distributions():
     assert _beta_quantiles(0.2, 0.3) is None
     cases = [
         (c.wom_activity, 0.5, 0.2),
-        (c.expectation, 0.4, _beta_sd(0.2, 0.3)),
+        # initial customers start at their brand's mean experience (section 5): the others
+        (c.expectation[c.brand < 0], 0.4, _beta_sd(0.2, 0.3)),
         (c.churn_propensity, 0.25 / 1800.25, _beta_sd(0.25, 1800.0)),
         (c.price_sensitivity, 1.0, 0.5),
     ]
     for x, mean, sd in cases:
         x = x.astype(np.float64)
-        assert x.mean() == pytest.approx(mean, abs=5 * sd / np.sqrt(n))
+        assert x.mean() == pytest.approx(mean, abs=5 * sd / np.sqrt(x.size))
         assert x.std() == pytest.approx(sd, rel=0.03)
 
 
@@ -370,7 +371,12 @@ def test_beta_by_quantile_table_has_the_exact_quantiles():
 
 def test_initial_state_follows_the_initial_keys():
     n = 100_000
-    c = _customers(n, "market.initial_tenure_years=2", "sim.steps_per_year=10")
+    c = _customers(
+        n,
+        "market.initial_tenure_years=2",
+        "sim.steps_per_year=10",
+        "market.satisfaction.disposition=0",
+    )
     cfg = load_config([f"market.customers={n}"])
     shares = [cfg.brands[b].initial_share for b in cfg.brands]
     for b, share in enumerate(shares):
@@ -380,6 +386,26 @@ def test_initial_state_follows_the_initial_keys():
     assert (c.tenure[~customers] == 0).all()
     assert np.all(c.consider[customers] & (1 << c.brand[customers].astype(np.int64)))
     assert c.satisfaction[customers].std() == pytest.approx(0.05, rel=0.05)
+
+
+def test_initial_dispositions_and_expectations_are_drawn_from_their_stationary_laws():
+    """Dispositions are normal with their sd; customers expect their brand's mean experience."""
+    from sim.engine.state import build_market, mean_experiences
+
+    n = 100_000
+    c = _customers(n)
+    cfg = load_config([f"market.customers={n}"])
+    sd = cfg.market.satisfaction.disposition
+    assert c.disposition.mean() == pytest.approx(0.0, abs=5 * sd / np.sqrt(n))
+    assert c.disposition.std() == pytest.approx(sd, rel=0.02)
+    expected = mean_experiences(build_market(cfg))
+    customers = c.brand >= 0
+    np.testing.assert_allclose(
+        c.expectation[customers], expected[c.brand[customers]].astype(np.float32)
+    )
+    # the mean of clip(Q + logistic noise): below Q only by the clipped upper tail
+    q = build_market(cfg).brand_params[:, 2]
+    assert np.all(expected < q) and np.all(expected > q - 0.01)
 
 
 def test_a_later_brand_leaves_every_other_initial_draw_unchanged():

@@ -425,3 +425,31 @@ def test_personalised_experience_closes_share_of_shortfall(x, e, m):
     x2 = rules.personalised_experience(x, e, m)
     assert x2 == pytest.approx(x + m * max(0.0, e - x))
     assert x <= x2 <= max(x, e) + 1e-12
+
+
+def test_price_reaction_is_a_loss_only_reaction():
+    # no reaction at the usual price, nor to gains (own cut, a rival's rise)
+    assert rules.price_reaction(0.0, 0.0, 1.0, 0.01) == 0.0
+    assert rules.price_reaction(-0.1, 0.0, 1.0, 0.01) == 0.0
+    assert rules.price_reaction(0.0, 0.2, 1.0, 0.01) == 0.0
+    # h_p = psi rho (g_b - min(0, g_r))
+    assert rules.price_reaction(0.1, 0.0, 2.0, 0.01) == pytest.approx(0.002)
+    assert rules.price_reaction(0.0, -0.2, 1.0, 0.01) == pytest.approx(0.002)
+    assert rules.price_reaction(0.1, -0.2, 1.0, 0.01) == pytest.approx(0.003)
+    # matching a rival's cut removes the reaction
+    assert rules.price_reaction(-0.2, -0.2, 1.0, 0.01) == 0.0
+    assert rules.price_reaction(5.0, 0.0, 10.0, 1.0) == 1.0  # a probability
+
+
+def test_churn_hazard_adds_the_price_reaction():
+    base = rules.churn_hazard(0.001, 0.72, 5.0, 0.72, 1.0)
+    assert rules.churn_hazard(0.001, 0.72, 5.0, 0.72, 1.0, 0.002) == pytest.approx(base + 0.002)
+    assert rules.churn_hazard(0.5, 0.0, 50.0, 1.0, 1.0, 0.5) == 1.0
+
+
+def test_reference_price_follows_prices_with_its_half_life():
+    r = 1.0
+    for _ in range(90):
+        r = rules.reference_price(r, 1.1, 90.0)
+    assert r == pytest.approx(1.05)  # half way after one half-life
+    assert rules.reference_price(1.0, 1.1, 0.0) == 1.1  # no memory: the current price

@@ -76,6 +76,7 @@ class SatisfactionConfig:
     negativity_bias: float = 2.0
     forgiveness: float = 0.5
     expectation_rate: float = 0.05
+    disposition: float = 0.0
 
 
 @dataclass
@@ -96,6 +97,8 @@ class ChurnConfig:
     reference: float = 0.72
     shock_threshold: float = 0.4
     shock_switch: float = 0.15
+    price_reevaluation: float = 0.0
+    price_memory: float = 0.0
 
 
 @dataclass

@@ -176,7 +176,7 @@ def validate(cfg: DictConfig) -> None:
     for k in ("entry_rate", "exit_rate", "turnover", "attention"):
         _prob(f"market.category.{k}", m.category[k])
     _prob("market.recommend.satisfaction_weight", m.recommend.satisfaction_weight)
-    for k in ("met_level", "weight", "expectation_rate"):
+    for k in ("met_level", "weight", "expectation_rate", "disposition"):
         _prob(f"market.satisfaction.{k}", m.satisfaction[k])
     for k in ("sensitivity", "negativity_bias", "forgiveness"):
         _weight(f"market.satisfaction.{k}", m.satisfaction[k])
@@ -186,6 +186,8 @@ def validate(cfg: DictConfig) -> None:
     _prob("market.churn.reference", m.churn.reference)
     _prob("market.churn.shock_threshold", m.churn.shock_threshold)
     _prob("market.churn.shock_switch", m.churn.shock_switch)
+    _weight("market.churn.price_reevaluation", m.churn.price_reevaluation)
+    _number("market.churn.price_memory", m.churn.price_memory, 0.0, MAX_STEPS)
     _weight("market.spend.tenure_uplift", m.spend.tenure_uplift)
     _weight("market.spend.cap_years", m.spend.cap_years)
 

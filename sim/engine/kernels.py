@@ -132,6 +132,7 @@ def globals_of(values) -> P.Globals:
         values[50],  # steps_per_year
         values[51],  # tenure_uplift
         values[52],  # tenure_cap
+        values[53],  # price_reevaluation
     )
 
 
@@ -559,7 +560,7 @@ def read_reviews(i, ck, aware, consider, attitude, flags, brand_params, channel_
 
 @njit(cache=True, inline="always")
 def experience_touchpoint(
-    i, b, x, ck, satisfaction, expectation, attitude, tenure, flags, acc, g
+    i, b, x, ck, satisfaction, expectation, attitude, tenure, flags, disposition, acc, g
 ) -> bool:
     """Judge an experience x against expectation.
 
@@ -569,7 +570,7 @@ def experience_touchpoint(
     """
     e = expectation[i]
     d = rules.disconfirmation(x, e)
-    v = rules.touchpoint_evaluation(d, g.met_level, g.eval_sensitivity)
+    v = rules.touchpoint_evaluation(d, g.met_level + disposition[i], g.eval_sensitivity)
     years = tenure[i] / g.steps_per_year
     satisfaction[i] = rules.satisfaction_update(
         satisfaction[i], v, g.sat_weight, g.sat_negativity, g.forgiveness, years
@@ -639,6 +640,26 @@ def serve(i, ck, b, c, service_quality, resolution, friction, queue, brand_param
         return rules.SERVICE_FAILED, q, f
     return people_answer(i, ck, b, c, 0.0, service_quality, resolution, friction, queue, acc,
                          chan)  # fmt: skip
+
+
+@njit(cache=True, inline="always")
+def class_of(i, b, attitude, satisfaction, g) -> int:
+    """Customer i's NPS class for brand b now (``rules.nps_class`` of its score)."""
+    score = rules.recommend_score(satisfaction[i], attitude[i, b], g.recommend_weight)
+    return rules.nps_class(rules.likelihood_to_recommend(score))
+
+
+@njit(cache=True, inline="always")
+def price_reaction_of(i, b, consider, price_sensitivity, brand_params, g) -> float:
+    """Customer i's price reaction (``rules.price_reaction``): its brand b, considered rivals."""
+    rival = 0.0
+    others = np.int64(consider[i]) & ~(1 << b)
+    for r in range(brand_params.shape[0]):
+        if (others >> r) & 1 and brand_params[r, P.B_ACTIVE] > 0.0:
+            rival = min(rival, brand_params[r, P.B_PRICE_GAP])
+    return rules.price_reaction(
+        brand_params[b, P.B_PRICE_GAP], rival, price_sensitivity[i], g.price_reevaluation
+    )
 
 
 @njit(cache=True, inline="always")
@@ -726,7 +747,7 @@ def step_customers(
     (
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
         price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
-        wom_threshold,
+        wom_threshold, disposition,
     ) = customers  # fmt: skip
     (
         brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g_values,
@@ -748,6 +769,9 @@ def step_customers(
     heard = np.zeros((nb, 3, 2))
     ad_total = ad_cum[ad_cum.size - 1]
     n_paid = ad_cum.size // 2
+    prices_moved = False
+    for b in range(nb):
+        prices_moved = prices_moved or brand_params[b, P.B_PRICE_GAP] != 0.0
     for i in range(lo, hi):
         ck = customer_key(step_key, i)
         b0 = np.int64(brand[i])
@@ -757,6 +781,7 @@ def step_customers(
         exited = False
         replaced = False
         touch = 0
+        left_class = rules.PASSIVE  # NPS class of a leaver when it left
 
         # 1. At most one event, drawn from competing per-step rates.
         u = uniform(ck, SLOT_EVENT)
@@ -812,8 +837,9 @@ def step_customers(
                         x, expectation[i], brand_params[b0, P.B_EXPECTATION_MATCH]
                     )
                     shocked = experience_touchpoint(
-                        i, b0, x, ck, satisfaction, expectation, attitude, tenure, flags, acc, g
-                    )
+                        i, b0, x, ck, satisfaction, expectation, attitude, tenure, flags,
+                        disposition, acc, g,
+                    )  # fmt: skip
                     touch = rules.touch_code(rules.TOUCH_USAGE, b0, rules.NO_CHANNEL)
                     u = 2.0  # handled
                 elif u < g.usage_rate + contact:
@@ -840,8 +866,9 @@ def step_customers(
                     else:
                         flags[i] &= ~np.uint8(COMPLAINT)
                     shocked = experience_touchpoint(
-                        i, b0, x, ck, satisfaction, expectation, attitude, tenure, flags, acc, g
-                    )
+                        i, b0, x, ck, satisfaction, expectation, attitude, tenure, flags,
+                        disposition, acc, g,
+                    )  # fmt: skip
                     touch = rules.touch_code(rules.TOUCH_SERVICE, b0, c)
                     u = 2.0  # handled
                 else:
@@ -897,6 +924,7 @@ def step_customers(
                 if chosen >= 0:
                     b1 = chosen
                     if b0 >= 0 and b1 != b0:  # switched at a purchase occasion
+                        left_class = class_of(i, b0, attitude, satisfaction, g)
                         leave_brand(
                             i, b0, attitude, satisfaction, consider, last_brand, grudge, True
                         )
@@ -907,11 +935,16 @@ def step_customers(
             leaves = shocked or exited
             if not leaves:
                 u = uniform(ck, SLOT_CHURN)
+                bound = g.churn_bound * brand_params[b0, P.B_CHURN_MULT] * churn_propensity[i]
+                x_p = 0.0
+                if prices_moved:  # a price differs from its reference: the customer may react
+                    x_p = price_reaction_of(i, b0, consider, price_sensitivity, brand_params, g)
+                    bound += x_p
                 # Skip the exponential unless u is below the hazard's bound (exact, and cheap).
-                if u < g.churn_bound * brand_params[b0, P.B_CHURN_MULT] * churn_propensity[i]:
+                if u < bound:
                     h = rules.churn_hazard(
                         churn_propensity[i], satisfaction[i], g.churn_sensitivity,
-                        g.churn_reference, brand_params[b0, P.B_CHURN_MULT],
+                        g.churn_reference, brand_params[b0, P.B_CHURN_MULT], x_p,
                     )  # fmt: skip
                     leaves = u < h
                 if leaves:
@@ -921,6 +954,7 @@ def step_customers(
             else:
                 acc[b0, P.A_CHURN_SHOCK] += 1.0
             if leaves:
+                left_class = class_of(i, b0, attitude, satisfaction, g)
                 leave_brand(i, b0, attitude, satisfaction, consider, last_brand, grudge, not exited)
                 b1 = -1
                 if not exited:
@@ -936,6 +970,7 @@ def step_customers(
         if b1 != b0:
             if b0 >= 0:
                 acc[b0, P.A_CHURNED] += 1.0
+                acc[b0, P.A_CHURNED_CLASS + 1 + left_class] += 1.0
             if b1 >= 0:
                 join_brand(i, b1, attitude, satisfaction, tenure, aware, consider, brand)
                 acc[b1, P.A_ACQUIRED] += 1.0
@@ -1031,7 +1066,9 @@ def record_customer(
         acc[b, P.A_TENURE_BANDS + band] += 1.0
         acc[b, P.A_TENURE_BANDS + P.N_TENURE_BANDS + band] += revenue
         score = rules.recommend_score(s, a, g.recommend_weight)
-        cls = rules.nps_class(rules.likelihood_to_recommend(score))
+        ltr = rules.likelihood_to_recommend(score)
+        acc[b, P.A_LTR + ltr] += 1.0
+        cls = rules.nps_class(ltr)
         if cls == rules.PROMOTER:
             acc[b, P.A_PROMOTERS] += 1.0
         elif cls == rules.DETRACTOR:
@@ -1056,7 +1093,8 @@ def count_masks(masks, acc):
 def step_all(
     step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation,
     tenure, price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
-    wom_threshold, voice_in, voice_out, indptr, indices, strong_bits, heard_counts, complete,
+    wom_threshold, disposition, voice_in, voice_out, indptr, indices, strong_bits, heard_counts,
+    complete,
     brand_params, ad_cum, n_channels, service_quality, resolution, friction, channel_roles,
     g_values, wait_prob, wait_friction, abandon, histogram, acc, chan, flow, t, cohort,
     trace_bits, trace_ids, trace_touch,
@@ -1071,7 +1109,7 @@ def step_all(
     customers = (
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
         price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
-        wom_threshold,
+        wom_threshold, disposition,
     )  # fmt: skip
     market = (brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g_values,
               wait_prob, wait_friction, abandon, histogram)  # fmt: skip

@@ -23,7 +23,8 @@ METRIC_COLUMNS = (
     "attitude", "promoters", "passives", "detractors", "nps", "contacts", "failures",
     "recovered", "complaints", "bot_contacts", "escalated", "waited", "abandoned", "mean_wait",
     "reviews", "rating", "discounted_revenue", "discounted_profit",
-    "profit_per_customer", "clv",
+    "profit_per_customer", "clv", "churned_promoters", "churned_passives", "churned_detractors",
+    *(f"ltr_{k}" for k in range(11)),
 )  # fmt: skip
 #: Names of the tenure bands of ``Result.tenure`` (years with the brand).
 TENURE_BANDS = ("0-1", "1-2", "2-3", "3+")
@@ -201,6 +202,10 @@ class Recorder:
                 "discounted_profit": col(disc_profit),
                 "profit_per_customer": col(per_customer),
                 "clv": col(clv),
+                "churned_promoters": count(P.A_CHURNED_CLASS + 1 + rules.PROMOTER),
+                "churned_passives": count(P.A_CHURNED_CLASS + 1 + rules.PASSIVE),
+                "churned_detractors": count(P.A_CHURNED_CLASS + 1 + rules.DETRACTOR),
+                **{f"ltr_{k}": count(P.A_LTR + k) for k in range(11)},
             }
         )
         return frame.with_columns(pl.col("step").cast(pl.Int32)).fill_nan(None)

@@ -48,6 +48,9 @@ class JourneyModel(mesa.Model):
         self.customers = build_customers(cfg, self.market, self.seed)
         self.network = network_from_config(cfg.network, self.customers.n, self.seed)
         self.events = list(cfg.scenario.get("events") or [])
+        # reference prices (what customers are used to paying): the baseline until step 1
+        self._ref_price = self.market.brand_params[:, P.B_PRICE].copy()
+        self._price_memory = float(cfg.market.churn.get("price_memory", 0.0) or 0.0)
         self.responses = Responses(
             cfg, self.market.brand_names, self.market.n_channels, self.n_steps,
             self.market.brand_params[:, P.B_PRICE], self.market.service_quality,
@@ -119,9 +122,27 @@ class JourneyModel(mesa.Model):
         np.clip(tables.friction, 0.0, 1.0, out=tables.friction)
         self.service.queue(tables)
         np.maximum(tables.brand_params[:, P.B_PRICE], 1e-9, out=tables.brand_params[:, P.B_PRICE])
+        self._reference_prices(t, tables.brand_params)
         if t >= 0:
             self.responses.observe_prices(t, tables)
         return tables
+
+    def _reference_prices(self, t: int, bp: np.ndarray) -> None:
+        """Set each brand's reference price and price gap for step t, then update the reference.
+
+        Step t's customers compare its price with the reference formed by the prices of steps
+        before t (``rules.reference_price``); burn-in and step 0 use the baseline, so the gap
+        is 0 there. Without price memory the gap is always 0 (no price reaction).
+        """
+        price = bp[:, P.B_PRICE]
+        if t <= 0 or self._price_memory <= 0.0:
+            ref = price.copy() if self._price_memory <= 0.0 else self._ref_price.copy()
+        else:
+            ref = self._ref_price.copy()
+            for b in range(price.size):
+                self._ref_price[b] = rules.reference_price(ref[b], price[b], self._price_memory)
+        bp[:, P.B_REF_PRICE] = ref
+        bp[:, P.B_PRICE_GAP] = np.log(price / ref)
 
     def step(self) -> None:
         """Advance one recorded step: events, every customer's journey step, record."""
@@ -219,6 +240,7 @@ class JourneyModel(mesa.Model):
             key, c.stage, c.brand, c.last_brand, c.aware, c.consider, c.attitude,
             c.satisfaction, c.expectation, c.tenure, c.price_sensitivity, c.wom_activity,
             c.churn_propensity, c.channel, c.flags, c.grudge, c.last_touch, c.wom_threshold,
+            c.disposition,
             c.voice, self._voice_next, net.indptr, net.indices, net.strong, self._heard_counts,
             net.complete,
             tables.brand_params, ad_cum, m.n_channels, tables.service_quality,

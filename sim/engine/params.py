@@ -72,6 +72,8 @@ class Globals(NamedTuple):
     steps_per_year: float  # steps in a year [sim.steps_per_year]
     tenure_uplift: float  # spend rise per year of tenure
     tenure_cap: float  # years of tenure the uplift stops at
+    # P(leaving) per step and unit of log price loss [market.churn.price_reevaluation]
+    price_reevaluation: float
 
 
 def other_rates(
@@ -108,7 +110,9 @@ B_CUSTOMER_COST = 15  # personalisation: cost per customer per step
 B_FIXED_COST = 16  # programme costs per step not tied to customers (investments)
 B_RATING = 17  # the brand's online rating (0-1) readers see
 B_ESCALATION_FRICTION = 18  # chatbot: waiting added when a contact is escalated to people
-N_BRAND_PARAMS = 19
+B_REF_PRICE = 19  # reference price: what customers are used to paying (smoothed past prices)
+B_PRICE_GAP = 20  # ln(price / reference price): the price reaction's input (0 at the usual price)
+N_BRAND_PARAMS = 21
 
 # Per-channel role table ``channel_roles[c, col]`` (the channel x stage matrix).
 R_AWARENESS = 0  # P(an ad seen on the channel makes the customer aware)
@@ -149,7 +153,10 @@ A_ABANDONED = 25  # contacts abandoned while waiting (an unresolved failure)
 A_ESCALATED = 26  # chatbot contacts handed to people
 A_TENURE_BANDS = 27  # 4 bands of tenure (<1, 1-2, 2-3, 3+ years): customers, then revenue
 N_TENURE_BANDS = 4
-N_ACC = A_TENURE_BANDS + 2 * N_TENURE_BANDS
+# churned this step by NPS class at the time (detractors, passives, promoters: + class + 1)
+A_CHURNED_CLASS = A_TENURE_BANDS + 2 * N_TENURE_BANDS
+A_LTR = A_CHURNED_CLASS + 3  # 11 columns: customers with each likelihood to recommend 0..10
+N_ACC = A_LTR + 11
 
 # Per-(brand, channel) accumulators ``chan[chunk, b, c, col]``; channel C is word of mouth.
 C_IMPRESSIONS = 0  # paid ad exposures met (conversations heard, for word of mouth)

@@ -2,7 +2,7 @@
 
 The estimate (bytes) is the sum of
 
-- customer state: N (40 + 4 B) (the columns of ``sim.engine.state.Customers``: one
+- customer state: N (44 + 4 B) (the columns of ``sim.engine.state.Customers``: one
   float32 attitude per brand, the rest one to four bytes per customer), plus 12 N B for the
   running neighbour counts of the cascade and threshold rules (numba engine, stored
   network, messages that never fade);
@@ -36,7 +36,7 @@ from pathlib import Path
 from sim.engine import params as P
 
 CHUNK = 2048  # = sim.engine.kernels.CHUNK (not imported: that would compile the kernels)
-STATE_BYTES_FIXED = 40  # per customer (voice twice), besides one float32 attitude per brand
+STATE_BYTES_FIXED = 44  # per customer (voice twice), besides one float32 attitude per brand
 IN_DEGREE_BYTES = 4  # int32 per customer while a network is built
 SENT_TIE_BYTES = 6  # int32 owner + uint16 bucket-local target per tie sent to a bucket
 EDGELIST_LOAD_BYTES = 40  # per listed tie while polars reads, orients and sorts the file

@@ -71,6 +71,7 @@ class Customers:
     wom_activity: np.ndarray  # float32 trait, 0-1
     churn_propensity: np.ndarray  # float32 trait: baseline churn probability per step
     wom_threshold: np.ndarray  # float32 trait: share of neighbours a view needs (threshold rule)
+    disposition: np.ndarray  # float32 trait: own evaluation of a met expectation minus met_level
     channel: np.ndarray  # uint8: channel the customer buys and asks for service on
     flags: np.ndarray  # uint8 bits: in the market (has the need), complaint pending
     grudge: np.ndarray  # uint8: steps since leaving a brand it still warns about + 1 (0 none)
@@ -89,8 +90,8 @@ class Customers:
         cols = (
             self.stage, self.brand, self.last_brand, self.aware, self.consider, self.attitude,
             self.satisfaction, self.expectation, self.tenure, self.price_sensitivity,
-            self.wom_activity, self.churn_propensity, self.wom_threshold, self.channel, self.flags,
-            self.grudge, self.last_touch, self.voice,
+            self.wom_activity, self.churn_propensity, self.wom_threshold, self.disposition,
+            self.channel, self.flags, self.grudge, self.last_touch, self.voice,
         )  # fmt: skip
         return int(sum(c.nbytes for c in cols))
 
@@ -126,6 +127,7 @@ def build_market(cfg: DictConfig) -> Market:
         bp[b, P.B_ACTIVE] = 1.0
         bp[b, P.B_CHURN_MULT] = 1.0
         bp[b, P.B_SPEND_MULT] = 1.0
+        bp[b, P.B_REF_PRICE] = br.price
         launch[b] = int(br.get("launch_step", 0))
         reach[b] = _per_channel(br.ad_reach, channel_names)
         sq[b] = _per_channel(br.service_quality, channel_names)
@@ -217,6 +219,7 @@ def build_globals(cfg: DictConfig) -> P.Globals:
         steps_per_year=float(cfg.sim.steps_per_year),
         tenure_uplift=float(m.spend.tenure_uplift),
         tenure_cap=float(m.spend.cap_years),
+        price_reevaluation=float(m.churn.price_reevaluation),
     )
 
 
@@ -265,6 +268,7 @@ _FAMILY_BRAND = 1  # slot 0: current brand
 _FAMILY_SATISFACTION = 2  # slot 0: a normal
 _FAMILY_TENURE = 3  # slot 0: exponential
 _FAMILY_CHANNEL = 4  # slot 0: channel
+_FAMILY_DISPOSITION = 5  # slot 0: a normal
 _FAMILY_TRAIT = 10  # + k for trait k: slot 0 (a table), or as many as rejection needs
 _FAMILY_BRAND_OWN = 1000  # + b for brand b: attitude normal 0, awareness 1, consideration 2
 _FAMILY_NEED = 2000  # slots 0, 1, 2: in the market, lapsed, last brand
@@ -500,6 +504,8 @@ def _draw_customers(
     init_consider: float,
     threshold: float,
     init_satisfaction: float,
+    brand_expectation: np.ndarray,
+    disposition_sd: float,
     mean_tenure: float,
     cum_channel: np.ndarray,
     brand: np.ndarray,
@@ -509,6 +515,7 @@ def _draw_customers(
     consider: np.ndarray,
     attitude: np.ndarray,
     satisfaction: np.ndarray,
+    disposition: np.ndarray,
     tenure: np.ndarray,
     channel: np.ndarray,
     flags: np.ndarray,
@@ -547,9 +554,14 @@ def _draw_customers(
         consider[i] = considered
         last_brand[i] = last
         flags[i] = 1 if in_market else 0  # sim.engine.kernels.IN_MARKET
+        own_level = 0.0
+        if disposition_sd > 0.0:
+            own_level = disposition_sd * _normal(customer_key(keys[4], i), 0)
+        disposition[i] = own_level
         if customer:
+            traits[2, i] = brand_expectation[own]  # the mean of its stationary distribution
             noise = 0.05 * _normal(customer_key(keys[0], i), 0)
-            satisfaction[i] = min(max(init_satisfaction + noise, 0.0), 1.0)
+            satisfaction[i] = min(max(init_satisfaction + own_level + noise, 0.0), 1.0)
             if mean_tenure > 0.0:
                 drawn = -mean_tenure * math.log(_open_uniform(customer_key(keys[1], i), 0))
                 tenure[i] = int(min(drawn, 65535.0))
@@ -600,7 +612,8 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
        probability ``initial_awareness`` (or if a customer of it or its last brand);
        considering if aware, in the market, attitude >= the threshold and with
        probability ``initial_consideration``, or if a customer of it.
-    5. Satisfaction: ``initial_satisfaction`` (+ 0.05 eps for customers, clipped).
+    5. Disposition ``market.satisfaction.disposition`` x eps; satisfaction
+       ``initial_satisfaction`` (+ the disposition + 0.05 eps for customers, clipped).
     6. Tenure of customers: exponential with mean ``initial_tenure_years`` x steps per
        year, rounded down, capped at 65535.
     7. Channel by ``service_share``; 8. stage from the above.
@@ -634,7 +647,9 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
     service_share = market.channel_roles[:, P.R_SERVICE]
     total = service_share.sum()
     cum_channel = np.cumsum(service_share / total) if total > 0 else np.zeros(0)
-    families = (_FAMILY_SATISFACTION, _FAMILY_TENURE, _FAMILY_CHANNEL, _FAMILY_NEED)
+    families = (
+        _FAMILY_SATISFACTION, _FAMILY_TENURE, _FAMILY_CHANNEL, _FAMILY_NEED, _FAMILY_DISPOSITION
+    )  # fmt: skip
     keys = np.array([_init_key(seed, f) for f in families], dtype=np.uint64)
     trait_keys = np.array(
         [_init_key(seed, _FAMILY_TRAIT + k) for k in range(len(names))], np.uint64
@@ -656,6 +671,7 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
         wom_activity=traits[1],
         churn_propensity=traits[3],
         wom_threshold=traits[4],
+        disposition=np.empty(n, dtype=np.float32),
         channel=np.empty(n, dtype=np.uint8),
         flags=np.empty(n, dtype=np.uint8),
         grudge=np.zeros(n, dtype=np.uint8),
@@ -667,12 +683,27 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
         out_share, served, by_share.astype(np.float64), launched.astype(np.bool_),
         market.brand_params[:, P.B_EQUITY].copy(), init_aware.astype(np.float64),
         float(cfg.market.initial_consideration), float(market.globals.consider_threshold),
-        float(cfg.market.initial_satisfaction),
+        float(cfg.market.initial_satisfaction), mean_experiences(market),
+        float(cfg.market.satisfaction.disposition),
         float(cfg.market.initial_tenure_years) * float(cfg.sim.steps_per_year),
         cum_channel.astype(np.float64), brand, traits, c.last_brand, c.aware, c.consider,
-        c.attitude, c.satisfaction, c.tenure, c.channel, c.flags, c.stage,
+        c.attitude, c.satisfaction, c.disposition, c.tenure, c.channel, c.flags, c.stage,
     )  # fmt: skip
     return c
+
+
+def mean_experiences(market: Market) -> np.ndarray:
+    """Each brand's mean product experience, E[clip(Q_b + sigma (sqrt 3 / pi) ln(u / (1 - u)))].
+
+    Where a customer's adaptive expectation settles with tenure (usage is by far its most
+    frequent experience): the initial customers of a brand start there, so the market does
+    not drift while expectations catch up (docs/model.md, section 5). Midpoint rule over u.
+    """
+    u = (np.arange(4096) + 0.5) / 4096
+    logistic = np.log(u / (1.0 - u)) * math.sqrt(3.0) / math.pi
+    q = market.brand_params[:, P.B_PRODUCT_QUALITY]
+    x = np.clip(q[:, None] + market.globals.noise * logistic[None, :], 0.0, 1.0)
+    return x.mean(axis=1)
 
 
 def in_market_share(market: Market) -> float:
