@@ -10,7 +10,7 @@ from pathlib import Path
 DEBUG_VARS = ("HYDRA_FULL_ERROR", "JOURNEYSIM_DEBUG")
 #: Subcommands: everything else is a run, given a short burn-in unless the test sets one.
 SUBCOMMANDS = ("report", "scenarios", "facts", "calibrate", "sensitivity", "optimise",
-               "journeys", "attribute")  # fmt: skip
+               "journeys", "attribute", "cache")  # fmt: skip
 #: The CLI tests check files, errors and sweeps, not the calibrated steady state.
 TEST_BURN_IN = "sim.burn_in=20"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import tempfile
 
 import polars as pl
 import pytest
@@ -13,6 +15,12 @@ from sim import load_config, simulate
 # Property tests explore the same values on every run, so CI is reproducible; a value a
 # random run once found goes into the test as an @example.
 settings.register_profile("journeysim", derandomize=True)
+
+# Status-quo snapshots of the tests go to a folder of their own (shared by the two test
+# processes and their subprocesses), never the user's cache.
+os.environ.setdefault(
+    "JOURNEYSIM_CACHE_DIR", os.path.join(tempfile.gettempdir(), "journeysim-test-snapshots")
+)
 settings.load_profile("journeysim")
 
 #: The small baseline market used across the model tests (a short burn-in: these tests check

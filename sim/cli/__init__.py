@@ -3,6 +3,7 @@
 - ``journeysim [hydra overrides]``: run one market (``sim.cli.run``); ``-m`` for a sweep;
   ``--dry-run`` prints the resolved config and estimated memory and time instead.
 - ``journeysim scenarios``: the scenario library.
+- ``journeysim cache info|clear``: the cached status-quo snapshots (``--no-cache`` skips them).
 - ``journeysim report SWEEP_DIR``: means, intervals and paired differences of a sweep.
 - ``journeysim facts [overrides]``: the market against stylised facts of real markets.
 
@@ -23,6 +24,7 @@ from sim.cli.common import one_line_warnings, set_debug
 #: name -> "module:function" of each subcommand.
 SUBCOMMANDS = {
     "scenarios": "sim.cli.scenarios:command",
+    "cache": "sim.cli.cache:command",
     "report": "sim.cli.report:command",
     "facts": "sim.analysis.facts:command",
     "calibrate": "sim.analysis.calibrate:command",

@@ -290,7 +290,11 @@ def _command(argv: list[str]) -> int:
     except ConfigError as exc:
         return error(str(exc))
     dry_run = "--dry-run" in argv
-    argv = _absolute_config_path([a for a in argv if a != "--dry-run"])
+    if "--no-cache" in argv:  # every run simulates its burn-in (sweep workers inherit it)
+        from sim.engine.snapshot import set_enabled
+
+        set_enabled(False)
+    argv = _absolute_config_path([a for a in argv if a not in ("--dry-run", "--no-cache")])
     parser = get_args_parser()
     parser.allow_abbrev = False
     try:

@@ -29,6 +29,13 @@ from sim.engine.trace import Tracer
 MAX_COHORT_TENURE = 730  # cohort retention curves are followed for up to this many steps
 
 
+class _VoiceNext:
+    """The model's one array the burn-in leaves for step 0: what everyone says next."""
+
+    def __init__(self, model: JourneyModel):
+        self._voice_next = model._voice_next
+
+
 class JourneyModel(mesa.Model):
     """A market of customers, brands and channels, simulated step by step.
 
@@ -80,7 +87,7 @@ class JourneyModel(mesa.Model):
 
             CustomerAgent.create_population(self)
         self._record_initial(count=False)
-        self._burn_in()
+        self.status_quo = self._reach_status_quo()
         self._record_initial(count=True)
 
     # -- the step ---------------------------------------------------------------
@@ -159,6 +166,39 @@ class JourneyModel(mesa.Model):
             self.step()
             if progress is not None:
                 progress(self.t)
+
+    def _status_quo_state(self) -> dict[str, object]:
+        """What the burn-in changes: the customers, ratings, service desk, voices to come."""
+        return {"customers": self.customers, "ratings": self.ratings, "service": self.service,
+                "model": _VoiceNext(self)}  # fmt: skip
+
+    def _reach_status_quo(self) -> str:
+        """The state at the end of the burn-in: simulated, or loaded from the cache.
+
+        Returns:
+            How it was reached: "none" (no burn-in), "simulated", "cached" (simulated and
+            saved) or "from cache".
+        """
+        from sim.engine import snapshot
+
+        if self.burn_in <= 0:
+            return "none"
+        if self.engine != "numba" or not snapshot.enabled():
+            self._burn_in()
+            return "simulated"
+        store = snapshot.SnapshotStore()
+        key = snapshot.burn_in_key(self.cfg)
+        with store.lock(key):
+            saved = store.load(key)
+            if saved is not None:
+                try:
+                    snapshot.restore(self._status_quo_state(), saved)
+                    return "from cache"
+                except ValueError:
+                    store.remove(key)  # stale: another engine layout
+            self._burn_in()
+            store.save(key, snapshot.capture(self._status_quo_state()))
+        return "cached"
 
     def _burn_in(self) -> None:
         """Simulate ``sim.burn_in`` unrecorded steps of the baseline market (keys of their own)."""

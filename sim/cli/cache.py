@@ -1,0 +1,27 @@
+"""``journeysim cache info|clear``: the status-quo snapshots (``sim.engine.snapshot``)."""
+
+from __future__ import annotations
+
+from sim.cli.common import error
+
+
+def command(args: list[str]) -> int:
+    """``info``: where the snapshots are, how many, how big; ``clear``: remove them all."""
+    from sim.engine.resources import human_bytes
+    from sim.engine.snapshot import SnapshotStore, enabled
+
+    if len(args) != 1 or args[0] not in ("info", "clear"):
+        return error(f"cache {' '.join(args)}: use 'journeysim cache info' or "
+                     "'journeysim cache clear'")  # fmt: skip
+    store = SnapshotStore()
+    if args[0] == "clear":
+        removed = store.clear()
+        print(f"journeysim: removed {removed} snapshot(s) from {store.folder}")
+        return 0
+    info = store.info()
+    state = "on" if enabled() else "off (JOURNEYSIM_NO_CACHE)"
+    print(f"folder:    {info.folder}  (JOURNEYSIM_CACHE_DIR)")
+    print(f"snapshots: {info.snapshots}, {human_bytes(info.size)} of at most "
+          f"{human_bytes(info.cap)}  (JOURNEYSIM_CACHE_MAX_GB)")  # fmt: skip
+    print(f"cache:     {state}; a run skips it with --no-cache")
+    return 0
