@@ -133,7 +133,7 @@ def _run(brands: dict[str, dict], steps: int = 2 * SPY, price: float = 1.0, **br
         for t in range(steps + 1):
             row = {"step": t, "brand": b, "price": price, "revenue": 0.0, "ad_spend": 0.0,
                    "service_cost": 0.0, "programme_cost": 0.0, "customers": 100,
-                   "acquired": 0, "churned": 0, "nps": 0.0, "share": 0.5}  # fmt: skip
+                   "acquired": 0, "churned": 0, "churned_exit": 0, "nps": 0.0, "share": 0.5}  # fmt: skip
             for k, v in cols.items():
                 row[k] = v[t] if isinstance(v, list | tuple) else v
             rows.append(row)
@@ -173,13 +173,14 @@ def test_ad_elasticity_and_incremental_cac_from_realised_spend():
         responses.BASE: _run({"a": {"revenue": 10.0, "ad_spend": 1.0, "acquired": 2}}),
         ("ads", "a", 1.1): _run({"a": {"revenue": 10.5, "ad_spend": 1.1, "acquired": 3}}),
         ("ads", "a", 0.9): _run({"a": {"revenue": 9.5, "ad_spend": 0.9, "acquired": 1}}),
+        ("ads", "a", 2.0): _run({"a": {"revenue": 11.0, "ad_spend": 2.0, "acquired": 3}}),
     })  # fmt: skip
     expected = (math.log(10.5) - math.log(9.5)) / (math.log(1.1) - math.log(0.9))
     assert responses.ad_elasticity(arms)["a"] == pytest.approx(expected, rel=1e-12)
-    # year 1 (4 steps): extra spend 0.8 for 8 extra customers; on average 4 for 8
-    assert responses.incremental_cac(arms)["a"] == pytest.approx(0.1)
-    assert responses.average_cac(arms)["a"] == pytest.approx(0.5)
-    assert responses.cac_ratio(arms)["a"] == pytest.approx(0.2)
+    # year 1 (4 steps), budget x 2 against x 1: extra spend 4 for 4 extra customers
+    assert responses.incremental_cac(arms)["a"] == pytest.approx(1.0)
+    assert responses.average_cac(arms)["a"] == pytest.approx(0.5)  # spend 4 for 8 customers
+    assert responses.cac_ratio(arms)["a"] == pytest.approx(2.0)
 
 
 def test_profit_holds_the_unit_cost_and_the_peak_is_interpolated():
@@ -207,10 +208,11 @@ def test_service_lever_reports_nps_per_point_of_churn():
 
 
 def test_double_jeopardy_compares_the_smallest_and_largest_reach_brands():
-    run = _run({"big": {"customers": 200, "churned": 2}, "small": {"customers": 50, "churned": 1}})
+    run = _run({"big": {"customers": 200, "churned": 3, "churned_exit": 1},
+                "small": {"customers": 50, "churned": 1}})  # fmt: skip
     arms = responses.Arms({responses.BASE: run, ("jeopardy",): run})
     assert responses.jeopardy_customers(arms)[""] == pytest.approx(0.25)
-    # annual churn: big 2 x 8 / 200 / 2 years = 4 %, small 1 x 8 / 50 / 2 = 8 %
+    # churn without exits: big (3 - 1) x 8 / 200 / 2 years = 4 %, small 1 x 8 / 50 / 2 = 8 %
     assert responses.jeopardy_churn(arms)[""] == pytest.approx(4.0)
 
 
