@@ -226,6 +226,25 @@ def profit_peak(arms: Arms) -> dict[str, float]:
     return out
 
 
+def _price_profit_change(arms: Arms, multiplier: float) -> dict[str, float]:
+    out = {}
+    for b in arms.brands:
+        base = profit(arms.base, b, 1, arms.steps)
+        arm = profit(arms[("price", b, multiplier)], b, 1, arms.steps)
+        out[b] = 100 * (arm - base) / abs(base) if base else math.nan
+    return out
+
+
+def profit_price_low(arms: Arms) -> dict[str, float]:
+    """Change (%) of profit over the run at the lowest own price of the grid (x 0.5)."""
+    return _price_profit_change(arms, PRICE_GRID[0])
+
+
+def profit_price_high(arms: Arms) -> dict[str, float]:
+    """Change (%) of profit over the run at the highest own price of the grid (x 2)."""
+    return _price_profit_change(arms, PRICE_GRID[-1])
+
+
 def _ad_elasticity(arms: Arms, first: int, last: int) -> dict[str, float]:
     out = {}
     for b in arms.brands:
@@ -408,6 +427,10 @@ RESPONSES: dict[str, tuple[Fact, ...]] = {
     "profit": (
         Fact("profit-maximising own price", "interior optimum near the current price",
              0.7, 1.5, profit_peak, "x current price", arms=_grid_arms),
+        Fact("profit change at own price x 0.5", "unit cost held fixed", -INF, INF,
+             profit_price_low, "% over the run", arms=_grid_arms),
+        Fact("profit change at own price x 2", "unit cost held fixed", -INF, INF,
+             profit_price_high, "% over the run", arms=_grid_arms),
     ),
     "ads": (
         Fact("ad-spend elasticity of revenue, 1 year", SETHURAMAN, 0.02, 0.25,
