@@ -193,9 +193,15 @@ class CustomerAgent(mesa.Agent):
                     bp[start_brand, P.B_PRICE_GAP], rival, self.price_sensitivity,
                     g.price_reevaluation,
                 )  # fmt: skip
+                mult = bp[start_brand, P.B_CHURN_MULT]
+                if g.alternatives_weight > 0.0:
+                    mult *= rules.alternatives_factor(
+                        self.alternatives(start_brand, tables, g), g.alternatives_weight,
+                        g.alternatives_reference,
+                    )  # fmt: skip
                 hazard = rules.churn_hazard(
                     self.churn_propensity, self.satisfaction, g.churn_sensitivity,
-                    g.churn_reference, tables.brand_params[start_brand, P.B_CHURN_MULT], x_p,
+                    g.churn_reference, mult, x_p,
                 )  # fmt: skip
                 leaves = uniform(ck, SLOT_CHURN) < hazard
                 if leaves:
@@ -551,6 +557,24 @@ class CustomerAgent(mesa.Agent):
         return False
 
     # -- choice, churn, joining -------------------------------------------------------
+    def alternatives(self, b: int, tables, g) -> float:
+        """Considered rivals' logit share against brand b, without inertia (P_alt)."""
+        bp = tables.brand_params
+
+        def utility(k: int) -> float:
+            return rules.choice_utility(
+                self.attitude[k], bp[k, P.B_PRICE], self.price_sensitivity,
+                tables.friction[k, self.channel], False, g.beta_attitude, g.beta_price,
+                g.beta_friction, g.inertia,
+            )  # fmt: skip
+
+        own = utility(b)
+        rivals = 0.0
+        for r in range(bp.shape[0]):
+            if (self.consider >> r) & 1 and r != b and bp[r, P.B_ACTIVE] > 0.0:
+                rivals += math.exp(utility(r) - own)
+        return rivals / (1.0 + rivals)
+
     def choose(self, mask: int, current: int, tables, g, u: float) -> int:
         """Multinomial logit over the launched brands in ``mask``; -1 if there are none."""
         bp = tables.brand_params

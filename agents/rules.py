@@ -219,6 +219,21 @@ def reference_price(reference: float, price: float, memory: float) -> float:
 
 
 @njit(cache=True)
+def alternatives_factor(alternatives: float, weight: float, reference: float) -> float:
+    """How the quality of alternatives scales the churn hazard: f = 1 - theta + theta P_alt / P_ref.
+
+    P_alt = sum_r e^(U_r) / (e^(U_b) + sum_r e^(U_r)) is the share of the customer's considered
+    rivals r in a choice with its brand b by the logit utilities of ``choice_utility`` without
+    inertia (attitude, price, friction): how attractive the alternatives are next to its brand.
+    theta is the share of the hazard that depends on them and P_ref the market's mean of P_alt
+    (so that f averages about 1). Commitment falls as alternatives improve (Rusbult's
+    investment model; Ping 1993): customers who hear more about rivals than about their brand,
+    or who see a rival cheaper, leave more often. 0 <= f < 1 - theta + theta / P_ref.
+    """
+    return 1.0 - weight + weight * alternatives / reference
+
+
+@njit(cache=True)
 def churn_hazard_bound(
     propensity: float, sensitivity: float, reference: float, multiplier: float
 ) -> float:

@@ -311,17 +311,24 @@ def dj(args) -> None:
         f"\n== double jeopardy over {years} years ({args.seeds} seeds): identical brands, ad "
         "reach 4:2:1 =="
     )
-    churn = {}
+    churn, kept = {}, {}
     for b in BRANDS:
-        cust, ch = [], []
+        cust, ch, ch_in = [], [], []
         for r in res:
             c = r[b]
             cust.append(c["customers"][-1])
-            ch.append(100 * c["churned"][1:].sum() / c["customers"].mean() / years)
-        churn[b] = np.array(ch)
-        print(f"{b:11s} (reach x{reach[b]}) customers {ci(cust)}  annual churn % {ci(ch)}")
+            mean = c["customers"].mean() * years
+            ch.append(100 * c["churned"][1:].sum() / mean)
+            ch_in.append(100 * (c["churned"][1:].sum() - c["churned_exit"][1:].sum()) / mean)
+        churn[b], kept[b] = np.array(ch), np.array(ch_in)
+        print(
+            f"{b:11s} (reach x{reach[b]}) customers {ci(cust)}  annual churn % {ci(ch)}  "
+            f"of which not leaving the category {ci(ch_in)}"
+        )
     d = churn["budget"] - churn["incumbent"]
     print(f"churn of the smallest minus the largest (points, paired): {ci(d)}")
+    d = kept["budget"] - kept["incumbent"]
+    print(f"the same without leaving the category (points, paired): {ci(d)}")
 
 
 SECTIONS = {"price": price, "profit": profit, "ads": ads, "nps": nps, "drift": drift, "dj": dj}

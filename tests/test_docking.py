@@ -214,3 +214,17 @@ def test_engines_agree_on_the_price_reaction():
     _agree(hazard(numba), hazard(mesa), abs_tol=2.0)
     base = _runs("numba", seeds=seeds, steps=25)
     assert hazard(numba).sum() > 1.5 * hazard(base).sum()
+
+
+def test_engines_agree_on_the_attraction_of_alternatives():
+    """With the hazard scaled by the rivals' attraction (7.9c) both engines churn alike."""
+    extra = ("market.churn.alternatives_weight=1.0",)
+    seeds = range(4)
+    numba = _runs("numba", *extra, seeds=seeds, steps=30)
+    mesa = _runs("mesa", *extra, seeds=seeds, steps=30)
+
+    def hazard(results):
+        return np.array([[r.metrics["churned_hazard"].sum()] for r in results], float)
+
+    _agree(hazard(numba), hazard(mesa), abs_tol=2.0)
+    _agree(_final_shares(numba), _final_shares(mesa), abs_tol=0.01)

@@ -453,3 +453,14 @@ def test_reference_price_follows_prices_with_its_half_life():
         r = rules.reference_price(r, 1.1, 90.0)
     assert r == pytest.approx(1.05)  # half way after one half-life
     assert rules.reference_price(1.0, 1.1, 0.0) == 1.1  # no memory: the current price
+
+
+def test_alternatives_factor_scales_the_hazard_with_the_rivals_attraction():
+    # theta = 0: the quality of alternatives does not matter
+    assert rules.alternatives_factor(0.9, 0.0, 0.4) == 1.0
+    # f = 1 - theta + theta P_alt / P_ref: 1 at the market's mean, 0 with no alternative
+    assert rules.alternatives_factor(0.4, 1.0, 0.4) == pytest.approx(1.0)
+    assert rules.alternatives_factor(0.0, 1.0, 0.4) == 0.0
+    assert rules.alternatives_factor(0.2, 0.5, 0.4) == pytest.approx(0.75)
+    fs = [rules.alternatives_factor(p, 0.7, 0.4) for p in np.linspace(0, 1, 11)]
+    assert all(a < b for a, b in zip(fs, fs[1:], strict=False))

@@ -98,6 +98,8 @@ class ChurnConfig:
     shock_threshold: float = 0.4
     shock_switch: float = 0.15
     price_reevaluation: float = 0.0
+    alternatives_weight: float = 0.0
+    alternatives_reference: float = 0.5
     price_memory: float = 0.0
 
 

@@ -187,6 +187,8 @@ def validate(cfg: DictConfig) -> None:
     _prob("market.churn.shock_threshold", m.churn.shock_threshold)
     _prob("market.churn.shock_switch", m.churn.shock_switch)
     _weight("market.churn.price_reevaluation", m.churn.price_reevaluation)
+    _prob("market.churn.alternatives_weight", m.churn.alternatives_weight)
+    _number("market.churn.alternatives_reference", m.churn.alternatives_reference, 0.01, 1.0)
     _number("market.churn.price_memory", m.churn.price_memory, 0.0, MAX_STEPS)
     _weight("market.spend.tenure_uplift", m.spend.tenure_uplift)
     _weight("market.spend.cap_years", m.spend.cap_years)

@@ -133,6 +133,8 @@ def globals_of(values) -> P.Globals:
         values[51],  # tenure_uplift
         values[52],  # tenure_cap
         values[53],  # price_reevaluation
+        values[54],  # alternatives_weight
+        values[55],  # alternatives_reference
     )
 
 
@@ -643,6 +645,27 @@ def serve(i, ck, b, c, service_quality, resolution, friction, queue, brand_param
 
 
 @njit(cache=True, inline="always")
+def alternatives_of(
+    i, b, consider, attitude, price_sensitivity, channel, brand_params, friction, g
+) -> float:
+    """P_alt of ``rules.alternatives_factor``: considered rivals' logit share against brand b."""
+    c = channel[i]
+    own = utility_of(i, b, -1, attitude, price_sensitivity, c, brand_params, friction, g)
+    others = np.int64(consider[i]) & ~(1 << b)
+    total = 1.0
+    rivals = 0.0
+    for r in range(brand_params.shape[0]):
+        if (others >> r) & 1 and brand_params[r, P.B_ACTIVE] > 0.0:
+            e = math.exp(
+                utility_of(i, r, -1, attitude, price_sensitivity, c, brand_params, friction, g)
+                - own
+            )
+            rivals += e
+            total += e
+    return rivals / total
+
+
+@njit(cache=True, inline="always")
 def class_of(i, b, attitude, satisfaction, g) -> int:
     """Customer i's NPS class for brand b now (``rules.nps_class`` of its score)."""
     score = rules.recommend_score(satisfaction[i], attitude[i, b], g.recommend_weight)
@@ -936,15 +959,28 @@ def step_customers(
             if not leaves:
                 u = uniform(ck, SLOT_CHURN)
                 bound = g.churn_bound * brand_params[b0, P.B_CHURN_MULT] * churn_propensity[i]
+                if g.alternatives_weight > 0.0:
+                    bound *= rules.alternatives_factor(
+                        1.0, g.alternatives_weight, g.alternatives_reference
+                    )
                 x_p = 0.0
                 if prices_moved:  # a price differs from its reference: the customer may react
                     x_p = price_reaction_of(i, b0, consider, price_sensitivity, brand_params, g)
                     bound += x_p
                 # Skip the exponential unless u is below the hazard's bound (exact, and cheap).
                 if u < bound:
+                    mult = brand_params[b0, P.B_CHURN_MULT]
+                    if g.alternatives_weight > 0.0:
+                        mult *= rules.alternatives_factor(
+                            alternatives_of(
+                                i, b0, consider, attitude, price_sensitivity, channel,
+                                brand_params, friction, g,
+                            ),
+                            g.alternatives_weight, g.alternatives_reference,
+                        )  # fmt: skip
                     h = rules.churn_hazard(
                         churn_propensity[i], satisfaction[i], g.churn_sensitivity,
-                        g.churn_reference, brand_params[b0, P.B_CHURN_MULT], x_p,
+                        g.churn_reference, mult, x_p,
                     )  # fmt: skip
                     leaves = u < h
                 if leaves:

@@ -74,6 +74,8 @@ class Globals(NamedTuple):
     tenure_cap: float  # years of tenure the uplift stops at
     # P(leaving) per step and unit of log price loss [market.churn.price_reevaluation]
     price_reevaluation: float
+    alternatives_weight: float  # theta: share of the hazard that rivals' attraction scales
+    alternatives_reference: float  # P_ref: the market's mean attraction of alternatives
 
 
 def other_rates(

@@ -220,6 +220,8 @@ def build_globals(cfg: DictConfig) -> P.Globals:
         tenure_uplift=float(m.spend.tenure_uplift),
         tenure_cap=float(m.spend.cap_years),
         price_reevaluation=float(m.churn.price_reevaluation),
+        alternatives_weight=float(m.churn.alternatives_weight),
+        alternatives_reference=float(m.churn.alternatives_reference),
     )
 
 
