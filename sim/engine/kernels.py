@@ -1102,27 +1102,33 @@ def record_customer(
         acc[b, P.A_TENURE_BANDS + band] += 1.0
         acc[b, P.A_TENURE_BANDS + P.N_TENURE_BANDS + band] += revenue
         score = rules.recommend_score(s, a, g.recommend_weight)
-        ltr = rules.likelihood_to_recommend(score)
-        acc[b, P.A_LTR + ltr] += 1.0
-        cls = rules.nps_class(ltr)
-        if cls == rules.PROMOTER:
-            acc[b, P.A_PROMOTERS] += 1.0
-        elif cls == rules.DETRACTOR:
-            acc[b, P.A_DETRACTORS] += 1.0
-        else:
-            acc[b, P.A_PASSIVES] += 1.0
+        # promoters, passives and detractors are summed from these by ``count_masks``
+        acc[b, P.A_LTR + rules.likelihood_to_recommend(score)] += 1.0
     voice_out[i] = voice_of(i, ck, stage, brand, last_brand, attitude, satisfaction, grudge, g)
 
 
 @njit(cache=True, inline="always")
 def count_masks(masks, acc):
-    """Per-brand aware and considering counts from the chunk's mask histograms."""
+    """Per-brand aware and considering counts from the chunk's mask histograms.
+
+    Also the NPS classes from the likelihood-to-recommend counts (``rules.nps_class`` of each
+    score), once per chunk rather than once per customer.
+    """
     nb = acc.shape[0]
     for m in range(256):
         for k in range(nb):
             if (m >> k) & 1:
                 acc[k, P.A_AWARE] += masks[0, m]
                 acc[k, P.A_CONSIDERING] += masks[1, m]
+    for k in range(nb):
+        for ltr in range(11):
+            cls = rules.nps_class(ltr)
+            if cls == rules.PROMOTER:
+                acc[k, P.A_PROMOTERS] += acc[k, P.A_LTR + ltr]
+            elif cls == rules.DETRACTOR:
+                acc[k, P.A_DETRACTORS] += acc[k, P.A_LTR + ltr]
+            else:
+                acc[k, P.A_PASSIVES] += acc[k, P.A_LTR + ltr]
 
 
 @njit(parallel=True, cache=True)
