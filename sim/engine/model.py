@@ -88,6 +88,7 @@ class JourneyModel(mesa.Model):
             CustomerAgent.create_population(self)
         self._record_initial(count=False)
         self.status_quo = self._reach_status_quo()
+        self._change_today()
         self._record_initial(count=True)
 
     # -- the step ---------------------------------------------------------------
@@ -199,6 +200,30 @@ class JourneyModel(mesa.Model):
             self._burn_in()
             store.save(key, snapshot.capture(self._status_quo_state()))
         return "cached"
+
+    def _change_today(self) -> None:
+        """Apply the scenario's ``changes`` at step 0, on top of the status quo.
+
+        The market's tables are built again from the changed config
+        (``sim.config.changes``); what customers are used to (reference prices,
+        expectations, ratings) and the service queue carry over, so the change is one
+        made today, not a different history. Rivals' responses start from today's prices.
+        """
+        from sim.config.changes import apply_changes, changes_of
+
+        if not changes_of(self.cfg):
+            return
+        today = apply_changes(self.cfg)
+        m = self.market = build_market(today)
+        self._g_values = m.global_values
+        self._price_memory = float(today.market.churn.get("price_memory", 0.0) or 0.0)
+        self.responses = Responses(
+            today, m.brand_names, m.n_channels, self.n_steps,
+            m.brand_params[:, P.B_PRICE], m.service_quality,
+        )  # fmt: skip
+        queue = self.service.load, self.service.wait_minutes
+        self.service = ServiceDesk(today, m.brand_names, m.channel_names, m.service_quality)
+        self.service.load, self.service.wait_minutes = queue
 
     def _burn_in(self) -> None:
         """Simulate ``sim.burn_in`` unrecorded steps of the baseline market (keys of their own)."""
