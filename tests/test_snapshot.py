@@ -194,3 +194,26 @@ def test_the_app_says_which_question_and_its_command_reproduces_either():
             load_config(list(job.overrides), trust="data")  # valid, and data from the app
         back, problems = dash.from_query(dash.to_query(s), ["baseline"], specs)
         assert back.long_run == long_run and not problems
+
+
+# -- honest estimates -------------------------------------------------------------------------------
+def test_the_estimate_shows_burn_in_compile_and_recorded_steps_apart(store, tmp_path):
+    from sim.engine.resources import estimate, measured_rate
+
+    cfg = load_config([*BASE, "market.customers=20000"])
+    before = estimate(cfg)
+    assert not before.burn_in_cached and before.burn_in_seconds > 0
+    assert before.total_seconds == pytest.approx(
+        before.compile_seconds + before.burn_in_seconds + before.seconds
+    )
+    simulate(cfg)  # 20,000 x 30 customer-steps: too few to update the measured rate
+    after = estimate(cfg)
+    assert after.burn_in_cached and after.burn_in_seconds == 0.0
+    assert measured_rate("numba") is None
+    simulate(load_config([*BASE, "market.customers=40000", "sim.steps=30"]))
+    assert measured_rate("numba") > 0
+    proc = cli(tmp_path, *BASE, "market.customers=20000", "--dry-run",
+               env={"JOURNEYSIM_CACHE_DIR": str(store.folder)})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if "estimated time" in x)
+    assert "burn-in from cache" in line and "recorded steps" in line and "compile" in line
