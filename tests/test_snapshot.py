@@ -217,3 +217,20 @@ def test_the_estimate_shows_burn_in_compile_and_recorded_steps_apart(store, tmp_
     assert proc.returncode == 0, proc.stderr
     line = next(x for x in proc.stdout.splitlines() if "estimated time" in x)
     assert "burn-in from cache" in line and "recorded steps" in line and "compile" in line
+
+
+def test_a_price_change_moves_revenue_not_the_unit_cost():
+    from agents.rules import margin_at_price
+    from sim.config.changes import apply_changes
+
+    assert margin_at_price(0.3, 1.0, 1.1) == pytest.approx(1 - 0.7 / 1.1)
+    assert margin_at_price(0.3, 1.0, 0.5) == pytest.approx(-0.4)  # below the unit cost
+    cfg = load_config(["+scenario.changes={brands.incumbent.price: 1.2}"])
+    today = apply_changes(cfg)
+    p0, m0 = cfg.brands.incumbent.price, cfg.brands.incumbent.margin
+    assert today.brands.incumbent.price * (1 - today.brands.incumbent.margin) == pytest.approx(
+        p0 * (1 - m0)
+    )
+    both = apply_changes(load_config(
+        ["+scenario.changes={brands.incumbent.price: 1.2, brands.incumbent.margin: 0.5}"]))  # fmt: skip
+    assert both.brands.incumbent.margin == 0.5  # a margin changed too is taken as given

@@ -67,12 +67,20 @@ def apply_changes(cfg: DictConfig) -> DictConfig:
     Raises:
         ConfigError: a key that cannot change today or does not exist.
     """
+    from agents.rules import margin_at_price
+
     today = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
-    for key, value in changes_of(cfg).items():
+    changes = changes_of(cfg)
+    for key, value in changes.items():
         check_key(str(key))
         if OmegaConf.select(today, str(key), default="\0missing") == "\0missing":
             raise ConfigError(f"scenario.changes.{key}: no such key in the market")
         OmegaConf.update(today, str(key), value, merge=False)
+    for name, brand in today.brands.items():
+        # a price changed today moves revenue, not the unit cost (unless the margin changes too)
+        if f"brands.{name}.price" in changes and f"brands.{name}.margin" not in changes:
+            old = float(cfg.brands[name].price)
+            brand.margin = float(margin_at_price(float(brand.margin), old, float(brand.price)))
     today.scenario.changes = {}
     return today
 

@@ -158,6 +158,11 @@ class JourneyModel:
         np.clip(tables.friction, 0.0, 1.0, out=tables.friction)
         self.service.queue(tables)
         np.maximum(tables.brand_params[:, P.B_PRICE], 1e-9, out=tables.brand_params[:, P.B_PRICE])
+        # the unit cost stays when events or responses move the price (profit = revenue x margin)
+        tables.brand_params[:, P.B_MARGIN] = rules.margin_at_price(
+            m.brand_params[:, P.B_MARGIN], m.brand_params[:, P.B_PRICE],
+            tables.brand_params[:, P.B_PRICE],
+        )  # fmt: skip
         self._reference_prices(t, tables.brand_params)
         if t >= 0:
             self.responses.observe_prices(t, tables)
