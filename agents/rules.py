@@ -595,3 +595,14 @@ def quality_step(quality: float, target: float, lag: float) -> float:
     if lag <= 1.0:
         return target
     return quality + (target - quality) / lag
+
+
+def margin_at_price(margin, base_price, price):
+    """Gross margin when the price moves and the unit cost stays: m' = 1 - (1 - m) p0 / p.
+
+    A brand's unit cost is c = p0 (1 - m) at its configured price p0 and margin m; a price
+    change (an event, a matched price, a change made today) moves revenue, not cost. Works
+    elementwise on arrays. Example: m = 0.3, price +10% gives m' = 1 - 0.7 / 1.1 = 0.364;
+    price -20% gives m' = 1 - 0.7 / 0.8 = 0.125; below the unit cost the margin is negative.
+    """
+    return 1.0 - (1.0 - margin) * base_price / price

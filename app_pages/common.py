@@ -286,6 +286,7 @@ def execute(request: dash.Settings) -> dash.Comparison | None:
             start (e.g. not enough memory).
     """
     from sim.engine.resources import estimate, human_bytes, human_seconds
+    from sim.engine.snapshot import burn_in_key
 
     specs = levers()
     cfg = base_config()
@@ -320,20 +321,29 @@ def execute(request: dash.Settings) -> dash.Comparison | None:
     rate = run_rate()
     todo = []
     peak = 0
+    burn_ins: dict[str, float] = {}  # status quo key -> seconds (0 when in the cache)
+    compile_seconds = 0.0
     for text in configs:
         c = OmegaConf.create(text)
         est = estimate(c)
         peak = max(peak, est.total)
         if digest(text) not in done:
             todo.append((int(c.market.customers), int(c.sim.steps), est.seconds))
+            # arms with one seed share one burn-in: it is computed once, then loaded
+            burn_ins.setdefault(burn_in_key(c), est.burn_in_seconds)
+            compile_seconds = max(compile_seconds, est.compile_seconds)
     expected = dash.state.estimate_seconds(todo, rate.rate)
+    expected += sum(burn_ins.values()) + compile_seconds
     basis = (
         f"the measured {rate.rate / 1e6:.1f} M customer-days/s" if rate.rate else "a nominal rate"
     )
     cached = len(configs) - len(todo)
+    from_cache = sum(1 for v in burn_ins.values() if v == 0.0)
     line.caption(
         f"{len(jobs)} runs ({cached} already done) · about {human_seconds(expected)} at "
-        f"{basis} · up to {human_bytes(peak)} of memory per run"
+        f"{basis}: {len(burn_ins)} status quo(s) to reach ({from_cache} from cache)"
+        + (f", {human_seconds(compile_seconds)} to compile" if compile_seconds else "")
+        + f" · up to {human_bytes(peak)} of memory per run"
     )
     status.update(label=f"Running {len(jobs)} runs: {request.describe()}", expanded=True)
     runs = []

@@ -47,6 +47,10 @@ def page() -> None:
 
 
 # -- the form -------------------------------------------------------------------------------------
+FROM_TODAY = "from today (day 0)"
+LONG_RUN = "as a long-run steady state"
+
+
 def _form_defaults(s: dash.Settings, specs: list[dash.Lever]) -> dict:
     values = {
         "form_baseline": s.baseline,
@@ -55,6 +59,7 @@ def _form_defaults(s: dash.Settings, specs: list[dash.Lever]) -> dict:
         "form_replicates": s.replicates,
         "form_steps": s.steps,
         "form_overrides": " ".join(s.overrides),
+        "form_long_run": LONG_RUN if s.long_run else FROM_TODAY,
     }
     moved = s.lever_values
     for lever in specs:
@@ -74,6 +79,7 @@ def _submit(specs: list[dash.Lever]) -> None:
         lever_values={lever.id: ss[f"form_lever_{lever.id}"] for lever in specs},
         specs=specs,
         overrides_text=ss["form_overrides"],
+        long_run=ss["form_long_run"] == LONG_RUN,
     )
     ss["form_scenarios"] = list(new.scenarios)  # the baseline is not compared with itself
     common.request_run(new)
@@ -122,6 +128,17 @@ def settings_form() -> None:
             "Levers: change the market (adds a 'levers' scenario: the baseline with these changes)",
             expanded=bool(s.levers or s.overrides),
         ):
+            st.radio(
+                "Levers act",
+                (FROM_TODAY, LONG_RUN),
+                key="form_long_run",
+                horizontal=True,
+                help="From today: every arm starts from the same status quo and the levers "
+                "change at day 0 (what happens if we change it now?). Long-run: the levers "
+                "change the market itself, burn-in included, so the arms are two histories "
+                "(which steady state is better?). Rules and the network always change the "
+                "market itself.",
+            )
             lever_widgets(specs)
             st.text_input(
                 "More overrides (space separated, validated like the command line)",

@@ -3,6 +3,7 @@
     python experiments/benchmark.py                 # the figures recorded in README.md
     python experiments/benchmark.py --large 200000  # a quicker run on a small machine
     python experiments/benchmark.py --rules wom=cascade  # the large run under one rule only
+    python experiments/benchmark.py --comparison    # status-quo cache: cold, warm, off
 
 Prints figures; asserts nothing. Each large run happens in a fresh subprocess so
 its peak memory (max RSS) is its own.
@@ -76,6 +77,85 @@ def warm_start_seconds() -> float:
     return time.perf_counter() - t0
 
 
+COMPARISON_SCENARIOS = ("baseline", "price_war", "pr_crisis", "service_outage")
+
+
+def comparison_child(burn_in: int, customers: int, steps: int) -> None:
+    """Run in a subprocess: a 4-scenario x 3-seed comparison in one process, timed."""
+    from sim import load_config, simulate
+
+    simulate(load_config(["market.customers=1000", "sim.steps=2", "sim.burn_in=0"]))  # compile
+    t0 = time.perf_counter()
+    for scenario in COMPARISON_SCENARIOS:
+        for seed in range(3):
+            simulate(load_config([f"scenario={scenario}", f"seed={seed}",
+                                  f"market.customers={customers}", f"sim.steps={steps}",
+                                  f"sim.burn_in={burn_in}"]))  # fmt: skip
+    print(json.dumps({"seconds": time.perf_counter() - t0}))
+
+
+def snapshot_child(customers: int, steps: int) -> None:
+    """Run in a subprocess: a year from a cached status quo, end to end; snapshot figures."""
+    from sim import load_config, simulate
+    from sim.engine import snapshot
+
+    cfg = load_config([f"market.customers={customers}", f"sim.steps={steps}"])
+    simulate(load_config(["market.customers=1000", "sim.steps=2", "sim.burn_in=0"]))  # compile
+    t0 = time.perf_counter()
+    simulate(load_config([f"market.customers={customers}", "sim.steps=1"]))  # makes the snapshot
+    cold = time.perf_counter() - t0
+    store = snapshot.SnapshotStore()
+    key = snapshot.burn_in_key(cfg)
+    t1 = time.perf_counter()
+    store.load(key)
+    load_s = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    simulate(cfg)
+    warm = time.perf_counter() - t2
+    print(json.dumps({"cold_s": cold, "load_s": load_s, "size": store.path(key).stat().st_size,
+                      "run_s": warm, "rate": customers * steps / warm}))  # fmt: skip
+
+
+def _child_json(args: list[str], env: dict) -> dict:
+    import os
+
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
+                         text=True, cwd=ROOT, env={**os.environ, **env})  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def comparison(customers: int, steps: int, big: list[int]) -> None:
+    """Print the status-quo cache figures: comparison wall times as ratios, snapshot sizes."""
+    import tempfile
+
+    print(f"comparison: {len(COMPARISON_SCENARIOS)} scenarios x 3 seeds, N={customers:,}, "
+          f"{steps} recorded days, one process")  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        off = {"JOURNEYSIM_NO_CACHE": "1"}
+        on = {"JOURNEYSIM_CACHE_DIR": folder}
+        rows = {}
+        for label, burn_in, env in (
+            ("no cache, burn-in 365 (before)", 365, off),
+            ("cold cache, burn-in 365", 365, on),
+            ("warm cache, burn-in 365", 365, on),
+            ("cold cache, burn-in 1460", 1460, on),
+            ("warm cache, burn-in 1460", 1460, on),
+        ):
+            args = ["--comparison-child", "--burn-in", str(burn_in), "--small", str(customers),
+                    "--steps", str(steps)]  # fmt: skip
+            rows[label] = _child_json(args, env)["seconds"]
+        before = rows["no cache, burn-in 365 (before)"]
+        for label, seconds in rows.items():
+            print(f"  {label:32s} {seconds:7.1f} s  {seconds / before:5.2f}x")
+        for n in big:
+            with tempfile.TemporaryDirectory() as one:
+                fig = _child_json(["--snapshot-child", "--large", str(n), "--steps", "365"],
+                                  {"JOURNEYSIM_CACHE_DIR": one})  # fmt: skip
+            print(f"  N={n:,}: snapshot {fig['size'] / 1e6:,.1f} MB, loaded in "
+                  f"{fig['load_s']:.2f} s; a year from it {fig['run_s']:.1f} s end to end "
+                  f"= {fig['rate'] / 1e6:.1f} M recorded customer-steps/s")  # fmt: skip
+
+
 def main() -> None:
     """Print the benchmark figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -92,7 +172,24 @@ def main() -> None:
         help="comma-separated config-group choices: one large run (and line) per rule",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--comparison", action="store_true",
+                        help="only the status-quo cache case (4 scenarios x 3 seeds)")  # fmt: skip
+    parser.add_argument("--snapshot-sizes", default="1000000,10000000",
+                        help="customers of the snapshot size and load figures")  # fmt: skip
+    parser.add_argument("--comparison-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--snapshot-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--burn-in", type=int, default=365, help=argparse.SUPPRESS)
     args, rule = parser.parse_known_args()
+    if args.comparison_child:
+        comparison_child(args.burn_in, args.small, args.steps)
+        return
+    if args.snapshot_child:
+        snapshot_child(args.large, args.steps)
+        return
+    if args.comparison:
+        sizes = [int(x) for x in args.snapshot_sizes.split(",") if x]
+        comparison(20_000 if args.small == 10_000 else args.small, args.steps, sizes)
+        return
     extra = [f"network={args.network}", "network.mean_degree=10", *rule]
     logging.getLogger("MESA").setLevel(logging.WARNING)
     if args.child:

@@ -111,12 +111,14 @@ def test_a_comparison_is_what_the_form_url_and_command_say_and_survives_page_swi
     assert [j.overrides for j in comp.jobs] == [j.overrides for j in dash.plan(
         settings, dash.lever_specs(cfg), cfg)]  # fmt: skip
     levers_job = comp.jobs[-1]
-    assert levers_job.overrides == ("scenario=baseline", "wom.talk_rate=0.3",
+    assert levers_job.overrides == ("scenario=baseline", "++scenario.changes={wom.talk_rate: 0.3}",
                                     "brands.budget.margin=0.3", "market.customers=1000",
                                     "sim.steps=40", "seed=1")  # fmt: skip
     ran = OmegaConf.create(comp.configs[-1])
     assert ran == load_config(list(levers_job.overrides))
-    assert (ran.wom.talk_rate, ran.brands.budget.margin, ran.market.customers) == (0.3, 0.3, 1000)
+    # levers act from today (a change at step 0), typed overrides change the market itself
+    assert ran.scenario.changes == {"wom.talk_rate": 0.3}
+    assert (ran.brands.budget.margin, ran.market.customers) == (0.3, 1000)
     # the command lines shown run exactly these jobs (and nothing typed is overridden)
     shown = [c.value for c in at.code]
     assert shown == list(comp.commands)

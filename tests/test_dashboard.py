@@ -563,9 +563,11 @@ def test_comparison_zip_holds_results_configs_and_the_command(comparison):
     metrics = pl.read_parquet(io.BytesIO(z.read("results/metrics.parquet")))
     assert metrics.height == comparison.metrics.height
     config = OmegaConf.create(z.read("configs/levers_seed1.yaml").decode())
-    assert config.wom.talk_rate == 0.3 and config.seed == 1 and config.market.customers == 1000
+    # levers act from today by default: a change at step 0 on the shared status quo
+    assert config.scenario.changes == {"wom.talk_rate": 0.3}
+    assert config.seed == 1 and config.market.customers == 1000
     overrides = z.read("overrides.txt").decode()
-    assert "levers_seed1: scenario=baseline wom.talk_rate=0.3" in overrides
+    assert "levers_seed1: scenario=baseline ++scenario.changes={wom.talk_rate: 0.3}" in overrides
 
 
 # -- settings, runs, commands, URL -------------------------------------------------------------
@@ -660,7 +662,7 @@ def test_settings_from_the_form(cfg):
     assert s.levers == (("brands.budget.price", 0.3),)
     assert s.overrides == ("network=erdos_renyi", "a.b=1")
     assert s.describe() == (
-        "baseline vs pr_crisis, levers · 2,000 customers · 60 days · 2 replicates"
+        "baseline vs pr_crisis, levers · levers from today · 2,000 customers · 60 days · 2 replicates"
     )
 
 

@@ -128,3 +128,109 @@ def test_cache_command_informs_and_clears(tmp_path, store):
     assert store.info().snapshots == 0
     bad = cli(tmp_path, "cache", "wipe", env=env)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+# -- what-ifs from today --------------------------------------------------------------------------
+def test_a_change_today_starts_from_the_shared_status_quo_and_a_long_run_one_does_not(store):
+    import polars as pl
+
+    base = simulate(load_config(BASE))
+    today = simulate(load_config([*BASE, "+scenario.changes={brands.incumbent.price: 1.5}"]))
+    long_run = simulate(load_config([*BASE, "brands.incumbent.price=1.5"]))
+
+    def at(result, step):
+        return result.metrics.filter(pl.col("step") == step).sort("brand")
+
+    assert (
+        at(today, 0)
+        .select("customers", "satisfaction")
+        .equals(at(base, 0).select("customers", "satisfaction"))
+    )
+    assert not at(long_run, 0)["customers"].equals(at(base, 0)["customers"])
+    inc = pl.col("brand") == "incumbent"
+    assert today.metrics.filter(inc & (pl.col("step") == 1))["price"][0] == 1.5
+    assert base.metrics.filter(inc & (pl.col("step") == 1))["price"][0] != 1.5
+    assert today.config.scenario.changes == {"brands.incumbent.price": 1.5}
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ("market.customers: 10", "cannot change at step 0"),
+        ("network.kind: complete", "cannot change at step 0"),
+        ("wom.rule: cascade", "cannot change at step 0"),
+        ("brands.incumbent.price: -1", "scenario.changes.brands.incumbent.price=-1"),
+        ("brands.ghost.price: 1", "no such key"),
+    ],
+)
+def test_changes_that_cannot_act_today_are_one_line_errors(change, words):
+    from sim import ConfigError
+
+    with pytest.raises(ConfigError, match=words):
+        load_config([*BASE, f"+scenario.changes={{{change}}}"])
+
+
+def test_the_app_says_which_question_and_its_command_reproduces_either():
+    from sim import dashboard as dash
+
+    cfg = load_config([])
+    specs = dash.lever_specs(cfg)
+    lever = next(x for x in specs if x.keys and x.keys[0] == "wom.talk_rate")
+    for long_run in (False, True):
+        s = dash.Settings(customers=1000, replicates=2, steps=30, scenarios=(),
+                          levers=((lever.id, 0.3),), long_run=long_run)  # fmt: skip
+        jobs = dash.plan(s, specs, cfg)
+        levers_job = jobs[-1].overrides
+        if long_run:
+            assert "wom.talk_rate=0.3" in levers_job
+            assert "long-run" in s.describe()
+        else:
+            assert "++scenario.changes={wom.talk_rate: 0.3}" in levers_job
+            assert "from today" in s.describe()
+        commands = dash.reproduce_commands(s, specs, cfg)
+        runs = sorted(tuple(sorted(r)) for c in commands for r in dash.expand_command(c))
+        assert runs == sorted(tuple(sorted(j.overrides)) for j in jobs)
+        for job in jobs:
+            load_config(list(job.overrides), trust="data")  # valid, and data from the app
+        back, problems = dash.from_query(dash.to_query(s), ["baseline"], specs)
+        assert back.long_run == long_run and not problems
+
+
+# -- honest estimates -------------------------------------------------------------------------------
+def test_the_estimate_shows_burn_in_compile_and_recorded_steps_apart(store, tmp_path):
+    from sim.engine.resources import estimate, measured_rate
+
+    cfg = load_config([*BASE, "market.customers=20000"])
+    before = estimate(cfg)
+    assert not before.burn_in_cached and before.burn_in_seconds > 0
+    assert before.total_seconds == pytest.approx(
+        before.compile_seconds + before.burn_in_seconds + before.seconds
+    )
+    simulate(cfg)  # 20,000 x 30 customer-steps: too few to update the measured rate
+    after = estimate(cfg)
+    assert after.burn_in_cached and after.burn_in_seconds == 0.0
+    assert measured_rate("numba") is None
+    simulate(load_config([*BASE, "market.customers=40000", "sim.steps=30"]))
+    assert measured_rate("numba") > 0
+    proc = cli(tmp_path, *BASE, "market.customers=20000", "--dry-run",
+               env={"JOURNEYSIM_CACHE_DIR": str(store.folder)})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if "estimated time" in x)
+    assert "burn-in from cache" in line and "recorded steps" in line and "compile" in line
+
+
+def test_a_price_change_moves_revenue_not_the_unit_cost():
+    from agents.rules import margin_at_price
+    from sim.config.changes import apply_changes
+
+    assert margin_at_price(0.3, 1.0, 1.1) == pytest.approx(1 - 0.7 / 1.1)
+    assert margin_at_price(0.3, 1.0, 0.5) == pytest.approx(-0.4)  # below the unit cost
+    cfg = load_config(["+scenario.changes={brands.incumbent.price: 1.2}"])
+    today = apply_changes(cfg)
+    p0, m0 = cfg.brands.incumbent.price, cfg.brands.incumbent.margin
+    assert today.brands.incumbent.price * (1 - today.brands.incumbent.margin) == pytest.approx(
+        p0 * (1 - m0)
+    )
+    both = apply_changes(load_config(
+        ["+scenario.changes={brands.incumbent.price: 1.2, brands.incumbent.margin: 0.5}"]))  # fmt: skip
+    assert both.brands.incumbent.margin == 0.5  # a margin changed too is taken as given

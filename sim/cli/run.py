@@ -189,11 +189,17 @@ def print_plan(p: Plan) -> None:
         f"{human_bytes(est.records)}); available: "
         + (human_bytes(have) if have is not None else "unknown")
     )
-    total_seconds = sum(estimate(c).seconds for c in p.runs) * p.total_runs / len(p.runs)
+    total_seconds = sum(estimate(c).total_seconds for c in p.runs) * p.total_runs / len(p.runs)
+    burn_in = "from cache" if est.burn_in_cached else human_seconds(est.burn_in_seconds)
+    compile_ = human_seconds(est.compile_seconds) if est.compile_seconds else "none (cached)"
     print(
-        f"# estimated time: {human_seconds(est.seconds)} per run, {p.total_runs} run(s), "
-        f"about {human_seconds(total_seconds / max(1, p.concurrent))} in all"
+        f"# estimated time per run: burn-in {burn_in}, compile {compile_}, recorded steps "
+        f"{human_seconds(est.seconds)}; {p.total_runs} run(s), about "
+        f"{human_seconds(total_seconds / max(1, p.concurrent))} in all"
     )
+    if cfg.scenario.get("changes"):
+        print("# question: a change made today (scenario.changes act from step 0 on the "
+              "shared status quo)")  # fmt: skip
     if p.out_dir is not None:
         print(f"# results would go to {p.out_dir}")
 

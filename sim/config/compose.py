@@ -253,6 +253,7 @@ def finalise(cfg, choices=None) -> DictConfig:
         ConfigError: the config names something executable, a key is unknown or of the
             wrong type, or a value is out of range.
     """
+    from sim.config.changes import check_changes
     from sim.config.validate import validate
 
     register_resolvers()
@@ -275,6 +276,7 @@ def finalise(cfg, choices=None) -> DictConfig:
         data["scenario"]["name"] = label
     out = with_defaults(data)
     validate(out)
+    check_changes(out)
     OmegaConf.set_readonly(out, False)
     return out
 

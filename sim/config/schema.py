@@ -298,6 +298,8 @@ class ScenarioConfig:
     description: str = ""
     baseline: str = "baseline"
     events: list[EventConfig] = field(default_factory=list)
+    # key -> value set at step 0 on the shared status quo (sim.config.changes)
+    changes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

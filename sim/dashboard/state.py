@@ -15,6 +15,7 @@ Nothing typed is executed here: overrides are strings handed to ``load_config``.
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import re
 import shlex
@@ -167,6 +168,7 @@ class Settings:
     scenarios: tuple[str, ...] = ("chatbot_rollout",)
     levers: tuple[tuple[str, float], ...] = ()
     overrides: tuple[str, ...] = ()
+    long_run: bool = False  # levers change the market itself, burn-in included
 
     @property
     def lever_values(self) -> dict[str, float]:
@@ -180,7 +182,12 @@ class Settings:
             others.append(LEVERS_LABEL)
         vs = f"{self.baseline} vs {', '.join(others)}" if others else f"{self.baseline} alone"
         reps = f"{self.replicates} replicate" + ("s" if self.replicates != 1 else "")
-        return f"{vs} · {self.customers:,} customers · {self.steps} days · {reps}"
+        mode = ""
+        if self.levers:
+            mode = (
+                " · levers as long-run steady states" if self.long_run else " · levers from today"
+            )
+        return f"{vs}{mode} · {self.customers:,} customers · {self.steps} days · {reps}"
 
 
 @dataclass(frozen=True)
@@ -210,10 +217,33 @@ def variants(settings: Settings, specs: Sequence[Lever], cfg) -> list[tuple[str,
     out = [(settings.baseline, [f"scenario={settings.baseline}"])]
     out += [(s, [f"scenario={s}"]) for s in settings.scenarios if s != settings.baseline]
     moved = moved_levers(settings, specs)
-    changes = [*lever_overrides(moved, specs, cfg), *settings.overrides]
+    levers = lever_overrides(moved, specs, cfg)
+    if not settings.long_run:
+        levers = from_today(levers)
+    changes = [*levers, *settings.overrides]
     if changes:
         out.append((LEVERS_LABEL, [f"scenario={settings.baseline}", *changes]))
     return out
+
+
+def from_today(overrides: Sequence[str]) -> list[str]:
+    """Lever overrides as changes made at step 0 on the shared status quo.
+
+    ``a.b=1`` becomes part of ``++scenario.changes={a.b: 1}`` when ``a.b`` may change
+    today (``sim.config.changes.CHANGEABLE``); a rule or the network (``wom=cascade``)
+    belongs to the status quo and stays an override of the market itself.
+    """
+    from sim.config.changes import CHANGEABLE, FIXED
+
+    today, market = [], []
+    for text in overrides:
+        key, _, value = text.partition("=")
+        changeable = key not in FIXED and any(fnmatch.fnmatchcase(key, p) for p in CHANGEABLE)
+        (today if changeable and "/" not in key else market).append((key, value, text))
+    if not today:
+        return [t for _, _, t in market]
+    body = ", ".join(f"{k}: {v}" for k, v, _ in today)
+    return [*(t for _, _, t in market), f"++scenario.changes={{{body}}}"]
 
 
 def size_overrides(settings: Settings) -> list[str]:
@@ -339,7 +369,8 @@ def expand_command(command: str) -> list[tuple[str, ...]]:
 
 
 # -- query parameters --------------------------------------------------------------------------
-QUERY_KEYS = ("customers", "replicates", "days", "baseline", "scenarios", "levers", "overrides")
+QUERY_KEYS = ("customers", "replicates", "days", "baseline", "scenarios", "levers", "overrides",
+              "long_run")  # fmt: skip
 
 
 def to_query(settings: Settings) -> dict[str, str]:
@@ -352,6 +383,7 @@ def to_query(settings: Settings) -> dict[str, str]:
         "scenarios": ",".join(settings.scenarios),
         "levers": ",".join(f"{k}:{_clean(v)}" for k, v in settings.levers),
         "overrides": " ".join(settings.overrides),
+        **({"long_run": "1"} if settings.long_run else {}),
     }
 
 
@@ -423,6 +455,8 @@ def from_query(
         s = replace(s, levers=tuple(sorted(dict(levers).items())))
     if "overrides" in query:
         s = replace(s, overrides=tuple(x for x in query["overrides"].split() if x))
+    if "long_run" in query:
+        s = replace(s, long_run=query["long_run"] == "1")
     return s, problems
 
 
@@ -435,6 +469,7 @@ def settings_from_form(
     lever_values: Mapping[str, float],
     specs: Sequence[Lever],
     overrides_text: str,
+    long_run: bool = False,
 ) -> Settings:
     """Settings from the form's widgets: only moved levers kept, the baseline not repeated."""
     by_id = {lever.id: lever for lever in specs}
@@ -450,6 +485,7 @@ def settings_from_form(
         scenarios=tuple(dict.fromkeys(s for s in scenarios if s != baseline)),
         levers=tuple(sorted(moved.items())),
         overrides=tuple(x for x in overrides_text.split() if x),
+        long_run=bool(long_run),
     )
 
 

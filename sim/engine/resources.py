@@ -21,15 +21,20 @@ The estimate (bytes) is the sum of
 - per-chunk arrays: ceil(N / 2048) (B A + S^2 + B H) 8, H = min(T, 730) + 1 cohort tenures;
 - the readable engine (``engine=mesa``) adds about 3 kB per customer (one Python object each);
 
-with N customers, B brands, T steps, A = 14 accumulators. Time is N T over the measured
-rate of the engine (about 11 M customer-steps per second per Numba thread, 85 k for
-the Mesa engine) plus the build, about 0.5 s per million customers and Numba thread.
+with N customers, B brands, T steps, A = 14 accumulators. Time is three parts, shown
+apart: the burn-in, N x ``sim.burn_in`` steps (none when its status quo is in the snapshot
+cache, ``sim.engine.snapshot``); compiling the kernels (about ``COMPILE_SECONDS``, once,
+when Numba's disk cache does not hold them); the recorded steps, N T, plus the build
+(about 0.5 s per million customers and Numba thread). Steps are timed at this machine's
+rate, measured by the last runs of at least a million customer-steps (``record_rate``;
+before any, about 11 M customer-steps per second per Numba thread, 85 k for Mesa).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,15 +52,85 @@ MESA_RATE = 85e3
 BUILD_SECONDS_PER_CUSTOMER = 0.5e-6  # per Numba thread (market build, all kinds)
 
 
+#: Seconds of CPU to compile every kernel on this machine (measured: 47 s on one core).
+COMPILE_SECONDS = 45.0
+#: Runs shorter than this many customer-steps do not update the measured rate (start-up).
+MIN_RATE_SAMPLE = 1e6
+
+
+def _rate_file() -> Path:
+    from sim.engine.snapshot import cache_dir
+
+    return cache_dir().parent / "rate.json"
+
+
+def measured_rate(engine: str) -> float | None:
+    """This machine's measured rate per thread (customer-steps/s), if a run recorded one."""
+    import json
+
+    try:
+        value = json.loads(_rate_file().read_text()).get(engine)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def record_rate(engine: str, customer_steps: float, seconds: float, threads: int) -> None:
+    """Remember a run's rate per thread (a moving average), for honest estimates."""
+    import json
+    import tempfile
+
+    if customer_steps < MIN_RATE_SAMPLE or seconds <= 0:
+        return
+    rate = customer_steps / seconds / max(1, threads)
+    old = measured_rate(engine)
+    new = rate if old is None else 0.5 * old + 0.5 * rate
+    path = _rate_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data[engine] = new
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as f:
+            json.dump(data, f)
+        os.replace(f.name, path)
+    except (OSError, ValueError):
+        pass  # an estimate is a convenience: never fail a run for it
+
+
+def kernels_compiled() -> bool:
+    """Whether Numba's disk cache holds kernels at least as new as their source files."""
+    engine = Path(__file__).resolve().parent
+    cache = engine / "__pycache__"
+    decorated = re.compile(r"^@.*cache=True", re.MULTILINE)  # a kernel cached on disk
+    sources = [p for p in engine.glob("*.py") if decorated.search(p.read_text())]
+    for source in sources:
+        indexes = list(cache.glob(f"{source.stem}.*.nbi"))
+        if not indexes or max(i.stat().st_mtime for i in indexes) < source.stat().st_mtime:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class Estimate:
-    """Bytes and seconds one run needs (see the module docstring for the formula)."""
+    """Bytes and seconds one run needs (see the module docstring for the formula).
+
+    ``seconds`` is the recorded steps and the build; ``burn_in_seconds`` and
+    ``compile_seconds`` come before them (0 when cached).
+    """
 
     state: int
     network: int
     build: int
     records: int
     seconds: float
+    burn_in_seconds: float = 0.0
+    compile_seconds: float = 0.0
+    burn_in_cached: bool = False
+
+    @property
+    def total_seconds(self) -> float:
+        """Wall seconds of the whole run: compile, burn-in, build and recorded steps."""
+        return self.compile_seconds + self.burn_in_seconds + self.seconds
 
     @property
     def total(self) -> int:
@@ -149,11 +224,28 @@ def estimate(cfg, threads: int | None = None) -> Estimate:
     threads = threads or _threads(cfg)
     if mesa:
         state += MESA_BYTES * n
-        rate = MESA_RATE
+        rate = measured_rate("mesa") or MESA_RATE
     else:
-        rate = NUMBA_RATE_PER_THREAD * threads
+        rate = (measured_rate("numba") or NUMBA_RATE_PER_THREAD) * threads
     seconds = n * t / rate + n * BUILD_SECONDS_PER_CUSTOMER / threads
-    return Estimate(state, network, build, records, seconds)
+    burn_in = int(cfg.sim.get("burn_in", 0) or 0)
+    cached = burn_in > 0 and not mesa and _status_quo_cached(cfg)
+    burn_in_seconds = 0.0 if cached else n * burn_in / rate
+    compile_seconds = 0.0 if mesa or kernels_compiled() else COMPILE_SECONDS
+    return Estimate(state, network, build, records, seconds, burn_in_seconds, compile_seconds,
+                    cached)  # fmt: skip
+
+
+def _status_quo_cached(cfg) -> bool:
+    """Whether the snapshot cache holds this config's status quo."""
+    from sim.engine import snapshot
+
+    if not snapshot.enabled():
+        return False
+    try:
+        return snapshot.SnapshotStore().path(snapshot.burn_in_key(cfg)).exists()
+    except Exception:  # noqa: BLE001 - an estimate never fails a run
+        return False
 
 
 def heard_count_bytes(cfg, n: int, b: int, mesa: bool) -> int:
@@ -206,6 +298,8 @@ def human_bytes(x: float) -> str:
 
 def human_seconds(s: float) -> str:
     """Seconds as '45 s', '12 min' or '3.5 h'."""
+    if s < 10:
+        return f"{s:.1f} s"
     if s < 90:
         return f"{s:.0f} s"
     if s < 5400:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -78,13 +79,16 @@ def simulate(cfg: DictConfig, progress: Callable[[int], None] | None = None) -> 
         polars frames.
     """
     from sim.engine.model import JourneyModel
-    from sim.engine.resources import check_memory
+    from sim.engine.resources import check_memory, record_rate
 
     cfg = finalise(cfg)
     check_memory(cfg)
     set_threads(cfg.engine.get("threads"), int(cfg.market.customers))
     model = JourneyModel(cfg)
+    start = time.perf_counter()
     model.run(progress=progress)
+    record_rate(model.engine, model.customers.n * model.n_steps, time.perf_counter() - start,
+                numba.get_num_threads() if model.engine == "numba" else 1)  # fmt: skip
     rec = model.recorder
     horizon = float(cfg.finance.clv_horizon_years) * float(cfg.sim.steps_per_year)
     return Result(
