@@ -46,22 +46,23 @@ SWEEP = "sweep_folder"
 
 
 # -- settings of the process --------------------------------------------------------------------
+def _root(flag: str, variable: str, default: Path) -> Path:
+    """A folder from the app's command line (``--flag``), else the environment, else default."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument(flag, default=None)
+    args, _ = parser.parse_known_args(sys.argv[1:])
+    chosen = getattr(args, flag.lstrip("-").replace("-", "_"))
+    return Path(chosen or os.environ.get(variable) or default).resolve()
+
+
 def results_root() -> Path:
     """The only folder under which sweep results may be opened."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--results-root", default=None)
-    args, _ = parser.parse_known_args(sys.argv[1:])
-    root = args.results_root or os.environ.get("JOURNEYSIM_RESULTS_ROOT") or ROOT / "multirun"
-    return Path(root).resolve()
+    return _root("--results-root", "JOURNEYSIM_RESULTS_ROOT", ROOT / "multirun")
 
 
 def data_root() -> Path:
     """The only folder under which a typed override may name a file (e.g. an edge list)."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--data-root", default=None)
-    args, _ = parser.parse_known_args(sys.argv[1:])
-    root = args.data_root or os.environ.get("JOURNEYSIM_DATA_ROOT") or ROOT / "data"
-    return Path(root).resolve()
+    return _root("--data-root", "JOURNEYSIM_DATA_ROOT", ROOT / "data")
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)

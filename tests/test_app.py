@@ -435,3 +435,26 @@ def test_model_page_typesets_every_rule_ties_symbols_to_keys_and_draws_curves():
     titles = [e.label for e in at.expander]
     for rule in shown:
         assert any(f"section {rule.section} " in t for t in titles), rule.section
+
+
+def test_levers_act_from_today_unless_asked_for_a_long_run_steady_state():
+    at = app({**SMALL, "replicates": "1", "scenarios": ""}).run()
+    assert at.radio(key="form_long_run").value.startswith("from today")
+    at.slider(key="form_lever_wom.talk_rate").set_value(0.3)
+    run_form(at)
+    today = at.session_state["comparison"]
+    assert "++scenario.changes={wom.talk_rate: 0.3}" in today.jobs[-1].overrides
+    assert "levers from today" in at.session_state["settings"].describe()
+    at.radio(key="form_long_run").set_value(at.radio(key="form_long_run").options[1])
+    run_form(at)
+    long_run = at.session_state["comparison"]
+    assert "wom.talk_rate=0.3" in long_run.jobs[-1].overrides
+    assert at.query_params["long_run"] == "1"
+
+    # the two questions differ: a change made today starts from the baseline's status quo
+    def step0(comp, label):
+        m = comp.metrics
+        return m.filter((m["step"] == 0) & (m["scenario"] == label)).sort("brand")["customers"]
+
+    assert step0(today, "levers").equals(step0(today, "baseline"))
+    assert not step0(long_run, "levers").equals(step0(long_run, "baseline"))
