@@ -225,7 +225,8 @@ def _task(cfg) -> None:
         raise SystemExit(error(str(exc))) from None
     logging.getLogger("MESA").setLevel(logging.WARNING)  # mesa logs every step at INFO
     out_dir = HydraConfig.get().runtime.output_dir
-    title = f"journeysim: {resolved.scenario.name} (results in {out_dir})"
+    question = ", changes from today" if resolved.scenario.get("changes") else ""
+    title = f"journeysim: {resolved.scenario.name}{question} (results in {out_dir})"
 
     def waiting() -> None:
         print(f"journeysim: another process is computing {out_dir}; waiting for it")
