@@ -4,7 +4,8 @@
   ``finalise`` (resolve, schema defaults, validation);
 - ``schema``: the typed structured-config schema;
 - ``validate``: ranges of every value, one-line errors;
-- ``safety``: the allowlists of what a config may name (targets, logging, env, packages);
+- ``safety``: the boundary: config content from anyone else is data (docs/security.md);
+- ``changes``: ``scenario.changes``, what-ifs made today on the shared status quo;
 - ``errors``: ``ConfigError`` and ``ConfigWarning``.
 """
 
