@@ -7,6 +7,7 @@ config is checked for anything executable before it is used, whatever its source
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from sim.config.errors import ConfigError
+from sim.config.errors import ConfigError, ConfigWarning
 from sim.config.safety import ROOT, check_config, check_override_content, install_guards
 
 CONF_DIR = ROOT / "conf"
@@ -274,11 +275,37 @@ def finalise(cfg, choices=None) -> DictConfig:
     label = scenario_label(data, choices)
     if isinstance(data.get("scenario"), dict):
         data["scenario"]["name"] = label
-    out = with_defaults(data)
-    validate(out)
-    check_changes(out)
+    said = _FINALISED.get(_digest(data))
+    if said is not None:  # this very config was finalised before: checked, say it again
+        for message in said:
+            warnings.warn(message, ConfigWarning, stacklevel=2)
+        return OmegaConf.create(data)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = with_defaults(data)
+        validate(out)
+        check_changes(out)
+    for w in caught:  # as they were, in order
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     OmegaConf.set_readonly(out, False)
+    _FINALISED[_digest(OmegaConf.to_container(out))] = [
+        str(w.message) for w in caught if issubclass(w.category, ConfigWarning)
+    ]
     return out
+
+
+#: Configs ``finalise`` returned in this process (digest -> the warnings it gave). Finalising
+#: one again (as ``simulate`` does with ``load_config``'s result) returns it at once: the
+#: schema merge and validation take about half a second, as long as a small run.
+_FINALISED: dict[str, list[str]] = {}
+
+
+def _digest(data: dict) -> str:
+    import hashlib
+    import json
+
+    text = json.dumps(data, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def with_defaults(data: dict) -> DictConfig:
