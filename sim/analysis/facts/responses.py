@@ -226,23 +226,24 @@ def profit_peak(arms: Arms) -> dict[str, float]:
     return out
 
 
-def _price_profit_change(arms: Arms, multiplier: float) -> dict[str, float]:
+def _profit_change(arms: Arms, lever: str, multiplier: float) -> dict[str, float]:
+    """Change (%) of each brand's profit over the run when its ``lever`` is x ``multiplier``."""
     out = {}
     for b in arms.brands:
         base = profit(arms.base, b, 1, arms.steps)
-        arm = profit(arms[("price", b, multiplier)], b, 1, arms.steps)
+        arm = profit(arms[(lever, b, multiplier)], b, 1, arms.steps)
         out[b] = 100 * (arm - base) / abs(base) if base else math.nan
     return out
 
 
 def profit_price_low(arms: Arms) -> dict[str, float]:
     """Change (%) of profit over the run at the lowest own price of the grid (x 0.5)."""
-    return _price_profit_change(arms, PRICE_GRID[0])
+    return _profit_change(arms, "price", PRICE_GRID[0])
 
 
 def profit_price_high(arms: Arms) -> dict[str, float]:
     """Change (%) of profit over the run at the highest own price of the grid (x 2)."""
-    return _price_profit_change(arms, PRICE_GRID[-1])
+    return _profit_change(arms, "price", PRICE_GRID[-1])
 
 
 def _ad_elasticity(arms: Arms, first: int, last: int) -> dict[str, float]:
@@ -275,23 +276,14 @@ def ad_elasticity_growth(arms: Arms) -> dict[str, float]:
     return {b: long[b] - short[b] for b in short}
 
 
-def _ad_profit_change(arms: Arms, multiplier: float) -> dict[str, float]:
-    out = {}
-    for b in arms.brands:
-        base = profit(arms.base, b, 1, arms.steps)
-        arm = profit(arms[("ads", b, multiplier)], b, 1, arms.steps)
-        out[b] = 100 * (arm - base) / abs(base) if base else math.nan
-    return out
-
-
 def ad_profit_none(arms: Arms) -> dict[str, float]:
     """Change (%) of profit over the run with no advertising."""
-    return _ad_profit_change(arms, AD_EXTREMES[0])
+    return _profit_change(arms, "ads", AD_EXTREMES[0])
 
 
 def ad_profit_double(arms: Arms) -> dict[str, float]:
     """Change (%) of profit over the run with the ad budget doubled."""
-    return _ad_profit_change(arms, AD_EXTREMES[1])
+    return _profit_change(arms, "ads", AD_EXTREMES[1])
 
 
 def incremental_cac(arms: Arms) -> dict[str, float]:
