@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.config.errors import ConfigWarning
+from sim.config.safety import ROOT
 
 #: Bumped when the layout of a snapshot changes.
 SNAPSHOT_FORMAT = 1
@@ -42,7 +43,6 @@ NOT_IN_BURN_IN = ("scenario", "finance", "hydra")
 SIM_NOT_IN_BURN_IN = ("steps", "trace")
 #: Source folders whose code the burn-in runs.
 ENGINE_SOURCES = ("agents", "scenarios", "sim/engine")
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def enabled() -> bool:
