@@ -558,7 +558,7 @@ class CustomerAgent(mesa.Agent):
 
     # -- choice, churn, joining -------------------------------------------------------
     def alternatives(self, b: int, tables, g) -> float:
-        """Considered rivals' logit share against brand b, without inertia (P_alt)."""
+        """Known (aware) rivals' logit share against brand b, without inertia (P_alt)."""
         bp = tables.brand_params
 
         def utility(k: int) -> float:
@@ -571,7 +571,7 @@ class CustomerAgent(mesa.Agent):
         own = utility(b)
         rivals = 0.0
         for r in range(bp.shape[0]):
-            if (self.consider >> r) & 1 and r != b and bp[r, P.B_ACTIVE] > 0.0:
+            if (self.aware >> r) & 1 and r != b and bp[r, P.B_ACTIVE] > 0.0:
                 rivals += math.exp(utility(r) - own)
         return rivals / (1.0 + rivals)
 

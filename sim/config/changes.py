@@ -28,6 +28,7 @@ CHANGEABLE = (
     "brands.*.price", "brands.*.margin", "brands.*.product_quality", "brands.*.equity",
     "brands.*.ad_reach.*", "brands.*.service_quality.*", "brands.*.first_contact_resolution.*",
     "brands.*.friction.*", "brands.*.service_capacity.*", "brands.*.service_spend",
+    "brands.*.acquisition_cost",
     "wom.*", "service.*", "market.journey.*", "market.satisfaction.*", "market.choice.*",
     "market.churn.*", "market.spend.*", "market.category.*", "market.recommend.*",
 )  # fmt: skip

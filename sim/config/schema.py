@@ -180,6 +180,8 @@ class BrandConfig:
     friction: dict[str, float] = field(default_factory=dict)
     service_capacity: dict[str, float] = field(default_factory=dict)
     service_spend: float = 0.02
+    # cost of winning one customer beyond the ads: sales commission, onboarding, welcome offer
+    acquisition_cost: float = 0.0
     responses: list[ResponseConfig] = field(default_factory=list)
 
 

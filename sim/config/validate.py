@@ -217,6 +217,7 @@ def validate(cfg: DictConfig) -> None:
         br = cfg.brands[b]
         key = f"brands.{b}"
         _number(f"{key}.price", br.price, 0.0, MAX_AMOUNT)
+        _number(f"{key}.acquisition_cost", br.get("acquisition_cost", 0.0), 0.0, MAX_AMOUNT)
         for k in ("margin", "product_quality", "equity", "initial_awareness", "initial_share"):
             _prob(f"{key}.{k}", br[k])
         launch = _integer(f"{key}.launch_step", br.get("launch_step", 0), 0, steps)

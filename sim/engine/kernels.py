@@ -646,12 +646,18 @@ def serve(i, ck, b, c, service_quality, resolution, friction, queue, brand_param
 
 @njit(cache=True, inline="always")
 def alternatives_of(
-    i, b, consider, attitude, price_sensitivity, channel, brand_params, friction, g
+    i, b, aware, attitude, price_sensitivity, channel, brand_params, friction, g
 ) -> float:
-    """P_alt of ``rules.alternatives_factor``: considered rivals' logit share against brand b."""
+    """P_alt of ``rules.alternatives_factor``: the rivals' logit share against brand b.
+
+    The rivals are every brand the customer knows of (``aware``), not only those it considers:
+    a switcher has just dropped its old brand from its set, and counting the known brands keeps
+    its alternatives (at the attitude it left with) in view, so the factor does not rise with
+    tenure as rivals re-enter the set.
+    """
     c = channel[i]
     own = utility_of(i, b, -1, attitude, price_sensitivity, c, brand_params, friction, g)
-    others = np.int64(consider[i]) & ~(1 << b)
+    others = np.int64(aware[i]) & ~(1 << b)
     total = 1.0
     rivals = 0.0
     for r in range(brand_params.shape[0]):
@@ -973,7 +979,7 @@ def step_customers(
                     if g.alternatives_weight > 0.0:
                         mult *= rules.alternatives_factor(
                             alternatives_of(
-                                i, b0, consider, attitude, price_sensitivity, channel,
+                                i, b0, aware, attitude, price_sensitivity, channel,
                                 brand_params, friction, g,
                             ),
                             g.alternatives_weight, g.alternatives_reference,

@@ -4,7 +4,8 @@ Definitions (over the recorded steps 1..T of a run, per brand):
 
 - retention: customers at the end / (customers at the start + acquired);
 - churn_rate: churned / mean customers; annual_churn: churn_rate x steps_per_year / T;
-- cac: ad spend / acquired (marketing spend per customer won, switchers included);
+- cac: (ad spend + acquisition costs) / acquired (what winning a customer costs, fully
+  loaded: the ads and the onboarding, commission or welcome offer; switchers included);
 - clv: projected customer lifetime value at the end (``agents.rules.projected_clv``);
   profit_per_customer: realised discounted profit per customer served;
 - cost_to_keep: service and retention-programme cost per customer-year (what keeping a
@@ -43,6 +44,9 @@ def brand_kpis(metrics: pl.DataFrame, steps_per_year: float = 365.0) -> pl.DataF
         pl.col("acquired_wom").sum(),
         pl.col("churned").sum(),
         pl.col("ad_spend").sum(),
+        (pl.col("acquisition_cost") if "acquisition_cost" in run.columns else pl.lit(0.0))
+        .sum()
+        .alias("acquisition_cost"),
         pl.col("service_cost").sum(),
         pl.col("programme_cost").sum(),
         pl.col("customers").mean().alias("mean_customers"),
@@ -58,7 +62,7 @@ def brand_kpis(metrics: pl.DataFrame, steps_per_year: float = 365.0) -> pl.DataF
             "retention"
         ),
         _ratio(pl.col("churned"), pl.col("mean_customers")).alias("churn_rate"),
-        _ratio(pl.col("ad_spend"), pl.col("acquired")).alias("cac"),
+        _ratio(pl.col("ad_spend") + pl.col("acquisition_cost"), pl.col("acquired")).alias("cac"),
         (_ratio(keep, pl.col("mean_customers")) / years).alias("cost_to_keep"),
         _ratio(pl.col("ad_spend"), pl.col("run_revenue")).alias("marketing_share"),
         _ratio(pl.col("acquired_wom"), pl.col("acquired")).alias("wom_share"),

@@ -19,7 +19,8 @@ from sim.engine import params as P
 METRIC_COLUMNS = (
     "step", "brand", "aware", "considering", "customers", "acquired", "acquired_wom", "churned",
     "churned_hazard", "churned_shock", "churned_switch", "churned_exit", "lapsed", "share",
-    "price", "revenue", "ad_spend", "service_cost", "programme_cost", "profit", "satisfaction",
+    "price", "revenue", "ad_spend", "service_cost", "programme_cost", "acquisition_cost", "profit",
+    "satisfaction",
     "attitude", "promoters", "passives", "detractors", "nps", "contacts", "failures",
     "recovered", "complaints", "bot_contacts", "escalated", "waited", "abandoned", "mean_wait",
     "reviews", "rating", "discounted_revenue", "discounted_profit",
@@ -54,6 +55,7 @@ class Recorder:
         self.margin = np.zeros((steps + 1, nb))
         self.price = np.zeros((steps + 1, nb))
         self.programme_cost = np.zeros((steps + 1, nb))
+        self.acquisition_cost = np.zeros((steps + 1, nb))
         self.rating = np.zeros((steps + 1, nb))
         self.mean_wait = np.zeros((steps + 1, nb))
         self._costs = np.zeros(nc)
@@ -94,6 +96,9 @@ class Recorder:
         self.margin[t] = tables.brand_params[:, P.B_MARGIN]
         self.price[t] = tables.brand_params[:, P.B_PRICE]
         self.programme_cost[t] = programme
+        self.acquisition_cost[t] = (
+            self.acc[t, :, P.A_ACQUIRED] * tables.brand_params[:, P.B_ACQUISITION_COST]
+        )
         self.last_step = t
 
     def share(self, t: int) -> np.ndarray:
@@ -132,8 +137,9 @@ class Recorder:
         service = self.service_cost[:steps]
         ad = self.ad_spend[:steps]
         programme = self.programme_cost[:steps]
+        winning = self.acquisition_cost[:steps]
         keep_margin = revenue * self.margin[:steps] - service - programme
-        profit = keep_margin - ad
+        profit = keep_margin - ad - winning
         discount = (1.0 + discount_rate) ** -np.arange(steps, dtype=np.float64)
         disc_rev = np.cumsum(revenue * discount[:, None], axis=0)
         disc_profit = np.cumsum(profit * discount[:, None], axis=0)
@@ -180,6 +186,7 @@ class Recorder:
                 "ad_spend": col(ad),
                 "service_cost": col(service),
                 "programme_cost": col(programme),
+                "acquisition_cost": col(winning),
                 "profit": col(profit),
                 "satisfaction": col(satisfaction),
                 "attitude": col(attitude),

@@ -114,7 +114,8 @@ B_RATING = 17  # the brand's online rating (0-1) readers see
 B_ESCALATION_FRICTION = 18  # chatbot: waiting added when a contact is escalated to people
 B_REF_PRICE = 19  # reference price: what customers are used to paying (smoothed past prices)
 B_PRICE_GAP = 20  # ln(price / reference price): the price reaction's input (0 at the usual price)
-N_BRAND_PARAMS = 21
+B_ACQUISITION_COST = 21  # cost of winning one customer beyond the ads (onboarding, commission)
+N_BRAND_PARAMS = 22
 
 # Per-channel role table ``channel_roles[c, col]`` (the channel x stage matrix).
 R_AWARENESS = 0  # P(an ad seen on the channel makes the customer aware)

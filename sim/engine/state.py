@@ -128,6 +128,7 @@ def build_market(cfg: DictConfig) -> Market:
         bp[b, P.B_CHURN_MULT] = 1.0
         bp[b, P.B_SPEND_MULT] = 1.0
         bp[b, P.B_REF_PRICE] = br.price
+        bp[b, P.B_ACQUISITION_COST] = br.get("acquisition_cost", 0.0) or 0.0
         launch[b] = int(br.get("launch_step", 0))
         reach[b] = _per_channel(br.ad_reach, channel_names)
         sq[b] = _per_channel(br.service_quality, channel_names)

@@ -32,10 +32,14 @@ PRICE_STEP = 0.1  # elasticities from prices x (1 -/+ PRICE_STEP)
 PRICE_GRID = (0.5, 0.7, 0.9, 1.0, 1.1, 1.5, 2.0)  # own-price multipliers of the profit curve
 AD_STEP = 0.1  # ad elasticities from budgets x (1 -/+ AD_STEP)
 AD_EXTREMES = (0.0, 2.0)  # budget multipliers of the profit check
-FRICTION_CUT = 0.5  # the churn-lowering lever: service friction on every channel halved
+FRICTION_CUT = 0.5  # a churn-lowering lever: service friction on every channel halved
+FAILURE_CUT = 0.5  # the other: failed service contacts halved, q' = 1 - FAILURE_CUT (1 - q)
 REACH_RATIO = 2.0  # double jeopardy: each brand's reach is 1 / REACH_RATIO of the previous one
+# Double jeopardy compares brands within one run (no pairing): its market is this many times
+# the given one, so that a churn gap of half a point stands out from sampling noise.
+JEOPARDY_SCALE = 3
 #: Groups of responses (``--responses GROUP,...``).
-GROUPS = ("price", "profit", "ads", "service", "jeopardy")
+GROUPS = ("price", "profit", "ads", "service", "jeopardy", "drift")
 
 
 def arm_events(key: tuple) -> list[dict]:
@@ -73,10 +77,27 @@ def identical_brands(cfg) -> None:
         cfg.brands[b] = brand
 
 
+def quality_changes(cfg, brand: str) -> dict[str, float]:
+    """``scenario.changes`` that halve a brand's failed service contacts on every channel.
+
+    Service quality q (P(a contact succeeds)) becomes ``1 - FAILURE_CUT (1 - q)`` from step 0:
+    better service acting through the experience (fewer failures, fewer very bad touchpoints).
+    """
+    quality = cfg.brands[brand].service_quality
+    return {
+        f"brands.{brand}.service_quality.{c}": round(1.0 - FAILURE_CUT * (1.0 - float(q)), 9)
+        for c, q in quality.items()
+    }
+
+
 def apply_arm(cfg, key: tuple) -> None:
     """Turn a baseline config into the arm ``key`` (in place)."""
     if key == ("jeopardy",):
         identical_brands(cfg)
+        cfg.market.customers = int(cfg.market.customers) * JEOPARDY_SCALE
+        return
+    if key[0] == "quality":
+        cfg.scenario.changes = {**dict(cfg.scenario.changes or {}), **quality_changes(cfg, key[1])}
         return
     events = arm_events(key)
     if events:
@@ -246,18 +267,27 @@ def profit_price_high(arms: Arms) -> dict[str, float]:
     return _profit_change(arms, "price", PRICE_GRID[-1])
 
 
-def _ad_elasticity(arms: Arms, first: int, last: int) -> dict[str, float]:
+def _ad_elasticity(arms: Arms, first: int, last: int, column: str = "revenue") -> dict[str, float]:
     out = {}
     for b in arms.brands:
         up, down = _up_down("ads", b, AD_STEP)
         up_run, down_run = arms[up], arms[down]
         out[b] = elasticity(
-            total(up_run, b, "revenue", first, last),
-            total(down_run, b, "revenue", first, last),
+            total(up_run, b, column, first, last),
+            total(down_run, b, column, first, last),
             total(up_run, b, "ad_spend", first, last),
             total(down_run, b, "ad_spend", first, last),
         )
     return out
+
+
+def ad_elasticity_acquisitions(arms: Arms) -> dict[str, float]:
+    """Elasticity of acquisitions (a flow, like the sales of most published studies) over year 1.
+
+    Revenue is a stock of customers: it follows acquisitions with the customers' lifetime, so
+    its first-year elasticity is a fraction of the long-run one (docs, "Responses to levers").
+    """
+    return _ad_elasticity(arms, *arms.year(1), column="acquired")
 
 
 def ad_elasticity(arms: Arms) -> dict[str, float]:
@@ -286,8 +316,17 @@ def ad_profit_double(arms: Arms) -> dict[str, float]:
     return _profit_change(arms, "ads", AD_EXTREMES[1])
 
 
+def _winning_cost(result, brand: str, first: int, last: int) -> float:
+    """Ad spend and acquisition costs (onboarding, commission) of a brand over steps first..last."""
+    return total(result, brand, "ad_spend", first, last) + total(
+        result, brand, "acquisition_cost", first, last
+    )
+
+
 def incremental_cac(arms: Arms) -> dict[str, float]:
-    """Extra ad spend per extra customer acquired over year 1: budget x 2 against the baseline.
+    """Extra cost of winning per extra customer over year 1: budget x 2 against the baseline.
+
+    The cost is the ads and the acquisition costs of the customers they win (fully loaded CAC).
 
     Doubling the budget gives a change large enough to measure on a few seeds (x 1.1 against
     x 0.9 moves acquisitions by less than their noise at 20,000 customers).
@@ -296,21 +335,19 @@ def incremental_cac(arms: Arms) -> dict[str, float]:
     out = {}
     for b in arms.brands:
         arm = arms[("ads", b, AD_EXTREMES[1])]
-        spend = total(arm, b, "ad_spend", first, last) - total(
-            arms.base, b, "ad_spend", first, last
-        )
+        spend = _winning_cost(arm, b, first, last) - _winning_cost(arms.base, b, first, last)
         won = total(arm, b, "acquired", first, last) - total(arms.base, b, "acquired", first, last)
         out[b] = spend / won if won > 0 else math.nan
     return out
 
 
 def average_cac(arms: Arms) -> dict[str, float]:
-    """Ad spend per customer acquired over year 1 of the baseline."""
+    """Cost of winning (ads, acquisition costs) per customer acquired in year 1 of the baseline."""
     first, last = arms.year(1)
     out = {}
     for b in arms.brands:
         won = total(arms.base, b, "acquired", first, last)
-        out[b] = total(arms.base, b, "ad_spend", first, last) / won if won else math.nan
+        out[b] = _winning_cost(arms.base, b, first, last) / won if won else math.nan
     return out
 
 
@@ -338,18 +375,46 @@ def service_churn_change(arms: Arms) -> dict[str, float]:
     }
 
 
+def _churn_change(arms: Arms, key: tuple, b: str) -> float:
+    return _annual_churn(arms[key], b, 1, arms.steps) - _annual_churn(arms.base, b, 1, arms.steps)
+
+
+def _nps_change(arms: Arms, key: tuple, b: str) -> float:
+    """Change of the mean NPS over the run (points)."""
+    return (_rows(arms[key], b, 1, arms.steps)["nps"].mean()
+            - _rows(arms.base, b, 1, arms.steps)["nps"].mean())  # fmt: skip
+
+
+def _nps_per_churn(arms: Arms, kind: str) -> dict[str, float]:
+    out = {}
+    for b in arms.brands:
+        churn = _churn_change(arms, (kind, b), b)
+        out[b] = _nps_change(arms, (kind, b), b) / -churn if churn < 0 else math.nan
+    return out
+
+
 def service_nps_per_churn(arms: Arms) -> dict[str, float]:
     """NPS points gained per point of annual churn removed by halving service friction.
 
-    Mean NPS over the run; undefined when the lever does not lower churn.
+    Mean NPS over the run; undefined when the lever does not lower churn. Friction acts mostly
+    through choice (7.8), so churn falls with little change of satisfaction.
     """
-    churn = service_churn_change(arms)
-    out = {}
-    for b in arms.brands:
-        gain = (_rows(arms[("service", b)], b, 1, arms.steps)["nps"].mean()
-                - _rows(arms.base, b, 1, arms.steps)["nps"].mean())  # fmt: skip
-        out[b] = gain / -churn[b] if churn[b] < 0 else math.nan
-    return out
+    return _nps_per_churn(arms, "service")
+
+
+def quality_churn_change(arms: Arms) -> dict[str, float]:
+    """Change of annual churn (points) over the run with failed service contacts halved."""
+    return {b: _churn_change(arms, ("quality", b), b) for b in arms.brands}
+
+
+def quality_nps_change(arms: Arms) -> dict[str, float]:
+    """Change of the mean NPS (points) over the run with failed service contacts halved."""
+    return {b: _nps_change(arms, ("quality", b), b) for b in arms.brands}
+
+
+def quality_nps_per_churn(arms: Arms) -> dict[str, float]:
+    """NPS points gained per point of annual churn removed by halving failed service contacts."""
+    return _nps_per_churn(arms, "quality")
 
 
 def _jeopardy(arms: Arms) -> tuple[dict, dict, str, str]:
@@ -397,6 +462,10 @@ def _service_arms(brands: Sequence[str]) -> list[tuple]:
     return [("service", b) for b in brands]
 
 
+def _quality_arms(brands: Sequence[str]) -> list[tuple]:
+    return [("quality", b) for b in brands]
+
+
 def _jeopardy_arms(brands: Sequence[str]) -> list[tuple]:
     return [("jeopardy",)]
 
@@ -429,6 +498,8 @@ RESPONSES: dict[str, tuple[Fact, ...]] = {
              ad_elasticity, arms=_ad_arms),
         Fact("ad-spend elasticity of revenue, last year", SETHURAMAN, -INF, INF,
              ad_elasticity_long, arms=_ad_arms),
+        Fact("ad-spend elasticity of acquisitions, 1 year", "a flow, as the sales of most "
+             "studies (reported)", -INF, INF, ad_elasticity_acquisitions, arms=_ad_arms),
         Fact("ad response larger in the long run", SETHURAMAN, 0.0, INF,
              ad_elasticity_growth, "long - 1 year", arms=_ad_arms),
         Fact("profit change with no advertising", "budgets near an interior optimum",
@@ -439,14 +510,23 @@ RESPONSES: dict[str, tuple[Fact, ...]] = {
              1.0, INF, cac_ratio, arms=_ad_extreme_arms),
         Fact("incremental CAC", "extra spend / extra acquisitions, budget x 2 vs x 1",
              -INF, INF, incremental_cac, "per customer, year 1", arms=_ad_extreme_arms),
-        Fact("average CAC", "ad spend / acquisitions", -INF, INF, average_cac,
+        Fact("average CAC", "(ad spend + acquisition costs) / acquisitions", -INF, INF, average_cac,
              "per customer, year 1", arms=_ad_extreme_arms),
     ),
     "service": (
         Fact("churn change with service friction halved", "better service keeps customers",
              -INF, 0.0, service_churn_change, "points a year", arms=_service_arms),
-        Fact("NPS gain per point of churn removed", "Reichheld (2003): NPS tracks loyalty",
-             0.0, INF, service_nps_per_churn, "NPS points", arms=_service_arms),
+        Fact("NPS gain per point of churn removed, friction halved",
+             "friction acts mostly through choice (reported)", -INF, INF,
+             service_nps_per_churn, "NPS points", arms=_service_arms),
+        Fact("churn change with failed service contacts halved", "better service keeps customers",
+             -INF, 0.0, quality_churn_change, "points a year", arms=_quality_arms),
+        Fact("NPS change with failed service contacts halved",
+             "Reichheld (2003): NPS tracks loyalty", 0.0, INF, quality_nps_change, "points",
+             arms=_quality_arms),
+        Fact("NPS gain per point of churn removed, failures halved",
+             "Reichheld (2003): NPS tracks loyalty", 0.0, INF, quality_nps_per_churn,
+             "NPS points", arms=_quality_arms),
     ),
     "jeopardy": (
         Fact("double jeopardy: customers, smallest-reach / largest-reach brand",
@@ -456,6 +536,8 @@ RESPONSES: dict[str, tuple[Fact, ...]] = {
              "Ehrenberg, Goodhardt and Barwise (1990), JM", 0.0, INF, jeopardy_churn,
              "points", arms=_jeopardy_arms),
     ),
+    # the baseline arm alone: its trends and NPS facts (``BASELINE_FACTS``) are always measured
+    "drift": (),
 }  # fmt: skip
 
 

@@ -120,7 +120,7 @@ def marketing_share(result) -> dict[str, float]:
 
 
 def clv_to_cac(result) -> dict[str, float]:
-    """Projected CLV at the end over CAC (ad spend per customer acquired)."""
+    """Projected CLV at the end over CAC (ads and acquisition costs per customer acquired)."""
     from sim.engine.kpi import brand_kpis
 
     k = brand_kpis(result.metrics, float(result.config.sim.steps_per_year))
