@@ -132,7 +132,8 @@ def _run(brands: dict[str, dict], steps: int = 2 * SPY, price: float = 1.0, **br
     for b, cols in brands.items():
         for t in range(steps + 1):
             row = {"step": t, "brand": b, "price": price, "revenue": 0.0, "ad_spend": 0.0,
-                   "service_cost": 0.0, "programme_cost": 0.0, "customers": 100,
+                   "service_cost": 0.0, "programme_cost": 0.0, "acquisition_cost": 0.0,
+                   "customers": 100,
                    "acquired": 0, "churned": 0, "churned_exit": 0, "nps": 0.0, "share": 0.5}  # fmt: skip
             for k, v in cols.items():
                 row[k] = v[t] if isinstance(v, list | tuple) else v
@@ -181,6 +182,35 @@ def test_ad_elasticity_and_incremental_cac_from_realised_spend():
     assert responses.incremental_cac(arms)["a"] == pytest.approx(1.0)
     assert responses.average_cac(arms)["a"] == pytest.approx(0.5)  # spend 4 for 8 customers
     assert responses.cac_ratio(arms)["a"] == pytest.approx(2.0)
+    # acquisitions are a flow: their elasticity is read the same way
+    flow = (math.log(3) - math.log(1)) / (math.log(1.1) - math.log(0.9))
+    assert responses.ad_elasticity_acquisitions(arms)["a"] == pytest.approx(flow, rel=1e-12)
+
+
+def test_cac_is_fully_loaded_with_acquisition_costs():
+    # each customer won costs 0.5 beyond the ads: 8 customers cost 4 + 4 in year 1
+    won = {"ad_spend": 1.0, "acquired": 2, "acquisition_cost": 1.0}
+    arms = responses.Arms({
+        responses.BASE: _run({"a": won}),
+        ("ads", "a", 2.0): _run({"a": {"ad_spend": 2.0, "acquired": 3, "acquisition_cost": 1.5}}),
+    })  # fmt: skip
+    assert responses.average_cac(arms)["a"] == pytest.approx(1.0)
+    # extra: ads 4 + acquisition 2 for 4 customers
+    assert responses.incremental_cac(arms)["a"] == pytest.approx(1.5)
+    # profit counts the acquisition cost: margin 0.4 on revenue 1 a step, less 1 + 1 a step
+    run = _run({"a": {"revenue": 1.0, **won}}, steps=1)
+    assert responses.profit(run, "a", 1, 1) == pytest.approx(0.4 - 1.0 - 1.0)
+
+
+def test_failed_contacts_halved_is_a_change_made_today():
+    cfg = OmegaConf.create({"brands": {"a": {"service_quality": {"store": 0.6, "app": 0.9}}},
+                            "scenario": {"changes": {}}})  # fmt: skip
+    assert responses.quality_changes(cfg, "a") == {
+        "brands.a.service_quality.store": pytest.approx(0.8),
+        "brands.a.service_quality.app": pytest.approx(0.95),
+    }
+    responses.apply_arm(cfg, ("quality", "a"))
+    assert dict(cfg.scenario.changes)["brands.a.service_quality.store"] == pytest.approx(0.8)
 
 
 def test_profit_holds_the_unit_cost_and_the_peak_is_interpolated():
@@ -205,6 +235,10 @@ def test_service_lever_reports_nps_per_point_of_churn():
     churn = responses.service_churn_change(arms)["a"]
     assert churn == pytest.approx(-100 * 8 / 100 / 2)  # 8 churned in 2 years on 100
     assert responses.service_nps_per_churn(arms)["a"] == pytest.approx(6.0 / 4.0)
+    arms = responses.Arms({responses.BASE: base, ("quality", "a"): arm})
+    assert responses.quality_churn_change(arms)["a"] == pytest.approx(churn)
+    assert responses.quality_nps_change(arms)["a"] == pytest.approx(6.0)
+    assert responses.quality_nps_per_churn(arms)["a"] == pytest.approx(6.0 / 4.0)
 
 
 def test_double_jeopardy_compares_the_smallest_and_largest_reach_brands():

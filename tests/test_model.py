@@ -203,9 +203,13 @@ def test_revenue_and_discounting(baseline):
         assert np.allclose(bm["discounted_revenue"].to_numpy(), disc)
         assert np.allclose(
             bm["profit"].to_numpy(),
-            (bm["revenue"] * margin - bm["ad_spend"] - bm["service_cost"]
-             - bm["programme_cost"]).to_numpy(),
+            (bm["revenue"] * margin - bm["ad_spend"] - bm["acquisition_cost"]
+             - bm["service_cost"] - bm["programme_cost"]).to_numpy(),
         )  # fmt: skip
+        # winning a customer costs the brand's acquisition cost beyond the ads
+        won = bm["acquired"].to_numpy()
+        assert won[1:].sum() > 0
+        assert np.allclose(bm["acquisition_cost"].to_numpy(), won * cfg.brands[b].acquisition_cost)
         # service cost: each contact people answer costs its channel's service_cost
         contacts = (
             ch.filter(pl.col("brand") == b)
@@ -442,6 +446,8 @@ def test_outage_churn_rate_in_window_above_own_pre_window_rate():
          "brands.budget.first_contact_resolution.store=-0.5: must be between 0 and 1"),
         ("wom.talk_rate=0.9", "wom.talk_rate=0.9: event rates per step sum to"),
         ("brands.incumbent.initial_share=0.9", "brands.*.initial_share="),
+        ("brands.budget.acquisition_cost=-5",
+         "brands.budget.acquisition_cost=-5: must be between 0 and"),
     ],
 )  # fmt: skip
 def test_bad_config_raises_config_error_naming_key(override, message):
@@ -577,3 +583,28 @@ def test_automatic_threads_follow_the_market_size():
     assert auto_threads(3_000, 8) == 1  # small markets: one thread, no start-up cost
     assert auto_threads(120_000, 8) == 2
     assert auto_threads(10_000_000, 8) == 8  # never more than the cores
+
+
+def test_the_attraction_of_alternatives_counts_known_rivals_not_only_considered_ones():
+    """7.9c: P_alt runs over the rivals a customer is aware of (a switcher dropped its old
+    brand from its set but still knows it); a customer who knows no rival has P_alt = 0."""
+    from sim.engine.kernels import alternatives_of, globals_of
+    from sim.engine.model import JourneyModel
+
+    model = JourneyModel(load_config(["market.customers=50", "sim.steps=1", "sim.burn_in=0"]))
+    c, bp = model.customers, model.market.brand_params
+    g, friction = globals_of(model._g_values), model.tables_at(0).friction
+    c.attitude[0, :] = 0.7
+    c.consider[0] = 0  # considers nothing
+    c.aware[0] = 0b001  # knows only its own brand (brand 0)
+    alone = alternatives_of(0, 0, c.aware, c.attitude, c.price_sensitivity, c.channel, bp,
+                            friction, g)  # fmt: skip
+    c.aware[0] = 0b111  # knows both rivals, considers neither
+    known = alternatives_of(0, 0, c.aware, c.attitude, c.price_sensitivity, c.channel, bp,
+                            friction, g)  # fmt: skip
+    assert alone == 0.0
+    assert 0.0 < known < 1.0
+    c.attitude[0, 1:] = 0.95  # rivals better liked: more attractive alternatives
+    liked = alternatives_of(0, 0, c.aware, c.attitude, c.price_sensitivity, c.channel, bp,
+                            friction, g)  # fmt: skip
+    assert liked > known

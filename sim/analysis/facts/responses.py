@@ -167,14 +167,20 @@ def at(result, brand: str, column: str, step: int) -> float:
 def profit(result, brand: str, first: int, last: int) -> float:
     """Profit over steps first..last with the unit cost held at the config's price x (1 - margin).
 
-    Units sold are revenue / price; without a price change this is the run's ``profit``.
+    Units sold are revenue / price; without a price change this is the run's ``profit``
+    (after ads, acquisition, service and programme costs).
     """
     br = result.config.brands[brand]
     unit_cost = float(br.price) * (1.0 - float(br.margin))
     m = _rows(result, brand, first, last)
     units = m["revenue"] / m["price"]
-    costs = m["service_cost"] + m["programme_cost"] + m["ad_spend"]
+    costs = m["service_cost"] + m["programme_cost"] + m["ad_spend"] + _acquisition_cost(m)
     return float((m["revenue"] - units * unit_cost - costs).sum())
+
+
+def _acquisition_cost(rows: pl.DataFrame) -> pl.Series | float:
+    """The rows' acquisition costs (0 for results recorded before the column existed)."""
+    return rows["acquisition_cost"] if "acquisition_cost" in rows.columns else 0.0
 
 
 def elasticity(y_up: float, y_down: float, x_up: float, x_down: float) -> float:
@@ -318,9 +324,8 @@ def ad_profit_double(arms: Arms) -> dict[str, float]:
 
 def _winning_cost(result, brand: str, first: int, last: int) -> float:
     """Ad spend and acquisition costs (onboarding, commission) of a brand over steps first..last."""
-    return total(result, brand, "ad_spend", first, last) + total(
-        result, brand, "acquisition_cost", first, last
-    )
+    rows = _rows(result, brand, first, last)
+    return float((rows["ad_spend"] + _acquisition_cost(rows)).sum())
 
 
 def incremental_cac(arms: Arms) -> dict[str, float]:
