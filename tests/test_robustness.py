@@ -352,7 +352,7 @@ def test_simulate_fills_schema_defaults_into_a_hand_edited_config():
     [
         ("brands={}", "brands={}: a market needs at least one brand"),
         ("channels={}", "channels={}: a market needs at least one channel"),
-        ("brands.challenger.launch_step=10", "brands.challenger.initial_share=0.275"),
+        ("brands.challenger.launch_step=10", "brands.challenger.initial_share=0.255"),
         ("+scenario.events=[{kind: service_outage, brand: budget, severity: 0.5, channels: []}]",
          "must name at least one channel"),
         ("+scenario.events=[{kind: price_change, brand: budget, change: -0.1, severity: 0.5}]",
