@@ -41,6 +41,17 @@ def time_engine(n: int, steps: int, engine: str, extra: list[str]) -> float:
     return n * steps / (time.perf_counter() - t0)
 
 
+def _resident_bytes() -> int:
+    """Memory the process holds now (resident set), from /proc (0 where there is none)."""
+    import os
+
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
 def child(n: int, steps: int, extra: list[str]) -> None:
     """Run in a subprocess: build and run a large market, report time and peak memory."""
     import resource
@@ -50,7 +61,8 @@ def child(n: int, steps: int, extra: list[str]) -> None:
 
     cfg = load_config(_overrides(1000, 2, "numba", extra))
     JourneyModel(cfg).run()  # compile (or load from the cache) outside the measurement
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # memory now held (not the peak so far: compiling can peak above the whole run)
+    base = _resident_bytes()
     cfg = load_config(_overrides(n, steps, "numba", extra))
     t0 = time.perf_counter()
     model = JourneyModel(cfg)
@@ -58,7 +70,7 @@ def child(n: int, steps: int, extra: list[str]) -> None:
     t1 = time.perf_counter()
     model.run()
     t_run = time.perf_counter() - t1
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, _resident_bytes())
     print(json.dumps({
         "build_s": t_build, "run_s": t_run, "rate": n * steps / t_run,
         "bytes_per_customer": (peak - base) / n,
