@@ -557,8 +557,9 @@ GLOSSARY: tuple[Term, ...] = (
     ),
     Term(
         "CAC",
-        "Customer acquisition cost: ad spend over the run per customer won (switchers included).",
-        r"\text{CAC}_b = \frac{\sum_t \text{ad spend}_b(t)}{A_b}",
+        "Customer acquisition cost: ad spend and acquisition costs (onboarding, commission) over "
+        "the run per customer won (switchers included).",
+        r"\text{CAC}_b = \frac{\sum_t \text{ad spend}_b(t) + \text{acquisition cost}_b(t)}{A_b}",
     ),
     Term(
         "CLV",

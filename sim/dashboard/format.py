@@ -58,7 +58,7 @@ KPIS: dict[str, Kpi] = {
     "profit": Kpi("Profit", "money", True, "Profit", "total over the run"),
     "clv": Kpi("CLV", "money", True, "CLV", "per customer"),
     "nps": Kpi("NPS at end", "points", True, "NPS", "at the end of the run"),
-    "cac": Kpi("CAC", "money", False, "CAC", "ad spend per customer won"),
+    "cac": Kpi("CAC", "money", False, "CAC", "ads and onboarding per customer won"),
 }
 
 #: Headline cards of the compare page, in this order (those the table has).

@@ -373,11 +373,7 @@ def _annual_churn(result, brand: str, first: int, last: int, exits: bool = True)
 
 def service_churn_change(arms: Arms) -> dict[str, float]:
     """Change of annual churn (points) over the run with service friction halved."""
-    return {
-        b: _annual_churn(arms[("service", b)], b, 1, arms.steps)
-        - _annual_churn(arms.base, b, 1, arms.steps)
-        for b in arms.brands
-    }
+    return {b: _churn_change(arms, ("service", b), b) for b in arms.brands}
 
 
 def _churn_change(arms: Arms, key: tuple, b: str) -> float:
