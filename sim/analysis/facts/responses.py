@@ -174,13 +174,8 @@ def profit(result, brand: str, first: int, last: int) -> float:
     unit_cost = float(br.price) * (1.0 - float(br.margin))
     m = _rows(result, brand, first, last)
     units = m["revenue"] / m["price"]
-    costs = m["service_cost"] + m["programme_cost"] + m["ad_spend"] + _acquisition_cost(m)
+    costs = m["service_cost"] + m["programme_cost"] + m["ad_spend"] + m["acquisition_cost"]
     return float((m["revenue"] - units * unit_cost - costs).sum())
-
-
-def _acquisition_cost(rows: pl.DataFrame) -> pl.Series | float:
-    """The rows' acquisition costs (0 for results recorded before the column existed)."""
-    return rows["acquisition_cost"] if "acquisition_cost" in rows.columns else 0.0
 
 
 def elasticity(y_up: float, y_down: float, x_up: float, x_down: float) -> float:
@@ -324,8 +319,9 @@ def ad_profit_double(arms: Arms) -> dict[str, float]:
 
 def _winning_cost(result, brand: str, first: int, last: int) -> float:
     """Ad spend and acquisition costs (onboarding, commission) of a brand over steps first..last."""
-    rows = _rows(result, brand, first, last)
-    return float((rows["ad_spend"] + _acquisition_cost(rows)).sum())
+    return total(result, brand, "ad_spend", first, last) + total(
+        result, brand, "acquisition_cost", first, last
+    )
 
 
 def incremental_cac(arms: Arms) -> dict[str, float]:
