@@ -556,23 +556,54 @@ def erlang_c(servers: int, load: float) -> float:
 
 
 @njit(cache=True)
-def mean_wait(p_wait: float, servers: int, rate: float, arrivals: float) -> float:
-    """Mean wait of a contact in an M/M/c queue: W = C / (c mu - lambda) (in steps; inf if full)."""
-    capacity = servers * rate
-    if arrivals >= capacity:
-        return math.inf
-    return p_wait / (capacity - arrivals)
+def erlang_a(servers: int, arrivals: float, rate: float, abandon_rate: float):
+    """An M/M/c+M queue (Erlang A): c agents, impatient callers who hang up while waiting.
 
+    The number in the system is a birth-death chain with births lambda and deaths
+    min(n, c) mu + max(n - c, 0) gamma (gamma = 1 / mean patience), so
+    pi_n = pi_0 prod_{k<=n} lambda / d_k. A contact waits when it finds every agent busy,
+    P(wait) = sum_{n>=c} pi_n; E[Q] = sum_{n>c} (n - c) pi_n waiting contacts, of whom
+    gamma E[Q] hang up per unit time: P(abandon) = gamma E[Q] / lambda, and by Little's law
+    a contact waits E[Q] / lambda on average. Unlike Erlang C it holds under overload
+    (lambda >= c mu): agents still answer about c mu contacts, the rest give up. Garnett,
+    Mandelbaum and Reiman (2002), M&SOM.
 
-@njit(cache=True)
-def abandon_probability(wait: float, patience: float) -> float:
-    """P(a waiting customer gives up) with exponential patience: 1 - exp(-W_w / theta).
-
-    W_w is the mean wait of those who wait; theta the mean patience (same unit).
+    Returns:
+        (P(wait), P(abandon | wait), mean wait of those who wait), times in the unit of the
+        rates (a step); zeros without arrivals.
     """
-    if patience <= 0.0:
-        return 1.0
-    return 1.0 - math.exp(-wait / patience)
+    if arrivals <= 0.0:
+        return 0.0, 0.0, 0.0
+    term = 1.0
+    total = 1.0
+    waiting_mass = 0.0
+    queue_mass = 0.0
+    n = 0
+    while True:
+        n += 1
+        deaths = min(n, servers) * rate + max(n - servers, 0) * abandon_rate
+        if deaths <= 0.0:
+            return 1.0, 1.0, math.inf  # no agents and no one hangs up: the queue never ends
+        term *= arrivals / deaths
+        total += term
+        if n >= servers:
+            waiting_mass += term
+            queue_mass += (n - servers) * term
+        if total > 1e250:  # rescale: only ratios matter
+            term *= 1e-250
+            total *= 1e-250
+            waiting_mass *= 1e-250
+            queue_mass *= 1e-250
+        if n > servers and deaths > arrivals and term < 1e-16 * total:
+            break
+    if servers == 0:
+        waiting_mass = total
+    p_wait = waiting_mass / total
+    queue = queue_mass / total
+    if p_wait <= 0.0:
+        return 0.0, 0.0, 0.0
+    p_abandon = abandon_rate * queue / arrivals
+    return p_wait, min(p_abandon / p_wait, 1.0), queue / arrivals / p_wait
 
 
 @njit(cache=True)
@@ -587,6 +618,17 @@ def invested_quality(base: float, spend: float, reference: float, elasticity: fl
         return 0.0
     z = math.log(q0 / (1.0 - q0)) + elasticity * math.log(spend / reference)
     return 1.0 / (1.0 + math.exp(-z))
+
+
+def smoothed_load(previous: float, today: float, window: float) -> float:
+    """A desk's load forecast, exponentially smoothed: L' = L + (x - L) / w (w <= 1: x).
+
+    A sample of customers stands for a larger market whose daily load is relatively far less
+    noisy; averaging about w steps removes most of the sample's noise at a lag of w steps.
+    """
+    if window <= 1.0:
+        return today
+    return previous + (today - previous) / window
 
 
 @njit(cache=True)

@@ -8,6 +8,7 @@ hand-made runs, and the command line runs on tiny markets.
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy as np
@@ -306,7 +307,8 @@ def test_nps_distribution_facts_are_measured_once_the_columns_exist():
 
 def test_facts_command_prints_the_table_and_writes_parquet_and_markdown(tmp_path):
     proc = cli(tmp_path, "facts", "--seeds", "2", "--jobs", "1", "--out", "facts",
-               "market.customers=1000", "sim.steps=30", "sim.burn_in=20", "wom=threshold")  # fmt: skip
+               "--years", "3", "market.customers=1000", "sim.steps_per_year=10",
+               "sim.burn_in=20", "wom=threshold")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "annual churn" in proc.stdout and "churn by source" in proc.stdout
     assert "Inputs, not facts" in proc.stdout
@@ -334,8 +336,8 @@ def test_facts_responses_command_runs_paired_arms(tmp_path, capsys):
 
 
 def test_facts_rules_prints_a_per_rule_table(capsys):
-    code = F.command(["--rules", "--seeds", "2", "--jobs", "1", "market.customers=1000",
-                      "sim.steps=10", "sim.burn_in=10"])  # fmt: skip
+    code = F.command(["--rules", "--seeds", "2", "--jobs", "1", "--years", "1",
+                      "market.customers=1000", "sim.steps_per_year=10", "sim.burn_in=10"])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0
     for rule in ("wom=cascade", "wom=threshold", "service=capacity", "service=investment"):
@@ -347,7 +349,9 @@ def test_facts_rules_prints_a_per_rule_table(capsys):
     [
         (["--seeds", "1"], "--seeds=1: must be at least 2"),
         (["--jobs", "0"], "--jobs=0: must be at least 1"),
-        (["--years", "2"], "--years=2: only with --responses"),
+        (["--only", "price"], "--only=price: only with --responses"),
+        (["--years", "0"], "--years=0: must be at least 1"),
+        (["sim.steps=30"], "sim.steps: set by --years"),
         (["--responses", "--only", "prices"], "--only=prices: unknown group 'prices'"),
         (["--responses", "--years", "0"], "--years=0: must be at least 1"),
         (["--responses", "sim.steps=30"], "sim.steps: set by --years"),
@@ -365,3 +369,12 @@ def test_facts_command_refuses_bad_input_in_one_line(capsys, args, message):
 def test_elasticity_of_nothing_is_undefined():
     assert math.isnan(responses.elasticity(0.0, 1.0, 1.1, 0.9))
     assert np.isfinite(responses.elasticity(1.0, 1.0, 1.1, 0.9))
+
+
+def test_static_facts_record_two_years_by_default_and_responses_three():
+    C = importlib.import_module("sim.analysis.facts.command")
+
+    static_years = C._options(C._parser().parse_args([]))[1]
+    response_years = C._options(C._parser().parse_args(["--responses"]))[1]
+    assert (static_years, response_years) == (2, 3)
+    assert C._recorded(["sim.steps_per_year=10"], 2)[-1] == "sim.steps=20"

@@ -121,8 +121,6 @@ def test_erlang_c_matches_its_closed_form(servers, load):
     top = load**servers / math.factorial(servers) * servers / (servers - load)
     bottom = sum(load**k / math.factorial(k) for k in range(servers)) + top
     assert rules.erlang_c(servers, load) == pytest.approx(top / bottom, rel=1e-9)
-    wait = rules.mean_wait(top / bottom, servers, 1.0, load)
-    assert wait == pytest.approx(top / bottom / (servers - load))
 
 
 # -- directions --------------------------------------------------------------------------------
@@ -220,8 +218,8 @@ def test_investment_moves_quality_toward_what_spend_sustains():
     q = model.service.quality
     served = q0[0] > 0  # the channels with service (store, app, service)
     assert (q[0][served] > q0[0][served]).all() and (q[2][q0[2] > 0] < q0[2][q0[2] > 0]).all()
-    target = rules.invested_quality(q0[0, 6], 0.08, 0.02, 1.0)
-    assert q[0, 6] == pytest.approx(target, abs=0.02)  # 100 steps with lag 20: close
+    target = rules.invested_quality(q0[0, 6], 0.08, cfg.service.spend_reference, 1.0)
+    assert q[0, 6] == pytest.approx(target, abs=0.02)  # burn-in and 40 steps with lag 20: close
     m = simulate(cfg).metrics.filter(pl.col("brand") == "incumbent")
     assert m.filter(pl.col("step") > 0)["service_cost"].min() > 0.08 * m["customers"].min() - 1
 
@@ -292,3 +290,49 @@ def test_a_sweep_compares_word_of_mouth_rules(tmp_path):
     summary = pl.read_parquet(tmp_path / "sweep" / "summary.parquet")
     assert summary.height == 6 and (summary["status"] == "complete").all()
     assert set(summary["wom"].to_list()) == {"pairwise", "cascade", "threshold"}
+
+
+@pytest.mark.parametrize(("servers", "load"), [(1, 0.5), (5, 3.0), (20, 15.0)])
+def test_erlang_a_without_hang_ups_is_erlang_c(servers, load):
+    p_wait, _, waited = rules.erlang_a(servers, load * 40.0, 40.0, 1e-9)
+    assert p_wait == pytest.approx(rules.erlang_c(servers, load), rel=1e-6)
+    assert waited == pytest.approx(1.0 / (servers * 40.0 - load * 40.0), rel=1e-6)
+
+
+def test_erlang_a_answers_about_capacity_under_overload():
+    # 20 agents answering 40 a step, 1,200 contacts: about 800 answered, the rest hang up
+    p_wait, p_abandon, _ = rules.erlang_a(20, 1200.0, 40.0, 60.0)
+    assert p_wait > 0.9
+    assert p_wait * p_abandon == pytest.approx(1 - 800 / 1200, abs=0.02)
+
+
+def test_the_burn_in_runs_the_service_queue():
+    from sim.engine.model import JourneyModel
+
+    cfg = load_config([*MARKET, "service=capacity", "service.contact_rate=0.02",
+                       "service.market_people=null"])  # fmt: skip
+    model = JourneyModel(cfg)
+    assert model.service.wait_minutes.max() > 0  # yesterday's queue, not an empty one
+
+
+def test_queues_are_sized_for_the_market_the_sample_stands_for():
+    def waited(customers: int, people: str) -> float:
+        r = run("service=capacity", f"market.customers={customers}", "sim.steps=60",
+                "sim.burn_in=60", f"service.market_people={people}", "seed=0")  # fmt: skip
+        m = r.metrics.filter(pl.col("step") > 0)
+        return m["waited"].sum() / m["contacts"].sum()
+
+    # one to one, queues depend on the sample's size (desks of one agent, idle or busy);
+    # standing for a market of a million people, they are that market's, whatever the sample
+    assert waited(8000, "null") > 3 * waited(2000, "null")
+    assert waited(2000, "1000000") == pytest.approx(waited(8000, "1000000"), abs=0.05)
+
+
+def test_a_channel_without_capacity_is_paid_per_contact():
+    common = ("service=capacity", *MARKET, "seed=0")
+    limited = run(*common).metrics.filter(pl.col("step") > 0)
+    free_app = [f"~brands.{b}.service_capacity.app" for b in ("incumbent", "challenger", "budget")]
+    unlimited = run(*common, *free_app).metrics.filter(pl.col("step") > 0)
+    # the app's staff cost gives way to its contacts times its cost per contact (0.5)
+    assert unlimited["service_cost"].sum() != limited["service_cost"].sum()
+    assert unlimited["service_cost"].min() > 0

@@ -248,8 +248,11 @@ class ServiceConfig:
     minutes_per_step: float = 480.0
     wait_friction: float = 0.2
     lag: float = 60.0
-    spend_reference: float = 0.02
+    spend_reference: float = 0.008
     spend_elasticity: float = 1.0
+    market_people: float | None = None
+    load_window: float = 1.0
+    occupancy: float = 1.0
 
 
 @dataclass

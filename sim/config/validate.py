@@ -280,6 +280,10 @@ def validate(cfg: DictConfig) -> None:
     for k in ("handle_rate", "patience", "minutes_per_step", "spend_reference"):
         _number(f"service.{k}", s[k], 1e-6, MAX_AMOUNT)
     _number("service.lag", s.lag, 1.0, MAX_STEPS)
+    _number("service.load_window", s.load_window, 1.0, MAX_STEPS)
+    _number("service.occupancy", s.occupancy, 0.01, 1.0)
+    if s.get("market_people") is not None:
+        _number("service.market_people", s.market_people, 1.0, MAX_AMOUNT)
     _weight("service.spend_elasticity", s.spend_elasticity)
 
     # Events compete within a step: their rates must leave room for "nothing happens".

@@ -355,22 +355,32 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "Service capacity and queues",
-        "Each brand staffs its channels for a number of contacts a day; at the day's load "
-        "(yesterday's contacts) the queue is an M/M/c queue (Erlang C): the busier the "
-        "agents, the more contacts wait and the longer; waiting adds friction and impatient "
-        "customers hang up, an unresolved failure. Fast growth strains service.",
+        "Each brand staffs its channels for a number of contacts a day; at the recent load "
+        "the queue is an M/M/c+M queue (Erlang A): the busier the agents, the more contacts "
+        "wait and the longer, and impatient customers hang up, an unresolved failure; "
+        "waiting adds friction. Queues are those of the market the simulated customers stand "
+        "for. Fast growth strains service.",
         (
-            r"P(\text{wait}) = C(c, A), \quad A = \lambda/\mu, \quad "
-            r"W = \frac{C(c, A)}{c\mu - \lambda}",
-            r"P(\text{abandon} \mid \text{wait}) = 1 - e^{-W_w/\theta}",
+            r"\pi_n \propto \prod_{k \le n} "
+            r"\frac{\lambda}{\min(k, c)\,\mu + \max(k - c, 0)\,\gamma}",
+            r"P(\text{wait}) = \sum_{n \ge c} \pi_n, \quad "
+            r"P(\text{abandon}) = \frac{\gamma\,E[Q]}{\lambda}, \quad "
+            r"W = \frac{E[Q]}{\lambda}",
         ),
         (
             Symbol(
                 "c", "agents: capacity / handle rate", "brands.{brand}.service_capacity.{channel}"
             ),
             Symbol(r"\mu", "contacts an agent handles a day", "service.handle_rate"),
-            Symbol(r"\lambda", "contacts a day (yesterday's load)"),
-            Symbol(r"\theta", "patience (minutes)", "service.patience"),
+            Symbol(
+                r"\lambda",
+                "contacts a day (recent load, in the market stood for)",
+                "service.market_people",
+            ),
+            Symbol(
+                r"\gamma", "hang-ups per waiting caller a day: 1 / patience", "service.patience"
+            ),
+            Symbol("Q", "callers waiting"),
             Symbol("", "friction of a wait of one patience", "service.wait_friction"),
         ),
         "7.5",
@@ -1087,18 +1097,19 @@ def curve_reviews(cfg, p: Mapping[str, float]) -> go.Figure:
 
 
 def curve_queue(cfg, p: Mapping[str, float]) -> go.Figure:
-    """P(waiting) and mean wait against the load, for 1, 3 and 10 agents."""
+    """P(waiting) and mean wait against the load, for 1, 3 and 10 agents (Erlang A)."""
     from agents import rules
 
     minutes = float(cfg.service.minutes_per_step)
+    hang_up = minutes / max(float(cfg.service.patience), 1e-9)
     fig = _figure("Queue of a service channel", "load (contacts a day / capacity)",
                   "P(waiting)", y_percent=True)  # fmt: skip
-    utilisation = np.linspace(0.0, 0.99, 100)
+    utilisation = np.linspace(0.0, 1.5, 100)
     for agents, colour in ((1, "#0072b2"), (3, "#e69f00"), (10, "#009e73")):
-        load = utilisation * agents
-        ys = [rules.erlang_c(agents, a) for a in load]
-        waits = [rules.mean_wait(c, agents, p["handle_rate"], a * p["handle_rate"]) * minutes
-                 for c, a in zip(ys, load, strict=True)]  # fmt: skip
+        queues = [rules.erlang_a(agents, u * agents * p["handle_rate"], p["handle_rate"], hang_up)
+                  for u in utilisation]  # fmt: skip
+        ys = [q[0] for q in queues]
+        waits = [q[0] * q[2] * minutes for q in queues]
         fig.add_trace(go.Scatter(x=utilisation, y=ys, name=f"{agents} agents",
                                  line={"color": colour},
                                  hovertext=[f"mean wait {w:.1f} min" for w in waits]))  # fmt: skip

@@ -64,13 +64,14 @@ class Recorder:
 
     def add(
         self, t: int, acc_chunks, chan_chunks, flow_chunks, tables, roles, programme,
-        service_overhead=None, per_contact: bool = True, wait_minutes=None,
+        service_overhead=None, per_contact=None, wait_minutes=None,
     ) -> None:  # fmt: skip
         """Store step t: chunk accumulators are summed in chunk order (thread independent).
 
         Ad spend is the realised exposures times each channel's cost; service cost the
-        contacts answered by people times the channel's cost per contact (unless people are
-        paid for their capacity, ``per_contact`` False) plus the chatbot's contacts times its
+        contacts answered by people times the channel's cost per contact (where people are
+        paid per contact: ``per_contact``, a brand x channel mask, all by default; else they are
+        paid for their capacity) plus the chatbot's contacts times its
         cost plus ``service_overhead`` (staff capacity or service spend, by the service
         rule); ``programme`` the step's programme costs per brand; ``wait_minutes`` the mean
         wait per contact by brand and channel (service rule ``capacity``).
@@ -83,7 +84,8 @@ class Recorder:
         impressions = self.chan[t, :, :nc, P.C_IMPRESSIONS]
         self.ad_spend[t] = impressions @ roles[:, P.R_COST]
         contacts = self.chan[t, :, :nc, P.C_CONTACTS]
-        people = contacts @ roles[:, P.R_SERVICE_COST] if per_contact else 0.0
+        paid = contacts if per_contact is None else np.where(per_contact, contacts, 0.0)
+        people = paid @ roles[:, P.R_SERVICE_COST]
         bot = self.acc[t, :, P.A_BOT_CONTACTS] * tables.brand_params[:, P.B_BOT_COST]
         overhead = 0.0 if service_overhead is None else service_overhead
         self.service_cost[t] = people + bot + overhead

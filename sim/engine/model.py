@@ -264,6 +264,9 @@ class JourneyModel:
             return
         tables = self.tables_at(-1)
         for k in range(1, self.burn_in + 1):
+            # the service rule's state (invested quality, queues) moves in the burn-in too
+            self.service.apply_quality(tables)
+            self.service.queue(tables)
             self._move(np.uint64(stream_key(self.seed, k, STREAM_BURN_IN)), tables, t=0)
         self._cohort[:] = 0
 

@@ -3,12 +3,20 @@
 - ``constant``: quality, resolution and friction per brand and channel as configured.
 - ``capacity``: each brand staffs ``brands.<b>.service_capacity.<channel>`` contacts per
   step per 1,000 people in the market; the step's load is last step's contacts answered by
-  people there. The queue is an M/M/c (Erlang C, ``agents.rules.erlang_c``) with
-  c = round(capacity / ``service.handle_rate``) agents: a contact waits with probability
-  C(c, A), A = load / handle rate; those who wait wait W_w = 1 / (c mu - lambda) on average
-  (steps; ``service.minutes_per_step`` minutes each), which adds ``service.wait_friction``
-  x min(1, W_w / patience) friction, and give up with ``rules.abandon_probability`` (an
-  unresolved failure). Staff cost the channel's ``service_cost`` per contact of capacity.
+  people there. Queues are sized for the market the simulated customers stand for
+  (``service.market_people``; none: as many people as simulated): load and staff are scaled
+  up by market_people / customers, since a queue's waits depend on how many contacts it pools;
+  the load is smoothed over ``service.load_window`` steps (``rules.smoothed_load``), as the
+  sample's daily noise, scaled up, would be far larger than the market's.
+  The queue is an M/M/c+M (Erlang A, ``agents.rules.erlang_a``: impatient callers hang up,
+  so it holds under overload too) with c = round(capacity / ``service.handle_rate``) agents
+  and mean patience ``service.patience`` minutes: a contact waits with its probability
+  P(wait), those who wait wait W_w on average (``service.minutes_per_step`` minutes a step),
+  which adds ``service.wait_friction`` x min(1, W_w / patience) friction, and hang up with
+  P(abandon | wait) (an unresolved failure). Staff cost the channel's ``service_cost`` x
+  ``service.occupancy`` per contact of capacity (service_cost is the cost of a contact
+  answered at the agents' usual occupancy, so an agent-step costs mu x occupancy x cost);
+  a channel without a capacity is unlimited and paid per contact answered.
 - ``investment``: quality moves toward the level ``brands.<b>.service_spend`` (per customer
   and step) sustains, ``rules.invested_quality`` (the configured quality at
   ``service.spend_reference``), with a lag of ``service.lag`` steps
@@ -31,6 +39,9 @@ class ServiceDesk:
         s = cfg.service
         self.rule = rules.SERVICE_RULES.index(str(s.rule))
         self.n = int(cfg.market.customers)
+        people = s.get("market_people")
+        # simulated customers -> the market they stand for (queues pool real contacts)
+        self.scale = 1.0 if people is None else float(people) / max(self.n, 1)
         nb, nc = len(brand_names), len(channel_names)
         self.capacity = np.zeros((nb, nc))  # contacts per step (absolute)
         self.spend = np.zeros(nb)
@@ -45,12 +56,14 @@ class ServiceDesk:
         self.patience = float(s.patience)
         self.minutes = float(s.minutes_per_step)
         self.wait_friction = float(s.wait_friction)
+        self.occupancy = float(s.get("occupancy", 1.0))
+        self.load_window = float(s.get("load_window", 1.0))
         self.lag = float(s.lag)
         self.reference = float(s.spend_reference)
         self.elasticity = float(s.spend_elasticity)
         self.base_quality = np.array(base_quality, dtype=float)
         self.quality = self.base_quality.copy()  # investment: the quality reached so far
-        self.load = np.zeros((nb, nc))  # contacts people answered last step
+        self.load = np.zeros((nb, nc))  # contacts people answered (last step's, or smoothed)
         self.wait_minutes = np.zeros((nb, nc))  # mean wait per contact this step (minutes)
 
     def queue(self, tables) -> None:
@@ -64,17 +77,16 @@ class ServiceDesk:
                 capacity = self.capacity[b, c]
                 if not math.isfinite(capacity):
                     continue
-                agents = max(1, round(capacity / self.handle_rate))
-                load = self.load[b, c]
-                p_wait = rules.erlang_c(agents, load / self.handle_rate)
-                wait = rules.mean_wait(p_wait, agents, self.handle_rate, load)  # per contact
-                waited = wait / p_wait if p_wait > 0 else 0.0  # mean wait of those who wait
-                waited_minutes = min(waited * self.minutes, 10 * self.minutes)  # a full queue
+                agents = max(1, round(capacity * self.scale / self.handle_rate))
+                load = self.load[b, c] * self.scale
+                hang_up = self.minutes / max(self.patience, 1e-9)  # per step
+                p_wait, p_abandon, waited = rules.erlang_a(agents, load, self.handle_rate, hang_up)
+                waited_minutes = waited * self.minutes  # mean wait of those who wait
                 tables.wait_prob[b, c] = p_wait
                 tables.wait_friction[b, c] = self.wait_friction * min(
                     1.0, waited_minutes / max(self.patience, 1e-9)
                 )
-                tables.abandon[b, c] = rules.abandon_probability(waited_minutes, self.patience)
+                tables.abandon[b, c] = p_abandon
                 self.wait_minutes[b, c] = p_wait * waited_minutes
 
     def apply_quality(self, tables) -> None:
@@ -84,7 +96,12 @@ class ServiceDesk:
 
     def after_step(self, people_contacts: np.ndarray) -> None:
         """Remember the step's load; move invested quality toward its target."""
-        self.load = np.array(people_contacts, dtype=float)
+        today = np.asarray(people_contacts, dtype=float)
+        if self.load_window <= 1.0:
+            self.load = today.copy()
+        else:
+            for index, value in np.ndenumerate(today):
+                self.load[index] = rules.smoothed_load(self.load[index], value, self.load_window)
         if self.rule == rules.SERVICE_INVESTMENT:
             nb, nc = self.quality.shape
             for b in range(nb):
@@ -98,15 +115,17 @@ class ServiceDesk:
         """Service costs per brand not tied to contacts: staff (capacity) or spend (investment)."""
         if self.rule == rules.SERVICE_CAPACITY:
             finite = np.where(np.isfinite(self.capacity), self.capacity, 0.0)
-            return finite @ channel_service_cost
+            return finite @ channel_service_cost * self.occupancy
         if self.rule == rules.SERVICE_INVESTMENT:
             return self.spend * customers
         return np.zeros(len(self.spend))
 
     @property
-    def per_contact(self) -> bool:
-        """Whether people are paid per contact (else their capacity is paid for)."""
-        return self.rule != rules.SERVICE_CAPACITY
+    def per_contact(self) -> np.ndarray:
+        """Per brand and channel: are people paid per contact (else for their capacity)?"""
+        if self.rule != rules.SERVICE_CAPACITY:
+            return np.ones(self.capacity.shape, dtype=bool)
+        return ~np.isfinite(self.capacity)
 
 
 class Ratings:

@@ -3,7 +3,8 @@
 ``journeysim facts [overrides]`` runs the market over seeds and measures each static fact
 (``static.FACTS``) on every run; ``--responses`` measures responses to levers (``responses``:
 price and ad elasticities, the profit curve, a churn-lowering lever and NPS, double jeopardy)
-by paired runs with common random numbers, with the baseline's trends over ``--years``;
+by paired runs with common random numbers, with the baseline's trends; ``--years`` sets the
+years recorded (2 for the static facts, 3 for the responses);
 ``--rules`` repeats the table under each word-of-mouth and service rule. Each row gives the
 mean over seeds with a 95 % t-interval and passes only when the whole interval lies in the
 target (``core``); facts that hold by a configured rule are listed as inputs, not passes.

@@ -11,6 +11,10 @@ import polars as pl
 from sim.analysis.options import Parser, UsageError
 from sim.cli.common import error
 
+#: Years the stylised facts record by default: a retention curve needs cohorts seen for three
+#: quarters, and one year leaves only the first quarter's cohorts to measure that far.
+STATIC_YEARS = 2
+
 #: ``--rules``: the rule settings, each run with the other group at its default.
 RULE_SETTINGS: dict[str, list[str]] = {
     "wom=pairwise, service=constant": [],
@@ -55,7 +59,7 @@ def _parser() -> Parser:
         "--years",
         type=int,
         default=None,
-        help="with --responses: years recorded after the lever (default 3)",
+        help="years recorded (default 2; with --responses, after the lever: default 3)",
     )
     add(
         "--rules",
@@ -78,33 +82,40 @@ def _options(ns) -> tuple[int, int | None, tuple[str, ...]]:
         raise UsageError(f"--seeds={seeds}: must be at least 2 (for an interval)")
     if ns.jobs < 1:
         raise UsageError(f"--jobs={ns.jobs}: must be at least 1")
-    for option, value in (("--years", ns.years), ("--only", ns.only)):
-        if value is not None and not ns.responses:
-            raise UsageError(f"{option}={value}: only with --responses")
+    if ns.only is not None and not ns.responses:
+        raise UsageError(f"--only={ns.only}: only with --responses")
     if ns.rules:
         taken = [o for o in ns.overrides if _key(o) in ("wom", "service")]
         if taken:
             raise UsageError(f"{taken[0]}: --rules sets wom= and service= itself (drop it)")
-    if not ns.responses:
-        return seeds, None, ()
-    years = 3 if ns.years is None else ns.years
+    years = (3 if ns.responses else STATIC_YEARS) if ns.years is None else ns.years
     if years < 1:
         raise UsageError(f"--years={years}: must be at least 1")
+    if any(_key(o) == "sim.steps" for o in ns.overrides):
+        raise UsageError("sim.steps: set by --years (drop the override)")
+    if not ns.responses:
+        return seeds, years, ()
     groups = GROUPS if ns.only is None else tuple(g.strip() for g in ns.only.split(","))
     unknown = [g for g in groups if g not in GROUPS]
     if unknown:
         raise UsageError(
             f"--only={ns.only}: unknown group {unknown[0]!r} (choose from {', '.join(GROUPS)})"
         )
-    if any(_key(o) == "sim.steps" for o in ns.overrides):
-        raise UsageError("sim.steps: set by --years under --responses (drop the override)")
     return seeds, years, groups
 
 
-def _measure_static(overrides, seeds, jobs, advance):
+def _recorded(overrides, years: int) -> list[str]:
+    """``overrides`` with ``sim.steps`` set to ``years`` of the market's steps per year."""
+    from sim import load_config
+
+    probe = load_config(list(overrides))
+    return [*overrides, f"sim.steps={years * int(probe.sim.steps_per_year)}"]
+
+
+def _measure_static(overrides, seeds, jobs, years, advance):
     from sim.analysis.facts import runs, static
 
-    results = runs.run_seeds(overrides, range(seeds), jobs, advance)
+    results = runs.run_seeds(_recorded(overrides, years), range(seeds), jobs, advance)
     return static.measure(results), static.sources(results), results[0].config
 
 
@@ -113,7 +124,7 @@ def _measure_responses(overrides, seeds, jobs, years, groups, advance):
     from sim.analysis.facts import responses, runs
 
     probe = load_config(list(overrides))
-    overrides = [*overrides, f"sim.steps={years * int(probe.sim.steps_per_year)}"]
+    overrides = _recorded(overrides, years)
     chosen = responses.selected(groups)
     arms = responses.arms_needed(chosen, list(probe.brands))
     per_seed = runs.run_arms(overrides, arms, range(seeds), jobs, advance)
@@ -204,7 +215,7 @@ def command(args: list[str]) -> int:
                 if ns.responses:
                     got = _measure_responses(overrides, seeds, ns.jobs, years, groups, done)
                 else:
-                    got = _measure_static(overrides, seeds, ns.jobs, done)
+                    got = _measure_static(overrides, seeds, ns.jobs, years, done)
                 table, c, cfg = got
                 tables[label] = table
                 churn = c if churn is None else churn

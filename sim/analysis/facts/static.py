@@ -30,21 +30,21 @@ def _per_brand(result, values: Callable[[pl.DataFrame], pl.DataFrame]) -> dict[s
 
 
 def share_drift(result) -> dict[str, float]:
-    """Largest change of a brand's share between step 0 and the end, in percentage points."""
+    """Largest change of a brand's share between step 0 and the end, in points a year."""
     m = result.metrics
     first = m.filter(pl.col("step") == 0).sort("brand")["share"].to_numpy()
     last = m.filter(pl.col("step") == m["step"].max()).sort("brand")["share"].to_numpy()
-    return {"": float(100 * np.max(np.abs(last - first)))}
+    return {"": float(100 * np.max(np.abs(last - first)) / _years(result))}
 
 
 def stage_drift(result) -> dict[str, float]:
-    """Largest change of a journey stage's share of people, step 0 to the end, in points."""
+    """Largest change of a journey stage's share of people, step 0 to the end, points a year."""
     s = result.stages.group_by("step", "stage").agg(pl.col("customers").sum())
     n = float(result.config.market.customers)
     last = int(s["step"].max())
     first = s.filter(pl.col("step") == 0).sort("stage")["customers"].to_numpy() / n
     end = s.filter(pl.col("step") == last).sort("stage")["customers"].to_numpy() / n
-    return {"": float(100 * np.max(np.abs(end - first)))}
+    return {"": float(100 * np.max(np.abs(end - first)) / _years(result))}
 
 
 def smallest_pool(result) -> dict[str, float]:
@@ -259,9 +259,9 @@ def _experience_rule(cfg) -> str:
 
 FACTS: tuple[Fact, ...] = (
     Fact("stationary brand shares", "Ehrenberg; Goodhardt, Ehrenberg and Chatfield (1984)",
-         0.0, 2.0, share_drift, "points"),
+         0.0, 2.0, share_drift, "points a year"),
     Fact("stationary journey stages", "Ehrenberg (near-stationary established markets)",
-         0.0, 3.0, stage_drift, "points"),
+         0.0, 3.0, stage_drift, "points a year"),
     Fact("every non-customer pool persists", "stationary funnel (unaware to lapsed)",
          1.0, 100.0, smallest_pool, "% of people"),
     Fact("brand awareness below saturation", "aided awareness of established brands",
