@@ -173,18 +173,18 @@ def test_a_one_year_run_cannot_measure_the_long_run():
 def test_ad_elasticity_and_incremental_cac_from_realised_spend():
     arms = responses.Arms({
         responses.BASE: _run({"a": {"revenue": 10.0, "ad_spend": 1.0, "acquired": 2}}),
-        ("ads", "a", 1.1): _run({"a": {"revenue": 10.5, "ad_spend": 1.1, "acquired": 3}}),
-        ("ads", "a", 0.9): _run({"a": {"revenue": 9.5, "ad_spend": 0.9, "acquired": 1}}),
+        ("ads", "a", 1.5): _run({"a": {"revenue": 10.5, "ad_spend": 1.5, "acquired": 3}}),
+        ("ads", "a", 0.5): _run({"a": {"revenue": 9.5, "ad_spend": 0.5, "acquired": 1}}),
         ("ads", "a", 2.0): _run({"a": {"revenue": 11.0, "ad_spend": 2.0, "acquired": 3}}),
     })  # fmt: skip
-    expected = (math.log(10.5) - math.log(9.5)) / (math.log(1.1) - math.log(0.9))
+    expected = (math.log(10.5) - math.log(9.5)) / (math.log(1.5) - math.log(0.5))
     assert responses.ad_elasticity(arms)["a"] == pytest.approx(expected, rel=1e-12)
     # year 1 (4 steps), budget x 2 against x 1: extra spend 4 for 4 extra customers
     assert responses.incremental_cac(arms)["a"] == pytest.approx(1.0)
     assert responses.average_cac(arms)["a"] == pytest.approx(0.5)  # spend 4 for 8 customers
     assert responses.cac_ratio(arms)["a"] == pytest.approx(2.0)
     # acquisitions are a flow: their elasticity is read the same way
-    flow = (math.log(3) - math.log(1)) / (math.log(1.1) - math.log(0.9))
+    flow = (math.log(3) - math.log(1)) / (math.log(1.5) - math.log(0.5))
     assert responses.ad_elasticity_acquisitions(arms)["a"] == pytest.approx(flow, rel=1e-12)
 
 

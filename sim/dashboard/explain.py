@@ -374,8 +374,8 @@ RULES: tuple[Rule, ...] = (
             Symbol(r"\mu", "contacts an agent handles a day", "service.handle_rate"),
             Symbol(
                 r"\lambda",
-                "contacts a day (recent load, in the market stood for)",
-                "service.market_people",
+                "contacts a day (recent load, in the market of service.market_people people "
+                "the customers stand for)",
             ),
             Symbol(
                 r"\gamma", "hang-ups per waiting caller a day: 1 / patience", "service.patience"
