@@ -234,3 +234,30 @@ def test_a_price_change_moves_revenue_not_the_unit_cost():
     both = apply_changes(load_config(
         ["+scenario.changes={brands.incumbent.price: 1.2, brands.incumbent.margin: 0.5}"]))  # fmt: skip
     assert both.brands.incumbent.margin == 0.5  # a margin changed too is taken as given
+
+
+def test_a_run_from_the_cache_does_not_draw_the_customers_it_restores(store, monkeypatch):
+    from sim.engine import model as model_module
+
+    cfg = load_config(BASE)
+    first = JourneyModel(cfg)
+    draws = []
+    real = model_module.build_customers
+    monkeypatch.setattr(model_module, "build_customers", lambda *a: draws.append(1) or real(*a))
+    again = JourneyModel(cfg)
+    assert (again.status_quo, draws) == ("from cache", [])
+    assert (again.customers.satisfaction == first.customers.satisfaction).all()
+
+
+def test_a_snapshot_that_does_not_fit_changes_nothing():
+    import numpy as np
+
+    class Holder:
+        def __init__(self):
+            self.a = np.zeros(3)
+            self.b = np.zeros(2)
+
+    holder = Holder()
+    with pytest.raises(ValueError, match="another shape"):
+        snapshot.restore({"h": holder}, {"h.a": np.ones(3), "h.b": np.ones(5)})
+    assert not holder.a.any() and not holder.b.any()

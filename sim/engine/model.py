@@ -24,7 +24,7 @@ from sim.engine.metrics import Recorder
 from sim.engine.network import network_from_config
 from sim.engine.rng import STREAM_BURN_IN, STREAM_INIT, STREAM_STEP, stream_key
 from sim.engine.service import Ratings, ServiceDesk
-from sim.engine.state import build_customers, build_market
+from sim.engine.state import allocate_customers, build_customers, build_market
 from sim.engine.trace import Tracer
 
 MAX_COHORT_TENURE = 730  # cohort retention curves are followed for up to this many steps
@@ -77,7 +77,13 @@ class JourneyModel:
         self.burn_in = int(cfg.sim.get("burn_in", 0) or 0)
         self.market = build_market(cfg)
         self._g_values = self.market.global_values
-        self.customers = build_customers(cfg, self.market, self.seed)
+        # a cached status quo overwrites the initial customers: allocate them, do not draw them
+        saved = self._saved_status_quo()
+        self.customers = (
+            build_customers(cfg, self.market, self.seed)
+            if saved is None
+            else allocate_customers(int(cfg.market.customers), self.market.n_brands)
+        )
         self.network = network_from_config(cfg.network, self.customers.n, self.seed)
         self.events = list(cfg.scenario.get("events") or [])
         # reference prices (what customers are used to paying): the baseline until step 1
@@ -111,8 +117,9 @@ class JourneyModel:
             from agents.customer import CustomerAgent
 
             CustomerAgent.create_population(self)
-        self._record_initial(count=False)
-        self.status_quo = self._reach_status_quo()
+        if saved is None:
+            self._record_initial(count=False)
+        self.status_quo = self._reach_status_quo(saved)
         self._change_today()
         self._record_initial(count=True)
 
@@ -206,8 +213,25 @@ class JourneyModel:
         return {"customers": self.customers, "ratings": self.ratings, "service": self.service,
                 "model": _VoiceNext(self)}  # fmt: skip
 
-    def _reach_status_quo(self) -> str:
+    def _saved_status_quo(self) -> dict[str, np.ndarray] | None:
+        """The cached status quo of this market, if the run uses the cache and it is there."""
+        from sim.engine import snapshot
+
+        if self.burn_in <= 0 or self.engine != "numba" or not snapshot.enabled():
+            return None
+        return snapshot.SnapshotStore().load(snapshot.burn_in_key(self.cfg))
+
+    def _draw_initial(self) -> None:
+        """Draw the initial customers (when a snapshot did not fit) and what they say."""
+        self.customers = build_customers(self.cfg, self.market, self.seed)
+        self._record_initial(count=False)
+
+    def _reach_status_quo(self, saved: dict[str, np.ndarray] | None = None) -> str:
         """The state at the end of the burn-in: simulated, or loaded from the cache.
+
+        Args:
+            saved: the cached status quo, read before the customers were allocated (they
+                were not drawn then), or None (they were).
 
         Returns:
             How it was reached: "none" (no burn-in), "simulated", "cached" (simulated and
@@ -222,6 +246,13 @@ class JourneyModel:
             return "simulated"
         store = snapshot.SnapshotStore()
         key = snapshot.burn_in_key(self.cfg)
+        if saved is not None:
+            try:
+                snapshot.restore(self._status_quo_state(), saved)
+                return "from cache"
+            except ValueError:
+                store.remove(key)  # stale: another engine layout
+                self._draw_initial()
         with store.lock(key):
             saved = store.load(key)
             if saved is not None:

@@ -108,34 +108,39 @@ def burn_in_key(cfg) -> str:
 
 
 # -- capturing and restoring state ---------------------------------------------------------------
-def capture(holders: Mapping[str, object]) -> dict[str, np.ndarray]:
-    """Every array and number attribute of each holder, as ``"holder.attribute"`` arrays."""
-    out: dict[str, np.ndarray] = {}
+def _state(holders: Mapping[str, object]):
+    """(``"holder.attribute"``, value) of every array and number attribute of each holder."""
     for name, holder in holders.items():
         for attr, value in vars(holder).items():
-            if isinstance(value, np.ndarray):
-                out[f"{name}.{attr}"] = np.array(value, copy=True)
-            elif isinstance(value, (bool, int, float, np.number)):
-                out[f"{name}.{attr}"] = np.asarray(value)
-    return out
+            if isinstance(value, (np.ndarray, bool, int, float, np.number)):
+                yield f"{name}.{attr}", value
+
+
+def capture(holders: Mapping[str, object]) -> dict[str, np.ndarray]:
+    """Every array and number attribute of each holder, as ``"holder.attribute"`` arrays."""
+    return {key: np.array(value, copy=True) for key, value in _state(holders)}
 
 
 def restore(holders: Mapping[str, object], saved: Mapping[str, np.ndarray]) -> None:
     """Put captured values back, in place where the arrays have the same shape.
 
+    Everything is checked before anything is written, so a snapshot that does not fit leaves
+    the holders as they were.
+
     Raises:
         ValueError: the snapshot does not fit these holders (treated as stale).
     """
-    expected = capture(holders)
+    expected = {key: (np.shape(value), np.asarray(value).dtype) for key, value in _state(holders)}
     if set(expected) != set(saved):
         raise ValueError("snapshot holds other state than this engine")
+    for key, value in saved.items():
+        if expected[key] != (value.shape, value.dtype):
+            raise ValueError(f"snapshot's {key} has another shape or type")
     for key, value in saved.items():
         name, attr = key.split(".", 1)
         holder = holders[name]
         current = getattr(holder, attr)
         if isinstance(current, np.ndarray):
-            if current.shape != value.shape or current.dtype != value.dtype:
-                raise ValueError(f"snapshot's {key} has another shape or type")
             if current.flags.writeable:
                 np.copyto(current, value)
             else:

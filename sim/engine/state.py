@@ -660,13 +660,38 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
     brand_keys = np.array([_init_key(seed, _FAMILY_BRAND_OWN + b) for b in range(nb)], np.uint64)
     init_aware = np.array([cfg.brands[b].initial_awareness for b in market.brand_names])
     traits = np.empty((len(names), n), dtype=np.float32)
-    c = Customers(
+    c = allocate_customers(n, nb, brand, traits)
+    _draw_customers(
+        keys, trait_keys, brand_keys, specs, tables, np.array([False, True, True, True, True]),
+        out_share, served, by_share.astype(np.float64), launched.astype(np.bool_),
+        market.brand_params[:, P.B_EQUITY].copy(), init_aware.astype(np.float64),
+        float(cfg.market.initial_consideration), float(market.globals.consider_threshold),
+        float(cfg.market.initial_satisfaction), mean_experiences(market),
+        float(cfg.market.satisfaction.disposition),
+        float(cfg.market.initial_tenure_years) * float(cfg.sim.steps_per_year),
+        cum_channel.astype(np.float64), brand, traits, c.last_brand, c.aware, c.consider,
+        c.attitude, c.satisfaction, c.disposition, c.tenure, c.channel, c.flags, c.stage,
+    )  # fmt: skip
+    return c
+
+
+def allocate_customers(
+    n: int, n_brands: int, brand: np.ndarray | None = None, traits: np.ndarray | None = None
+) -> Customers:
+    """Customers' columns, allocated and not drawn (``build_customers`` draws them).
+
+    What a cached status quo is restored into: drawing the initial customers would be work
+    the snapshot overwrites. ``traits`` (5 x n: price sensitivity, word-of-mouth activity,
+    expectation, churn propensity, threshold) holds the trait columns as its rows.
+    """
+    traits = np.empty((5, n), dtype=np.float32) if traits is None else traits
+    return Customers(
         stage=np.empty(n, dtype=np.int8),
-        brand=brand,
+        brand=np.empty(n, dtype=np.int8) if brand is None else brand,
         last_brand=np.empty(n, dtype=np.int8),
         aware=np.empty(n, dtype=np.uint8),
         consider=np.empty(n, dtype=np.uint8),
-        attitude=np.empty((n, nb), dtype=np.float32),
+        attitude=np.empty((n, n_brands), dtype=np.float32),
         satisfaction=np.empty(n, dtype=np.float32),
         expectation=traits[2],
         tenure=np.empty(n, dtype=np.uint16),
@@ -681,18 +706,6 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
         last_touch=np.zeros(n, dtype=np.uint16),
         voice=np.zeros(n, dtype=np.uint16),  # filled by the initial record pass (kernels)
     )
-    _draw_customers(
-        keys, trait_keys, brand_keys, specs, tables, np.array([False, True, True, True, True]),
-        out_share, served, by_share.astype(np.float64), launched.astype(np.bool_),
-        market.brand_params[:, P.B_EQUITY].copy(), init_aware.astype(np.float64),
-        float(cfg.market.initial_consideration), float(market.globals.consider_threshold),
-        float(cfg.market.initial_satisfaction), mean_experiences(market),
-        float(cfg.market.satisfaction.disposition),
-        float(cfg.market.initial_tenure_years) * float(cfg.sim.steps_per_year),
-        cum_channel.astype(np.float64), brand, traits, c.last_brand, c.aware, c.consider,
-        c.attitude, c.satisfaction, c.disposition, c.tenure, c.channel, c.flags, c.stage,
-    )  # fmt: skip
-    return c
 
 
 def mean_experiences(market: Market) -> np.ndarray:
