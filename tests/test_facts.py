@@ -260,6 +260,8 @@ def test_the_identical_brands_market_differs_only_in_reach():
     reach = [b.pop("ad_reach") for b in brands]
     assert brands[0] == brands[1] == brands[2]
     assert reach[0]["tv"] == pytest.approx(2 * reach[1]["tv"]) == pytest.approx(4 * reach[2]["tv"])
+    # no staffed desk: under service=capacity the largest brand would be served worst
+    assert brands[0]["service_capacity"] == {}
 
 
 def test_arms_move_their_lever_from_step_0_on_the_shared_burn_in():

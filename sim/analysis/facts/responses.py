@@ -64,6 +64,9 @@ def identical_brands(cfg) -> None:
 
     Initial share and awareness are the brands' means; reach on every channel is the first
     brand's times ``REACH_RATIO ** -k`` for the k-th brand, rescaled so total reach is unchanged.
+    Service keeps up with each brand's customers (no staffed capacity, ``service=capacity``):
+    a desk staffed per 1,000 people would serve the largest brand's customers worst, and the
+    brands would differ in service, not only in reach.
     """
     from omegaconf import OmegaConf
 
@@ -77,6 +80,7 @@ def identical_brands(cfg) -> None:
         brand = copy.deepcopy(template)
         brand["ad_reach"] = {c: v * weights[k] * scale for c, v in template["ad_reach"].items()}
         brand["initial_share"], brand["initial_awareness"] = share, aware
+        brand["service_capacity"] = {}
         cfg.brands[b] = brand
 
 
