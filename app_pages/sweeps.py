@@ -163,20 +163,20 @@ def show_view(view, kpi: str, x: str, y: str | None) -> None:
     if not ties:
         st.success(
             f"Best {label}: {value} at {where}, clearly ahead of every other setting "
-            "(paired differences by seed, 95% intervals exclude a tie)."
+            f"({dash.pairing_note(verdict)} exclude a tie)."
         )
     else:
         near = "; ".join(
             ", ".join(f"{k} = {t[k]}" for k in keys)
             + f" ({dash.format_value(t['diff'], kind, delta=True)} "
             f"{dash.format_interval(t['low'], t['high'], kind, with_units=False)}, "
-            f"{t['pairs']} pairs)"
+            f"{t['pairs']} seeds)"
             for t in ties[:6]
         )
         more = f" and {len(ties) - 6} more" if len(ties) > 6 else ""
         st.info(
             f"Best mean {label}: {value} at {where}, but not clearly better than: "
-            f"{near}{more}. Paired differences by seed: more replicates would tell them apart."
+            f"{near}{more} ({dash.pairing_note(verdict)}): more seeds would tell them apart."
         )
     common.heading("Means by setting", "sweep")
     spec = dash.column_spec(label, kind, table["mean"].to_list())

@@ -737,8 +737,9 @@ def test_best_setting_is_claimed_only_when_paired_differences_say_so():
     verdict = dash.best_setting(s, "customers__a", ["p"])
     assert verdict["best"] == {"p": 2, "mean": pytest.approx(23.5)}
     (other,) = verdict["others"]
-    assert other["diff"] == pytest.approx(-10.0) and other["pairs"] == 6
-    assert verdict["ties"] == []
+    # 6 pairs (seed x q), averaged over q within each seed: 3 independent units
+    assert other["diff"] == pytest.approx(-10.0) and other["pairs"] == 3
+    assert verdict["ties"] == [] and verdict["averaged_over"] == ["q"]
     # noise: p=2 is ahead by a seed-dependent amount that straddles zero
     noisy = s.with_columns(
         pl.when(pl.col("p") == 2).then(pl.col("customers__a") - 10.0 + (pl.col("seed") - 1) * 3.0
@@ -748,6 +749,34 @@ def test_best_setting_is_claimed_only_when_paired_differences_say_so():
     assert verdict["best"]["p"] == 2
     (tie,) = verdict["ties"]
     assert tie["p"] == 1 and tie["low"] < 0 < tie["high"]
+
+
+def test_verdicts_pair_by_seed_when_scenarios_are_averaged():
+    # two networks x two scenarios x three seeds; runs of one seed share random numbers, so
+    # the two scenarios' differences of a seed are nearly equal: six pairs look decisive,
+    # three seeds are not
+    seed_gap = {0: 5.0, 1: 1.0, 2: 3.0}
+    rows = []
+    for network in ("er", "ws"):
+        for scenario in ("baseline", "price_war"):
+            for seed in range(3):
+                gap = seed_gap[seed] + (0.1 if scenario == "price_war" else 0.0)
+                rows.append({"run": f"{network}{scenario}{seed}", "status": "complete",
+                             "scenario": scenario, "seed": seed, "network": network,
+                             "customers__a": 100.0 + seed * 7 + (gap if network == "er" else 0),
+                             "problem": None})  # fmt: skip
+    s = pl.DataFrame(rows)
+    verdict = dash.best_setting(s, "customers__a", ["network"])
+    (other,) = verdict["others"]
+    assert verdict["best"]["network"] == "er" and other["pairs"] == 3
+    assert verdict["averaged_over"] == ["scenario"]
+    assert other["low"] < 0 < other["high"] and verdict["ties"] == [other]  # not decisive
+    # the naive reading, six independent pairs, would have called it (interval above 0)
+    from sim.sweeps.summary import t_interval
+
+    naive = pl.Series([-(seed_gap[k] + extra) for k in range(3) for extra in (0.0, 0.1)])
+    _, low, high = t_interval(naive.to_numpy())
+    assert high < 0
 
 
 def test_sweep_figures_categorical_axes_and_cell_values():
@@ -926,3 +955,11 @@ def test_a_brand_only_a_scenario_has_no_difference_and_no_empty_rows():
     (card,) = dash.headline(report, "s", "newco", "base")
     assert card["value_text"] == "5" and card["delta_text"] == "not in base"
     assert card["delta_color"] == "off"
+
+
+def test_the_pairing_note_says_what_was_averaged():
+    assert dash.pairing_note({"averaged_over": ["scenario"]}) == (
+        "paired by seed, the unit of common random numbers, each seed's differences averaged "
+        "over scenario; 95% intervals over seeds"
+    )
+    assert "averaged" not in dash.pairing_note({"averaged_over": []})

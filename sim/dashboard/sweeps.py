@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from sim.dashboard.format import kpi_info
-from sim.sweeps.summary import swept_keys, t_interval
+from sim.sweeps.summary import paired_difference, swept_keys, t_interval
 
 AVERAGE = "(average over all)"
 
@@ -137,13 +137,16 @@ def best_setting(summary: pl.DataFrame, kpi: str, keys: Sequence[str], level: fl
     """The setting (values of ``keys``) with the best mean, compared with every other.
 
     Each other setting is paired with the best run by run: same seed and same values of
-    every other swept key (common random numbers), and the mean difference gets a
-    t-interval. A setting is *within noise* of the best if that interval cannot rule
-    out that it is as good (or if fewer than two pairs exist).
+    every other swept key (common random numbers); the differences of one seed are averaged
+    over those other keys (they share the seed's random numbers), and the mean over seeds
+    gets a t-interval (``sim.sweeps.summary.paired_difference``). A setting is *within
+    noise* of the best if that interval cannot rule out that it is as good (or if fewer than
+    two seeds pair).
 
     Returns:
         {"best": {keys..., "mean"}, "others": [{keys..., "diff", "low", "high",
-        "pairs", "tie"}], "ties": [those with tie]} or {} when nothing has a value.
+        "pairs" (seeds), "tie"}], "ties": [those with tie], "averaged_over": [keys]} or {}
+        when nothing has a value.
     """
     keys = list(keys)
     done = complete_runs(summary).filter(pl.col(kpi).is_not_null())
@@ -168,19 +171,15 @@ def best_setting(summary: pl.DataFrame, kpi: str, keys: Sequence[str], level: fl
             out = out.filter(pl.col(k).eq_missing(setting[k]))
         return out
 
-    best_runs = runs_of(best).select(*pair_on, pl.col(kpi).alias("__best"))
+    best_runs = runs_of(best)
     others = []
+    averaged: list[str] = []
     for setting in means.iter_rows(named=True):
         if all(setting[k] == best[k] for k in keys):
             continue
-        runs = runs_of(setting)
-        if pair_on:
-            paired = runs.join(best_runs, on=pair_on, how="inner", nulls_equal=True)
-        else:
-            paired = runs.head(0).with_columns(pl.lit(None, pl.Float64).alias("__best"))
-        diffs = (paired[kpi].cast(pl.Float64) - paired["__best"].cast(pl.Float64)).to_numpy()
-        diff, lo, hi = t_interval(diffs, level)
-        n = int(np.sum(~np.isnan(diffs)))
+        got = paired_difference(runs_of(setting), best_runs, kpi, pair_on, level)
+        diff, lo, hi, n = got["diff"], got["low"], got["high"], got["pairs"]
+        averaged = got["averaged_over"] or averaged
         if n < 2 or np.isnan(lo):
             tie = True
         else:
@@ -192,4 +191,12 @@ def best_setting(summary: pl.DataFrame, kpi: str, keys: Sequence[str], level: fl
         "best": {**{k: best[k] for k in keys}, "mean": best["mean"]},
         "others": others,
         "ties": [o for o in others if o["tie"]],
+        "averaged_over": averaged,
     }
+
+
+def pairing_note(verdict: Mapping) -> str:
+    """How a verdict's differences were paired, in words (for the verdict's sentence)."""
+    averaged = [str(k) for k in verdict.get("averaged_over") or []]  # keys, as typed
+    over = f", each seed's differences averaged over {', '.join(averaged)}" if averaged else ""
+    return f"paired by seed, the unit of common random numbers{over}; 95% intervals over seeds"

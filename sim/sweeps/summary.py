@@ -14,6 +14,7 @@ make these differences sharp) with its own interval.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +164,55 @@ def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, f
     return mean, mean - half, mean + half
 
 
+#: The unit of common random numbers: runs that share a seed share random numbers, whatever
+#: else differs between them (scenario, network, a swept key), so paired differences are
+#: independent across seeds only.
+PAIRING_UNIT = "seed"
+
+
+def paired_difference(
+    runs: pl.DataFrame,
+    reference: pl.DataFrame,
+    column: str,
+    on: Sequence[str],
+    level: float = 0.95,
+) -> dict:
+    """Mean paired difference ``runs - reference`` of ``column`` with its t-interval, by seed.
+
+    Runs pair with the reference run of the same values of ``on`` (the seed and every other
+    swept key, common random numbers). When ``on`` holds more than the seed, the differences
+    of one seed (say, over scenarios) are averaged first: they share that seed's random
+    numbers and are not independent, so the interval is a t-interval over seeds, and
+    ``averaged_over`` names the keys averaged. Without a seed column every pair is a unit.
+
+    Returns:
+        {"diff", "low", "high", "pairs" (units: seeds, or pairs), "runs" (paired runs),
+        "averaged_over"}; NaN where there is no pair (the interval needs two units).
+    """
+    on = list(on)
+    empty = {"diff": math.nan, "low": math.nan, "high": math.nan, "pairs": 0, "runs": 0,
+             "averaged_over": []}  # fmt: skip
+    if not on or runs.height == 0 or reference.height == 0:
+        return empty
+    ref = reference.select(*on, pl.col(column).alias("__reference"))
+    paired = runs.select(*on, column).join(ref, on=on, how="inner", nulls_equal=True)
+    paired = paired.with_columns(
+        (pl.col(column).cast(pl.Float64) - pl.col("__reference").cast(pl.Float64))
+        .fill_nan(None)
+        .alias("__diff")
+    ).filter(pl.col("__diff").is_not_null())
+    if paired.height == 0:
+        return empty
+    averaged = [k for k in on if k != PAIRING_UNIT and paired[k].n_unique() > 1]
+    if PAIRING_UNIT in on and averaged:
+        units = paired.group_by(PAIRING_UNIT).agg(pl.col("__diff").mean())["__diff"]
+    else:
+        units, averaged = paired["__diff"], []
+    diff, low, high = t_interval(units.to_numpy().astype(np.float64), level)
+    return {"diff": diff, "low": low, "high": high, "pairs": units.len(), "runs": paired.height,
+            "averaged_over": averaged}  # fmt: skip
+
+
 def load_summary(sweep_dir: str | Path) -> pl.DataFrame:
     """Read a sweep's summary (building it from the run folders if it is missing)."""
     sweep_dir = Path(sweep_dir)
@@ -214,9 +264,6 @@ def report(summary: pl.DataFrame, baseline: str = "baseline", level: float = 0.9
     for setting, runs in done.group_by(setting_keys, maintain_order=True):
         values = dict(zip(setting_keys, setting, strict=True))
         is_base = values["scenario"] == baseline
-        paired = None
-        if base.height and not is_base and pair_keys:
-            paired = runs.join(base, on=pair_keys, how="inner", suffix="__base", nulls_equal=True)
         for col in kpis:
             kpi, _, brand = col.partition("__")
             mean, lo, hi = t_interval(runs[col].cast(pl.Float64).fill_null(np.nan).to_numpy())
@@ -224,10 +271,10 @@ def report(summary: pl.DataFrame, baseline: str = "baseline", level: float = 0.9
             n_pairs = 0
             if is_base:
                 d = dlo = dhi = None if np.isnan(mean) else 0.0  # a brand it does not have
-            elif paired is not None and paired.height:
-                diff = (paired[col] - paired[f"{col}__base"]).cast(pl.Float64).fill_null(np.nan)
-                d, dlo, dhi = t_interval(diff.to_numpy(), level)
-                n_pairs = paired.height
+            elif pair_keys:
+                got = paired_difference(runs, base, col, pair_keys, level)
+                if got["pairs"]:
+                    d, dlo, dhi, n_pairs = got["diff"], got["low"], got["high"], got["pairs"]
             rows.append({
                 **values, "kpi": kpi, "brand": brand, "runs": runs.height,
                 "mean": mean, "ci_low": lo, "ci_high": hi, "pairs": n_pairs,
