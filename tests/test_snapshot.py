@@ -261,3 +261,17 @@ def test_a_snapshot_that_does_not_fit_changes_nothing():
     with pytest.raises(ValueError, match="another shape"):
         snapshot.restore({"h": holder}, {"h.a": np.ones(3), "h.b": np.ones(5)})
     assert not holder.a.any() and not holder.b.any()
+
+
+def test_a_snapshot_of_another_layout_is_replaced_and_the_customers_are_drawn(store, monkeypatch):
+    import numpy as np
+
+    cfg = load_config(BASE)
+    key = snapshot.burn_in_key(cfg)
+    good = snapshot.capture(JourneyModel(cfg)._status_quo_state())
+    store.save(key, {**good, "customers.tenure": np.zeros(7, dtype=np.uint16)})  # stale
+    stale = simulate(cfg)
+    monkeypatch.setenv("JOURNEYSIM_NO_CACHE", "1")
+    plain = simulate(cfg)
+    for a, b in zip(_frames(stale), _frames(plain), strict=True):
+        assert a.equals(b)

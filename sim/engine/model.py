@@ -247,23 +247,27 @@ class JourneyModel:
         store = snapshot.SnapshotStore()
         key = snapshot.burn_in_key(self.cfg)
         if saved is not None:
-            try:
-                snapshot.restore(self._status_quo_state(), saved)
+            if self._restored(store, key, saved):
                 return "from cache"
-            except ValueError:
-                store.remove(key)  # stale: another engine layout
-                self._draw_initial()
+            self._draw_initial()  # the allocated customers were never drawn
         with store.lock(key):
             saved = store.load(key)
-            if saved is not None:
-                try:
-                    snapshot.restore(self._status_quo_state(), saved)
-                    return "from cache"
-                except ValueError:
-                    store.remove(key)  # stale: another engine layout
+            if saved is not None and self._restored(store, key, saved):
+                return "from cache"
             self._burn_in()
             store.save(key, snapshot.capture(self._status_quo_state()))
         return "cached"
+
+    def _restored(self, store, key: str, saved: dict[str, np.ndarray]) -> bool:
+        """Put a cached status quo in place; a stale one (another layout) is removed."""
+        from sim.engine import snapshot
+
+        try:
+            snapshot.restore(self._status_quo_state(), saved)
+        except ValueError:
+            store.remove(key)  # stale: another engine layout; nothing was written
+            return False
+        return True
 
     def _change_today(self) -> None:
         """Apply the scenario's ``changes`` at step 0, on top of the status quo.
