@@ -55,6 +55,24 @@ def _remember_choice() -> None:
     st.session_state[common.SWEEP] = st.session_state["sweep_choice"]
 
 
+#: Widgets of the sweep explorer whose options come from the sweep shown (prefixes).
+SWEEP_VIEW_KEYS = ("sweep_kpi", "sweep_x", "sweep_y", "sweep_scenarios", "sweep_hold_")
+
+
+def forget_views_of_another_sweep(chosen: str) -> None:
+    """When another sweep is chosen, its view starts afresh (KPI, axes, filters, holds).
+
+    The choices of the previous sweep may name keys the new one also has, and would then
+    stay, describing a view of a sweep no longer shown. The first sweep of a session keeps
+    what a shared link set.
+    """
+    shown = st.session_state.get("sweep_shown")
+    if shown is not None and shown != chosen:
+        for key in [k for k in st.session_state if str(k).startswith(SWEEP_VIEW_KEYS)]:
+            del st.session_state[key]
+    st.session_state["sweep_shown"] = chosen
+
+
 def explore(root) -> None:
     """The page body (any error in it becomes one message)."""
     from sim.sweeps.summary import ReportError, load_summary
@@ -66,6 +84,7 @@ def explore(root) -> None:
             f"+experiment=sweep_price_grid hydra.sweep.dir={root}/price_grid`."
         )
         return
+    forget_views_of_another_sweep(candidate)
     try:
         folder = dash.summary_under(root, candidate)
         summary = load_summary(folder)

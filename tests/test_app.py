@@ -364,6 +364,17 @@ def test_unreadable_outside_or_failed_sweeps_give_a_message(monkeypatch, results
     assert at.selectbox(key="sweep_choice").value == typed  # what was typed is what is shown
 
 
+def test_choosing_another_sweep_starts_its_view_afresh(monkeypatch, results):
+    at = sweep_app(monkeypatch, results, {"sweep": "sw"})
+    first = at.selectbox(key="sweep_kpi").value
+    at.selectbox(key="sweep_kpi").set_value("retention__incumbent").run()
+    assert at.selectbox(key="sweep_kpi").value == "retention__incumbent" != first
+    at.selectbox(key="sweep_choice").set_value("partial").run()
+    assert not at.exception and at.selectbox(key="sweep_choice").value == "partial"
+    # the same KPIs exist there, but the previous sweep's choice does not carry over
+    assert at.selectbox(key="sweep_kpi").value == first
+
+
 def test_a_valid_sweep_charts_means_and_judges_the_best_by_paired_differences(monkeypatch, results):
     at = sweep_app(monkeypatch, results, {"sweep": "sw"})  # the URL names the sweep
     assert at.selectbox(key="sweep_choice").value == "sw"
