@@ -18,12 +18,7 @@ def page() -> None:
     try:
         explore(root)
     except Exception as exc:  # noqa: BLE001 - every problem is a message, never a traceback
-        st.error(f"This sweep cannot be shown: {_one_line(exc)}")
-
-
-def _one_line(exc: Exception) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
+        st.error(f"This sweep cannot be shown: {dash.screen_message(exc, root)}")
 
 
 def choose_folder(root) -> str | None:
@@ -89,7 +84,7 @@ def explore(root) -> None:
         folder = dash.summary_under(root, candidate)
         summary = load_summary(folder)
     except (ValueError, ReportError) as exc:
-        st.error(f"Cannot open this sweep: {exc}")
+        st.error(f"Cannot open this sweep: {dash.screen_message(exc, root)}")
         return
     done = dash.complete_runs(summary)
     failed = dash.failed_runs(summary)

@@ -469,3 +469,12 @@ def test_levers_act_from_today_unless_asked_for_a_long_run_steady_state():
 
     assert step0(today, "levers").equals(step0(today, "baseline"))
     assert not step0(long_run, "levers").equals(step0(long_run, "baseline"))
+
+
+@pytest.mark.parametrize("typed", ["missing", "bad", "empty"])
+def test_sweep_errors_never_show_a_server_path(monkeypatch, results, typed):
+    at = sweep_app(monkeypatch, results, {"sweep": typed})
+    (error,) = [e.value for e in at.error]
+    assert str(results) not in error and str(results.resolve()) not in error
+    assert "Error" not in error.split(":")[-1]  # no exception class name
+    assert "\n" not in error

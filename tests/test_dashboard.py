@@ -963,3 +963,11 @@ def test_the_pairing_note_says_what_was_averaged():
         "over scenario; 95% intervals over seeds"
     )
     assert "averaged" not in dash.pairing_note({"averaged_over": []})
+
+
+def test_screen_messages_hide_the_servers_paths(tmp_path):
+    root = tmp_path / "results"
+    message = dash.screen_message(ValueError(f"{root}/sw: no such sweep folder\nmore"), root)
+    assert message == "sw: no such sweep folder"
+    assert dash.screen_message(f"{root.resolve()}: empty", root) == "the results root: empty"
+    assert "Error" not in dash.screen_message(KeyError(), root)

@@ -88,7 +88,13 @@ from sim.dashboard.frames import (
     state_label,
     with_cumulative_profit,
 )
-from sim.dashboard.paths import find_sweeps, newest_sweep, resolve_under, summary_under
+from sim.dashboard.paths import (
+    find_sweeps,
+    newest_sweep,
+    resolve_under,
+    screen_message,
+    summary_under,
+)
 from sim.dashboard.state import (
     LEVERS_LABEL,
     MARKET_SIZES,
@@ -149,7 +155,7 @@ __all__ = [
     "kpi_title", "lever_overrides", "lever_specs", "metric_columns", "metric_info",
     "metric_title", "newest_sweep", "plan", "replicate_band", "reproduce_command",
     "reproduce_commands", "resolve_under", "retention_band", "retention_cut", "rule_curve",
-    "sankey_data", "sankey_figure", "sankey_positions", "scenario_colours",
+    "sankey_data", "sankey_figure", "sankey_positions", "scenario_colours", "screen_message",
     "settings_from_form", "significant", "stack_runs", "stage_band", "stage_shares",
     "state_colour", "state_label", "summary_under", "sweep_heatmap_figure", "sweep_kpis",
     "sweep_line_figure", "sweep_parameters", "sweep_view", "symbol_rows", "table_height",

@@ -90,3 +90,16 @@ def newest_sweep(root: str | Path, found: list[str]) -> str | None:
         if t > best_time:
             best, best_time = rel, t
     return best
+
+
+def screen_message(problem: BaseException | str, root: str | Path) -> str:
+    """A problem as one line for the screen: folders relative to the results root.
+
+    The server's own paths (the root, resolved or as configured) become "the results root";
+    an exception without a message says so in words, never by its class name.
+    """
+    text = str(problem).strip()
+    line = text.splitlines()[0] if text else "an unexpected problem (details in the server log)"
+    for prefix in sorted({str(Path(root).resolve()), str(root)}, key=len, reverse=True):
+        line = line.replace(prefix + "/", "").replace(prefix, "the results root")
+    return line if len(line) <= 300 else line[:297] + "..."

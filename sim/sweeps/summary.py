@@ -104,8 +104,8 @@ def collect_runs(sweep_dir: str | Path, since: float | None = None) -> pl.DataFr
                 row.setdefault("seed", cfg["seed"])
                 per_year = float((cfg.get("sim") or {}).get("steps_per_year", 365.0))
                 row.update(run_kpis(pl.read_parquet(run_dir / "metrics.parquet"), per_year))
-            except Exception as exc:  # noqa: BLE001 - any unreadable file makes the run incomplete
-                problem = f"{run_dir / 'metrics.parquet'}: cannot be read ({type(exc).__name__})"
+            except Exception:  # noqa: BLE001 - any unreadable file makes the run incomplete
+                problem = f"{run_dir / 'metrics.parquet'}: cannot be read (damaged or incomplete)"
         row["status"] = "complete" if problem is None else "incomplete"
         row["problem"] = problem
         rows.append(row)
@@ -221,8 +221,8 @@ def load_summary(sweep_dir: str | Path) -> pl.DataFrame:
     path = sweep_dir / SUMMARY_FILE
     try:
         summary = pl.read_parquet(path) if path.is_file() else collect_runs(sweep_dir)
-    except Exception as exc:  # a corrupt or partial parquet file
-        raise ReportError(f"{path}: cannot be read ({type(exc).__name__})") from None
+    except Exception:  # a corrupt or partial parquet file
+        raise ReportError(f"{path}: cannot be read (not a parquet file, or damaged)") from None
     if summary.height == 0 or "status" not in summary.columns:
         raise ReportError(f"{sweep_dir}: holds no runs (is it a multirun sweep folder?)")
     return summary
