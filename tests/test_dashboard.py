@@ -867,6 +867,13 @@ def test_every_rule_has_its_docs_section(cfg):
         assert title and body, rule.section
     assert dash.doc_anchor("7.9", "Churn and switching") == "79-churn-and-switching"
     assert dash.doc_anchor("7.2", "Ad (`see_ad`; news)") == "72-ad-see_ad-news"
+    # lettered sections are sections of their own, and each rule links to its own
+    by_name = {rule.name: rule.section for rule in dash.RULES}
+    assert (by_name["Online reviews"], by_name["News"]) == ("7.3c", "7.2b")
+    assert sections["7.3c"][0].startswith("Online reviews") and "7.3c" not in sections["7.3b"][1]
+    # the news update is capped as in docs/model.md 7.2b
+    news = next(r for r in dash.RULES if r.name == "News")
+    assert "min(w_n" in sections["7.2b"][1] and all(r"\min(w_n" in e for e in news.equations)
 
 
 def test_symbol_tables_give_every_brand_its_default(cfg):

@@ -247,7 +247,7 @@ RULES: tuple[Rule, ...] = (
             Symbol("w_r", "weight of reading a rating", "wom.reviews.weight"),
             Symbol("", "P(reading reviews) per day", "wom.reviews.read_rate"),
         ),
-        "7.3",
+        "7.3c",
         "reviews",
         (CurveParam("extremity", "extremity x", "wom.reviews.extremity", 0.0, 10.0, 0.5),),
     ),
@@ -257,14 +257,14 @@ RULES: tuple[Rule, ...] = (
         "valence: good news never lowers an attitude, bad news never raises it, and bigger "
         "news moves it more. News is earned media: nobody pays for it.",
         (
-            r"a' = a + w_n\,\delta_b\,(1 - a) \ (\delta_b > 0), \qquad "
-            r"a' = a - w_n\,|\delta_b|\,a \ (\delta_b < 0)",
+            r"a' = a + \min(w_n\,\delta_b, 1)\,(1 - a) \ (\delta_b \ge 0), \qquad "
+            r"a' = a - \min(w_n\,|\delta_b|, 1)\,a \ (\delta_b < 0)",
         ),
         (
             Symbol("w_n", "weight of news per unit of shift", "wom.news_weight"),
             Symbol(r"\delta_b", "the event's shift (pr_crisis < 0, viral_review > 0)"),
         ),
-        "7.2",
+        "7.2b",
         "news",
         (CurveParam("weight", "news weight w_n", "wom.news_weight", 0.0, 1.0, 0.05),),
     ),
@@ -479,13 +479,14 @@ RULES: tuple[Rule, ...] = (
         "costs. The projected CLV is what a customer is expected to bring from now on, from "
         "the margin it earns and the brand's retention.",
         (
-            r"\text{revenue}_b = \sum_{i \in b} p_b\,\bigl(1 + g \min(y_i, y_{cap})\bigr)",
+            r"\text{revenue}_b = \sum_{i \in b} p_b\,s_b\,\bigl(1 + g \min(y_i, y_{cap})\bigr)",
             r"\text{profit}_b = m_b\,\text{revenue}_b - \text{ads}_b - \text{service}_b "
             r"- \text{programmes}_b",
             r"\text{CLV}_b = \bar{m}_b \sum_{k=0}^{H-1} \left(\frac{\rho_b}{1 + d}\right)^k",
         ),
         (
             Symbol("p_b", "price per customer-day", "brands.{brand}.price"),
+            Symbol("s_b", "spend multiplier (1 unless a loyalty programme is running)"),
             Symbol("m_b", "margin", "brands.{brand}.margin"),
             Symbol("g", "spend uplift per year of tenure", "market.spend.tenure_uplift"),
             Symbol("y_{cap}", "years after which spend stops rising", "market.spend.cap_years"),
@@ -693,7 +694,7 @@ def symbol_rows(rule: Rule, cfg) -> tuple[list[dict], list[dict], list[str]]:
 
 
 # -- docs/model.md sections --------------------------------------------------------------------
-_HEADING = re.compile(r"^(#{2,3})\s+(\d+(?:\.\d+)?)\s+(.*)$")
+_HEADING = re.compile(r"^(#{2,3})\s+(\d+(?:\.\d+)?[a-z]?)\s+(.*)$")
 
 
 def doc_sections(text: str | None = None) -> dict[str, tuple[str, str]]:
