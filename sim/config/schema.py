@@ -397,5 +397,10 @@ class ComposedConfig(Config):
 
 
 def register_schemas() -> None:
-    """Store the schema in Hydra's ConfigStore (idempotent)."""
-    ConfigStore.instance().store(name="journeysim_schema", node=ComposedConfig)
+    """Store the schema in Hydra's ConfigStore, once per process (idempotent).
+
+    Storing converts the dataclasses to a config (about 0.1 s): a second store would only
+    repeat that work.
+    """
+    if ConfigStore.instance().repo.get("journeysim_schema.yaml") is None:
+        ConfigStore.instance().store(name="journeysim_schema", node=ComposedConfig)
