@@ -620,8 +620,10 @@ def invested_quality(base: float, spend: float, reference: float, elasticity: fl
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def smoothed_load(previous: float, today: float, window: float) -> float:
+def smoothed_load(previous, today, window: float):
     """A desk's load forecast, exponentially smoothed: L' = L + (x - L) / w (w <= 1: x).
+
+    Loads may be numbers or arrays (every brand and channel at once).
 
     A sample of customers stands for a larger market whose daily load is relatively far less
     noisy; averaging about w steps removes most of the sample's noise at a lag of w steps.

@@ -97,11 +97,7 @@ class ServiceDesk:
     def after_step(self, people_contacts: np.ndarray) -> None:
         """Remember the step's load; move invested quality toward its target."""
         today = np.asarray(people_contacts, dtype=float)
-        if self.load_window <= 1.0:
-            self.load = today.copy()
-        else:
-            for index, value in np.ndenumerate(today):
-                self.load[index] = rules.smoothed_load(self.load[index], value, self.load_window)
+        self.load = np.array(rules.smoothed_load(self.load, today, self.load_window))
         if self.rule == rules.SERVICE_INVESTMENT:
             nb, nc = self.quality.shape
             for b in range(nb):

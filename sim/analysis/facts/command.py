@@ -104,11 +104,14 @@ def _options(ns) -> tuple[int, int | None, tuple[str, ...]]:
     return seeds, years, groups
 
 
-def _recorded(overrides, years: int) -> list[str]:
-    """``overrides`` with ``sim.steps`` set to ``years`` of the market's steps per year."""
+def _recorded(overrides, years: int, probe=None) -> list[str]:
+    """``overrides`` with ``sim.steps`` set to ``years`` of the market's steps per year.
+
+    ``probe`` is the market's config when the caller has composed it already.
+    """
     from sim import load_config
 
-    probe = load_config(list(overrides))
+    probe = load_config(list(overrides)) if probe is None else probe
     return [*overrides, f"sim.steps={years * int(probe.sim.steps_per_year)}"]
 
 
@@ -124,7 +127,7 @@ def _measure_responses(overrides, seeds, jobs, years, groups, advance):
     from sim.analysis.facts import responses, runs
 
     probe = load_config(list(overrides))
-    overrides = _recorded(overrides, years)
+    overrides = _recorded(overrides, years, probe)
     chosen = responses.selected(groups)
     arms = responses.arms_needed(chosen, list(probe.brands))
     per_seed = runs.run_arms(overrides, arms, range(seeds), jobs, advance)
