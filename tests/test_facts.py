@@ -175,10 +175,14 @@ def test_ad_elasticity_and_incremental_cac_from_realised_spend():
         responses.BASE: _run({"a": {"revenue": 10.0, "ad_spend": 1.0, "acquired": 2}}),
         ("ads", "a", 1.5): _run({"a": {"revenue": 10.5, "ad_spend": 1.5, "acquired": 3}}),
         ("ads", "a", 0.5): _run({"a": {"revenue": 9.5, "ad_spend": 0.5, "acquired": 1}}),
-        ("ads", "a", 2.0): _run({"a": {"revenue": 11.0, "ad_spend": 2.0, "acquired": 3}}),
+        # the profit check and CACs pair the doubled budget with the larger market's baseline
+        responses.AD_BASE: _run({"a": {"revenue": 10.0, "ad_spend": 1.0, "acquired": 2}}),
+        (*responses.AD_BASE, "a", 2.0): _run({"a": {"revenue": 11.0, "ad_spend": 2.0,
+                                                    "acquired": 3}}),
     })  # fmt: skip
     expected = (math.log(10.5) - math.log(9.5)) / (math.log(1.5) - math.log(0.5))
     assert responses.ad_elasticity(arms)["a"] == pytest.approx(expected, rel=1e-12)
+    assert responses.ad_elasticity_year(arms)["a"] == pytest.approx(expected, rel=1e-12)
     # year 1 (4 steps), budget x 2 against x 1: extra spend 4 for 4 extra customers
     assert responses.incremental_cac(arms)["a"] == pytest.approx(1.0)
     assert responses.average_cac(arms)["a"] == pytest.approx(0.5)  # spend 4 for 8 customers
@@ -188,12 +192,30 @@ def test_ad_elasticity_and_incremental_cac_from_realised_spend():
     assert responses.ad_elasticity_acquisitions(arms)["a"] == pytest.approx(flow, rel=1e-12)
 
 
+def test_ad_elasticity_within_a_year_reads_the_revenue_reached_at_year_end():
+    # the up arm's revenue rises through year 1: only the last step (the year's last
+    # month at SPY steps a year) counts within a year, the whole year when summed
+    spy = SPY
+    up = [10.0] * spy + [12.0] + [10.0] * spy
+    arms = responses.Arms({
+        responses.BASE: _run({"a": {"revenue": 10.0, "ad_spend": 1.0}}),
+        ("ads", "a", 1.5): _run({"a": {"revenue": up, "ad_spend": 1.5}}),
+        ("ads", "a", 0.5): _run({"a": {"revenue": 10.0, "ad_spend": 0.5}}),
+    })  # fmt: skip
+    spend = math.log(1.5) - math.log(0.5)
+    assert responses.ad_elasticity(arms)["a"] == pytest.approx(math.log(1.2) / spend)
+    summed = math.log((10.0 * (spy - 1) + 12.0) / (10.0 * spy)) / spend
+    assert responses.ad_elasticity_year(arms)["a"] == pytest.approx(summed)
+
+
 def test_cac_is_fully_loaded_with_acquisition_costs():
     # each customer won costs 0.5 beyond the ads: 8 customers cost 4 + 4 in year 1
     won = {"ad_spend": 1.0, "acquired": 2, "acquisition_cost": 1.0}
     arms = responses.Arms({
-        responses.BASE: _run({"a": won}),
-        ("ads", "a", 2.0): _run({"a": {"ad_spend": 2.0, "acquired": 3, "acquisition_cost": 1.5}}),
+        responses.BASE: _run({"a": {}}),
+        responses.AD_BASE: _run({"a": won}),
+        (*responses.AD_BASE, "a", 2.0): _run({"a": {"ad_spend": 2.0, "acquired": 3,
+                                                    "acquisition_cost": 1.5}}),
     })  # fmt: skip
     assert responses.average_cac(arms)["a"] == pytest.approx(1.0)
     # extra: ads 4 + acquisition 2 for 4 customers
@@ -380,3 +402,17 @@ def test_static_facts_record_two_years_by_default_and_responses_three():
     response_years = C._options(C._parser().parse_args(["--responses"]))[1]
     assert (static_years, response_years) == (2, 3)
     assert C._recorded(["sim.steps_per_year=10"], 2)[-1] == "sim.steps=20"
+
+
+def test_ad_profit_arms_run_on_a_larger_market_with_its_own_baseline():
+    from sim import load_config
+
+    base = load_config(["market.customers=1000"])
+    responses.apply_arm(base, responses.AD_BASE)
+    assert base.market.customers == 1000 * responses.AD_PROFIT_SCALE
+    assert not base.scenario.events  # the larger market as given: the arms' common baseline
+    arm = load_config(["market.customers=1000"])
+    responses.apply_arm(arm, (*responses.AD_BASE, "budget", 0.0))
+    assert arm.market.customers == base.market.customers
+    [event] = arm.scenario.events
+    assert (event.kind, event.brand, event.start, event.multiplier) == ("ad_burst", "budget", 0, 0.0)
