@@ -342,12 +342,12 @@ def ad_elasticity_growth(arms: Arms) -> dict[str, float]:
 
 
 def ad_profit_none(arms: Arms) -> dict[str, float]:
-    """Change (%) of profit over the run with no advertising (market x ``AD_PROFIT_SCALE``)."""
+    """Change (%) of profit over the run with no advertising (market x AD_PROFIT_SCALE)."""
     return _profit_change(arms, AD_BASE[0], AD_EXTREMES[0], AD_BASE)
 
 
 def ad_profit_double(arms: Arms) -> dict[str, float]:
-    """Change (%) of profit over the run with the ad budget doubled (market x ``AD_PROFIT_SCALE``)."""
+    """Change (%) of profit over the run with the ad budget doubled (market x AD_PROFIT_SCALE)."""
     return _profit_change(arms, AD_BASE[0], AD_EXTREMES[1], AD_BASE)
 
 
