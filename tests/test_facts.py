@@ -415,4 +415,9 @@ def test_ad_profit_arms_run_on_a_larger_market_with_its_own_baseline():
     responses.apply_arm(arm, (*responses.AD_BASE, "budget", 0.0))
     assert arm.market.customers == base.market.customers
     [event] = arm.scenario.events
-    assert (event.kind, event.brand, event.start, event.multiplier) == ("ad_burst", "budget", 0, 0.0)
+    assert (event.kind, event.brand, event.start, event.multiplier) == (
+        "ad_burst",
+        "budget",
+        0,
+        0.0,
+    )
