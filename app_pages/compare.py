@@ -334,8 +334,8 @@ def export_section(comp: dash.Comparison) -> None:
     """The command lines that run exactly these configs, and one zip of everything."""
     st.subheader("Reproduce and export")
     st.markdown(
-        "These command lines run exactly the configs above (then "
-        "`journeysim report <sweep folder>` gives the same table):"
+        "This command runs exactly the configs above and prints the same table "
+        "(`journeysim report <its folder>` prints it again):"
     )
     for command in comp.commands:
         st.code(command, language="bash", wrap_lines=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 DEBUG_VARS = ("HYDRA_FULL_ERROR", "JOURNEYSIM_DEBUG")
 #: Subcommands: everything else is a run, given a short burn-in unless the test sets one.
 SUBCOMMANDS = ("report", "scenarios", "facts", "calibrate", "sensitivity", "optimise",
-               "journeys", "attribute", "cache")  # fmt: skip
+               "journeys", "attribute", "cache", "compare")  # fmt: skip
 #: The CLI tests check files, errors and sweeps, not the calibrated steady state.
 TEST_BURN_IN = "sim.burn_in=20"
 
@@ -40,3 +40,14 @@ def cli(
         timeout=timeout,
         env={**base, **(env or {})},
     )
+
+
+def command_runs(command: str) -> list[tuple[str, ...]]:
+    """The runs (each one's overrides, sorted) a ``journeysim compare`` command line makes."""
+    import shlex
+
+    from sim.cli.compare import planned_jobs
+
+    args = shlex.split(command)
+    assert args[:2] == ["journeysim", "compare"], command
+    return sorted(tuple(sorted(job.overrides)) for job in planned_jobs(args[2:]))

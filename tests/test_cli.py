@@ -221,3 +221,43 @@ def test_report_on_an_empty_folder_fails_in_one_line(tmp_path):
     proc = cli(tmp_path, "report", str(tmp_path))
     line = one_line_error(proc)
     assert line.startswith("journeysim: error:")
+
+
+# -- journeysim compare ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["seed=3"], "seed is set by --replicates"),
+        (["--scenarios", "nosuch"], "scenario/nosuch"),
+        (["--change", "brands.incumbent.price=-1"], "brands.incumbent.price=-1: must be between"),
+        (["--replicates", "0"], "--replicates 0: must be between 1 and 1000"),
+        (["--chan", "wom.talk_rate=0.2"], "--chan"),  # no abbreviated options
+    ],
+)
+def test_compare_refuses_bad_input_in_one_line_before_any_work(tmp_path, args, says):
+    done = cli(tmp_path, "compare", *args, "--out", "out")
+    assert done.returncode == 2
+    assert says in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_compare_runs_a_what_if_against_the_baseline_and_keeps_finished_runs(tmp_path):
+    args = ["compare", "--change", "brands.budget.price=0.5", "--replicates", "2",
+            "market.customers=500", "sim.steps=20", "sim.burn_in=10", "--out", "out", "--jobs", "1"]  # fmt: skip
+    done = cli(tmp_path, *args)
+    assert done.returncode == 0, done.stderr
+    table = pl.read_parquet(tmp_path / "out" / "report.parquet")
+    assert set(table["scenario"]) == {"baseline", "levers"}
+    cut = table.filter((pl.col("scenario") == "levers") & (pl.col("kpi") == "revenue")
+                       & (pl.col("brand") == "budget")).row(0, named=True)  # fmt: skip
+    assert cut["pairs"] == 2 and cut["diff"] < 0  # half the price, paired by seed
+    # made today: the what-if's config holds the change, its market is the baseline's
+    ran = OmegaConf.load(tmp_path / "out" / "3" / "config.yaml")
+    assert ran.scenario.name == "levers" and ran.brands.budget.price == 0.7
+    assert ran.scenario.changes == {"brands.budget.price": 0.5}
+    stamp = (tmp_path / "out" / "0" / "metrics.parquet").stat().st_mtime_ns
+    again = cli(tmp_path, *args)
+    assert again.returncode == 0
+    assert (tmp_path / "out" / "0" / "metrics.parquet").stat().st_mtime_ns == stamp  # kept
+    command = (tmp_path / "out" / "command.txt").read_text()
+    assert command.startswith("journeysim compare --baseline baseline --replicates 2 --change")

@@ -15,6 +15,7 @@ import zipfile
 import plotly.graph_objects as go
 import polars as pl
 import pytest
+from clitools import cli, command_runs
 from omegaconf import OmegaConf
 
 from sim import dashboard as dash
@@ -567,7 +568,22 @@ def test_comparison_zip_holds_results_configs_and_the_command(comparison):
     assert config.scenario.changes == {"wom.talk_rate": 0.3}
     assert config.seed == 1 and config.market.customers == 1000
     overrides = z.read("overrides.txt").decode()
-    assert "levers_seed1: scenario=baseline ++scenario.changes={wom.talk_rate: 0.3}" in overrides
+    assert ("levers_seed1: scenario=baseline ++scenario.name=levers "
+            "++scenario.changes={wom.talk_rate: 0.3}") in overrides  # fmt: skip
+
+
+def test_the_reproduce_command_reports_the_apps_table(comparison, tmp_path):
+    # one command, lever comparison included, whose report is the app's table
+    (command,) = comparison.commands
+    args = shlex.split(command)
+    assert args[:2] == ["journeysim", "compare"]
+    done = cli(tmp_path, *args[1:], "--out", "out", "--jobs", "1")
+    assert done.returncode == 0, done.stderr
+    keys = ["scenario", "kpi", "brand"]
+    reported = pl.read_parquet(tmp_path / "out" / "report.parquet").sort(keys)
+    assert reported.equals(comparison.table.sort(keys))  # same runs, bit for bit
+    again = cli(tmp_path, "report", "out")
+    assert again.returncode == 0 and "levers" in again.stdout
 
 
 # -- settings, runs, commands, URL -------------------------------------------------------------
@@ -603,13 +619,10 @@ def test_the_reproduce_commands_run_exactly_the_planned_jobs(cfg):
     jobs = dash.plan(s, specs, cfg)
     assert len(jobs) == 4 * 3
     assert {j.label for j in jobs} == {"price_war", "baseline", "pr_crisis", "levers"}
-    commands = dash.reproduce_commands(s, specs, cfg)
-    assert len(commands) == 2
-    ran = sorted(tuple(sorted(j.overrides)) for j in jobs)
-    from_commands = sorted(tuple(sorted(r)) for c in commands for r in dash.expand_command(c))
-    assert from_commands == ran
+    (command,) = dash.reproduce_commands(s, specs, cfg)
+    assert command_runs(command) == sorted(tuple(sorted(j.overrides)) for j in jobs)
     # typed text is one shell argument: nothing can break out of it
-    assert "brands.x.name=two words" in shlex.split(commands[1])
+    assert "brands.x.name=two words" in shlex.split(command)
 
 
 def test_typed_overrides_may_not_set_keys_the_form_or_a_moved_lever_owns(cfg):

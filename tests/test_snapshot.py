@@ -7,7 +7,7 @@ import multiprocessing as mp
 import warnings
 
 import pytest
-from clitools import cli
+from clitools import cli, command_runs
 
 from sim import load_config, simulate
 from sim.config import ConfigWarning
@@ -187,9 +187,9 @@ def test_the_app_says_which_question_and_its_command_reproduces_either():
         else:
             assert "++scenario.changes={wom.talk_rate: 0.3}" in levers_job
             assert "from today" in s.describe()
-        commands = dash.reproduce_commands(s, specs, cfg)
-        runs = sorted(tuple(sorted(r)) for c in commands for r in dash.expand_command(c))
-        assert runs == sorted(tuple(sorted(j.overrides)) for j in jobs)
+        (command,) = dash.reproduce_commands(s, specs, cfg)
+        assert command_runs(command) == sorted(tuple(sorted(j.overrides)) for j in jobs)
+        assert ("--long-run" in command) == long_run
         for job in jobs:
             load_config(list(job.overrides), trust="data")  # valid, and data from the app
         back, problems = dash.from_query(dash.to_query(s), ["baseline"], specs)

@@ -4,6 +4,8 @@
   ``--dry-run`` prints the resolved config and estimated memory and time instead.
 - ``journeysim scenarios``: the scenario library.
 - ``journeysim cache info|clear``: the cached status-quo snapshots (``--no-cache`` skips them).
+- ``journeysim compare``: the app's comparison (scenarios and a what-if against a baseline,
+  seed by seed) in one command, then its report.
 - ``journeysim report SWEEP_DIR``: means, intervals and paired differences of a sweep.
 - ``journeysim facts [overrides]``: the market against stylised facts of real markets.
 
@@ -26,6 +28,7 @@ SUBCOMMANDS = {
     "scenarios": "sim.cli.scenarios:command",
     "cache": "sim.cli.cache:command",
     "report": "sim.cli.report:command",
+    "compare": "sim.cli.compare:command",
     "facts": "sim.analysis.facts:command",
     "calibrate": "sim.analysis.calibrate:command",
     "sensitivity": "sim.analysis.sensitivity:command",

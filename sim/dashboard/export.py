@@ -44,9 +44,9 @@ def comparison_zip(
             z.writestr(f"results/{name}.csv", flat.write_csv())
         for name, text in configs.items():
             z.writestr(f"configs/{name}.yaml", text)
-        script = ["#!/bin/sh", "# Reproduce this comparison (journeysim's command line), then", (
-            "# `journeysim report <sweep folder>` on each sweep folder they write."),
-            "set -e", *commands, ""]  # fmt: skip
+        script = ["#!/bin/sh", "# Reproduce this comparison (journeysim's command line): it",
+                  "# prints the same table; `journeysim report <its folder>` prints it again.",
+                  "set -e", *commands, ""]  # fmt: skip
         z.writestr("reproduce.sh", "\n".join(script))
         z.writestr(
             "overrides.txt",
@@ -59,6 +59,6 @@ def comparison_zip(
             "           retention of every run (parquet and CSV; scenario and seed columns)\n"
             "configs/   the resolved config of every run\n"
             "overrides.txt  the exact overrides of every run\n"
-            "reproduce.sh   the command lines that run the same configs\n",
+            "reproduce.sh   the command line that runs the same configs\n",
         )
     return buf.getvalue()

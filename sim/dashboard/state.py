@@ -15,18 +15,18 @@ Nothing typed is executed here: overrides are strings handed to ``load_config``.
 
 from __future__ import annotations
 
-import fnmatch
 import math
 import re
-import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from sim.sweeps import plan as planning
+from sim.sweeps.plan import LEVERS_LABEL, Job, override_key
 
 MARKET_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000)
 MAX_REPLICATES = 20
 MIN_STEPS, MAX_STEPS = 30, 730
-LEVERS_LABEL = "levers"
 SERVICE_CHANNELS = ("store", "app", "service")
 #: Keys the compare form sets on every run; typed overrides may not touch them.
 OWNED_KEYS = {
@@ -190,15 +190,6 @@ class Settings:
         return f"{vs}{mode} · {self.customers:,} customers · {self.steps} days · {reps}"
 
 
-@dataclass(frozen=True)
-class Job:
-    """One run: its scenario label, seed and the exact overrides given to load_config."""
-
-    label: str
-    seed: int
-    overrides: tuple[str, ...] = field(default=())
-
-
 def moved_levers(settings: Settings, specs: Sequence[Lever]) -> dict[str, float]:
     """The levers of ``settings`` that differ from their default."""
     by_id = {lever.id: lever for lever in specs}
@@ -211,39 +202,19 @@ def moved_levers(settings: Settings, specs: Sequence[Lever]) -> dict[str, float]
 def variants(settings: Settings, specs: Sequence[Lever], cfg) -> list[tuple[str, list[str]]]:
     """(label, scenario overrides) of each compared variant, the baseline first.
 
-    Library scenarios are ``scenario=NAME``; moved levers and typed overrides make one
-    more variant, 'levers': the baseline scenario with those changes.
+    Library scenarios are ``scenario=NAME``; moved levers (changes made today, unless
+    ``long_run``) and typed overrides (of the variant's market itself) make one more
+    variant, 'levers': the baseline scenario with those changes (``sim.sweeps.plan``).
     """
-    out = [(settings.baseline, [f"scenario={settings.baseline}"])]
-    out += [(s, [f"scenario={s}"]) for s in settings.scenarios if s != settings.baseline]
-    moved = moved_levers(settings, specs)
-    levers = lever_overrides(moved, specs, cfg)
-    if not settings.long_run:
-        levers = from_today(levers)
-    changes = [*levers, *settings.overrides]
-    if changes:
-        out.append((LEVERS_LABEL, [f"scenario={settings.baseline}", *changes]))
-    return out
+    changes = lever_changes(settings, specs, cfg)
+    return planning.variants(
+        settings.baseline, settings.scenarios, changes, settings.overrides, settings.long_run
+    )
 
 
-def from_today(overrides: Sequence[str]) -> list[str]:
-    """Lever overrides as changes made at step 0 on the shared status quo.
-
-    ``a.b=1`` becomes part of ``++scenario.changes={a.b: 1}`` when ``a.b`` may change
-    today (``sim.config.changes.CHANGEABLE``); a rule or the network (``wom=cascade``)
-    belongs to the status quo and stays an override of the market itself.
-    """
-    from sim.config.changes import CHANGEABLE, FIXED
-
-    today, market = [], []
-    for text in overrides:
-        key, _, value = text.partition("=")
-        changeable = key not in FIXED and any(fnmatch.fnmatchcase(key, p) for p in CHANGEABLE)
-        (today if changeable and "/" not in key else market).append((key, value, text))
-    if not today:
-        return [t for _, _, t in market]
-    body = ", ".join(f"{k}: {v}" for k, v, _ in today)
-    return [*(t for _, _, t in market), f"++scenario.changes={{{body}}}"]
+def lever_changes(settings: Settings, specs: Sequence[Lever], cfg) -> list[str]:
+    """The moved levers as ``key=value`` changes (``wom=cascade`` for a rule)."""
+    return lever_overrides(moved_levers(settings, specs), specs, cfg)
 
 
 def size_overrides(settings: Settings) -> list[str]:
@@ -253,18 +224,8 @@ def size_overrides(settings: Settings) -> list[str]:
 
 def plan(settings: Settings, specs: Sequence[Lever], cfg) -> list[Job]:
     """Every run of a comparison, variant by variant, seed by seed."""
-    size = size_overrides(settings)
-    return [
-        Job(label, seed, (*ov, *size, f"seed={seed}"))
-        for label, ov in variants(settings, specs, cfg)
-        for seed in range(settings.replicates)
-    ]
-
-
-def override_key(text: str) -> str:
-    """The key an override sets: 'a.b' of 'a.b=1', '+a.b=1', '~a.b' or 'a.b@pkg=x'."""
-    key = text.split("=", 1)[0].strip().lstrip("+~")
-    return key.split("@", 1)[0]
+    runs = variants(settings, specs, cfg)
+    return planning.jobs(runs, settings.replicates, size_overrides(settings))
 
 
 def _overlaps(a: str, b: str) -> bool:
@@ -319,53 +280,13 @@ def outside_roots(overrides: Sequence[str], roots: Sequence[Path]) -> list[str]:
 
 
 def reproduce_commands(settings: Settings, specs: Sequence[Lever], cfg) -> list[str]:
-    """Command lines that run exactly the comparison's jobs (Hydra multiruns).
+    """The one command line that runs exactly the comparison's jobs (``journeysim compare``).
 
-    The library scenarios are one multirun over ``scenario`` and ``seed``; the 'levers'
-    variant, if any, is a second one over ``seed`` with its overrides.
+    ``journeysim report`` on its output folder gives the comparison's table.
     """
-    size = size_overrides(settings)
-    seeds = f"seed=range(0,{settings.replicates})"
-    library = [label for label, _ in variants(settings, specs, cfg) if label != LEVERS_LABEL]
-    commands = [_command([f"scenario={','.join(library)}", seeds, *size])]
-    for label, ov in variants(settings, specs, cfg):
-        if label == LEVERS_LABEL:
-            commands.append(_command([*ov, seeds, *size]))
-    return commands
-
-
-def _command(overrides: Sequence[str]) -> str:
-    parts = ["python", "-m", "sim", "-m", *overrides]
-    return " ".join(shlex.quote(p) for p in parts)
-
-
-def reproduce_command(scenarios: Sequence[str], replicates: int, overrides: Sequence[str]) -> str:
-    """One multirun command over ``scenarios`` and seeds 0..replicates-1."""
-    return _command([f"scenario={','.join(scenarios)}", f"seed=range(0,{replicates})",
-                     *overrides])  # fmt: skip
-
-
-def expand_command(command: str) -> list[tuple[str, ...]]:
-    """The runs a multirun command line makes: each run's overrides (Hydra's own parser).
-
-    Used to check that ``reproduce_commands`` runs exactly the jobs of ``plan``.
-    """
-    import itertools
-
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    args = shlex.split(command)
-    assert args[:4] == ["python", "-m", "sim", "-m"], command
-    parser = OverridesParser.create()
-    choices = []
-    for arg in args[4:]:
-        (o,) = parser.parse_overrides([arg])
-        if o.is_sweep_override():
-            key = o.get_key_element()
-            choices.append([f"{key}={v}" for v in o.sweep_string_iterator()])
-        else:  # one value: the argument as typed (Hydra would re-quote it)
-            choices.append([arg])
-    return [tuple(run) for run in itertools.product(*choices)]
+    return [planning.compare_command(settings.baseline, settings.scenarios, settings.replicates,
+                                 lever_changes(settings, specs, cfg), settings.overrides,
+                                 settings.long_run, size_overrides(settings))]  # fmt: skip
 
 
 # -- query parameters --------------------------------------------------------------------------

@@ -74,8 +74,9 @@ def collect_runs(sweep_dir: str | Path, since: float | None = None) -> pl.DataFr
 
     A run is ``complete`` only if its files are all there, unchanged since they were
     written, and readable; otherwise it is ``incomplete`` and ``problem`` says why, naming
-    the bad file. ``scenario`` is the scenario that ran: the swept value when the sweep
-    sets ``scenario=...``, else the run's ``scenario.name``. With ``since`` (a time
+    the bad file. ``scenario`` is the scenario that ran: the name an override gives it
+    (``++scenario.name=levers``), else the swept value when the sweep sets ``scenario=...``,
+    else the run's ``scenario.name``. With ``since`` (a time
     stamp), only folders whose run was launched after it count.
     """
     sweep_dir = Path(sweep_dir)
@@ -95,6 +96,8 @@ def collect_runs(sweep_dir: str | Path, since: float | None = None) -> pl.DataFr
             row.update(run_overrides(run_dir))
         except (OSError, yaml.YAMLError):
             pass
+        if "scenario.name" in row:  # a variant named on the command line (journeysim compare)
+            row["scenario"] = str(row.pop("scenario.name"))
         remove_stray_temporaries(run_dir)
         problem = check_complete(run_dir)
         if problem is None:
@@ -252,6 +255,9 @@ def report(summary: pl.DataFrame, baseline: str = "baseline", level: float = 0.9
     kpis = kpi_columns(done)
     # Keys given on the command line but constant across runs name no setting.
     swept = [k for k in swept_keys(done) if k in ("scenario", "seed") or done[k].n_unique() > 1]
+    # A key with one value per scenario is part of that scenario (the what-if's changes of
+    # ``journeysim compare``): not a setting, and runs pair across it.
+    swept = [k for k in swept if k in ("scenario", "seed") or not _set_by_scenario(done, k)]
     setting_keys = ["scenario"] + [k for k in swept if k not in ("scenario", "seed")]
     pair_keys = [k for k in swept if k != "scenario"]
     base = done.filter(pl.col("scenario") == baseline)
@@ -281,6 +287,12 @@ def report(summary: pl.DataFrame, baseline: str = "baseline", level: float = 0.9
                 "diff": d, "diff_low": dlo, "diff_high": dhi,
             })  # fmt: skip
     return pl.DataFrame(rows).with_columns(pl.col(pl.Float64).fill_nan(None))
+
+
+def _set_by_scenario(runs: pl.DataFrame, key: str) -> bool:
+    """True if every scenario's runs share one value of ``key``."""
+    values = runs.select("scenario", pl.col(key).cast(pl.Utf8))
+    return bool((values.group_by("scenario").agg(pl.col(key).n_unique())[key] <= 1).all())
 
 
 def setting_columns(table: pl.DataFrame) -> list[str]:
