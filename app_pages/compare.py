@@ -288,7 +288,8 @@ def charts_section(comp: dash.Comparison) -> None:
     st.subheader("Over time")
     st.caption(
         "A panel per brand; scenario by colour (the baseline dark grey), the same in every "
-        "chart; bands: 95% intervals over the replicates; shaded: scenario events."
+        "chart; bands: 95% intervals over the replicates; shaded: scenario events with an end; "
+        "dashed: events and rivals' responses that last to the end of the run."
     )
     names = ["Retention", *[t for t, _ in TAB_METRICS], "Any metric", "Difference vs baseline"]
     tabs = st.tabs(names)

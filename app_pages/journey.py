@@ -56,5 +56,6 @@ def page() -> None:
     st.plotly_chart(comp.stage_figure(), key="chart_stages")
     st.caption(
         "Share of all customers in each state; bands: 95% intervals over the replicates; "
-        "shaded: scenario events."
+        "shaded: scenario events with an end; dashed: events and rivals' responses that last "
+        "to the end of the run."
     )

@@ -354,6 +354,70 @@ def test_event_windows_from_scenario_configs():
     assert windows[1].text == "chatbot rollout (incumbent) from day 30"
 
 
+def _policy_metrics(steps=10):
+    # seed 0 and 1: the rival 'r' cuts its price on day 3; 'b' loses share below 0.2 on day 5
+    rows = []
+    for seed in (0, 1):
+        for t in range(steps + 1):
+            rows.append(
+                {
+                    "scenario": "war",
+                    "seed": seed,
+                    "step": t,
+                    "brand": "r",
+                    "price": 0.8 if t >= 3 else 1.0,
+                    "share": 0.5,
+                    "nps": 10.0,
+                }
+            )
+            rows.append(
+                {
+                    "scenario": "war",
+                    "seed": seed,
+                    "step": t,
+                    "brand": "b",
+                    "price": 1.0,
+                    "share": 0.1 if t >= 5 else 0.3,
+                    "nps": 10.0,
+                }
+            )
+    return pl.DataFrame(rows)
+
+
+def test_response_windows_show_when_a_rivals_policy_acted():
+    configs = {"war": {"brands": {
+        "r": {"price": 1.0},
+        "b": {"price": 1.0, "responses": [
+            {"kind": "match_price", "rivals": ["r"], "lag": 2},
+            {"kind": "ad_boost", "share_below": 0.2},
+        ]},
+    }}}  # fmt: skip
+    windows = dash.response_windows(configs, _policy_metrics(), steps=10)
+    spans = [(w.kind, w.brand, w.start, w.end, w.open_ended, w.response) for w in windows]
+    # matching acts 2 days after the cut; the boost the day after the share fell below 0.2
+    assert spans == [("match_price", "b", 5, 11, True, True), ("ad_boost", "b", 6, 11, True, True)]
+    assert windows[0].text == "response: price matching (b) from day 5"
+
+
+def test_window_notes_are_legible_and_open_ended_windows_do_not_tint_the_chart():
+    colours = dash.scenario_colours(["baseline", "a", "b"], "baseline")
+    windows = [dash.Window("a", "chatbot_rollout", "x", 0, 6, True),
+               dash.Window("a", "price_change", "x", 0, 6, True),
+               dash.Window("b", "service_outage", "x", 1, 3, False)]  # fmt: skip
+    fig = dash.band_figure(_band(("baseline", "a", "b")), facet="brand", title="Share",
+                           y_title="Share (%)", kind="percent", colours=colours,
+                           order=["baseline", "a", "b"], windows=windows)  # fmt: skip
+    # two open-ended events of one day: one dashed line per panel, no shade; the outage shaded
+    kinds = [shape.type for shape in fig.layout.shapes]
+    assert kinds.count("rect") == 2 and kinds.count("line") == 2
+    notes = [a for a in fig.layout.annotations if (a.name or "").startswith("window")]
+    assert len(notes) == 2 and "chatbot rollout (x) from day 0; price change" in notes[0].text
+    for note in notes:  # WCAG AA text: at least 12 px, contrast 4.5:1 on white
+        assert note.font.size >= 12
+        assert dash.contrast_ratio(note.font.color, "#ffffff") >= 4.5
+    assert fig.layout.title.yref == "container" and fig.layout.title.y == 1
+
+
 def _band(scenarios=("baseline", "a"), brands=("x", "y")):
     rows = [(sc, seed, step, b, float(seed + step)) for sc in scenarios for b in brands
             for seed in range(2) for step in range(5)]  # fmt: skip

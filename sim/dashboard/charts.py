@@ -78,9 +78,14 @@ def alpha(hex_colour: str, opacity: float) -> str:
 
 
 # -- event windows -----------------------------------------------------------------------------
+#: What a response policy is called on a chart (``scenarios/responses.py``).
+RESPONSE_NAMES = {"match_price": "price matching", "ad_boost": "ad boost",
+                  "service_investment": "service investment"}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Window:
-    """A scenario event active on steps start <= t < end."""
+    """A scenario event (or a rival's response) active on steps start <= t < end."""
 
     scenario: str
     kind: str
@@ -88,11 +93,15 @@ class Window:
     start: int
     end: int
     open_ended: bool
+    response: bool = False
 
     @property
     def text(self) -> str:
-        """'service outage (incumbent), days 60-73' or '... from day 30'."""
-        what = f"{self.kind.replace('_', ' ')} ({self.brand})"
+        """'service outage (incumbent), days 60-73', '... from day 30' or 'response: ...'."""
+        name = RESPONSE_NAMES.get(self.kind, self.kind) if self.response else self.kind
+        what = f"{name.replace('_', ' ')} ({self.brand})"
+        if self.response:
+            what = f"response: {what}"
         if self.open_ended:
             return f"{what} from day {self.start}"
         return f"{what}, days {self.start}-{self.end - 1}"
@@ -119,29 +128,164 @@ def event_windows(configs: Mapping[str, Mapping], steps: int) -> list[Window]:
     return out
 
 
+def _active_spans(active: Sequence[bool], steps: int, gap: int) -> list[tuple[int, int]]:
+    """Runs of True in ``active`` (indexed by step) as (start, end), joined across short gaps."""
+    spans: list[list[int]] = []
+    for t, on in enumerate(active):
+        if not on:
+            continue
+        if spans and t - spans[-1][1] <= gap:
+            spans[-1][1] = t + 1
+        else:
+            spans.append([t, t + 1])
+    return [(a, min(b, steps + 1)) for a, b in spans]
+
+
+def _series(run: pl.DataFrame, brand: str, column: str, steps: int) -> list[float]:
+    """One run's ``column`` of ``brand`` by step (NaN where missing)."""
+    part = run.filter(pl.col("brand") == brand).sort("step")
+    values = [math.nan] * (steps + 1)
+    for t, v in zip(part["step"].to_list(), part[column].to_list(), strict=True):
+        values[int(t)] = math.nan if v is None else float(v)
+    return values
+
+
+def policy_activity(policy: Mapping, brand: str, runs: pl.DataFrame, prices: Mapping[str, float]):
+    """Per step, the share of replicates in which a response policy acted (its own rule).
+
+    ``runs`` holds one label's metrics (columns seed, step, brand, price, share, nps);
+    ``prices`` each brand's configured price. The rules are those of
+    ``scenarios/responses.py``, read back from what was recorded: ``match_price`` acts at t
+    when a rival's price at t - lag was below its configured price; ``ad_boost`` when the
+    brand's share at t - 1 was below ``share_below``; ``service_investment`` when its NPS
+    at t - 1 was below ``nps_below``.
+    """
+    kind = policy.get("kind")
+    steps = int(runs["step"].max())
+    seeds = runs["seed"].unique().sort().to_list()
+    active = [0.0] * (steps + 1)
+    for seed in seeds:
+        run = runs.filter(pl.col("seed") == seed)
+
+        if kind == "match_price":
+            lag = int(policy.get("lag", 14))
+            rivals = [r for r in (policy.get("rivals") or list(prices)) if r != brand]
+            cut = [False] * (steps + 1)
+            for r in rivals:
+                if r not in prices:
+                    continue
+                p = _series(run, r, "price", steps)
+                for t in range(lag, steps + 1):
+                    cut[t] = cut[t] or p[t - lag] < prices[r] * (1 - 1e-9)
+            on = cut
+        elif kind in ("ad_boost", "service_investment"):
+            column, key, default = (("share", "share_below", 0.2) if kind == "ad_boost"
+                                    else ("nps", "nps_below", math.nan))  # fmt: skip
+            limit = float(policy.get(key, default))
+            v = _series(run, brand, column, steps)
+            on = [False] + [v[t - 1] < limit for t in range(1, steps + 1)]
+        else:
+            continue
+        for t in range(steps + 1):
+            active[t] += on[t] / len(seeds)
+    return active
+
+
+def response_windows(
+    configs: Mapping[str, Mapping], metrics: pl.DataFrame, steps: int, gap: int = 7
+) -> list[Window]:
+    """When the rivals' response policies acted, per scenario: windows like events'.
+
+    A response acts on what the market did, not on a date: it is shaded where it acted
+    in at least half of the replicates (``policy_activity``), spans less than ``gap``
+    steps apart joined; a span reaching the run's end is open-ended.
+    """
+    out = []
+    for label, cfg in configs.items():
+        brands = (cfg or {}).get("brands") or {}
+        prices = {b: float(v.get("price", 1.0)) for b, v in brands.items()}
+        runs = metrics.filter(pl.col("scenario") == label)
+        if runs.height == 0:
+            continue
+        for brand, spec in brands.items():
+            for policy in spec.get("responses") or []:
+                active = policy_activity(policy, brand, runs, prices)
+                on = [a >= 0.5 for a in active]
+                for start, end in _active_spans(on, steps, gap):
+                    out.append(Window(label, str(policy.get("kind")), brand, start, end,
+                                      end > steps, response=True))  # fmt: skip
+    return out
+
+
+def relative_luminance(hex_colour: str) -> float:
+    """WCAG 2 relative luminance of '#rrggbb'."""
+    h = hex_colour.lstrip("#")
+
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(int(h[k : k + 2], 16) / 255) for k in (0, 2, 4))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two '#rrggbb' colours (1 to 21)."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def readable(hex_colour: str, background: str = "#ffffff", ratio: float = 4.5) -> str:
+    """``hex_colour`` darkened (mixed with black) until text in it reaches ``ratio`` (WCAG AA)."""
+    h = hex_colour.lstrip("#")
+    rgb = [int(h[k : k + 2], 16) for k in (0, 2, 4)]
+    colour = hex_colour
+    for step in range(21):
+        keep = 1 - step / 20
+        colour = "#" + "".join(f"{round(c * keep):02x}" for c in rgb)
+        if contrast_ratio(colour, background) >= ratio:
+            break
+    return colour
+
+
 WINDOW_LABEL_SHIFT = 26  # pixels above the top panels (their titles sit below)
-WINDOW_LABEL_STEP = 16
+WINDOW_LABEL_STEP = 18
+NOTE_FONT_SIZE = 12  # px: the smallest text on a chart
+
+
+def window_notes(windows: Sequence[Window]) -> list[tuple[str, list[Window]]]:
+    """One note per scenario and span: windows with the same (scenario, start, end) share it."""
+    groups: dict[tuple[str, int, int], list[Window]] = {}
+    for w in windows:
+        groups.setdefault((w.scenario, w.start, w.end), []).append(w)
+    return [(key[0], group) for key, group in groups.items()]
 
 
 def add_windows(fig: go.Figure, windows: Sequence[Window], colours: Mapping[str, str]) -> None:
-    """Shade each window on every time axis of ``fig``, labelled once (first facet)."""
-    seen: set[tuple[str, int]] = set()
-    for k, w in enumerate(windows):
-        colour = colours.get(w.scenario, "#999999")
-        fig.add_vrect(
-            x0=w.start, x1=w.end, fillcolor=alpha(colour, 0.12), line_width=0, layer="below",
-            row="all", col="all",
-        )  # fmt: skip
-        key = (w.scenario, w.start)
-        if key in seen:
-            continue
-        seen.add(key)
+    """Mark each window on every time axis of ``fig``, with one note per window above.
+
+    A window with an end is shaded; an open-ended one (to the run's end) is a dashed line at
+    its start, so two of them never tint the whole chart. Windows of one scenario with the
+    same span share a shade and a note.
+    """
+    for k, (scenario, group) in enumerate(window_notes(windows)):
+        w = group[0]
+        colour = colours.get(scenario, "#999999")
+        if w.open_ended:
+            fig.add_vline(x=w.start, line={"color": colour, "width": 1.5, "dash": "dash"},
+                          layer="below", row="all", col="all")  # fmt: skip
+        else:
+            fig.add_vrect(
+                x0=w.start, x1=w.end, fillcolor=alpha(colour, 0.12), line_width=0,
+                layer="below", row="all", col="all",
+            )  # fmt: skip
+        mark = "dashed" if w.open_ended else "shaded"
+        text = f"{mark}: {scenario}: " + "; ".join(x.text for x in group)
         # stacked above the panel titles, in pixels (paper units depend on the height)
         fig.add_annotation(
             x=0, xref="paper", yref="paper", y=1.0, yanchor="bottom",
-            yshift=WINDOW_LABEL_SHIFT + WINDOW_LABEL_STEP * (len(seen) - 1),
-            text=f"shaded: {w.scenario}: {w.text}", showarrow=False, xanchor="left",
-            font={"size": 11, "color": colour}, name=f"window {k}",
+            yshift=WINDOW_LABEL_SHIFT + WINDOW_LABEL_STEP * k,
+            text=text, showarrow=False, xanchor="left",
+            font={"size": NOTE_FONT_SIZE, "color": readable(colour)}, name=f"window {k}",
         )  # fmt: skip
 
 
@@ -221,12 +365,14 @@ def band_figure(
     if zero_line:
         fig.add_hline(y=0, line={"color": "#777777", "width": 1, "dash": "dot"},
                       row="all", col="all")  # fmt: skip
-    labels = len({(w.scenario, w.start) for w in windows})
+    labels = len(window_notes(windows))
     top = 50 + (WINDOW_LABEL_SHIFT + WINDOW_LABEL_STEP * labels if labels else 0)
     if windows:
         add_windows(fig, windows, colours)
     fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left"},
+        # the title at the top of the figure, the window notes below it: never on each other
+        title={"text": title, "x": 0, "xanchor": "left", "y": 1, "yref": "container",
+               "yanchor": "top", "pad": {"t": 12}},
         legend={"title": {"text": "Scenario"}, "orientation": "h", "y": -0.12 if rows == 1
                 else -0.06, "traceorder": "normal"},
         margin={"t": top + 20, "l": 60, "r": 20, "b": 40}, height=300 * rows + top + 80,

@@ -20,6 +20,7 @@ from sim.dashboard.charts import (
     band_figure,
     brand_colours,
     event_windows,
+    response_windows,
     sankey_figure,
     scenario_colours,
 )
@@ -129,8 +130,10 @@ class Comparison:
 
     @cached_property
     def windows(self) -> list[Window]:
-        """Event windows of every scenario."""
-        return event_windows(self.label_configs, self.settings.steps)
+        """Event windows of every scenario, then when its rivals' responses acted."""
+        steps = self.settings.steps
+        return [*event_windows(self.label_configs, steps),
+                *response_windows(self.label_configs, self.metrics, steps)]  # fmt: skip
 
     def run_name(self, job: Job) -> str:
         """'chatbot_rollout_seed1'."""
