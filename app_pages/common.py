@@ -111,9 +111,48 @@ def run_cached(config_yaml: str, _progress=None) -> dict[str, pl.DataFrame]:
 
 
 @st.cache_resource
-def run_rate() -> dash.RunRate:
-    """The engine's measured speed in this process (for time estimates)."""
-    return dash.RunRate()
+def _speed_box() -> dict:
+    """Holds this process's measured speed once measured."""
+    return {}
+
+
+def measured_speed_ready() -> bool:
+    """Whether this process has measured its speed already."""
+    return "speed" in _speed_box()
+
+
+def measured_speed() -> dash.Speed:
+    """This process's speed, from a few short runs of the default market (once per process).
+
+    The first also loads (or compiles) the kernels: that time is reported apart, as it is
+    paid once (``dash.state.fit_speed``).
+    """
+    box = _speed_box()
+    if "speed" not in box:
+        box["speed"] = _measure_speed()
+    return box["speed"]
+
+
+def numba_threads() -> int:
+    """Numba's thread limit in this process."""
+    import numba
+
+    return int(numba.config.NUMBA_NUM_THREADS)
+
+
+def _measure_speed() -> dash.Speed:
+    from sim import simulate
+
+    seconds = []
+    with engine_lock():
+        for customers, steps in dash.state.CALIBRATION_RUNS:
+            cfg = OmegaConf.create(resolved_config((f"market.customers={customers}",
+                                                     f"sim.steps={steps}", "sim.burn_in=0",
+                                                     "engine.threads=1")))  # fmt: skip
+            start = time.perf_counter()
+            simulate(cfg)
+            seconds.append(time.perf_counter() - start)
+    return dash.fit_speed(seconds)
 
 
 @st.cache_resource
@@ -287,6 +326,7 @@ def execute(request: dash.Settings) -> dash.Comparison | None:
             start (e.g. not enough memory).
     """
     from sim.engine.resources import estimate, human_bytes, human_seconds
+    from sim.engine.runner import auto_threads
     from sim.engine.snapshot import burn_in_key
 
     specs = levers()
@@ -319,43 +359,48 @@ def execute(request: dash.Settings) -> dash.Comparison | None:
             status.update(label="Not run: an override is invalid", state="error")
             raise NotRun([f"Invalid override: {str(exc).splitlines()[0]}"]) from None
     done = finished_configs()
-    rate = run_rate()
-    todo = []
+    cold = not measured_speed_ready()
+    if cold:
+        bar.progress(1.0, text="Measuring this machine's speed (once per session)")
+    speed = measured_speed()
+    runs_left: list[tuple[int, int, int]] = []
     peak = 0
-    burn_ins: dict[str, float] = {}  # status quo key -> seconds (0 when in the cache)
-    compile_seconds = 0.0
+    burn_ins: dict[str, tuple[int, int, int] | None] = {}  # status quo key -> its work, or cached
     for text in configs:
         c = OmegaConf.create(text)
         est = estimate(c)
         peak = max(peak, est.total)
         if digest(text) not in done:
-            todo.append((int(c.market.customers), int(c.sim.steps), est.seconds))
+            threads = auto_threads(int(c.market.customers), numba_threads())
+            runs_left.append((int(c.market.customers), int(c.sim.steps), threads))
             # arms with one seed share one burn-in: it is computed once, then loaded
-            burn_ins.setdefault(burn_in_key(c), est.burn_in_seconds)
-            compile_seconds = max(compile_seconds, est.compile_seconds)
-    expected = dash.state.estimate_seconds(todo, rate.rate)
-    expected += sum(burn_ins.values()) + compile_seconds
-    basis = (
-        f"the measured {rate.rate / 1e6:.1f} M customer-days/s" if rate.rate else "a nominal rate"
-    )
-    cached = len(configs) - len(todo)
-    from_cache = sum(1 for v in burn_ins.values() if v == 0.0)
+            work = (int(c.market.customers), int(c.sim.burn_in), threads)
+            burn_ins.setdefault(burn_in_key(c), None if est.burn_in_cached else work)
+    to_reach = [w for w in burn_ins.values() if w is not None]
+    expected = dash.state.estimate_seconds(runs_left, to_reach, speed)
+    per_run = {k: speed.run_seconds(*w) for k, w in enumerate(runs_left)}
+    cached = len(configs) - len(runs_left)
+    compiled = (
+        f" (after {human_seconds(speed.compile_seconds)} loading the engine, once)"
+        if cold and speed.compile_seconds >= 1 else ""
+    )  # fmt: skip
     line.caption(
-        f"{len(jobs)} runs ({cached} already done) · about {human_seconds(expected)} at "
-        f"{basis}: {len(burn_ins)} status quo(s) to reach ({from_cache} from cache)"
-        + (f", {human_seconds(compile_seconds)} to compile" if compile_seconds else "")
-        + f" · up to {human_bytes(peak)} of memory per run"
+        f"{len(jobs)} runs ({cached} already done) · about {human_seconds(expected)} at this "
+        f"machine's measured {speed.rate / 1e6:.1f} M customer-days/s per thread{compiled}: "
+        f"{len(burn_ins)} status quo(s) to reach ({len(burn_ins) - len(to_reach)} from cache)"
+        f" · up to {human_bytes(peak)} of memory per run"
     )
     status.update(label=f"Running {len(jobs)} runs: {request.describe()}", expanded=True)
     runs = []
     start = time.monotonic()
     left = expected  # seconds of simulation still to come (cache hits take none)
+    todo = iter(per_run.values())
     for k, (job, text) in enumerate(zip(jobs, configs, strict=True)):
         uncached = digest(text) not in done
-        per_run = request.customers * request.steps / rate.rate if rate.rate else None
+        this_run = next(todo, None) if uncached else None
         on_step = functools.partial(
             _show_step, bar, k, len(jobs), job, request.steps, time.monotonic(),
-            left if uncached else None, per_run,
+            left if uncached else None, this_run,
         )  # fmt: skip
         run_start = time.monotonic()
         try:
@@ -367,9 +412,8 @@ def execute(request: dash.Settings) -> dash.Comparison | None:
             raise NotRun([str(exc)]) from None
         took = time.monotonic() - run_start
         if simulated:
-            rate.record(request.customers * request.steps, took)
             done.add(digest(text))
-            left = max(left - (per_run or took), 0.0)
+            left = max(left - max(this_run or 0.0, took), 0.0)
         runs.append((job.label, job.seed, frames))
     seconds = time.monotonic() - start
     bar.progress(1.0, text="Done")

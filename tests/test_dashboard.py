@@ -743,16 +743,20 @@ def test_settings_from_the_form(cfg):
     )
 
 
-def test_run_time_estimate_uses_the_measured_rate():
-    rate = dash.RunRate()
-    assert rate.rate is None
-    work = [(1000, 100, 3.0), (2000, 100, 5.0)]
-    assert state.estimate_seconds(work, rate.rate) == 8.0  # nominal until measured
-    rate.record(1_000_000, 2.0)
-    rate.record(0, 1.0)  # a cache hit is not a run
-    rate.record(10_000, 0.2)  # too short to measure the engine rather than its overheads
-    assert rate.rate == 500_000
-    assert state.estimate_seconds(work, rate.rate) == pytest.approx(300_000 / 500_000)
+def test_run_time_estimate_comes_from_this_machines_measured_speed():
+    # a machine with a fixed cost of 0.2 s a run, 10 us a customer, 5 M customer-steps/s,
+    # and 8 s to load the kernels: the calibration runs' times give it back
+    true = state.Speed(rate=5e6, fixed=0.2, per_customer=1e-5, compile_seconds=8.0)
+    seconds = [true.run_seconds(n, t) for n, t in state.CALIBRATION_RUNS]
+    seconds[0] += 8.0  # the first run of a process loads the engine
+    speed = dash.fit_speed(seconds)
+    assert speed.rate == pytest.approx(5e6) and speed.fixed == pytest.approx(0.2)
+    assert speed.per_customer == pytest.approx(1e-5) and speed.compile_seconds == pytest.approx(8)
+    # 12 runs of 10,000 customers x 365 days, 3 status quos to reach (730 days each)
+    runs, burn_ins = [(10_000, 365, 1)] * 12, [(10_000, 730, 1)] * 3
+    expected = 12 * (0.2 + 0.1 + 0.73) + 3 * 1.46
+    assert state.estimate_seconds(runs, burn_ins, speed) == pytest.approx(expected)
+    assert speed.run_seconds(100_000, 365, threads=2) < speed.run_seconds(100_000, 365)
     text = state.progress_text(2, 6, "pr_crisis", 1, 120, 365, 95.0)
     assert text == "Run 3/6: pr_crisis, seed 1 · day 120/365 · about 2 min left"
 

@@ -411,41 +411,60 @@ def settings_from_form(
 
 
 # -- run time ----------------------------------------------------------------------------------
-@dataclass
-class RunRate:
-    """Measured speed of the engine in this process: customer-steps per second."""
-
-    customer_steps: float = 0.0
-    seconds: float = 0.0
-    MIN_SECONDS = 1.0
-
-    def record(self, customer_steps: float, seconds: float) -> None:
-        """Add one finished run (cache hits are not runs: do not record them).
-
-        Runs shorter than ``MIN_SECONDS`` are left out: their fixed costs (building the
-        market, collecting frames) would make the engine look slower than it is.
-        """
-        if seconds >= self.MIN_SECONDS and customer_steps > 0:
-            self.customer_steps += customer_steps
-            self.seconds += seconds
-
-    @property
-    def rate(self) -> float | None:
-        """Customer-steps per second, None before the first run."""
-        if self.seconds <= 0:
-            return None
-        return self.customer_steps / self.seconds
+#: The calibration runs (customers, recorded steps), no burn-in: a small market twice (the first
+#: loads or compiles the kernels), then a larger one short and long, so that the fixed cost of a
+#: run, its cost per customer and the engine's rate come apart.
+CALIBRATION_RUNS = ((2_000, 20), (2_000, 20), (20_000, 10), (20_000, 110))
 
 
-def estimate_seconds(work: Sequence[tuple[int, int, float]], rate: float | None) -> float:
-    """Seconds for runs of (customers, steps, nominal seconds) at the measured ``rate``.
+@dataclass(frozen=True)
+class Speed:
+    """This process's measured speed (one thread).
 
-    Without a measurement, each run's nominal estimate (``sim.engine.resources``) is used.
+    A run of N customers and T steps on k threads takes about
+    ``fixed + per_customer N + N T / (rate k)`` seconds; a burn-in of B steps not in the
+    status-quo cache adds ``N B / (rate k)``. ``compile_seconds`` is what the first run of the
+    process took beyond that (loading or compiling the kernels): shown apart on a cold start.
     """
-    total = 0.0
-    for customers, steps, nominal in work:
-        total += customers * steps / rate if rate else nominal
-    return total
+
+    rate: float
+    fixed: float
+    per_customer: float
+    compile_seconds: float = 0.0
+
+    def run_seconds(self, customers: int, steps: int, threads: int = 1) -> float:
+        """Seconds of one run (recorded steps, building and collecting included)."""
+        return (self.fixed + self.per_customer * customers
+                + customers * steps / (self.rate * max(threads, 1)))  # fmt: skip
+
+    def burn_in_seconds(self, customers: int, burn_in: int, threads: int = 1) -> float:
+        """Seconds of a burn-in computed (not loaded from the status-quo cache)."""
+        return customers * burn_in / (self.rate * max(threads, 1))
+
+
+def fit_speed(seconds: Sequence[float], runs=CALIBRATION_RUNS) -> Speed:
+    """The ``Speed`` the calibration runs' wall times give (``runs`` as ``CALIBRATION_RUNS``).
+
+    The rate comes from the two larger runs (same customers, different steps); the cost per
+    customer from the small and the short larger run; the first small run's excess over the
+    second is the one-off compile (or cache load) time.
+    """
+    (n1, t1), _, (n2, t2), (_, t3) = runs
+    cold, small, short, long = (float(x) for x in seconds)
+    rate = n2 * (t3 - t2) / max(long - short, 1e-6)
+    step_small, step_short = n1 * t1 / rate, n2 * t2 / rate
+    per_customer = max((short - step_short) - (small - step_small), 0.0) / (n2 - n1)
+    fixed = max(small - step_small - per_customer * n1, 0.0)
+    return Speed(rate, fixed, per_customer, max(cold - small, 0.0))
+
+
+def estimate_seconds(
+    runs: Sequence[tuple[int, int, int]], burn_ins: Sequence[tuple[int, int, int]], speed: Speed
+) -> float:
+    """Seconds for ``runs`` (customers, steps, threads) and burn-ins (customers, steps, threads)."""
+    return sum(speed.run_seconds(n, t, k) for n, t, k in runs) + sum(
+        speed.burn_in_seconds(n, b, k) for n, b, k in burn_ins
+    )
 
 
 def progress_text(
