@@ -1,9 +1,11 @@
 """The app's analyst-tools page: open a result folder, see its plots, tables and command.
 
 A calibration, sensitivity, optimisation, journeys or attribution result folder under the
-results root is shown with the command line that reproduces it.
+results root is shown with the command line that reproduces it, formatted like Compare:
+human names with units, Compare's number formats, palette and chart layout.
 
-Widgets only: reading and drawing are the pure functions of ``sim.dashboard.analysis``.
+Widgets only: reading, labelling and drawing are the pure functions of
+``sim.dashboard.analysis``.
 """
 
 from __future__ import annotations
@@ -12,50 +14,85 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_pages import common
+from sim import dashboard as dash
 from sim.dashboard import analysis as an
 
 
 def page(results_root: str | Path | None = None) -> None:
-    """Show one analysis result folder (``results_root``: default the app's results root)."""
+    """Show one analysis result folder.
+
+    Args:
+        results_root: where results are read (default: the app's results root).
+    """
     root = Path(results_root).resolve() if results_root is not None else an.results_root()
-    st.header("Analyst tools")
+    st.title("Analyst tools")
     st.caption(
         "Results of `journeysim calibrate`, `sensitivity`, `optimise`, `journeys` and "
         f"`attribute` under the results root `{root}` (write them there with `--out`)."
     )
-    found = an.find_results(root)
-    typed = st.text_input(
-        "Result folder (relative to the results root)",
-        key="analysis_path",
-        placeholder="e.g. calibrate/2025-01-31/10-00-00",
-    )
-    if not found and not typed:
+    choice = choose_folder(root)
+    if choice is None:
         st.info(
             f"No analysis results under {root}. Run e.g. `journeysim sensitivity --params "
             f"space.yaml --kpi retention__incumbent --out {root}/sensitivity` first."
         )
         return
-    choice = typed or st.selectbox("Result folder", found, key="analysis_folder")
     try:
         result = an.load_result(root, choice)
     except ValueError as exc:
         st.error(str(exc))
         return
+    show(result)
+
+
+def choose_folder(root: Path) -> str | None:
+    """A list of the results found, and a box to type any other folder (which wins).
+
+    Returns:
+        The folder to show (relative to ``root``), or None when there is none.
+    """
+    found = an.find_results(root)
+    chosen = None
+    if found:
+        chosen = st.selectbox(
+            f"Result to show ({len(found)} found under the results root, newest first)",
+            found,
+            key="analysis_folder",
+        )
+    typed = st.text_input(
+        "Or type another result folder (relative to the results root)",
+        key="analysis_path",
+        placeholder="e.g. calibrate/2025-01-31/10-00-00",
+        help="A folder holding analysis.yaml; when filled in, it is shown instead of the "
+        "result chosen above.",
+    )
+    return typed or chosen
+
+
+def show(result: an.AnalysisResult) -> None:
+    """The result's headline, command, figures, tables and text files."""
     st.subheader(result.title)
-    st.markdown("Reproduce it with:")
-    st.code(result.command, language="bash")
     items = an.headline(result)
     if items:
-        for column, (label, value) in zip(st.columns(len(items)), items, strict=True):
-            column.metric(label, value)
+        for column, item in zip(st.columns(len(items)), items, strict=True):
+            column.metric(item.label, item.value, help=item.help or None, border=True)
+    st.markdown("Reproduce it with:")
+    st.code(result.command, language="bash", wrap_lines=True)
     figures = an.figures(result)
     for problem in result.problems:
-        st.warning(problem)
+        st.warning(problem, icon=":material/warning:")
     for k, fig in enumerate(figures):
         st.plotly_chart(fig, key=f"analysis_fig_{k}")
-    for name, table in result.tables.items():
+    for name in result.tables:
+        view = an.table_view(result, name)
         st.markdown(f"**{an.TITLES.get(name, name)}**")
-        st.dataframe(table.head(1000), hide_index=True)
+        st.dataframe(
+            view.frame,
+            hide_index=True,
+            height=dash.table_height(view.frame.height),
+            column_config=common.column_config(view.formats),
+        )
     for name, text in result.texts.items():
         st.markdown(f"**{name}**")
         st.code(text, language="yaml")

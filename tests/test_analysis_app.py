@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import plotly.graph_objects as go
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from sim.cli import main
 from sim.config import ROOT
 from sim.dashboard import analysis as an
+from sim.dashboard import charts
+from sim.dashboard.format import format_value
 
 #: A short burn-in (these tests check the tools, not the steady state) and one Numba thread
 #: (the tests share the cores with other work; results do not depend on it).
@@ -124,7 +128,10 @@ def test_the_page_shows_a_result_with_its_command(root):
     )
     assert any("brands.challenger.price=" in c for c in commands)  # best.yaml
     assert len(at.dataframe) == 3
-    assert [m.label for m in at.metric][:1] == ["gain in customers__challenger"]
+    assert [m.label for m in at.metric][:1] == ["Gain in Customers at end, challenger"]
+    headers = [c for df in at.dataframe for c in df.value.columns]
+    assert "Retention, incumbent (%)" in headers and "Revenue, challenger (cu)" in headers
+    assert not [h for h in headers + [m.label for m in at.metric] if "__" in h]
     at.text_input(key="analysis_path").set_value("../..").run()
     assert not at.exception
     assert "only folders under the results root" in at.error[0].value
@@ -135,3 +142,232 @@ def test_the_page_says_where_to_put_results_when_there_are_none(tmp_path):
     at.run()
     assert not at.exception
     assert "No analysis results" in at.info[0].value
+
+
+def test_the_two_folder_widgets_have_distinct_labels(root):
+    at = page_app(root)
+    at.run()
+    assert not at.exception
+    (choose,) = at.selectbox
+    (typed,) = at.text_input
+    assert choose.key == "analysis_folder" and typed.key == "analysis_path"
+    assert choose.label != typed.label
+    assert "found under the results root" in choose.label
+    assert typed.label.startswith("Or type another result folder")
+    assert choose.value == choose.options[0]  # the newest result is shown
+    assert at.subheader and at.get("plotly_chart")
+
+
+# -- labels, formats, palette: pure functions -------------------------------------------------
+RESULTS = ("attr", "sens", "cal", "opt", "jour", "truth")
+
+
+def raw_names(result) -> set[str]:
+    """The snake_case column names of a result's tables (config keys with dots aside)."""
+    return {c for t in result.tables.values() for c in t.columns if "_" in c and "." not in c}
+
+
+def figure_texts(fig) -> list[str]:
+    """Every title, axis title, legend entry and annotation a figure shows."""
+    layout = fig.layout
+    texts = [layout.title.text, layout.legend.title.text]
+    for key in layout:
+        if key.startswith(("xaxis", "yaxis")):
+            texts.append(layout[key].title.text)
+    texts += [t.name for t in fig.data]
+    texts += [a.text for a in layout.annotations]
+    return [t for t in texts if t]
+
+
+def test_every_label_on_the_page_is_a_human_name(root):
+    for folder in RESULTS:
+        result = an.load_result(root, folder)
+        raw = raw_names(result) | {"mu_star_conf", "mu_star", "S1_conf", "share__challenger"}
+        labels = [result.title]
+        for item in an.headline(result):
+            labels.append(item.label)
+        for name in result.tables:
+            view = an.table_view(result, name)
+            labels += view.frame.columns + list(view.formats)
+            assert set(view.formats) <= set(view.frame.columns)
+        for fig in an.figures(result):
+            labels += figure_texts(fig)
+        assert not result.problems, folder
+        for label in labels:
+            assert "__" not in label, (folder, label)
+            assert label not in raw, (folder, label)
+            assert not any(f"({r})" in label or label.startswith(f"{r} ") for r in raw), label
+
+
+def test_columns_read_like_compare():
+    info = an.column_info("trials.parquet", "retention__incumbent", {})
+    assert info.label == "Retention, incumbent (%)" and info.kind == "percent"
+    spec = an.column_format(info, [0.3001, 0.4])
+    assert (spec.format, spec.scale) == ("%.1f%%", 100.0)  # 30.0%, not 0.3001
+    money = an.column_info("trials.parquet", "revenue__challenger", {})
+    assert money.label == "Revenue, challenger (cu)"
+    assert an.column_format(money, [5114.4, 5017.7]).format == "%,.0f"  # 5,114
+    conf = an.column_info("sensitivity.parquet", "mu_star_conf", {"kpi": "share__challenger"})
+    assert conf.label == "μ* 95% half-width (pp)"
+    assert an.column_format(conf, [0.0069, 0.012]).format.endswith(" pp")
+    gain = an.column_info("gain.parquet", "gain", {"kpi": "revenue__challenger"})
+    assert gain.label == "Gain (best − baseline) (cu)" and gain.signed
+    assert an.column_format(gain, [1234.5]).format == "%+,.0f"
+    constraint = an.column_info(
+        "trials.parquet", "violation_1", {"constraints": ["churn_rate__challenger <= 0.1"]}
+    )
+    assert constraint.label == "Violation of constraint 1"
+    assert "churn_rate__challenger <= 0.1" in constraint.help
+
+
+def test_tables_show_shares_as_percentages(root):
+    result = an.load_result(root, "attr")
+    view = an.table_view(result, "attribution.parquet")
+    shares = view.frame["Share of conversions (%)"].to_list()
+    assert shares == pytest.approx([75.0, 25.0])
+    assert view.formats["Share of conversions (%)"].format == "%.1f%%"
+    assert view.frame["Channel"].to_list() == ["B", "A"]
+    paths = an.table_view(an.load_result(root, "jour"), "paths.csv").frame
+    assert "" not in paths["Path"].to_list() and paths["Path"].null_count() == 0
+    opt = an.load_result(root, "opt")
+    trials = an.table_view(opt, "trials.parquet")
+    assert trials.frame["Trial"].dtype.is_integer()
+    share = trials.frame["Share at end, challenger (%)"]
+    assert share.to_list() == pytest.approx(
+        [100 * v for v in opt.tables["trials.parquet"]["share__challenger"].to_list()]
+    )
+    gain, baseline, best = an.headline(opt)
+    g = opt.manifest["gain"]
+    assert baseline.value == format_value(g["baseline"], "count")
+    assert gain.value.startswith(f"{g['gain']:+.0f} ± ") and "__" not in gain.label
+
+
+def test_a_fit_of_columns_of_two_kinds_reads_in_each_unit(tmp_path):
+    fit = pl.DataFrame(
+        {
+            "step": [0, 0],
+            "brand": ["incumbent", "incumbent"],
+            "column": ["share", "customers"],
+            "observed": [0.35, 1234.0],
+            "simulated": [0.3, 1200.0],
+            "low": [0.29, 1190.0],
+            "high": [0.31, 1210.0],
+            "replicates": [2, 2],
+        }
+    )
+    result = an.AnalysisResult(
+        tmp_path, "calibrate", "journeysim calibrate x", {"columns": ["share", "customers"]},
+        tables={"fit.parquet": fit},
+    )  # fmt: skip
+    frame = an.table_view(result, "fit.parquet").frame
+    assert frame["Observed"].to_list() == ["35.0%", "1,234"]
+    assert frame["Fitted column"].to_list() == ["Market share", "Customers"]
+    (fig,) = [f for f in an.figures(result)]
+    assert not result.problems and fig.layout.yaxis.tickformat == ".1~%"
+
+
+def colours_of(fig) -> set[str]:
+    """The colours of a figure's markers, bars and lines."""
+    out = set()
+    for trace in fig.data:
+        marker = getattr(trace, "marker", None)
+        if marker is not None and isinstance(marker.color, str):
+            out.add(marker.color)
+        line = getattr(trace, "line", None)
+        if line is not None and isinstance(line.color, str) and (line.width or 1) > 0:
+            out.add(line.color)
+    return out
+
+
+def test_charts_use_the_app_palette_and_layout(root):
+    series = {*charts.SCENARIO_PALETTE, charts.BASELINE_COLOUR, an.MUTED}
+    default_template = go.Figure().layout.template  # no "plotly_white" of the command line
+    brands = set(charts.PALETTE)
+    for folder in RESULTS:
+        result = an.load_result(root, folder)
+        for fig in an.figures(result):
+            used = colours_of(fig)
+            assert used, (folder, fig.layout.title.text)
+            assert used <= series | brands, (folder, used)
+            if folder in ("attr", "sens", "opt", "truth"):
+                assert used <= series, (folder, used)  # no Plotly default blue and orange
+            assert fig.layout.title.x == 0 and fig.layout.legend.orientation == "h"
+            assert fig.layout.template == default_template  # as Compare's: the app's theme
+    truth = an.load_result(root, "truth")
+    markov, real = an.truth_figure(truth).data
+    assert real.marker.color == charts.BASELINE_COLOUR  # the reference in Compare's baseline grey
+    attribution = an.attribution_figure(an.load_result(root, "attr"))
+    assert attribution.layout.yaxis.tickformat == ".1~%"  # shares on a % axis
+
+
+def morris_result(tmp_path, kpi="share__challenger"):
+    table = pl.DataFrame(
+        {
+            "param": ["wom.talk_rate", "brands.challenger.price"],
+            "mu": [0.001, -0.02],
+            "mu_star": [0.004, 0.02],
+            "mu_star_conf": [0.01, 0.005],  # wider than mu* for the first
+            "mu_star_low": [-0.006, 0.015],  # as an older file may hold it: below zero
+            "mu_star_high": [0.014, 0.025],
+            "sigma": [0.006, 0.004],
+            "rank": [2, 1],
+            "kpi": [kpi, kpi],
+            "method": ["morris", "morris"],
+        }
+    )
+    return an.AnalysisResult(
+        tmp_path, "sensitivity", "journeysim sensitivity", {"kpi": kpi, "method": "morris"},
+        tables={"sensitivity.parquet": table},
+    )  # fmt: skip
+
+
+def test_morris_error_bars_stop_at_zero_and_match_the_table(tmp_path, root):
+    result = morris_result(tmp_path)
+    fig = an.sensitivity_figure(result)
+    mu_star = fig.data[0]
+    assert list(mu_star.x) == ["brands.challenger.price", "wom.talk_rate"]  # ranked
+    assert list(mu_star.y) == pytest.approx([2.0, 0.4])  # pp: a share KPI
+    minus, plus = list(mu_star.error_y.arrayminus), list(mu_star.error_y.array)
+    assert minus == pytest.approx([0.5, 0.4])  # min(conf, mu*): the arm stops at 0
+    assert plus == pytest.approx([0.5, 1.0])
+    assert all(y - m >= 0 for y, m in zip(mu_star.y, minus, strict=True))
+    view = an.table_view(result, "sensitivity.parquet").frame
+    assert view.columns[:3] == ["Parameter", "μ: mean effect (pp)", "μ*: mean absolute effect (pp)"]
+    assert view["μ* 95% low (pp)"].to_list() == pytest.approx(
+        [y - m for y, m in zip(mu_star.y, minus, strict=True)]
+    )
+    assert view["μ* 95% high (pp)"].to_list() == pytest.approx(
+        [y + p for y, p in zip(mu_star.y, plus, strict=True)]
+    )
+    assert fig.layout.yaxis.title.text == "Effect on Share at end, challenger (pp)"
+    assert "kpi" not in " ".join(view.columns).lower()
+    # the real result too: every arm within [0, mu*]
+    (real,) = an.figures(an.load_result(root, "sens"))
+    bars = real.data[0]
+    assert all(0 <= m <= y + 1e-12 for y, m in zip(bars.y, bars.error_y.arrayminus, strict=True))
+
+
+def test_sobol_indices_read_as_shares_of_the_variance(tmp_path):
+    table = pl.DataFrame(
+        {
+            "param": ["a.x", "b.y"],
+            "S1": [0.6, 0.1], "S1_conf": [0.1, 0.2], "S1_low": [0.5, -0.1], "S1_high": [0.7, 0.3],
+            "ST": [0.7, 0.2], "ST_conf": [0.1, 0.1], "ST_low": [0.6, 0.1], "ST_high": [0.8, 0.3],
+            "rank": [1, 2],
+        }
+    )  # fmt: skip
+    result = an.AnalysisResult(
+        tmp_path, "sensitivity", "x", {"kpi": "revenue__budget", "method": "sobol"},
+        tables={"sensitivity.parquet": table},
+    )  # fmt: skip
+    fig = an.sensitivity_figure(result)
+    assert [t.name for t in fig.data] == [
+        "S1: first-order share of the variance",
+        "ST: total share of the variance",
+    ]
+    assert fig.layout.yaxis.tickformat == ".1~%"
+    view = an.table_view(result, "sensitivity.parquet")
+    assert view.frame["S1: first-order share of the variance (%)"].to_list() == pytest.approx(
+        [60.0, 10.0]
+    )
+    assert view.formats["S1 95% half-width (pp)"].format.endswith(" pp")
