@@ -46,7 +46,6 @@ def main() -> None:
     """Set up the page, the shared state and the navigation, then run the chosen page."""
     st.set_page_config(page_title="journeysim", page_icon=":material/route:", layout="wide")
     common.init_state()
-    common.keep_view_state()
     pages = [
         st.Page(
             importlib.import_module(f"app_pages.{module}").page,

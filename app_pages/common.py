@@ -4,7 +4,7 @@ State has one source of truth: ``Settings`` in ``st.session_state["settings"]``,
 the compare form (or read from the URL when a session starts) and mirrored into the
 URL's query parameters on every script run, so a reload or a shared link reproduces
 the comparison. Widgets that only change the view keep their value across page
-switches (``keep_view_state``).
+switches (``VIEW``).
 
 Runs go through ``load_config`` (cached by overrides) and ``simulate`` (cached by the
 resolved config, ``st.cache_data``). A run executes in a worker thread so the page can
@@ -31,12 +31,11 @@ from omegaconf import OmegaConf
 from sim import dashboard as dash
 from sim.config import ROOT, ConfigError, ConfigWarning, load_config
 
-#: Widget keys of view choices, kept when the user visits another page and comes back.
-VIEW_KEYS = (
-    "focus_brand", "focus_scenario", "delta_kpis", "level_intervals", "any_metric",
-    "diff_metric", "journey_scenario", "journey_window", "journey_stays", "sweep_kpi",
-    "sweep_x", "sweep_y", "sweep_scenarios",
-)  # fmt: skip
+#: How every view choice (brand, scenario, tab, toggles, the sweep explorer's axes) keeps its
+#: value: Streamlit keeps it for the session when its page is not shown, and holds it in the
+#: URL (the widget's key is the query parameter), so a round trip, a reload or a shared link
+#: restores the view as well as the comparison.
+VIEW = {"persist_state": "session", "bind": "query-params"}
 SETTINGS = "settings"
 COMPARISON = "comparison"
 RUN_REQUEST = "run_request"
@@ -211,13 +210,6 @@ def init_state() -> None:
         st.session_state[NOTICE] = " ".join(notes)
 
 
-def keep_view_state() -> None:
-    """Keep view widgets' values when their page is not shown (Streamlit drops them)."""
-    kept = [k for k in st.session_state if k in VIEW_KEYS or str(k).startswith("sweep_hold_")]
-    for key in kept:
-        st.session_state[key] = st.session_state[key]
-
-
 def settings() -> dash.Settings:
     """The session's settings (the one source of truth)."""
     return st.session_state[SETTINGS]
@@ -241,9 +233,14 @@ def sync_url() -> None:
         query["run"] = "1"
     if st.session_state.get(SWEEP):
         query["sweep"] = str(st.session_state[SWEEP])
-    current = {k: st.query_params[k] for k in st.query_params}
+    # only the comparison's own parameters: the view widgets keep theirs (``VIEW``)
+    ours = {*dash.state.QUERY_KEYS, "run", "sweep"}
+    current = {k: st.query_params[k] for k in st.query_params if k in ours}
     if current != query:
-        st.query_params.from_dict(query)
+        for key in ours - query.keys():
+            if key in st.query_params:
+                del st.query_params[key]
+        st.query_params.update(query)
 
 
 def request_run(new_settings: dash.Settings) -> None:

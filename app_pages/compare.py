@@ -206,10 +206,12 @@ def headline_section(comp: dash.Comparison) -> None:
     st.subheader("Headline")
     c1, c2 = st.columns(2)
     common.valid_choice("focus_brand", comp.brands)
-    brand = c1.selectbox("Brand", comp.brands, key="focus_brand")
+    brand = c1.selectbox("Brand", comp.brands, key="focus_brand", **common.VIEW)
     options = comp.others or [comp.baseline]
     common.valid_choice("focus_scenario", options)
-    scenario = c2.selectbox(f"Scenario vs {comp.baseline}", options, key="focus_scenario")
+    scenario = c2.selectbox(
+        f"Scenario vs {comp.baseline}", options, key="focus_scenario", **common.VIEW
+    )
     items = dash.headline(comp.table, scenario, brand, comp.baseline)
     if not items:
         st.info(f"{brand} has no customers in {scenario}.")
@@ -267,7 +269,7 @@ def deltas_section(comp: dash.Comparison) -> None:
 def levels_section(comp: dash.Comparison) -> None:
     """KPI levels: a row per scenario and brand, a column per KPI with its unit."""
     common.heading("KPI levels by scenario and brand", "levels")
-    intervals = st.toggle("Show 95% intervals", key="level_intervals")
+    intervals = st.toggle("Show 95% intervals", key="level_intervals", **common.VIEW)
     frame, specs = dash.kpi_levels(comp.table, intervals=intervals)
     labels = {"scenario": "Scenario", "brand": "Brand"}
     labels.update({f"{k} 95% CI": f"{dash.kpi_title(k)} 95% CI" for k in specs})
@@ -292,7 +294,7 @@ def charts_section(comp: dash.Comparison) -> None:
         "dashed: events and rivals' responses that last to the end of the run."
     )
     names = ["Retention", *[t for t, _ in TAB_METRICS], "Any metric", "Difference vs baseline"]
-    tabs = st.tabs(names)
+    tabs = st.tabs(names, key="view_tab", on_change="rerun", bind="query-params")
     with tabs[0]:
         fig, note = comp.retention_figure()
         st.plotly_chart(fig, key="chart_retention")
@@ -313,7 +315,9 @@ def any_metric(comp: dash.Comparison) -> None:
     """Any metric column the runs recorded (new engine columns appear here by themselves)."""
     columns = dash.metric_columns(comp.metrics)
     common.valid_choice("any_metric", columns)
-    column = st.selectbox("Metric", columns, key="any_metric", format_func=dash.metric_title)
+    column = st.selectbox(
+        "Metric", columns, key="any_metric", format_func=dash.metric_title, **common.VIEW
+    )
     st.plotly_chart(comp.metric_figure(column), key="chart_any")
 
 
@@ -327,7 +331,9 @@ def difference(comp: dash.Comparison) -> None:
     common.valid_choice("diff_metric", columns, "customers")
     if "diff_metric" not in st.session_state and "customers" in columns:
         st.session_state["diff_metric"] = "customers"
-    column = st.selectbox("Metric", columns, key="diff_metric", format_func=dash.metric_title)
+    column = st.selectbox(
+        "Metric", columns, key="diff_metric", format_func=dash.metric_title, **common.VIEW
+    )
     st.plotly_chart(comp.difference_figure(column), key="chart_difference")
 
 

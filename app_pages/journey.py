@@ -35,12 +35,14 @@ def page() -> None:
     c1, c2, c3 = st.columns([1, 2, 1], vertical_alignment="bottom")
     options = comp.others or [comp.baseline]
     common.valid_choice("journey_scenario", options)
-    other = c1.selectbox(f"Compare {comp.baseline} with", options, key="journey_scenario")
+    other = c1.selectbox(
+        f"Compare {comp.baseline} with", options, key="journey_scenario", **common.VIEW
+    )
     window = st.session_state.get("journey_window")
     if not window or not (1 <= window[0] <= window[1] <= last):
         st.session_state["journey_window"] = (1, min(last, 30))
-    start, end = c2.slider("Days (window of moves)", 1, last, key="journey_window")
-    stays = c3.toggle("Include customers who stayed", key="journey_stays")
+    start, end = c2.slider("Days (window of moves)", 1, last, key="journey_window", **common.VIEW)
+    stays = c3.toggle("Include customers who stayed", key="journey_stays", **common.VIEW)
     labels = [comp.baseline] if other == comp.baseline else [comp.baseline, other]
     figures = comp.sankeys(labels, start, end, include_stays=stays)
     if not any(f.data[0].link.value for f in figures):

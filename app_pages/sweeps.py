@@ -113,12 +113,12 @@ def explore(root) -> None:
         axes = ["scenario"]
     c1, c2, c3 = st.columns(3)
     common.valid_choice("sweep_kpi", kpis)
-    kpi = c1.selectbox("KPI", kpis, key="sweep_kpi", format_func=dash.human_name)
+    kpi = c1.selectbox("KPI", kpis, key="sweep_kpi", format_func=dash.human_name, **common.VIEW)
     common.valid_choice("sweep_x", axes)
-    x = c2.selectbox("x", axes, key="sweep_x")
+    x = c2.selectbox("x", axes, key="sweep_x", **common.VIEW)
     y_options = [NONE, *[a for a in axes if a != x]]
     common.valid_choice("sweep_y", y_options)
-    y = c3.selectbox("y (heatmap)", y_options, key="sweep_y")
+    y = c3.selectbox("y (heatmap)", y_options, key="sweep_y", **common.VIEW)
     y = None if y == NONE else y
     chosen_axes = [x] if y is None else [x, y]
     view = done
@@ -127,7 +127,7 @@ def explore(root) -> None:
         kept = st.session_state.get("sweep_scenarios")
         if kept is None or not set(kept) <= set(scenarios):
             st.session_state["sweep_scenarios"] = scenarios
-        keep = st.multiselect("Scenarios", scenarios, key="sweep_scenarios")
+        keep = st.multiselect("Scenarios", scenarios, key="sweep_scenarios", **common.VIEW)
         view = view.filter(view["scenario"].is_in(keep))
     held = {}
     others = [k for k in dash.held_keys(view, chosen_axes) if k != "scenario"]
@@ -137,7 +137,7 @@ def explore(root) -> None:
             options = [dash.AVERAGE, *dash.axis_values(view[key].to_list())]
             common.valid_choice(f"sweep_hold_{key}", options)
             held[key] = cols[k % len(cols)].selectbox(
-                f"Hold {key} at", options, key=f"sweep_hold_{key}"
+                f"Hold {key} at", options, key=f"sweep_hold_{key}", **common.VIEW
             )
     view = dash.hold(view, held)
     if view.height == 0:

@@ -104,8 +104,12 @@ def test_a_comparison_is_what_the_form_url_and_command_say_and_survives_page_swi
     settings = at.session_state["settings"]
     assert comp.settings == settings
     assert comp.labels == ["baseline", "chatbot_rollout", "price_war", "levers"]
-    # the URL holds exactly these settings, and says the comparison ran
-    assert at.query_params == {**dash.to_query(settings), "run": "1"}
+    # the URL holds exactly these settings, and says the comparison ran; the view widgets
+    # hold theirs beside them (their keys)
+    ours = {k: v for k, v in at.query_params.items() if k in {*dash.state.QUERY_KEYS, "run"}}
+    assert ours == {**dash.to_query(settings), "run": "1"}
+    assert set(at.query_params) - set(ours) <= {"focus_brand", "focus_scenario", "view_tab",
+                                                "diff_metric", "any_metric", "level_intervals"}  # fmt: skip
     assert at.query_params["levers"] == "wom.talk_rate:0.3"
     # each run got the overrides it was planned with, and the config they resolve to
     cfg = load_config([])
@@ -165,7 +169,11 @@ def test_a_comparison_is_what_the_form_url_and_command_say_and_survives_page_swi
     }  # fmt: skip
     assert back.selectbox(key="focus_brand").value == "budget"
     assert headline(back) == before
-    assert back.query_params == {**dash.to_query(settings), "run": "1"}
+    ours = {k: v for k, v in back.query_params.items() if k in {*dash.state.QUERY_KEYS, "run"}}
+    assert ours == {**dash.to_query(settings), "run": "1"}
+    # the view is in the URL too: a shared link opens on the same brand and scenario
+    assert (back.query_params["focus_brand"], back.query_params["focus_scenario"]) == (
+        "budget", "levers")  # fmt: skip
 
     # the shared URL, opened in a new session, reproduces the same comparison; it carries
     # typed overrides (someone else's text), so it waits for a click on Run

@@ -117,7 +117,7 @@ def headline(page) -> list[str]:
 def wait_results(page) -> None:
     page.get_by_text("Differences against the baseline").wait_for(timeout=RUN_TIMEOUT)
     page.locator("[data-testid='stMetric']").first.wait_for(timeout=RUN_TIMEOUT)
-    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot >> visible=true").first.wait_for(timeout=60_000)
 
 
 def test_a_strategist_compares_shares_and_downloads(app_url, tmp_path):
@@ -149,32 +149,48 @@ def test_a_strategist_compares_shares_and_downloads(app_url, tmp_path):
             cards = headline(page)
             assert len(cards) == 6 and "Retention" in cards[1] and "%" in cards[1]
             command = page.locator("[data-testid='stCode']").first.inner_text()
-            assert "scenario=baseline,chatbot_rollout,price_war" in command
+            assert command.startswith("journeysim compare --baseline baseline")
+            assert "--scenarios chatbot_rollout,price_war" in command
             assert "market.customers=1000" in command and "sim.steps=80" in command
             url = page.url
             assert "run=1" in url and "scenarios=chatbot_rollout%2Cprice_war" in url
             shoot(page, shots / "compare.png")
 
-            # every page, then back: settings and results kept, nothing rerun
+            # view choices: a brand for the headline, intervals shown, another chart tab
+            page.locator(".st-key-focus_brand").click()
+            page.get_by_role("option", name="budget").click()
+            page.locator(".st-key-level_intervals label").click()
+            page.get_by_role("tab", name="Revenue and profit").click()
+            page.wait_for_timeout(1500)
+            view = headline(page)
+            assert view != cards  # the budget brand's headline
+            assert "focus_brand=budget" in page.url and "view_tab=" in page.url
+
+            # every page, then back: settings, results and the view kept, nothing rerun
             for name, ready in (("Journey", "Where customers are"),
                                 ("Sweep explorer", "averages over"),
                                 ("Explain the model", "Events compete")):  # fmt: skip
                 page.get_by_role("link", name=name).click()
                 page.get_by_text(ready).first.wait_for(timeout=60_000)
-                page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+                page.locator(".js-plotly-plot >> visible=true").first.wait_for(timeout=60_000)
                 assert "run=1" in page.url  # the settings stay in the URL on every page
                 shoot(page, shots / f"{name.lower().replace(' ', '_')}.png")
             page.get_by_role("link", name="Compare scenarios").click()
             wait_results(page)
             assert box.get_by_text("price_war").count() == 1  # the form kept its scenarios
             expect(page.locator("[data-testid='stSlider']").first).to_contain_text("1,000")
-            assert headline(page) == cards
+            assert headline(page) == view
+            expect(page.locator(".st-key-level_intervals input")).to_be_checked()
+            expect(page.get_by_role("tab", name="Revenue and profit")).to_have_attribute(
+                "aria-selected", "true"
+            )
+            url = page.url  # the view travels with the link
 
             # the shared URL in a new session reproduces the comparison
             other = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
             other.goto(url, wait_until="networkidle")
             wait_results(other)
-            assert headline(other) == cards
+            assert headline(other) == view
             assert other.locator("[data-testid='stCode']").first.inner_text() == command
             other.context.close()
 
