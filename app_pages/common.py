@@ -457,8 +457,16 @@ def execute_pending_run() -> None:
 
 
 def show_run_errors() -> None:
-    """Why the last requested comparison did not run (one message each)."""
-    for message in st.session_state.pop(RUN_ERRORS, []):
+    """Why the last requested comparison did not run (one message each).
+
+    Also as a toast, which stays in view wherever the page is scrolled: with the levers
+    open, the form is taller than the screen, and Run must never seem to do nothing.
+    """
+    messages = st.session_state.pop(RUN_ERRORS, [])
+    if messages:
+        more = f" (and {len(messages) - 1} more, under the form)" if len(messages) > 1 else ""
+        st.toast(f"Not run: {messages[0]}{more}", icon=":material/error:", duration="long")
+    for message in messages:
         st.error(message, icon=":material/error:")
 
 

@@ -213,18 +213,27 @@ def test_the_same_settings_again_come_from_the_cache():
         ("hydra.run.dir=/tmp/x", "Hydra settings"),  # the command line's, not the app's
         ("+hydra.callbacks.x=${oc.create:{a: 1}}", "Hydra settings"),
         ("network.path=/etc/hostname", "network.path"),  # a server file outside the roots
+        ("a." + "b" * 3000 + "=1", "3,004 characters"),  # never the venv's path
+        ("market.churn.reference=" + "9" * 5000, "characters"),
+        ("brands.budget.margin=0." + "3" * 500, "500 digits"),  # not Python's own advice
+        ("brands.incumbent.price=[", "not a valid override"),  # no parser class names
     ],
 )
 def test_refused_or_invalid_overrides_give_one_message_and_no_run(typed, named):
     import os
+    import sys
 
     at = app({**SMALL, "replicates": "1"}).run()
     at.text_input(key="form_overrides").input(typed)
     run_form(at)
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and named in errors[0], errors
-    for secret in (os.environ.get("PATH"), os.environ.get("HOME")):
+    for secret in (os.environ.get("PATH"), os.environ.get("HOME"), sys.prefix):
         assert not secret or secret not in errors[0]
+    for raw in ("Exception", "Error:", "set_int_max_str_digits", "hydra.cc"):
+        assert raw not in errors[0]
+    assert len(errors[0]) < 300 and "\n" not in errors[0]
+    assert [t.value for t in at.toast] == [f"Not run: {errors[0]}"]  # in view when scrolled
     assert len(at.metric) == 0
     assert "comparison" not in at.session_state
     # the form keeps what was typed, so it can be corrected, and Run works again

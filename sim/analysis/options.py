@@ -57,8 +57,9 @@ def read_table(path: Path, what: str, **csv_options):
             return pl.read_parquet(path)
         if suffix in (".csv", ".txt", ""):
             return pl.read_csv(path, infer_schema_length=None, **csv_options)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
-        raise ConfigError(f"{path}: cannot be read as a table ({type(exc).__name__})") from None
+    except Exception:  # noqa: BLE001 - any reader failure is a bad file
+        why = "damaged, or not CSV or parquet"
+        raise ConfigError(f"{path}: cannot be read as a table ({why})") from None
     raise ConfigError(f"{path}: must be a .csv or .parquet file")
 
 

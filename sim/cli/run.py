@@ -290,6 +290,7 @@ def _command(argv: list[str]) -> int:
     from hydra._internal.utils import get_args_parser
 
     from sim.config import one_line
+    from sim.config.compose import check_overrides
     from sim.config.safety import check_argv, warn_repeated_keys
 
     try:
@@ -308,6 +309,10 @@ def _command(argv: list[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed its usage line
         return int(exc.code or 2)
+    try:
+        check_overrides(args.overrides)  # lengths and numbers Python itself would refuse
+    except ConfigError as exc:
+        return error(str(exc))
     warn_repeated_keys(args.overrides)
     if not any(a in INFORMATIONAL for a in argv):
         source = Source(args.config_name or "config", args.config_path, args.config_dir)

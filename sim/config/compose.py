@@ -7,6 +7,7 @@ config is checked for anything executable before it is used, whatever its source
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -103,7 +104,46 @@ def check_overrides(overrides) -> list[str]:
             raise ConfigError(
                 f"overrides[{k}]={item!r}: must be a string such as 'market.customers=1000'"
             )
+        if len(item) > MAX_OVERRIDE_CHARS:
+            raise ConfigError(f"{shortened(item)}: an override of {len(item):,} characters "
+                              f"(at most {MAX_OVERRIDE_CHARS:,})")  # fmt: skip
+        digits = max((len(run) for run in LONG_NUMBER.findall(item)), default=0)
+        if digits:
+            raise ConfigError(f"{shortened(item)}: a number of {digits:,} digits "
+                              f"(at most {MAX_DIGITS})")  # fmt: skip
     return items
+
+
+#: Longest override accepted (a config's longest key and value are far shorter).
+MAX_OVERRIDE_CHARS = 1000
+#: Most digits in a number (Python refuses to read integers of more than 4,300).
+MAX_DIGITS = 100
+LONG_NUMBER = re.compile(rf"\d{{{MAX_DIGITS + 1},}}")
+
+
+def parse_overrides(overrides: Iterable[str]) -> list:
+    """Hydra's parse of each override; one that breaks the grammar is named in one line.
+
+    Raises:
+        ConfigError: ``<override>: not a valid override (<the grammar's words>)``.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    parser = OverridesParser.create()
+    parsed = []
+    for text in overrides:
+        try:
+            parsed += parser.parse_overrides([text])
+        except HydraException as exc:  # the grammar's words, without its link
+            why = one_line(exc).split(" See https://")[0]
+            raise ConfigError(f"{shortened(text)}: not a valid override ({why})") from None
+    return parsed
+
+
+def shortened(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters (with an ellipsis) for a one-line message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 #: Mappings a market cannot do without: an override emptying one is an error, not a no-op.
@@ -116,14 +156,7 @@ def check_intent(overrides: list[str]) -> None:
     Raises:
         ConfigError: an override empties or deletes the brands or the channels.
     """
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
-
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except HydraException as exc:
-        raise ConfigError(one_line(exc)) from None
-    for o in parsed:
+    for o in parse_overrides(overrides):
         key = o.get_key_element()
         if key not in REQUIRED_MAPPINGS or o.is_sweep_override():
             continue

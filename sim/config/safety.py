@@ -409,16 +409,12 @@ def check_override_content(overrides: Iterable[str], trust: str = "shell") -> No
     Raises:
         ConfigError: one line naming the override and the rule.
     """
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
+    from sim.config.compose import parse_overrides
 
-    from sim.config.compose import one_line
-
-    items = list(overrides)
     try:
-        parsed = OverridesParser.create().parse_overrides(items)
-    except HydraException as exc:
-        refuse(one_line(exc))
+        parsed = parse_overrides(overrides)
+    except ConfigError as exc:
+        refuse(str(exc))
     for o in parsed:
         key = o.key_or_group.lstrip("/")
         values = _override_values(o)

@@ -195,8 +195,8 @@ def load_result(root: str | Path, candidate: str | Path) -> AnalysisResult:
             result.tables[name] = _read_table(path)
         except ValueError as exc:
             result.problems.append(str(exc))
-        except Exception as exc:  # noqa: BLE001 - a corrupt or partial file
-            result.problems.append(f"{name}: cannot be read ({type(exc).__name__})")
+        except Exception:  # noqa: BLE001 - a corrupt or partial file
+            result.problems.append(f"{name}: cannot be read (damaged, incomplete or not a table)")
     for name in TEXTS:
         path = folder / name
         if path.is_file():
@@ -1028,8 +1028,9 @@ def figures(result: AnalysisResult) -> list[go.Figure]:
             continue
         try:
             out.append(draw(result))
-        except Exception as exc:  # noqa: BLE001 - a table with unexpected columns
-            result.problems.append(f"a figure could not be drawn ({type(exc).__name__}: {exc})")
+        except Exception:  # noqa: BLE001 - a table with unexpected columns
+            why = "its table has other columns"
+            result.problems.append(f"the {name} chart could not be drawn ({why})")
     return out
 
 
