@@ -280,7 +280,7 @@ def levels_section(comp: dash.Comparison) -> None:
         column_config=common.column_config(specs, labels),
     )
     st.caption(
-        f"Means over {comp.settings.replicates} replicates; totals over the "
+        f"Means over {dash.plural(comp.settings.replicates, 'replicate')}; totals over the "
         f"{comp.settings.steps} days, counts and shares at the end."
     )
 
@@ -297,8 +297,11 @@ def charts_section(comp: dash.Comparison) -> None:
     tabs = st.tabs(names, key="view_tab", on_change="rerun", bind="query-params")
     with tabs[0]:
         fig, note = comp.retention_figure()
-        st.plotly_chart(fig, key="chart_retention")
-        st.caption(note)
+        if fig is None:
+            st.info(note, icon=":material/info:")
+        else:
+            st.plotly_chart(fig, key="chart_retention")
+            st.caption(note)
     for tab, (_title, columns) in zip(tabs[1 : 1 + len(TAB_METRICS)], TAB_METRICS, strict=True):
         with tab:
             for column in columns:

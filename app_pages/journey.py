@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import common
+from sim import dashboard as dash
 
 
 def page() -> None:
@@ -40,7 +41,8 @@ def page() -> None:
     )
     window = st.session_state.get("journey_window")
     if not window or not (1 <= window[0] <= window[1] <= last):
-        st.session_state["journey_window"] = (1, min(last, 30))
+        starts = [w.start for w in comp.windows if w.scenario == other]
+        st.session_state["journey_window"] = dash.default_journey_window(starts, last)
     start, end = c2.slider("Days (window of moves)", 1, last, key="journey_window", **common.VIEW)
     stays = c3.toggle("Include customers who stayed", key="journey_stays", **common.VIEW)
     labels = [comp.baseline] if other == comp.baseline else [comp.baseline, other]

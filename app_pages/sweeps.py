@@ -184,7 +184,7 @@ def show_view(view, kpi: str, x: str, y: str | None) -> None:
             ", ".join(f"{k} = {t[k]}" for k in keys)
             + f" ({dash.format_value(t['diff'], kind, delta=True)} "
             f"{dash.format_interval(t['low'], t['high'], kind, with_units=False)}, "
-            f"{t['pairs']} seeds)"
+            f"{dash.plural(t['pairs'], 'seed')})"
             for t in ties[:6]
         )
         more = f" and {len(ties) - 6} more" if len(ties) > 6 else ""

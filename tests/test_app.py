@@ -297,8 +297,10 @@ def test_journey_page_runs_the_comparison_when_asked_and_lines_up_two_sankeys():
     assert specs[1]["layout"]["title"]["text"].startswith("service_outage:")
     strip = [lab.split(" · ")[0] for lab in left["node"]["label"]]
     assert strip == [lab.split(" · ")[0] for lab in right["node"]["label"]]  # same nodes
+    # the window opens on the outage (day 60 of 80), not on 30 days before it
+    assert at.slider(key="journey_window").value == (51, 80)
     flows = comp.flows.filter(pl.col("scenario") == "baseline")
-    want = dash.sankey_data(flows, 1, 30, states=strip[: len(strip) // 2])
+    want = dash.sankey_data(flows, 51, 80, states=strip[: len(strip) // 2])
     assert left["link"]["value"] == pytest.approx(want["value"])
     # a later window with stays
     at.toggle(key="journey_stays").set_value(True)

@@ -384,6 +384,14 @@ def _policy_metrics(steps=10):
     return pl.DataFrame(rows)
 
 
+def test_the_journey_window_opens_on_the_first_event():
+    assert dash.default_journey_window([60, 90], last=365) == (60, 89)
+    assert dash.default_journey_window([], last=365) == (1, 30)
+    assert dash.default_journey_window([0], last=365) == (1, 30)  # day 0 is the status quo
+    assert dash.default_journey_window([60], last=70) == (41, 70)  # the event stays inside
+    assert dash.default_journey_window([5], last=20) == (1, 20)
+
+
 def test_response_windows_show_when_a_rivals_policy_acted():
     configs = {"war": {"brands": {
         "r": {"price": 1.0},
@@ -607,8 +615,22 @@ def test_comparison_frames_and_figures(comparison):
     assert any(s.type == "rect" and s.x0 == 60 for s in fig.layout.shapes)
     diff = comparison.difference_figure("customers")
     assert [t.name for t in diff.data if t.showlegend] == ["service_outage", "levers"]
-    fig, note = comparison.retention_figure(min_cohort=100)
-    assert "fewer than 100 acquired customers, or under 10% of all acquired" in note
+    # a difference of shares is in percentage points, as its axis title says
+    pp = comparison.difference_figure("share")
+    titles = [a.title.text for a in pp.select_yaxes() if a.title.text]
+    assert titles and all("pp" in t for t in titles)
+    assert "%" not in pp.layout.yaxis.tickformat
+    share_diff = comparison.metric_figure("share").data[1].y
+    assert max(abs(v) for t in pp.data if t.fill is None for v in t.y) > 0.01  # x 100
+    assert max(share_diff) <= 1
+    # money axes never print an exponent (3.5e+5): thousands separators instead
+    assert "g" not in comparison.metric_figure("cumulative_profit").layout.yaxis.tickformat
+    fig, note = comparison.retention_figure(min_cohort=5)
+    assert fig is not None and "fewer than 5 acquired customers, or under 10% of all" in note
+    # too short a run for any cohort: no empty chart, a note saying why
+    empty, why = comparison.retention_figure(min_cohort=10**9)
+    assert empty is None and "No cohort retention curve" in why
+    assert (dash.plural(1, "replicate"), dash.plural(3, "pair")) == ("1 replicate", "3 pairs")
     left, right = comparison.sankeys(["baseline", "service_outage"], 1, 30)
     assert list(left.data[0].node.label)[0].split(" · ")[0] == list(
         right.data[0].node.label)[0].split(" · ")[0]  # fmt: skip

@@ -177,17 +177,25 @@ class Comparison:
         """A metric's paired difference against the baseline over time."""
         info = metric_info(column)
         band = fr.difference_band(self.metrics, column, self.baseline)
+        kind = info.kind
+        if kind == "percent":  # a difference of shares is in percentage points, as titled
+            band = band.with_columns(pl.col("mean", "low", "high") * 100)
+            kind = "pp"
         return band_figure(
             band, facet="brand", title=f"{info.label}: difference against {self.baseline}",
-            y_title=f"difference in {metric_title(column, delta=True)}", kind=info.kind,
+            y_title=f"difference in {metric_title(column, delta=True)}", kind=kind,
             colours=self.colours, order=self.labels, facets=self.brands,
             windows=self.windows, zero_line=True,
         )  # fmt: skip
 
     def retention_figure(
         self, min_cohort: int = 100, min_share: float = 0.1
-    ) -> tuple[go.Figure, str]:
-        """Cohort retention by tenure, with a note on where the curves are cut."""
+    ) -> tuple[go.Figure | None, str]:
+        """Cohort retention by tenure, with a note on where the curves are cut.
+
+        None instead of a figure when no brand has a curve (a short run or a small market):
+        the note says why, and no empty chart with a meaningless axis is drawn.
+        """
         band = fr.retention_band(self.retention, min_cohort=min_cohort, min_share=min_share)
         cut = fr.retention_cut(self.retention, min_cohort, min_share)
         longest = int(self.retention["tenure"].max()) if self.retention.height else 0
@@ -201,11 +209,16 @@ class Comparison:
             + (f"; no curve for {', '.join(none)} (too few customers acquired)" if none else "")
             + "."
         )
+        facets = [b for b in self.brands if cut.get(b) is not None]
+        if not facets or band.height == 0:
+            return None, (
+                f"No cohort retention curve: no brand acquired {min_cohort} customers in these "
+                f"{self.settings.steps} days (run longer, or with more customers)."
+            )
         fig = band_figure(
             band, facet="brand", title="Cohort retention: share of a cohort still a customer",
             y_title="still a customer (%)", kind="percent", colours=self.colours,
-            order=self.labels, facets=[b for b in self.brands if cut.get(b) is not None],
-            x="tenure", x_title="days since joining",
+            order=self.labels, facets=facets, x="tenure", x_title="days since joining",
         )  # fmt: skip
         return fig, note
 

@@ -383,10 +383,19 @@ def column_spec(
 
 
 def plotly_tickformat(kind: str) -> str:
-    """A d3 tick format for an axis of this kind: % axes for fractions, separators else."""
-    return {"percent": ".1~%", "score": ".2f", "points": "+.0f"}.get(kind, ",.4~g")
+    """A d3 tick format for an axis of this kind.
+
+    % axes for fractions, percentage points for their differences, else thousands
+    separators and never an exponent (350,000, not 3.5e+5).
+    """
+    return {"percent": ".1~%", "score": ".2f", "points": "+.0f", "pp": "+.2~f"}.get(kind, ",.4~r")
 
 
 def plotly_hoverformat(kind: str) -> str:
     """A d3 hover format for values of this kind."""
-    return {"percent": ".2%", "score": ".3f", "points": "+.1f"}.get(kind, ",.4~g")
+    return {"percent": ".2%", "score": ".3f", "points": "+.1f", "pp": "+.2f"}.get(kind, ",.4~r")
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 replicate', '3 replicates' ('1 pair', '2 pairs'); ``many`` for an irregular plural."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"

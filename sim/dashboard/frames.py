@@ -280,3 +280,14 @@ def stage_band(stages: pl.DataFrame, level: float = 0.95) -> pl.DataFrame:
     )
     band = replicate_band(full, "share", level, by=("scenario", "step", "state"))
     return band.with_columns(pl.col("low").clip(0.0, 1.0), pl.col("high").clip(0.0, 1.0))
+
+
+def default_journey_window(starts: Sequence[int], last: int, width: int = 30) -> tuple[int, int]:
+    """The journey page's first window of days: from the first event on, else from day 1.
+
+    ``starts`` are the first days of the compared scenario's events (and responses); a
+    window before every event would show a scenario that has not started yet.
+    """
+    first = min((int(t) for t in starts if 1 <= int(t) <= last), default=1)
+    start = max(1, min(first, last - width + 1)) if last >= width else 1
+    return start, min(last, start + width - 1)
