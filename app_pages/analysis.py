@@ -17,6 +17,7 @@ import streamlit as st
 from app_pages import common
 from sim import dashboard as dash
 from sim.dashboard import analysis as an
+from sim.dashboard import analysis_figures as figs
 
 
 def page(results_root: str | Path | None = None) -> None:
@@ -79,7 +80,7 @@ def show(result: an.AnalysisResult) -> None:
             column.metric(item.label, item.value, help=item.help or None, border=True)
     st.markdown("Reproduce it with:")
     st.code(result.command, language="bash", wrap_lines=True)
-    figures = an.figures(result)
+    figures = figs.figures(result)
     for problem in result.problems:
         st.warning(problem, icon=":material/warning:")
     for k, fig in enumerate(figures):

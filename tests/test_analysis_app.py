@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from sim.cli import main
 from sim.config import ROOT
 from sim.dashboard import analysis as an
+from sim.dashboard import analysis_figures as figs
 from sim.dashboard import charts
 from sim.dashboard.format import format_value
 
@@ -65,7 +66,7 @@ def test_results_are_found_and_read(root):
         result = an.load_result(root, folder)
         assert result.tool == tool and result.command.startswith(f"journeysim {tool} ")
         assert set(result.tables) == tables and not result.problems
-        assert an.figures(result) and an.headline(result)
+        assert figs.figures(result) and an.headline(result)
         if tool in ("calibrate", "optimise"):
             assert "best.yaml" in result.texts and "space.yaml" in result.texts
 
@@ -98,7 +99,7 @@ def test_a_corrupt_table_is_a_message_not_a_crash(root, tmp_path):
         result = an.load_result(root, "broken")
         assert any("sensitivity.parquet: cannot be read" in p for p in result.problems)
         assert any("samples.parquet: missing" in p for p in result.problems)
-        assert an.figures(result) == []
+        assert figs.figures(result) == []
         (copy / "analysis.yaml").write_text("tool: [unclosed\n")
         with pytest.raises(ValueError, match="cannot be read"):
             an.load_result(root, "broken")
@@ -190,7 +191,7 @@ def test_every_label_on_the_page_is_a_human_name(root):
             view = an.table_view(result, name)
             labels += view.frame.columns + list(view.formats)
             assert set(view.formats) <= set(view.frame.columns)
-        for fig in an.figures(result):
+        for fig in figs.figures(result):
             labels += figure_texts(fig)
         assert not result.problems, folder
         for label in labels:
@@ -262,7 +263,7 @@ def test_a_fit_of_columns_of_two_kinds_reads_in_each_unit(tmp_path):
     frame = an.table_view(result, "fit.parquet").frame
     assert frame["Observed"].to_list() == ["35.0%", "1,234"]
     assert frame["Fitted column"].to_list() == ["Market share", "Customers"]
-    (fig,) = [f for f in an.figures(result)]
+    (fig,) = [f for f in figs.figures(result)]
     assert not result.problems and fig.layout.yaxis.tickformat == ".1~%"
 
 
@@ -280,12 +281,12 @@ def colours_of(fig) -> set[str]:
 
 
 def test_charts_use_the_app_palette_and_layout(root):
-    series = {*charts.SCENARIO_PALETTE, charts.BASELINE_COLOUR, an.MUTED}
+    series = {*charts.SCENARIO_PALETTE, charts.BASELINE_COLOUR, figs.MUTED}
     default_template = go.Figure().layout.template  # no "plotly_white" of the command line
     brands = set(charts.PALETTE)
     for folder in RESULTS:
         result = an.load_result(root, folder)
-        for fig in an.figures(result):
+        for fig in figs.figures(result):
             used = colours_of(fig)
             assert used, (folder, fig.layout.title.text)
             assert used <= series | brands, (folder, used)
@@ -294,9 +295,9 @@ def test_charts_use_the_app_palette_and_layout(root):
             assert fig.layout.title.x == 0 and fig.layout.legend.orientation == "h"
             assert fig.layout.template == default_template  # as Compare's: the app's theme
     truth = an.load_result(root, "truth")
-    markov, real = an.truth_figure(truth).data
+    markov, real = figs.truth_figure(truth).data
     assert real.marker.color == charts.BASELINE_COLOUR  # the reference in Compare's baseline grey
-    attribution = an.attribution_figure(an.load_result(root, "attr"))
+    attribution = figs.attribution_figure(an.load_result(root, "attr"))
     assert attribution.layout.yaxis.tickformat == ".1~%"  # shares on a % axis
 
 
@@ -323,7 +324,7 @@ def morris_result(tmp_path, kpi="share__challenger"):
 
 def test_morris_error_bars_stop_at_zero_and_match_the_table(tmp_path, root):
     result = morris_result(tmp_path)
-    fig = an.sensitivity_figure(result)
+    fig = figs.sensitivity_figure(result)
     mu_star = fig.data[0]
     assert list(mu_star.x) == ["brands.challenger.price", "wom.talk_rate"]  # ranked
     assert list(mu_star.y) == pytest.approx([2.0, 0.4])  # pp: a share KPI
@@ -342,7 +343,7 @@ def test_morris_error_bars_stop_at_zero_and_match_the_table(tmp_path, root):
     assert fig.layout.yaxis.title.text == "Effect on Share at end, challenger (pp)"
     assert "kpi" not in " ".join(view.columns).lower()
     # the real result too: every arm within [0, mu*]
-    (real,) = an.figures(an.load_result(root, "sens"))
+    (real,) = figs.figures(an.load_result(root, "sens"))
     bars = real.data[0]
     assert all(0 <= m <= y + 1e-12 for y, m in zip(bars.y, bars.error_y.arrayminus, strict=True))
 
@@ -360,7 +361,7 @@ def test_sobol_indices_read_as_shares_of_the_variance(tmp_path):
         tmp_path, "sensitivity", "x", {"kpi": "revenue__budget", "method": "sobol"},
         tables={"sensitivity.parquet": table},
     )  # fmt: skip
-    fig = an.sensitivity_figure(result)
+    fig = figs.sensitivity_figure(result)
     assert [t.name for t in fig.data] == [
         "S1: first-order share of the variance",
         "ST: total share of the variance",
