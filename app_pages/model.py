@@ -70,7 +70,11 @@ def _table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
 
 
 def show_rule(rule: dash.Rule, cfg, index: int, sections: dict) -> None:
-    """One rule: words, typeset equations, symbols with keys and values, curve, docs."""
+    """One rule: words, typeset equations, symbols with keys and values, curve, docs.
+
+    The rule's section of docs/model.md opens first, then the sections that define some of
+    its symbols (``Rule.see_also``).
+    """
     with st.container(border=True):
         st.subheader(rule.name)
         st.write(rule.words)
@@ -85,12 +89,14 @@ def show_rule(rule: dash.Rule, cfg, index: int, sections: dict) -> None:
         left, _right = st.columns([3, 1])
         with left:
             rule_curve(rule, cfg, index)
-        title, body = sections.get(rule.section, ("", ""))
-        with st.expander(f"docs/model.md, section {rule.section} {title}".strip()):
-            st.markdown(body or "This section is missing from docs/model.md.")
-            st.caption(
-                f"On GitHub: docs/model.md#{dash.doc_anchor(rule.section, title)}" if title else ""
-            )
+        for number in (rule.section, *rule.see_also):
+            title, body = sections.get(number, ("", ""))
+            label = f"docs/model.md, section {number} {title}".strip()
+            with st.expander(label if number == rule.section else f"See also {label}"):
+                st.markdown(body or "This section is missing from docs/model.md.")
+                st.caption(
+                    f"On GitHub: docs/model.md#{dash.doc_anchor(number, title)}" if title else ""
+                )
 
 
 @st.fragment

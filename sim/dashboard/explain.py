@@ -28,11 +28,29 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "model.md"
 
 @dataclass(frozen=True)
 class Symbol:
-    """A symbol of an equation and the config key that sets it (None: a state variable)."""
+    r"""A symbol of a rule's equations and the config key that sets it.
+
+    A symbol means one thing on the whole page: one config key or, without a key, one
+    meaning. Its name is the one docs/model.md uses, so the docs and the page can be read
+    side by side (``tests/test_explain.py`` checks both).
+
+    Attributes:
+        tex: The symbol in LaTeX, e.g. ``r"\tau_0"``; "" for a parameter the equations do
+            not name; "x, e" for several symbols that share a row.
+        meaning: What it stands for.
+        key: The config key that sets it (``{brand}`` and ``{channel}`` stand for every brand
+            and channel); None for a state variable or a quantity the model derives.
+        docs: How docs/model.md writes it when not as the plain form of ``tex``
+            (``plain_tex``: ``\tau_0`` is ``tau_0``): its config key, for a quantity the
+            docs name only by its key.
+        value: The value column of a symbol without a key: what it is and how it varies.
+    """
 
     tex: str
     meaning: str
     key: str | None = None
+    docs: str | None = None
+    value: str = "per customer (state)"
 
 
 @dataclass(frozen=True)
@@ -49,7 +67,19 @@ class CurveParam:
 
 @dataclass(frozen=True)
 class Rule:
-    """One rule of the model, as the explain page shows it."""
+    """One rule of the model, as the explain page shows it.
+
+    Attributes:
+        name: The rule's title.
+        words: The rule in plain words.
+        equations: Its equations in LaTeX, written as docs/model.md writes them.
+        symbols: The symbols of the equations and the parameters the rule uses.
+        section: The section of docs/model.md that describes it, e.g. "7.9".
+        curve: The name of its curve in ``CURVES``.
+        params: The sliders of its curve.
+        applies: (config key, value): the rule is shown only for that value; None: always.
+        see_also: Further sections of docs/model.md where some of its symbols are defined.
+    """
 
     name: str
     words: str
@@ -59,48 +89,85 @@ class Rule:
     curve: str
     params: tuple[CurveParam, ...] = field(default=())
     applies: tuple[str, str] | None = None  # (config key, value): shown only then
+    see_also: tuple[str, ...] = ()
+
+
+# -- symbols shared by several rules (one meaning on the whole page) ---------------------------
+ATTITUDE = Symbol("a", "attitude toward the brand (0-1)", value="per customer and brand")
+ATTITUDE_B = Symbol("a_b", "attitude toward brand b (0-1)", value="per customer and brand")
+SATISFACTION = Symbol("s", "satisfaction with the current brand (0-1)")
+EXPERIENCE = Symbol("x, e", "experience of a touchpoint and the customer's expectation (0-1)")
+DISCONFIRMATION = Symbol("d", "disconfirmation: experience minus expectation, x - e")
+SHIFT = Symbol(
+    r"\delta_b",
+    "valence shift of brand b: what an active wom_shock, pr_crisis or viral_review event "
+    "adds to messages about b (7.17)",
+    value="0 without such an event; the same for every customer",
+)
+REACH = Symbol(
+    r"\rho_{bc}", "daily ad reach of brand b on channel c", "brands.{brand}.ad_reach.{channel}"
+)
+TALK_RATE = Symbol("r_{talk}", "talk rate of a customer of activity 1", "wom.talk_rate")
+QUALITY = Symbol(
+    "q", "service quality of the brand on the channel", "brands.{brand}.service_quality.{channel}"
+)
+PRICE = Symbol("p_b", "price per customer-day", "brands.{brand}.price")
+EXIT = Symbol("", "rate at which the need ends (7.1)", "market.category.exit_rate")
+SERVICE_COST = Symbol(
+    "", "cost of a service contact people answer", "channels.{channel}.service_cost"
+)
 
 
 RULES: tuple[Rule, ...] = (
     Rule(
         "Events compete",
         "Each day a person meets at most one event: an ad (or news item) of some brand on "
-        "some channel, a conversation with a neighbour, for customers using the product or a "
-        "service contact (likely within days while a problem is open), forgetting a brand "
-        "not in use, leaving the population (a newcomer takes the place), or the need for the "
-        "category appearing or ending. One uniform draw picks it from their daily rates.",
+        "some channel, a conversation with a neighbour, reading reviews, for customers using "
+        "the product or a service contact (likely within days while a problem is open), "
+        "forgetting a brand not in use, leaving the population (a newcomer takes the place), "
+        "or the need for the category appearing or ending. One uniform draw picks it from "
+        "their daily rates.",
         (
             r"P(\text{ad of } b \text{ on } c) = \rho_{bc}, \quad "
-            r"P(\text{talk}) = \lambda_i = r\,a_i",
-            r"P(\text{use}) = \mu, \quad P(\text{contact}) = \kappa + \kappa_c\,"
+            r"P(\text{talk}) = \lambda_i = r_{talk}\,a_i, \quad "
+            r"P(\text{read reviews}) = \rho_r",
+            r"P(\text{use}) = \mu, \quad P(\text{contact}) = \kappa + \kappa_{open}\,"
             r"[\text{open problem}] \quad \text{(customers only)}",
             r"P(\text{forget } b) = \phi, \quad P(\text{leave the population}) = \tau, \quad "
-            r"P(\text{need ends}) = x, \quad P(\text{need appears}) = e",
+            r"P(\text{need ends}) = \eta_{out}, \quad P(\text{need appears}) = \eta_{in}",
         ),
         (
-            Symbol(
-                r"\rho_{bc}",
-                "daily ad reach of brand b on channel c",
-                "brands.{brand}.ad_reach.{channel}",
-            ),
-            Symbol("r", "talk rate of a customer of activity 1", "wom.talk_rate"),
+            REACH,
+            Symbol(r"\lambda_i", "conversation rate of customer i: r_talk a_i"),
+            TALK_RATE,
             Symbol(
                 "a_i",
                 "word-of-mouth activity of customer i (trait, mean)",
                 "market.traits.wom_activity.mean",
             ),
+            Symbol(r"\rho_r", "rate of reading online reviews", "wom.reviews.read_rate"),
             Symbol(r"\mu", "product usage rate", "market.journey.usage_rate"),
-            Symbol(r"\kappa", "unprompted service contact rate", "service.contact_rate"),
-            Symbol(r"\kappa_c", "contact rate with an open problem", "service.complaint_contact"),
+            Symbol(
+                r"\kappa",
+                "unprompted service contact rate",
+                "service.contact_rate",
+                docs="service.contact_rate",
+            ),
+            Symbol(
+                r"\kappa_{open}",
+                "extra contact rate while a problem is open (a complaint pending)",
+                "service.complaint_contact",
+                docs="service.complaint_contact",
+            ),
             Symbol(r"\phi", "forgetting rate per brand not in use", "market.journey.forget_rate"),
             Symbol(r"\tau", "population turnover", "market.category.turnover"),
-            Symbol("x", "rate at which the need ends", "market.category.exit_rate"),
-            Symbol("e", "rate at which the need appears", "market.category.entry_rate"),
+            Symbol(r"\eta_{out}", "rate at which the need ends", "market.category.exit_rate"),
+            Symbol(r"\eta_{in}", "rate at which the need appears", "market.category.entry_rate"),
         ),
         "7.1",
         "touchpoints",
         (
-            CurveParam("talk_rate", "talk rate r", "wom.talk_rate", 0.0, 0.5, 0.01),
+            CurveParam("talk_rate", "talk rate r_talk", "wom.talk_rate", 0.0, 0.5, 0.01),
             CurveParam("usage_rate", "usage rate μ", "market.journey.usage_rate", 0.0, 0.5, 0.01),
         ),
     ),
@@ -111,23 +178,33 @@ RULES: tuple[Rule, ...] = (
         "consideration set, and some channels (search, app, store) then trigger a purchase "
         "now. Out of the market, people notice a message only now and then (attention).",
         (
-            r"a' = a + w_{ad}\,(\tau_b - a), \qquad \tau_b = \mathrm{clip}(\tau + \delta_b)",
+            r"a' = a + w_{ad}\,(\tau_b - a), \qquad \tau_b = \mathrm{clip}(\tau_0 + \delta_b)",
             r"P(\text{noticed}) = 1 \text{ in the market}, \quad \alpha \text{ out of it}",
         ),
         (
-            Symbol("a", "attitude toward the brand (0-1)"),
+            ATTITUDE,
             Symbol("w_{ad}", "weight of one ad", "wom.ad_weight"),
-            Symbol(r"\tau", "tone an ad pulls toward", "wom.ad_tone"),
-            Symbol(r"\delta_b", "news shift of brand b (events only; 0 by default)"),
-            Symbol(r"\alpha", "attention out of the market", "market.category.attention"),
+            Symbol(r"\tau_0", "tone an ad pulls toward", "wom.ad_tone"),
             Symbol(
-                r"P_{aw}(c)",
-                "P(an ad on c makes the customer aware)",
+                r"\tau_b",
+                "valence of brand b's ads: the tone plus b's valence shift, clipped to 0-1",
+                value="per brand",
+            ),
+            SHIFT,
+            Symbol(
+                r"\alpha",
+                "attention out of the market",
+                "market.category.attention",
+                docs="market.category.attention",
+            ),
+            Symbol(
+                "",
+                "P(an ad on the channel makes the customer aware)",
                 "channels.{channel}.awareness",
             ),
             Symbol(
-                r"P_{buy}(c)",
-                "P(an ad on c triggers a purchase occasion, for a considered brand)",
+                "",
+                "P(an ad on the channel triggers a purchase occasion, for a considered brand)",
                 "channels.{channel}.purchase",
             ),
         ),
@@ -135,8 +212,9 @@ RULES: tuple[Rule, ...] = (
         "ads",
         (
             CurveParam("weight", "ad weight w_ad", "wom.ad_weight", 0.0, 0.5, 0.01),
-            CurveParam("tone", "ad tone τ", "wom.ad_tone", 0.0, 1.0, 0.05),
+            CurveParam("tone", "ad tone τ_0", "wom.ad_tone", 0.0, 1.0, 0.05),
         ),
+        see_also=("7.1",),
     ),
     Rule(
         "Word of mouth",
@@ -145,22 +223,24 @@ RULES: tuple[Rule, ...] = (
         "mention the brand, and people who left a brand warn about it for a while (a grudge "
         "that fades). Praise of a considered brand may prompt a purchase. A silent neighbour "
         "wastes the conversation, so on the complete network word of mouth is the Bass "
-        "model's imitation.",
+        "model's imitation, with the ad reach as its innovation.",
         (
-            r"\text{praise: } a' = a + w\,(1 - a), \qquad "
-            r"\text{warning: } a' = a + \min(1, w\lambda_w)\,(0 - a)",
-            r"P(\text{a leaver still warns, } k \text{ days on}) = 2^{-k/h}",
-            r"F_{t+1} = F_t + (1 - F_t)(p + q F_t) \quad \text{(complete network, Bass)}",
+            r"\text{praise: } a' = a + w\,(\mathrm{clip}(1 + \delta_b) - a), \qquad "
+            r"\text{warning: } a' = a + \min(1, w\lambda_w)\,(\mathrm{clip}(0 + \delta_b) - a)",
+            r"P(\text{a leaver still warns}) = 2^{-(\text{days since leaving})/h_g}",
+            r"F_{t+1} = F_t + (1 - F_t)(\rho_{bc} + r_{talk} F_t) "
+            r"\quad \text{(complete network, one brand on one channel: Bass)}",
         ),
         (
+            ATTITUDE,
             Symbol("w", "weight of a heard praise", "wom.weight"),
             Symbol(r"\lambda_w", "how much more a warning weighs", "wom.negativity_bias"),
-            Symbol(r"\pi_{wom}", "P(a heard, liked brand enters the set)", "wom.consideration"),
-            Symbol(
-                r"\pi_{buy}", "P(praise of a considered brand prompts a purchase)", "wom.purchase"
-            ),  # fmt: skip
-            Symbol("h", "half-life of a leaver's warnings (days)", "wom.grudge_half_life"),
-            Symbol("q", "imitation: the talk rate", "wom.talk_rate"),
+            SHIFT,
+            Symbol("h_g", "half-life of a leaver's warnings (days)", "wom.grudge_half_life"),
+            REACH,
+            TALK_RATE,
+            Symbol("", "P(a heard, liked brand enters the set)", "wom.consideration"),
+            Symbol("", "P(praise of a considered brand prompts a purchase)", "wom.purchase"),
             Symbol("", "who can talk to whom", "network.kind"),
         ),
         "7.3",
@@ -170,6 +250,7 @@ RULES: tuple[Rule, ...] = (
             CurveParam("bias", "negativity bias λ_w", "wom.negativity_bias", 1.0, 5.0, 0.1),
         ),
         ("wom.rule", "pairwise"),
+        see_also=("7.1", "7.12"),
     ),
     Rule(
         "Word of mouth: independent cascade",
@@ -179,25 +260,26 @@ RULES: tuple[Rule, ...] = (
         "Muller 2001); the message heard is praise, a mention or a warning in proportion to "
         "who speaks. Weak ties bridge groups, so they speed diffusion up.",
         (
-            r"P(\text{informed about } b) = 1 - (1 - a)(1 - b_s)^{S_b}(1 - b_w)^{W_b}",
-            r"F_{t+1} = F_t + (1 - F_t)\left(1 - (1 - a)(1 - b)^{(N-1) F_t}\right) "
-            r"\text{ (complete network, } b_s = b_w = b)",
+            r"P(\text{informed about } b) = 1 - (1 - p_{ad})(1 - b_s)^{S_b}(1 - b_w)^{W_b}",
+            r"F_{t+1} = F_t + (1 - F_t)\left(1 - (1 - p_{ad})(1 - b_w)^{(N-1) F_t}\right) "
+            r"\text{ (complete network: every tie weak)}",
         ),
         (
             Symbol("b_s", "P(a speaking strong tie informs) per day", "wom.strong"),
             Symbol("b_w", "P(a speaking weak tie informs) per day", "wom.weak"),
             Symbol("S_b, W_b", "strong and weak ties speaking about b (faded messages count less)"),
-            Symbol("a", "the chance an ad informs (the ad touchpoint)"),
-            Symbol("h", "half-life of a message", "wom.half_life"),
+            Symbol("p_{ad}", "the chance the day's ad touchpoint informs about b (7.1)"),
+            Symbol("h_m", "half-life of a message (days; 0: messages never fade)", "wom.half_life"),
             Symbol("", "which ties are strong", "network.kind"),
         ),
-        "7.3",
+        "7.3b",
         "cascade",
         (
             CurveParam("strong", "strong-tie probability b_s", "wom.strong", 0.0, 0.2, 0.005),
             CurveParam("weak", "weak-tie probability b_w", "wom.weak", 0.0, 0.2, 0.005),
         ),
         ("wom.rule", "cascade"),
+        see_also=("7.3",),
     ),
     Rule(
         "Word of mouth: linear threshold",
@@ -208,7 +290,7 @@ RULES: tuple[Rule, ...] = (
         (
             r"\text{view of } b \text{ if } \frac{\text{praising}_b}{\text{neighbours}} "
             r"\ge \theta_i, \qquad \theta_i \sim \text{Beta}",
-            r"F_{t+1} = F_0 + (1 - F_0)\,G(F_t) \text{ (complete network)}",
+            r"F_{t+1} = F_0 + (1 - F_0)\,P(\theta_i \le F_t) \text{ (complete network)}",
         ),
         (
             Symbol(
@@ -217,13 +299,12 @@ RULES: tuple[Rule, ...] = (
                 "market.traits.wom_threshold.mean",
             ),
             Symbol("", "... and its sd", "market.traits.wom_threshold.sd"),
-            Symbol("G", "the thresholds' distribution function"),
         ),
-        "7.3",
+        "7.3b",
         "threshold",
         (
             CurveParam(
-                "mean", "mean threshold", "market.traits.wom_threshold.mean", 0.05, 0.95, 0.01
+                "mean", "mean threshold θ_i", "market.traits.wom_threshold.mean", 0.05, 0.95, 0.01
             ),
             CurveParam("sd", "sd of thresholds", "market.traits.wom_threshold.sd", 0.01, 0.3, 0.01),
         ),  # fmt: skip
@@ -232,24 +313,38 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "Online reviews",
         "Customers review experiences, extreme ones more often; each brand's rating is the "
-        "weighted mean of recent reviews, so a bad quarter shows and lingers. People who read "
-        "review sites see the rating of every brand they know, and it moves their attitude "
-        "(switched on by a positive read rate).",
+        "weighted mean of recent reviews (starting from one review's worth at its equity), so "
+        "a bad quarter shows and lingers. People who read review sites see the rating of "
+        "every brand they know, and it moves their attitude (switched on by a positive read "
+        "rate).",
         (
-            r"P(\text{review}) = \min(1, r_w (1 + x\,|d|)), \qquad "
-            r"\text{rating}_b = \frac{\sum_k \delta^{age_k} v_k}{\sum_k \delta^{age_k}}",
+            r"P(\text{review}) = \min(1, r_w (1 + \xi\,|d|)), \qquad "
+            r"\text{rating}_b = \frac{\sum_j \delta^{\text{age}_j} v_j}"
+            r"{\sum_j \delta^{\text{age}_j}}",
             r"a' = a + w_r\,(\text{rating}_b - a), \quad \delta = 2^{-1/h_r}",
         ),
         (
             Symbol("r_w", "P(reviewing an ordinary experience)", "wom.reviews.write"),
-            Symbol("x", "extremity: extremes are reviewed more", "wom.reviews.extremity"),
-            Symbol("h_r", "half-life of a review in the rating", "wom.reviews.half_life"),
+            Symbol(r"\xi", "extremity: extremes are reviewed more", "wom.reviews.extremity"),
+            DISCONFIRMATION,
+            Symbol(
+                "h_r",
+                "half-life of a review in the rating (days)",
+                "wom.reviews.half_life",
+                docs="wom.reviews.half_life",
+            ),
+            Symbol(
+                r"\delta",
+                "weight a review keeps in the rating from one day to the next",
+                value="2^(-1/h_r)",
+            ),
             Symbol("w_r", "weight of reading a rating", "wom.reviews.weight"),
+            ATTITUDE,
             Symbol("", "P(reading reviews) per day", "wom.reviews.read_rate"),
         ),
         "7.3c",
         "reviews",
-        (CurveParam("extremity", "extremity x", "wom.reviews.extremity", 0.0, 10.0, 0.5),),
+        (CurveParam("extremity", "extremity ξ", "wom.reviews.extremity", 0.0, 10.0, 0.5),),
     ),
     Rule(
         "News",
@@ -261,8 +356,9 @@ RULES: tuple[Rule, ...] = (
             r"a' = a - \min(w_n\,|\delta_b|, 1)\,a \ (\delta_b < 0)",
         ),
         (
+            ATTITUDE,
             Symbol("w_n", "weight of news per unit of shift", "wom.news_weight"),
-            Symbol(r"\delta_b", "the event's shift (pr_crisis < 0, viral_review > 0)"),
+            SHIFT,
         ),
         "7.2b",
         "news",
@@ -272,33 +368,41 @@ RULES: tuple[Rule, ...] = (
         "Expectations and satisfaction",
         "Every direct touchpoint is judged against what the customer expected. The gap "
         "(disconfirmation) moves satisfaction; bad news weighs more, and loyal customers "
-        "forgive, but never so much that bad news weighs less than good. Expectations adapt "
-        "slowly. A disappointed customer may complain (a contact to come); a very bad "
-        "touchpoint is a shock.",
+        "forgive, but never so much that bad news weighs less than good. Some customers are "
+        "harder to please than others (their disposition). Expectations adapt slowly. A "
+        "disappointed customer may complain (a contact to come); a very bad touchpoint is a "
+        "shock.",
         (
-            r"d = x - e, \qquad v = \mathrm{clip}(v_0 + k\,d)",
-            r"s' = s + w_{eff}\,(v - s), \quad w_{eff} = \begin{cases} w & v \ge s \\ "
-            r"\min\!\left(1, w\left(1 + \frac{\lambda - 1}{1 + \varphi y}\right)\right) "
+            r"d = x - e, \qquad v = \mathrm{clip}(v_0 + \delta_i + k\,d)",
+            r"s' = s + w_{eff}\,(v - s), \quad w_{eff} = \begin{cases} w_s & v \ge s \\ "
+            r"\min\!\left(1, w_s\,(1 + (\lambda - 1)/(1 + \phi_y\,y))\right) "
             r"& v < s \end{cases}",
             r"e' = e + \rho_e\,(x - e), \quad \text{complaint if } d < -\theta_c "
-            r"\text{ (prob. } c), \quad \text{shock if } d < -\theta_s",
+            r"\text{ (prob. } p_{cpl}), \quad \text{shock if } d < -\theta_s",
         ),
         (
-            Symbol("x, e", "experience and expectation (0-1)"),
+            EXPERIENCE,
+            DISCONFIRMATION,
+            Symbol("v", "evaluation of the touchpoint (0-1)"),
+            SATISFACTION,
             Symbol(
                 "v_0", "evaluation when expectations are just met", "market.satisfaction.met_level"
             ),
-            Symbol("k", "sensitivity to disconfirmation", "market.satisfaction.sensitivity"),
-            Symbol("w", "weight of one touchpoint", "market.satisfaction.weight"),
-            Symbol(r"\lambda", "negativity bias", "market.satisfaction.negativity_bias"),
             Symbol(
-                r"\varphi", "forgiveness per year of tenure y", "market.satisfaction.forgiveness"
+                r"\delta_i",
+                "disposition of customer i: normal, mean 0, this sd",
+                "market.satisfaction.disposition",
             ),
+            Symbol("k", "sensitivity to disconfirmation", "market.satisfaction.sensitivity"),
+            Symbol("w_s", "weight of one touchpoint", "market.satisfaction.weight"),
+            Symbol(r"\lambda", "negativity bias", "market.satisfaction.negativity_bias"),
+            Symbol(r"\phi_y", "forgiveness per year of tenure", "market.satisfaction.forgiveness"),
+            Symbol("y", "tenure with the current brand, in years"),
             Symbol(
                 r"\rho_e", "how fast expectations adapt", "market.satisfaction.expectation_rate"
             ),
             Symbol(r"\theta_c", "complaint threshold", "service.complaint_threshold"),
-            Symbol("c", "P(a disappointed customer complains)", "service.complaint_rate"),
+            Symbol("p_{cpl}", "P(a disappointed customer complains)", "service.complaint_rate"),
             Symbol(r"\theta_s", "shock threshold", "market.churn.shock_threshold"),
         ),
         "7.7",
@@ -326,19 +430,21 @@ RULES: tuple[Rule, ...] = (
             r"\\ x_{fail} - f & \text{failed} \end{cases}",
         ),
         (
-            Symbol(
-                "q",
-                "service quality of the brand on the channel",
-                "brands.{brand}.service_quality.{channel}",
-            ),
+            QUALITY,
             Symbol(
                 "r", "first-contact resolution", "brands.{brand}.first_contact_resolution.{channel}"
             ),
             Symbol("f", "friction (waiting, effort)", "brands.{brand}.friction.{channel}"),
+            EXPERIENCE,
+            Symbol(
+                "x_{ok}",
+                "experience of a success: drawn around the quality q (noise σ)",
+                value="per contact",
+            ),
             Symbol(r"\pi_r", "recovery paradox", "service.recovery_paradox"),
             Symbol("x_{fail}", "experience of an unresolved failure", "service.failure_experience"),
             Symbol(r"\sigma", "noise of experiences around quality", "service.noise"),
-            Symbol("k_c", "cost of a contact people answer", "channels.{channel}.service_cost"),
+            SERVICE_COST,
         ),
         "7.5",
         "service",
@@ -352,6 +458,7 @@ RULES: tuple[Rule, ...] = (
                 0.05,
             ),
         ),
+        see_also=("7.4",),
     ),
     Rule(
         "Service capacity and queues",
@@ -361,31 +468,46 @@ RULES: tuple[Rule, ...] = (
         "waiting adds friction. Queues are those of the market the simulated customers stand "
         "for. Fast growth strains service.",
         (
-            r"\pi_n \propto \prod_{k \le n} "
-            r"\frac{\lambda}{\min(k, c)\,\mu + \max(k - c, 0)\,\gamma}",
-            r"P(\text{wait}) = \sum_{n \ge c} \pi_n, \quad "
-            r"P(\text{abandon}) = \frac{\gamma\,E[Q]}{\lambda}, \quad "
-            r"W = \frac{E[Q]}{\lambda}",
+            r"\pi_n \propto \prod_{j \le n} "
+            r"\frac{\lambda_q}{\min(j, c_{agents})\,\mu_q + \max(j - c_{agents}, 0)\,\gamma_q}",
+            r"P_{wait} = \sum_{n \ge c_{agents}} \pi_n, \quad "
+            r"P_{ab} = \gamma_q\,E[Q] / \lambda_q, \quad "
+            r"W_w = E[Q] / (\lambda_q\,P_{wait})",
         ),
         (
             Symbol(
-                "c", "agents: capacity / handle rate", "brands.{brand}.service_capacity.{channel}"
+                "K_{bc}",
+                "contacts a day brand b staffs channel c for, per 1,000 customers",
+                "brands.{brand}.service_capacity.{channel}",
             ),
-            Symbol(r"\mu", "contacts an agent handles a day", "service.handle_rate"),
             Symbol(
-                r"\lambda",
+                "c_{agents}",
+                "agents: the staffed contacts / handle rate (in the market people stand for)",
+                value="per brand and channel",
+            ),
+            Symbol(r"\mu_q", "contacts an agent handles a day", "service.handle_rate"),
+            Symbol(
+                r"\lambda_q",
                 "contacts a day (recent load, in the market of service.market_people people "
                 "the customers stand for)",
+                value="per brand and channel, each day",
             ),
             Symbol(
-                r"\gamma", "hang-ups per waiting caller a day: 1 / patience", "service.patience"
+                r"\gamma_q",
+                "hang-ups per waiting caller a day: service.minutes_per_step / patience",
+                value="from the keys",
             ),
-            Symbol("Q", "callers waiting"),
+            Symbol(r"\pi_n", "P(n contacts in the system)", value="per brand and channel"),
+            Symbol("Q", "callers waiting", value="per brand and channel"),
+            Symbol("W_w", "mean wait of those who wait", value="per brand and channel"),
+            Symbol(
+                "", "patience: mean minutes a caller waits before hanging up", "service.patience"
+            ),
             Symbol("", "friction of a wait of one patience", "service.wait_friction"),
         ),
         "7.5",
         "queue",
-        (CurveParam("handle_rate", "handle rate μ", "service.handle_rate", 1.0, 100.0, 1.0),),
+        (CurveParam("handle_rate", "handle rate μ_q", "service.handle_rate", 1.0, 100.0, 1.0),),
         ("service.rule", "capacity"),
     ),
     Rule(
@@ -393,21 +515,24 @@ RULES: tuple[Rule, ...] = (
         "Service quality is bought: it moves toward the level a brand's service spend per "
         "customer sustains, with a lag, and decays without it; the spend is a service cost.",
         (
-            r"\mathrm{logit}\,q^* = \mathrm{logit}\,q_0 + e \ln(s / s_{ref}), \qquad "
-            r"q' = q + (q^* - q)/L",
+            r"\mathrm{logit}\,q^* = \mathrm{logit}\,q_0 + \epsilon \ln(k^{svc}_b / k^{svc}_{ref}),"
+            r" \qquad q' = q + (q^* - q)/L",
         ),
         (
-            Symbol("s", "service spend per customer-day", "brands.{brand}.service_spend"),
+            Symbol("k^{svc}_b", "service spend per customer-day", "brands.{brand}.service_spend"),
             Symbol(
-                "s_{ref}", "spend that sustains the configured quality", "service.spend_reference"
+                "k^{svc}_{ref}",
+                "spend that sustains the configured quality",
+                "service.spend_reference",
             ),
-            Symbol("e", "elasticity", "service.spend_elasticity"),
+            Symbol(r"\epsilon", "elasticity", "service.spend_elasticity"),
             Symbol("L", "lag (days)", "service.lag"),
             Symbol("q_0", "configured quality", "brands.{brand}.service_quality.{channel}"),
+            QUALITY,
         ),
         "7.5",
         "investment",
-        (CurveParam("elasticity", "elasticity e", "service.spend_elasticity", 0.0, 3.0, 0.1),),
+        (CurveParam("elasticity", "elasticity ε", "service.spend_elasticity", 0.0, 3.0, 0.1),),
         ("service.rule", "investment"),
     ),
     Rule(
@@ -417,20 +542,27 @@ RULES: tuple[Rule, ...] = (
         "friction, with a bonus for staying. Price enters as its logarithm, so a 20% cut "
         "moves utility alike for a cheap brand and a dear one.",
         (
-            r"U_b = \beta_a a_b - \beta_p \psi_i \ln p_b - \beta_f f_b + I\,[b = \text{current}]",
-            r"P(b) = \frac{e^{U_b}}{\sum_k e^{U_k}}",
+            r"U_b = \beta_a a_b - \beta_p \psi_i \ln(p_b) - \beta_f f_{b,c_i} "
+            r"+ I\,[b = \text{current}]",
+            r"P(b) = \exp(U_b) \Big/ \sum_{b'} \exp(U_{b'})",
         ),
         (
             Symbol(r"\beta_a", "weight of attitude", "market.choice.beta_attitude"),
             Symbol(r"\beta_p", "weight of log price", "market.choice.beta_price"),
             Symbol(r"\beta_f", "weight of friction", "market.choice.beta_friction"),
             Symbol("I", "inertia: bonus of the current brand", "market.choice.inertia"),
+            ATTITUDE_B,
             Symbol(
                 r"\psi_i",
                 "price sensitivity of customer i (trait, mean)",
                 "market.traits.price_sensitivity.mean",
             ),
-            Symbol("p_b", "price per customer-day", "brands.{brand}.price"),
+            PRICE,
+            Symbol(
+                "f_{b,c_i}",
+                "friction of brand b on the customer's own channel c_i",
+                "brands.{brand}.friction.{channel}",
+            ),
             Symbol(r"\nu", "P(a purchase occasion) per day", "market.journey.need_rate"),
         ),
         "7.8",
@@ -443,27 +575,39 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "Churn and switching",
         "Customers leave for four reasons, each counted: the risk of leaving rises as "
-        "satisfaction falls (the hazard); one very bad touchpoint can make them leave at once "
-        "(a shock); a rival can win them at a purchase occasion (a switch); or their need for "
-        "the category ends (an exit). A leaver switches to a brand it considers, or lapses.",
+        "satisfaction falls and as the rivals they know look better, and for a while after "
+        "a price rise or a rival's cut (the hazard); one very bad touchpoint can make them "
+        "leave at once (a shock); a rival can win them at a purchase occasion (a switch); or "
+        "their need for the category ends (an exit). A leaver switches to a brand it "
+        "considers, or lapses.",
         (
-            r"h = \min\!\left(1,\ \pi_i\, m_b\, e^{\gamma\,(s_{ref} - s)}\right)",
+            r"h = \min\!\left(1,\ \pi_i\, m^h_b\, f_i \exp(\gamma\,(s_{ref} - s)) + h_p\right)",
             r"P(\text{leave within a year}) = 1 - (1 - h)^{365}",
         ),
         (
+            Symbol("h", "churn hazard: P(leaving today) of a customer"),
             Symbol(
                 r"\pi_i",
-                "baseline churn propensity of customer i (trait, Beta alpha)",
+                "baseline churn propensity of customer i (trait: a Beta's first parameter)",
                 "market.traits.churn_propensity.alpha",
             ),
-            Symbol("", "... and Beta beta", "market.traits.churn_propensity.beta"),
+            Symbol(
+                "", "... and the Beta's second parameter", "market.traits.churn_propensity.beta"
+            ),
+            Symbol(
+                "m^h_b",
+                "churn multiplier of brand b (a loyalty programme)",
+                value="1 without a loyalty_programme event; the same for every customer of b",
+            ),
+            Symbol("f_i", "attraction of the alternatives customer i knows (7.9c): 1 on average"),
             Symbol(r"\gamma", "churn sensitivity to satisfaction", "market.churn.sensitivity"),
             Symbol(
                 "s_{ref}", "satisfaction at which h equals the propensity", "market.churn.reference"
             ),
-            Symbol("m_b", "brand multiplier (a loyalty programme; 1 by default)"),
-            Symbol("p_{shock}", "P(leaving after a shock)", "market.churn.shock_switch"),
-            Symbol("x", "rate at which the need ends", "market.category.exit_rate"),
+            SATISFACTION,
+            Symbol("h_p", "price reaction (7.9b): 0 while prices are the usual ones"),
+            Symbol("", "P(leaving after a shock)", "market.churn.shock_switch"),
+            EXIT,
         ),
         "7.9",
         "churn",
@@ -471,37 +615,50 @@ RULES: tuple[Rule, ...] = (
             CurveParam("sensitivity", "sensitivity γ", "market.churn.sensitivity", 0.0, 15.0, 0.5),
             CurveParam("reference", "reference s_ref", "market.churn.reference", 0.0, 1.0, 0.02),
         ),
+        see_also=("7.9b", "7.9c"),
     ),
     Rule(
         "Money",
-        "Customers pay every day and loyal customers spend more; profit is the margin on "
-        "revenue less ad spend (exposures times the channel's cost), service and programme "
-        "costs. The projected CLV is what a customer is expected to bring from now on, from "
-        "the margin it earns and the brand's retention.",
+        "Customers pay every day and loyal customers spend more (and more again in a loyalty "
+        "programme); profit is the margin on revenue less ad spend (exposures times the "
+        "channel's cost), acquisition, service and programme costs. The projected CLV is what "
+        "a customer is expected to bring from now on, from the margin it earns and the "
+        "brand's retention.",
         (
-            r"\text{revenue}_b = \sum_{i \in b} p_b\,s_b\,\bigl(1 + g \min(y_i, y_{cap})\bigr)",
-            r"\text{profit}_b = m_b\,\text{revenue}_b - \text{ads}_b - \text{service}_b "
-            r"- \text{programmes}_b",
-            r"\text{CLV}_b = \bar{m}_b \sum_{k=0}^{H-1} \left(\frac{\rho_b}{1 + d}\right)^k",
+            r"\text{revenue}_b = \sum_{i \in b} p_b\,s_b\,"
+            r"\bigl(1 + g \min(\text{tenure}_i / 365, y_{cap})\bigr)",
+            r"\text{profit}_b = m_b\,\text{revenue}_b - \text{ads}_b - \text{acquisition}_b "
+            r"- \text{service}_b - \text{programmes}_b",
+            r"\text{CLV}_b(t) = m_t \sum_{j=0}^{H-1} \bigl(\rho_t / (1 + D)\bigr)^j",
         ),
         (
-            Symbol("p_b", "price per customer-day", "brands.{brand}.price"),
-            Symbol("s_b", "spend multiplier (1 unless a loyalty programme is running)"),
-            Symbol("m_b", "margin", "brands.{brand}.margin"),
+            PRICE,
+            Symbol(
+                "s_b",
+                "spend multiplier of brand b (a loyalty programme)",
+                value="1 without a loyalty_programme event; the same for every customer of b",
+            ),
             Symbol("g", "spend uplift per year of tenure", "market.spend.tenure_uplift"),
             Symbol("y_{cap}", "years after which spend stops rising", "market.spend.cap_years"),
-            Symbol("d", "discount rate per day (CLV)", "finance.discount_rate"),
-            Symbol("H", "CLV horizon (years)", "finance.clv_horizon_years"),
-            Symbol(r"\bar{m}_b, \rho_b", "margin per customer-day and daily retention (observed)"),
-            Symbol("k_{ad}", "cost of an effective ad exposure", "channels.{channel}.cost"),
-            Symbol("k_c", "cost of a service contact", "channels.{channel}.service_cost"),
+            Symbol("m_b", "margin", "brands.{brand}.margin"),
+            Symbol("D", "discount rate per day (CLV)", "finance.discount_rate"),
+            Symbol("H", "CLV horizon in days: this many years x 365", "finance.clv_horizon_years"),
+            Symbol(
+                r"m_t, \rho_t",
+                "margin per customer-day and daily retention of brand b, observed up to day t",
+                value="measured in the run",
+            ),
+            Symbol("", "cost of an ad drawn (an effective exposure)", "channels.{channel}.cost"),
+            Symbol("", "cost of winning a customer beyond ads", "brands.{brand}.acquisition_cost"),
+            SERVICE_COST,
         ),
-        "7.10",
+        "7.13",
         "money",
         (
             CurveParam("uplift", "uplift g", "market.spend.tenure_uplift", 0.0, 1.0, 0.05),
-            CurveParam("cap", "cap (years)", "market.spend.cap_years", 0.0, 10.0, 0.5),
+            CurveParam("cap", "cap in years y_cap", "market.spend.cap_years", 0.0, 10.0, 0.5),
         ),
+        see_also=("7.10", "7.16"),
     ),
     Rule(
         "Advocacy",
@@ -514,8 +671,8 @@ RULES: tuple[Rule, ...] = (
             r"\text{NPS} = 100\,\frac{\text{promoters} - \text{detractors}}{\text{customers}}",
         ),
         (
-            Symbol("s", "satisfaction (0-1)"),
-            Symbol("a_b", "attitude toward the brand (0-1)"),
+            SATISFACTION,
+            ATTITUDE_B,
             Symbol(r"\omega", "weight of satisfaction", "market.recommend.satisfaction_weight"),
         ),
         "7.12",
@@ -556,9 +713,9 @@ GLOSSARY: tuple[Term, ...] = (
         "Retention",
         "Share of the customers a brand served during the run who are still its customers "
         "at the end. The retention curve follows acquisition cohorts instead: the share of "
-        "customers still active k days after joining.",
-        r"R_b = \frac{C_b(T)}{C_b(0) + A_b}, \qquad S_b(k) = "
-        r"\frac{\text{active at tenure } k}{\text{cohort size}}",
+        "customers still active ℓ days after joining.",
+        r"R_b = \frac{C_b(T)}{C_b(0) + A_b}, \qquad S_b(\ell) = "
+        r"\frac{\text{active at tenure } \ell}{\text{cohort size}}",
     ),
     Term(
         "Churn rate",
@@ -579,18 +736,18 @@ GLOSSARY: tuple[Term, ...] = (
         "times margin, less service and retention-programme costs) and its daily retention, "
         "up to a horizon. Beside it, profit per customer is what each customer served has "
         "brought so far.",
-        r"\text{CLV}_b = \bar{m}_b \sum_{k=0}^{H-1} \left(\frac{\rho_b}{1 + d}\right)^{k}",
+        r"\text{CLV}_b = m_t \sum_{j=0}^{H-1} \bigl(\rho_t / (1 + D)\bigr)^j",
     ),
     Term(
         "NPS",
         "Net promoter score: promoters (likelihood to recommend 9-10) minus detractors "
         "(0-6), in points of the customer base, from -100 to +100.",
-        r"\text{NPS}_b = 100\,\frac{P_b - D_b}{C_b}",
+        r"\text{NPS}_b = 100\,\frac{\text{promoters}_b - \text{detractors}_b}{C_b}",
     ),
     Term(
         "Market share",
         "The brand's share of all customers of any brand.",
-        r"\text{share}_b = \frac{C_b}{\sum_k C_k}",
+        r"\text{share}_b = \frac{C_b}{\sum_{b'} C_{b'}}",
     ),
     Term("Customers", "Customers of the brand (at the end of the run for the KPI).", r"C_b(T)"),
     Term(
@@ -600,7 +757,7 @@ GLOSSARY: tuple[Term, ...] = (
     ),
     Term(
         "Profit",
-        "Margin on revenue less ad spend, service and programme costs, over the run.",
+        "Margin on revenue less ad spend, acquisition, service and programme costs, over the run.",
         r"\sum_t \bigl(m_b\,\text{revenue}_b(t) - \text{costs}_b(t)\bigr)",
     ),
     Term(
@@ -614,7 +771,7 @@ GLOSSARY: tuple[Term, ...] = (
     Term(
         "pp (percentage points)",
         "The difference between two percentages: 68.6% to 68.3% is -0.3 pp.",
-        r"\Delta_{pp} = 100\,(x_1 - x_0)",
+        r"\Delta_{pp} = 100\,(\text{share}_1 - \text{share}_0)",
     ),
 )
 
@@ -622,11 +779,10 @@ GLOSSARY: tuple[Term, ...] = (
 #: What the glossary's symbols stand for (shown under it).
 GLOSSARY_SYMBOLS = (
     "$C_b(t)$: customers of brand $b$ on day $t$ ($T$ the last day); $A_b$, $L_b$: customers "
-    "won and lost over the run; $P_b$, $D_b$: promoters and detractors; $m_b$: margin; "
-    "$p_b$: price per customer-day; $g$, $y_{cap}$: spend uplift per year of tenure and its "
-    "cap; $S_b(k)$: share of a cohort still a customer $k$ days after joining; $d$: discount "
-    "rate per day; $\\bar{m}_b$, $\\rho_b$: margin per customer-day and daily retention; "
-    "$H$: the CLV horizon in days. Money is in currency units (cu)."
+    "won and lost over the run; $m_b$: margin; $S_b(\\ell)$: share of a cohort still a "
+    "customer $\\ell$ days after joining; $D$: discount rate per day; $m_t$, $\\rho_t$: "
+    "margin per customer-day and daily retention observed up to day $t$; $H$: the CLV "
+    "horizon in days; $n$: replicates. Money is in currency units (cu)."
 )
 
 
@@ -667,9 +823,9 @@ def symbol_rows(rule: Rule, cfg) -> tuple[list[dict], list[dict], list[str]]:
     channels = list(cfg.channels.keys())
     market, per_brand = [], []
     for sym in rule.symbols:
-        row = {"symbol": sym.tex, "meaning": sym.meaning, "key": sym.key or "(state)"}
+        row = {"symbol": sym.tex, "meaning": sym.meaning, "key": sym.key or "(no key)"}
         if sym.key is None:
-            market.append({**row, "value": "varies by customer"})
+            market.append({**row, "value": sym.value})
             continue
         if "{brand}" not in sym.key:
             if "{channel}" in sym.key:
@@ -722,6 +878,50 @@ def doc_anchor(number: str, title: str) -> str:
     text = f"{number} {title}".lower()
     text = re.sub(r"[^\w\- ]", "", text)
     return text.replace(" ", "-")
+
+
+# -- symbols and formulas as docs/model.md writes them -----------------------------------------
+_TEX_WORDS = re.compile(r"\\(?:text|mathrm|operatorname)\{([^{}]*)\}")
+_TEX_SPACES = re.compile(r"\\(?:left|right|[bB]igl|[bB]igr|[bB]ig|qquad|quad|[,;:! ])")
+
+
+def plain_tex(tex: str) -> str:
+    r"""A LaTeX symbol or formula in the plain text of docs/model.md.
+
+    Words (``\text``, ``\mathrm``) are kept, spacing and sizing commands become spaces,
+    ``\ge``/``\le`` become ``>=``/``<=``, ``^*`` becomes ``*``, and backslashes and braces
+    go: ``\rho_{bc}`` is ``rho_bc``, ``k^{svc}_b`` is ``k^svc_b``, ``\mathrm{logit}\,q^*`` is
+    ``logit q*``.
+
+    Args:
+        tex: A LaTeX symbol or formula.
+
+    Returns:
+        Its plain-text form, runs of spaces collapsed.
+    """
+    text = _TEX_SPACES.sub(" ", _TEX_WORDS.sub(r"\1", tex))
+    text = text.replace("\\ge", ">=").replace("\\le", "<=").replace("^*", "*")
+    text = text.replace("\\", "").replace("{", "").replace("}", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def docs_key(key: str) -> str:
+    """A config key as docs/model.md writes it: ``{brand}`` is ``<b>``, ``{channel}`` ``<c>``."""
+    return key.replace("{brand}", "<b>").replace("{channel}", "<c>")
+
+
+def docs_names(sym: Symbol) -> tuple[str, ...]:
+    """How docs/model.md writes a symbol: ``sym.docs``, else each part of its plain ``tex``.
+
+    Args:
+        sym: A symbol of a rule ("x, e" has two parts; "" none).
+
+    Returns:
+        The plain-text names to look for in the rule's sections of docs/model.md.
+    """
+    if sym.docs:
+        return (sym.docs,)
+    return tuple(plain_tex(part) for part in sym.tex.split(", ") if part.strip())
 
 
 # -- the journey's state diagram ---------------------------------------------------------------
