@@ -14,12 +14,17 @@ executed: values are validated like the command line.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import streamlit as st
 
 from app_pages import common
 
+#: The tab's icon, served by the app itself: an emoji or ``:material/...:`` icon would make
+#: the browser fetch it from fonts.gstatic.com (the app must work offline).
+FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
 #: (module of app_pages, title, Material icon, URL path): the first is the default page.
+#: The navigation's icons come from the Material font Streamlit serves itself.
 PAGES = (
     ("compare", "Compare scenarios", ":material/compare_arrows:", "compare"),
     ("journey", "Journey", ":material/route:", "journey"),
@@ -44,7 +49,7 @@ def sidebar() -> None:
 
 def main() -> None:
     """Set up the page, the shared state and the navigation, then run the chosen page."""
-    st.set_page_config(page_title="journeysim", page_icon=":material/route:", layout="wide")
+    st.set_page_config(page_title="journeysim", page_icon=str(FAVICON), layout="wide")
     common.init_state()
     pages = [
         st.Page(

@@ -247,9 +247,121 @@ def readable(hex_colour: str, background: str = "#ffffff", ratio: float = 4.5) -
     return colour
 
 
-WINDOW_LABEL_SHIFT = 26  # pixels above the top panels (their titles sit below)
-WINDOW_LABEL_STEP = 18
 NOTE_FONT_SIZE = 12  # px: the smallest text on a chart
+#: Axis, panel and legend titles: Streamlit's grey for them (#808495, 3.7:1) made WCAG AA.
+MUTED_TEXT = readable("#808495")
+#: Characters on a line of a title (16 px bold) and of a note (12 px) that fit a 390 px phone.
+TITLE_CHARS = 44
+NOTE_CHARS = 56
+# Vertical layout in pixels: the figures are as wide as the page (a phone or a desktop), so
+# the space of every text block is reserved in pixels, not in fractions of the height.
+TITLE_LINE = 22
+TOOLBAR = 28  # Plotly's toolbar: always shown on a touch screen, at the top right
+TITLE_PAD = TOOLBAR + 6  # the title under the toolbar's row, never behind its icons
+NOTE_LINE = 16
+NOTE_GAP = 2
+PANEL_TITLE = 26  # above a panel: its title (the notes stack above the first one)
+X_AXIS = 58  # under the plot: tick labels and the x axis title
+LEGEND_TITLE = 20
+LEGEND_ROW = 20
+LEGEND_WIDTH = 320  # a phone's legend row: entries wrap beyond it
+MARGIN_LEFT = 60  # the y axis: its tick labels and title (Plotly widens it if they need)
+WINDOW_LABEL_SHIFT = PANEL_TITLE  # pixels above the top panels (their titles sit below)
+
+
+def wrap(text: str, width: int, *, balanced: bool = False) -> str:
+    """``text`` in lines of at most ``width`` characters, broken at spaces with ``<br>``.
+
+    Greedy by default (a note reads on); ``balanced`` makes the lines about as long as
+    each other (a title in two halves, not a line and a word). A longer word stays whole.
+    """
+    words = text.split(" ")
+    if balanced and len(text) > width:
+        n = math.ceil(len(text) / width)
+        width = max(math.ceil(len(text) / n), *(len(w) for w in words))
+        while len(_lines(words, width)) > n:
+            width += 1
+    return "<br>".join(_lines(words, width))
+
+
+def _lines(words: Sequence[str], width: int) -> list[str]:
+    lines = [""]
+    for word in words:
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}" if lines[-1] else word
+    return lines
+
+
+def line_count(text: str) -> int:
+    """Lines of a Plotly text (``<br>`` breaks them)."""
+    return text.count("<br>") + 1
+
+
+def legend_rows(names: Sequence[str], width: int = LEGEND_WIDTH) -> int:
+    """Rows a horizontal legend of ``names`` takes on a phone (entries wrap at ``width`` px)."""
+    rows, used = 1, 0
+    for name in names:
+        entry = 44 + 7 * len(name)  # the symbol, its gap and the text at 12 px (generous)
+        if used and used + entry > width:
+            rows, used = rows + 1, 0
+        used += entry
+    return rows
+
+
+def text_style(fig: go.Figure) -> go.Figure:
+    """Titles of axes, panels and the legend, and tick labels, in a WCAG AA grey on white.
+
+    Streamlit's theme draws them in #808495 (3.7:1); a colour set here wins over it. Notes
+    keep the colour they were given (``readable``).
+    """
+    axis = {"title_font_color": MUTED_TEXT, "tickfont_color": MUTED_TEXT}
+    fig.update_xaxes(**axis)
+    fig.update_yaxes(**axis)
+    fig.update_layout(legend_title_font_color=MUTED_TEXT)
+    for annotation in fig.layout.annotations:  # panel titles
+        if annotation.font.color is None:
+            annotation.font.color = MUTED_TEXT
+    return fig
+
+
+def frame(
+    fig: go.Figure,
+    title: str,
+    *,
+    plot: int,
+    top: int = 0,
+    legend: Sequence[str] = (),
+    legend_title: str = "",
+    x_axis: bool = True,
+) -> go.Figure:
+    """Title, legend, margins and height of ``fig`` in pixels that hold at 390 and 1400 px.
+
+    The title sits at the top of the figure, under the toolbar's row and wrapped to a
+    phone's width; ``top`` pixels of notes and panel titles under it, then ``plot`` pixels
+    of plot, the x axis, and the legend at the bottom of the figure in rows reserved for a
+    phone: it never covers an axis title, whatever the width.
+    """
+    title = wrap(title, TITLE_CHARS, balanced=True)
+    lines = line_count(title)
+    head = TITLE_PAD + TITLE_LINE * lines
+    # Plotly centres the lines of a title on its anchor: pad a wrapped one down to the top
+    pad = TITLE_PAD + TITLE_LINE * (lines - 1) // 2
+    rows = legend_rows(list(legend)) if legend else 0
+    foot = (LEGEND_TITLE if legend_title else 0) + LEGEND_ROW * rows + (8 if rows else 0)
+    bottom = (X_AXIS if x_axis else 10) + foot
+    height = head + top + plot + bottom
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left", "y": 1, "yref": "container",
+               "yanchor": "top", "pad": {"t": pad}},
+        legend={"title": {"text": legend_title, "side": "top"}, "orientation": "h",
+                "xref": "container", "x": 0, "xanchor": "left", "yref": "container",
+                "y": foot / height, "yanchor": "top", "traceorder": "normal"},
+        margin={"t": head + top, "l": MARGIN_LEFT, "r": 20, "b": bottom}, height=height,
+        showlegend=bool(legend),
+    )  # fmt: skip
+    return text_style(fig)
 
 
 def window_notes(windows: Sequence[Window]) -> list[tuple[str, list[Window]]]:
@@ -260,13 +372,26 @@ def window_notes(windows: Sequence[Window]) -> list[tuple[str, list[Window]]]:
     return [(key[0], group) for key, group in groups.items()]
 
 
+def note_text(scenario: str, group: Sequence[Window]) -> str:
+    """'shaded: outage: service outage (incumbent), days 60-73', wrapped to a phone's width."""
+    mark = "dashed" if group[0].open_ended else "shaded"
+    return wrap(f"{mark}: {scenario}: " + "; ".join(x.text for x in group), NOTE_CHARS)
+
+
+def notes_height(windows: Sequence[Window]) -> int:
+    """Pixels the notes of ``windows`` take, stacked above the panels (0 without windows)."""
+    return sum(NOTE_LINE * line_count(note_text(*g)) + NOTE_GAP for g in window_notes(windows))
+
+
 def add_windows(fig: go.Figure, windows: Sequence[Window], colours: Mapping[str, str]) -> None:
     """Mark each window on every time axis of ``fig``, with one note per window above.
 
     A window with an end is shaded; an open-ended one (to the run's end) is a dashed line at
     its start, so two of them never tint the whole chart. Windows of one scenario with the
-    same span share a shade and a note.
+    same span share a shade and a note. The notes start at the figure's left edge and are
+    wrapped to a phone's width, stacked in pixels above the panel titles.
     """
+    shift = WINDOW_LABEL_SHIFT + notes_height(windows)  # the first note on top
     for k, (scenario, group) in enumerate(window_notes(windows)):
         w = group[0]
         colour = colours.get(scenario, "#999999")
@@ -278,22 +403,31 @@ def add_windows(fig: go.Figure, windows: Sequence[Window], colours: Mapping[str,
                 x0=w.start, x1=w.end, fillcolor=alpha(colour, 0.12), line_width=0,
                 layer="below", row="all", col="all",
             )  # fmt: skip
-        mark = "dashed" if w.open_ended else "shaded"
-        text = f"{mark}: {scenario}: " + "; ".join(x.text for x in group)
+        text = note_text(scenario, group)
+        shift -= NOTE_LINE * line_count(text) + NOTE_GAP
         # stacked above the panel titles, in pixels (paper units depend on the height)
         fig.add_annotation(
-            x=0, xref="paper", yref="paper", y=1.0, yanchor="bottom",
-            yshift=WINDOW_LABEL_SHIFT + WINDOW_LABEL_STEP * k,
-            text=text, showarrow=False, xanchor="left",
+            x=0, xref="paper", xshift=4 - MARGIN_LEFT, yref="paper", y=1.0, yanchor="bottom",
+            yshift=shift, text=text, showarrow=False, xanchor="left", align="left",
             font={"size": NOTE_FONT_SIZE, "color": readable(colour)}, name=f"window {k}",
         )  # fmt: skip
 
 
 # -- faceted bands -----------------------------------------------------------------------------
-def facet_grid(n: int, max_cols: int = 3) -> tuple[int, int]:
-    """Rows and columns for ``n`` small multiples."""
-    cols = min(max_cols, max(n, 1))
-    return math.ceil(max(n, 1) / cols), cols
+FULL_WIDTH_PANELS = 3  # up to this many panels, one column: full width on a phone too
+PANEL_HEIGHT = 200
+PANEL_GAP = 48  # between rows: the next row's title, tick labels where a cell below is empty
+
+
+def facet_grid(n: int, max_cols: int = 2) -> tuple[int, int]:
+    """Rows and columns for ``n`` small multiples: one column up to three, else two.
+
+    The figure is as wide as the screen, a phone's 390 px too: a third column leaves a
+    panel too narrow for its title and ticks there.
+    """
+    n = max(n, 1)
+    cols = 1 if n <= FULL_WIDTH_PANELS else max(1, min(max_cols, 2))
+    return math.ceil(n / cols), cols
 
 
 def band_figure(
@@ -310,7 +444,7 @@ def band_figure(
     facets: Sequence[str] | None = None,
     windows: Sequence[Window] = (),
     zero_line: bool = False,
-    max_cols: int = 3,
+    max_cols: int = 2,
 ) -> go.Figure:
     """Small multiples (one per value of ``facet``), scenario by colour, with bands.
 
@@ -327,13 +461,16 @@ def band_figure(
         facets: panels in this order (default: order of appearance).
         windows: event windows to shade (time axes only).
         zero_line: draw y = 0 (difference charts).
-        max_cols: panels per row.
+        max_cols: panels per row at most (``facet_grid``).
     """
     facets = list(facets or band[facet].unique(maintain_order=True).to_list())
     rows, cols = facet_grid(len(facets), max_cols)
+    plot = PANEL_HEIGHT * rows + PANEL_GAP * (rows - 1)
+    specs = [[{} if r * cols + c < max(len(facets), 1) else None for c in range(cols)]
+             for r in range(rows)]  # fmt: skip
     fig = make_subplots(
-        rows=rows, cols=cols, subplot_titles=facets, shared_xaxes=True,
-        horizontal_spacing=0.06, vertical_spacing=0.12 if rows > 1 else 0.08,
+        rows=rows, cols=cols, subplot_titles=facets, shared_xaxes=True, specs=specs,
+        horizontal_spacing=0.1, vertical_spacing=PANEL_GAP / plot if rows > 1 else 0,
     )  # fmt: skip
     present = set(band["scenario"].unique().to_list())
     scenarios = [s for s in order if s in present]
@@ -360,24 +497,21 @@ def band_figure(
                 "<extra></extra>",
             ), row=r, col=c)  # fmt: skip
     fig.update_yaxes(tickformat=plotly_tickformat(kind), hoverformat=plotly_hoverformat(kind))
-    fig.update_xaxes(title_text=x_title, row=rows)
-    fig.update_yaxes(title_text=y_title, col=1)
+    # the x axis under the last panel of each column, titled once; the y title once, midway
+    for c in range(1, cols + 1):
+        last = max(k // cols + 1 for k in range(len(facets) or 1) if k % cols + 1 == c)
+        fig.update_xaxes(showticklabels=True, row=last, col=c)
+    fig.update_xaxes(title_text=x_title, row=rows, col=1)
+    fig.update_yaxes(title_text=y_title, row=(rows + 1) // 2, col=1)
+    fig.update_annotations(font_size=14)  # the panel titles (the notes come after)
     if zero_line:
         fig.add_hline(y=0, line={"color": "#777777", "width": 1, "dash": "dot"},
                       row="all", col="all")  # fmt: skip
-    labels = len(window_notes(windows))
-    top = 50 + (WINDOW_LABEL_SHIFT + WINDOW_LABEL_STEP * labels if labels else 0)
     if windows:
         add_windows(fig, windows, colours)
-    fig.update_layout(
-        # the title at the top of the figure, the window notes below it: never on each other
-        title={"text": title, "x": 0, "xanchor": "left", "y": 1, "yref": "container",
-               "yanchor": "top", "pad": {"t": 12}},
-        legend={"title": {"text": "Scenario"}, "orientation": "h", "y": -0.12 if rows == 1
-                else -0.06, "traceorder": "normal"},
-        margin={"t": top + 20, "l": 60, "r": 20, "b": 40}, height=300 * rows + top + 80,
-        hovermode="x unified",
-    )  # fmt: skip
+    frame(fig, title, plot=plot, top=PANEL_TITLE + notes_height(windows) + 6,
+          legend=scenarios, legend_title="Scenario")  # fmt: skip
+    fig.update_layout(hovermode="x unified")
     return fig
 
 
@@ -435,15 +569,16 @@ def sankey_figure(data: dict, colours: Mapping[str, str], title: str) -> go.Figu
             textfont={"size": 12, "color": "#111111"},
         )
     )  # fmt: skip
-    fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left"}, margin={"t": 60, "l": 10, "r": 10},
-        height=520, annotations=[
-            {"x": 0, "y": 1.06, "xref": "paper", "yref": "paper", "text": "before a move",
-             "showarrow": False, "xanchor": "left", "font": {"size": 11, "color": "#555"}},
-            {"x": 1, "y": 1.06, "xref": "paper", "yref": "paper", "text": "after it",
-             "showarrow": False, "xanchor": "right", "font": {"size": 11, "color": "#555"}},
-        ],
-    )  # fmt: skip
+    side = {"y": 1, "xref": "paper", "yref": "paper", "yanchor": "bottom", "yshift": 6,
+            "showarrow": False, "font": {"size": NOTE_FONT_SIZE, "color": "#555555"}}  # fmt: skip
+    fig.update_layout(annotations=[
+        {**side, "x": 0, "xanchor": "left", "text": "before a move"},
+        {**side, "x": 1, "xanchor": "right", "text": "after it"},
+    ])  # fmt: skip
+    # two title lines, wrapped or not: Sankeys side by side keep their nodes level
+    blank = TITLE_LINE * (line_count(wrap(title, TITLE_CHARS)) == 1)
+    frame(fig, title, plot=440, top=PANEL_TITLE + blank, x_axis=False)
+    fig.update_layout(margin={"l": 10, "r": 10})
     return fig
 
 
@@ -508,13 +643,19 @@ def sweep_line_figure(
         ))  # fmt: skip
     _mark_best(fig, best, ties, x, None, categorical)
     fig.update_layout(
-        title={"text": f"{kpi_label} by {x}", "x": 0, "xanchor": "left"},
         xaxis={"title": {"text": x}, "type": "category" if categorical else "linear",
                **({} if categorical else {"tickvals": xs})},  # ticks at swept values only
         yaxis={"title": {"text": kpi_label}, "tickformat": plotly_tickformat(kind)},
-        legend={"orientation": "h", "y": -0.2}, margin={"t": 60},
     )  # fmt: skip
-    return fig
+    return frame(fig, f"{kpi_label} by {x}", plot=SWEEP_PLOT, top=10, legend=_names(fig))
+
+
+SWEEP_PLOT = 320  # pixels of a sweep chart's plot
+
+
+def _names(fig: go.Figure) -> list[str]:
+    """The legend's entries: names of the traces it shows."""
+    return [t.name for t in fig.data if t.name and t.showlegend is not False]
 
 
 def _mark_best(fig, best, ties, x, y, categorical) -> None:
@@ -567,19 +708,19 @@ def sweep_heatmap_figure(
         text[i][j] = format_value(mean, kind, compact=True)
     fig = go.Figure(go.Heatmap(
         x=xs, y=ys, z=z, text=text, texttemplate="%{text}", textfont={"size": 12},
-        colorscale="Viridis", colorbar={"title": {"text": kpi_label},
-                                        "tickformat": plotly_tickformat(kind)},
+        colorscale="Viridis", colorbar={"title": {"text": kpi_label, "side": "right",
+                                                  "font": {"color": MUTED_TEXT}},
+                                        "tickformat": plotly_tickformat(kind),
+                                        "tickfont": {"color": MUTED_TEXT}, "thickness": 14},
         hovertemplate=f"{x} = %{{x}}<br>{y} = %{{y}}<br>{kpi_label}: %{{text}}<extra></extra>",
         xgap=2, ygap=2,
     ))  # fmt: skip
     _mark_best(fig, best, ties, x, y, True)
     fig.update_layout(
-        title={"text": f"{kpi_label} by {x} and {y}", "x": 0, "xanchor": "left"},
         xaxis={"title": {"text": x}, "type": "category"},
         yaxis={"title": {"text": y}, "type": "category"},
-        legend={"orientation": "h", "y": -0.2}, margin={"t": 60},
     )  # fmt: skip
-    return fig
+    return frame(fig, f"{kpi_label} by {x} and {y}", plot=SWEEP_PLOT, top=10, legend=_names(fig))
 
 
 def metric_kind(column: str) -> str:
