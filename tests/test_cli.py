@@ -261,3 +261,10 @@ def test_compare_runs_a_what_if_against_the_baseline_and_keeps_finished_runs(tmp
     assert (tmp_path / "out" / "0" / "metrics.parquet").stat().st_mtime_ns == stamp  # kept
     command = (tmp_path / "out" / "command.txt").read_text()
     assert command.startswith("journeysim compare --baseline baseline --replicates 2 --change")
+
+
+def test_report_help_and_a_bad_reference_are_plain(tmp_path):
+    done = cli(tmp_path, "report", "--help")
+    assert done.returncode == 0 and "95% intervals" in done.stdout and "%%" not in done.stdout
+    bad = cli(tmp_path, "report", str(tmp_path), "--reference", "price")
+    assert bad.returncode == 2 and "--reference price: must be KEY=VALUE" in bad.stderr

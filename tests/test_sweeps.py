@@ -201,6 +201,62 @@ def test_report_pairs_within_each_setting_and_skips_incomplete_runs():
         assert t["mean"] == pytest.approx(100 * price + 2 + 10 * price)
 
 
+def _grid(seeds: int = 3) -> list[dict]:
+    """A 2 x 3 grid over one scenario: k = 100 + 10 x (price - 1) x 10 + 5 x (net == 'b') + seed
+    noise shared by every setting of a seed (common random numbers)."""
+    rows = []
+    for price in (1.0, 1.1, 1.2):
+        for net in ("a", "b"):
+            for s in range(seeds):
+                k = 100 + 100 * (price - 1.0) + (5 if net == "b" else 0) + 7 * s
+                rows.append({"run": f"{price}{net}{s}", "status": "complete",
+                             "scenario": "baseline", "seed": s, "price": price,
+                             "network": net, "k__b": k + (0.5 if s == 1 else 0.0) * price})  # fmt: skip
+    return rows
+
+
+def test_report_on_a_grid_pairs_every_setting_with_the_first_by_seed():
+    table = report(_summary(_grid()))
+    first = _row(table, "baseline", price=1.0, network="a")
+    assert first["reference"] and first["diff"] == 0.0
+    t = _row(table, "baseline", price=1.2, network="b")
+    assert not t["reference"] and t["pairs"] == 3
+    assert t["diff"] == pytest.approx(25.0, abs=0.2) and t["diff_low"] > 0  # 20 + 5
+    # a named reference: against price 1.2 on network a, by seed within each network
+    other = report(_summary(_grid()), reference={"price": 1.2})
+    r = _row(other, "baseline", price=1.0, network="b")
+    assert r["diff"] == pytest.approx(-20.0, abs=0.2) and r["pairs"] == 3
+    assert _row(other, "baseline", price=1.2, network="b")["reference"]
+    from sim.sweeps.summary import ReportError
+
+    with pytest.raises(ReportError, match="reference nosuch: not a swept key"):
+        report(_summary(_grid()), reference={"nosuch": 1})
+
+
+def test_report_names_a_clear_winner_only_when_its_interval_excludes_zero():
+    from sim.sweeps.summary import clear_differences
+
+    clear = clear_differences(report(_summary(_grid())))
+    row = clear.filter(pl.col("kpi") == "k").row(0, named=True)
+    assert row["highest"] == "baseline, 1.2, b" and row["highest_low"] > 0
+    # pure noise: no setting is named
+    rng = np.random.default_rng(3)
+    noise = [{**r, "k__b": float(rng.normal(100, 5))} for r in _grid(seeds=4)]
+    assert clear_differences(report(_summary(noise))).height == 0
+
+
+def test_report_counts_incomplete_runs_and_keeps_a_setting_whose_runs_all_failed():
+    rows = _grid()
+    rows.append({"run": "late", "status": "incomplete", "scenario": "baseline", "seed": 3,
+                 "price": 1.1, "network": "a", "k__b": None})  # fmt: skip
+    rows += [{"run": f"x{s}", "status": "incomplete", "scenario": "baseline", "seed": s,
+              "price": 1.3, "network": "a", "k__b": None} for s in range(3)]  # fmt: skip
+    table = report(_summary(rows))
+    assert _row(table, "baseline", price=1.1, network="a")["incomplete"] == 1
+    lost = _row(table, "baseline", price=1.3, network="a")
+    assert (lost["runs"], lost["incomplete"], lost["mean"]) == (0, 3, None)
+
+
 def test_report_interval_contains_the_retention_closed_form(tmp_path):
     """Everyone starts a customer and leaves with probability 1 - r each step, so the
     expected customers after t steps are N r^t."""

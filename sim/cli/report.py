@@ -22,18 +22,35 @@ def command(args: list[str]) -> int:
 
     parser = argparse.ArgumentParser(
         prog="journeysim report",
-        description="Means with 95%% intervals and paired differences against the baseline.",
+        description="Means with 95% intervals and differences against a reference setting, "
+        "paired by seed; the settings clearly above or below it; incomplete runs counted.",
+        allow_abbrev=False,
     )
     parser.add_argument("sweep_dir", help="a multirun sweep folder (holds summary.parquet)")
-    parser.add_argument("--baseline", default="baseline", help="scenario to compare against")
+    parser.add_argument("--baseline", default="baseline",
+                        help="the scenario to compare against when several ran")  # fmt: skip
+    parser.add_argument("--reference", action="append", default=[], metavar="KEY=VALUE",
+                        help="the setting to compare against, e.g. brands.incumbent.price=1.0 "
+                        "(repeat for several keys; default: the baseline scenario, or on a "
+                        "grid over one scenario the first setting)")  # fmt: skip
     parser.add_argument("--kpi", action="append", help="KPIs to print (default: all)")
     ns = parser.parse_args(args)
+    reference = {}
+    for item in ns.reference:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            return error(f"--reference {item}: must be KEY=VALUE, e.g. brands.incumbent.price=1")
+        reference[key] = value
     try:
         summary = load_summary(ns.sweep_dir)
         for run, problem in bad_runs(summary):
             print(f"journeysim: warning: run {printable(run)} left out: {printable(problem)}",
                   file=sys.stderr)  # fmt: skip
-        table = report(summary, baseline=ns.baseline)
+        unfinished = summary.filter(summary["status"] != "complete").height - len(bad_runs(summary))
+        if unfinished:
+            print(f"journeysim: warning: {unfinished} run(s) did not finish: counted as "
+                  "incomplete per setting", file=sys.stderr)  # fmt: skip
+        table = report(summary, baseline=ns.baseline, reference=reference or None)
         paths = write_report(table, ns.sweep_dir)
     except ReportError as exc:
         return error(str(exc))

@@ -14,7 +14,7 @@ make these differences sharp) with its own interval.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -241,13 +241,33 @@ def bad_runs(summary: pl.DataFrame) -> list[tuple[str, str]]:
     return [(str(r), str(p)) for r, p in bad.select("run", "problem").iter_rows()]
 
 
-def report(summary: pl.DataFrame, baseline: str = "baseline", level: float = 0.95) -> pl.DataFrame:
-    """Per setting and KPI column: the mean and the paired difference against baseline.
+def report(
+    summary: pl.DataFrame,
+    baseline: str = "baseline",
+    level: float = 0.95,
+    reference: Mapping[str, object] | None = None,
+) -> pl.DataFrame:
+    """Per setting and KPI column: the mean and the paired difference against a reference.
 
     A setting is a scenario with the values of every other swept key but the seed (e.g.
     a price on a grid); its replicates are the seeds. Each mean comes with its t-interval;
-    the difference pairs a run with the baseline scenario's run of the same seed and other
-    swept values (common random numbers), with its own t-interval.
+    the difference pairs a run with the reference's run of the same seed (common random
+    numbers) and, for keys the reference leaves free, the same values, with its own
+    t-interval over seeds (``paired_difference``).
+
+    The reference: the settings matching ``reference`` (key -> value, e.g.
+    ``{"brands.incumbent.price": 1.0}``); else, when several scenarios ran, the baseline
+    scenario (each setting pairs with the baseline at the same values of the other keys);
+    else (a grid over one scenario) the first setting.
+
+    Columns: the setting's keys, kpi, brand, runs (complete), incomplete (runs of the
+    setting that did not finish or cannot be read), reference (True for the reference's
+    rows), mean, ci_low, ci_high, pairs, diff, diff_low, diff_high. A setting whose runs
+    all failed keeps its rows, with no values and its count of incomplete runs.
+
+    Raises:
+        ReportError: no complete run, no baseline among several scenarios, or a
+            reference that names an unknown key or matches no complete run.
     """
     done = summary.filter(pl.col("status") == "complete")
     if done.height == 0:
@@ -259,17 +279,20 @@ def report(summary: pl.DataFrame, baseline: str = "baseline", level: float = 0.9
     # ``journeysim compare``): not a setting, and runs pair across it.
     swept = [k for k in swept if k in ("scenario", "seed") or not _set_by_scenario(done, k)]
     setting_keys = ["scenario"] + [k for k in swept if k not in ("scenario", "seed")]
-    pair_keys = [k for k in swept if k != "scenario"]
-    base = done.filter(pl.col("scenario") == baseline)
+    chosen = _reference(done, setting_keys, baseline, reference)
+    pair_keys = [k for k in swept if k != "scenario" and k not in chosen]
+    mask = [all(same_value(row[k], v) for k, v in chosen.items())
+            for row in done.select(list(chosen)).iter_rows(named=True)]  # fmt: skip
+    base = done.filter(pl.Series(mask, dtype=pl.Boolean))
     if base.height == 0:
-        names = ", ".join(str(x) for x in done["scenario"].unique(maintain_order=True).to_list())
-        raise ReportError(
-            f"baseline scenario {baseline!r} has no complete runs (scenarios: {names})"
-        )
+        wanted = ", ".join(f"{k}={v}" for k, v in chosen.items())
+        raise ReportError(f"the reference ({wanted}) has no complete runs")
+    failed = _incomplete_counts(summary, setting_keys)
     rows = []
     for setting, runs in done.group_by(setting_keys, maintain_order=True):
         values = dict(zip(setting_keys, setting, strict=True))
-        is_base = values["scenario"] == baseline
+        is_base = all(same_value(values[k], v) for k, v in chosen.items())
+        bad = failed.pop(tuple(str(values[k]) for k in setting_keys), (None, 0))[1]
         for col in kpis:
             kpi, _, brand = col.partition("__")
             mean, lo, hi = t_interval(runs[col].cast(pl.Float64).fill_null(np.nan).to_numpy())
@@ -282,11 +305,66 @@ def report(summary: pl.DataFrame, baseline: str = "baseline", level: float = 0.9
                 if got["pairs"]:
                     d, dlo, dhi, n_pairs = got["diff"], got["low"], got["high"], got["pairs"]
             rows.append({
-                **values, "kpi": kpi, "brand": brand, "runs": runs.height,
-                "mean": mean, "ci_low": lo, "ci_high": hi, "pairs": n_pairs,
-                "diff": d, "diff_low": dlo, "diff_high": dhi,
+                **values, "kpi": kpi, "brand": brand, "runs": runs.height, "incomplete": bad,
+                "reference": is_base, "mean": mean, "ci_low": lo, "ci_high": hi,
+                "pairs": n_pairs, "diff": d, "diff_low": dlo, "diff_high": dhi,
             })  # fmt: skip
-    return pl.DataFrame(rows).with_columns(pl.col(pl.Float64).fill_nan(None))
+    for setting, bad in failed.values():  # every run of the setting failed: still counted
+        values = dict(zip(setting_keys, setting, strict=True))
+        for col in kpis:
+            kpi, _, brand = col.partition("__")
+            rows.append({
+                **values, "kpi": kpi, "brand": brand, "runs": 0, "incomplete": bad,
+                "reference": False, "mean": None, "ci_low": None, "ci_high": None,
+                "pairs": 0, "diff": None, "diff_low": None, "diff_high": None,
+            })  # fmt: skip
+    table = pl.DataFrame(rows, infer_schema_length=None)
+    return table.with_columns(pl.col(pl.Float64).fill_nan(None))
+
+
+def _reference(
+    done: pl.DataFrame, setting_keys: list[str], baseline: str, given: Mapping | None
+) -> dict[str, object]:
+    """The reference setting as {key: value} (see ``report``)."""
+    if given:
+        unknown = [k for k in given if k not in setting_keys]
+        if unknown:
+            swept = ", ".join(setting_keys)
+            raise ReportError(f"reference {unknown[0]}: not a swept key (swept: {swept})")
+        return dict(given)
+    scenarios = done["scenario"].unique(maintain_order=True).to_list()
+    if len(scenarios) > 1 or len(setting_keys) == 1:
+        if baseline not in scenarios:
+            names = ", ".join(str(x) for x in scenarios)
+            raise ReportError(
+                f"baseline scenario {baseline!r} has no complete runs (scenarios: {names})"
+            )
+        return {"scenario": baseline}
+    first = done.select(setting_keys).row(0, named=True)  # a grid over one scenario
+    return first
+
+
+def same_value(a: object, b: object) -> bool:
+    """Whether two setting values are the same: as numbers if both are (1 and 1.0), else as text."""
+    try:
+        return float(a) == float(b)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(a) == str(b)
+
+
+def _incomplete_counts(
+    summary: pl.DataFrame, setting_keys: list[str]
+) -> dict[tuple, tuple[tuple, int]]:
+    """Runs that did not complete, per setting: {values as text: (values, count)}."""
+    bad = summary.filter(pl.col("status") != "complete")
+    keys = [k for k in setting_keys if k in bad.columns]
+    if bad.height == 0 or len(keys) < len(setting_keys):
+        return {}
+    counts = bad.group_by(keys, maintain_order=True).len()
+    return {
+        tuple(str(v) for v in row[:-1]): (tuple(row[:-1]), int(row[-1]))
+        for row in counts.iter_rows()
+    }
 
 
 def _set_by_scenario(runs: pl.DataFrame, key: str) -> bool:
@@ -297,8 +375,8 @@ def _set_by_scenario(runs: pl.DataFrame, key: str) -> bool:
 
 def setting_columns(table: pl.DataFrame) -> list[str]:
     """The columns of a report that name a setting (scenario and other swept values)."""
-    fixed = ("kpi", "brand", "runs", "mean", "ci_low", "ci_high", "pairs", "diff", "diff_low",
-             "diff_high")  # fmt: skip
+    fixed = ("kpi", "brand", "runs", "incomplete", "reference", "mean", "ci_low", "ci_high",
+             "pairs", "diff", "diff_low", "diff_high")  # fmt: skip
     return [c for c in table.columns if c not in fixed]
 
 
@@ -310,8 +388,49 @@ def write_report(table: pl.DataFrame, sweep_dir: str | Path) -> list[Path]:
     return [sweep_dir / f for f in REPORT_FILES]
 
 
+def reference_label(table: pl.DataFrame) -> str:
+    """The reference setting of a report as text ('baseline', or 'price=1.0, network=ws')."""
+    keys = setting_columns(table)
+    ref = table.filter(pl.col("reference"))
+    if ref.height == 0:
+        return "the reference"
+    row = ref.row(0, named=True)
+    if len(keys) == 1:
+        return str(row["scenario"])
+    return ", ".join(f"{k}={row[k]}" for k in keys)
+
+
+def clear_differences(table: pl.DataFrame) -> pl.DataFrame:
+    """Per KPI and brand, the settings furthest above and below the reference, if clear.
+
+    Only a setting whose paired interval excludes zero is named (``highest``/``lowest``,
+    with its difference and interval); with none, the KPI and brand are left out.
+    """
+    keys = setting_columns(table)
+    sig = table.filter(
+        ~pl.col("reference")
+        & pl.col("diff_low").is_not_null()
+        & ((pl.col("diff_low") > 0) | (pl.col("diff_high") < 0))
+    )
+    rows = []
+    for (kpi, brand), part in sig.group_by(["kpi", "brand"], maintain_order=True):
+        out = {"kpi": kpi, "brand": brand}
+        for side, pick in (("highest", part.sort("diff", descending=True)),
+                           ("lowest", part.sort("diff"))):  # fmt: skip
+            r = pick.row(0, named=True)
+            if (side == "highest") == (r["diff"] > 0):
+                out[side] = ", ".join(str(r[k]) for k in keys)
+                out[f"{side}_diff"], out[f"{side}_low"], out[f"{side}_high"] = (
+                    r["diff"], r["diff_low"], r["diff_high"])  # fmt: skip
+        rows.append(out)
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
 def print_report(table: pl.DataFrame, baseline: str, kpis: tuple[str, ...] | None = None) -> None:
-    """Print the report: one table per scenario, KPI rows by brand."""
+    """Print the report: one table per setting (KPI rows by brand), then the clear winners.
+
+    ``baseline`` is kept for callers; the reference is read from the table.
+    """
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -325,27 +444,49 @@ def print_report(table: pl.DataFrame, baseline: str, kpis: tuple[str, ...] | Non
 
     console = Console(width=None if Console().is_terminal else 140)
     keys = setting_columns(table)
+    against = reference_label(table)
+    if kpis:
+        table = table.filter(pl.col("kpi").is_in(list(kpis)))
     for setting, part in table.group_by(keys, maintain_order=True):
         values = dict(zip(keys, setting, strict=True))
-        scenario = values["scenario"]
-        if kpis:
-            part = part.filter(pl.col("kpi").is_in(list(kpis)))
-        runs = part["runs"].max()
+        is_ref = bool(part["reference"].any())
+        runs, bad = part["runs"].max(), part["incomplete"].max()
         extra = ", ".join(f"{k}={v}" for k, v in values.items() if k != "scenario")
-        title = f"{scenario}" + (f" ({extra})" if extra else "") + f": {runs} runs"
-        title += "" if scenario == baseline else f", vs {baseline}"
+        title = f"{values['scenario']}" + (f" ({extra})" if extra else "") + f": {runs} runs"
+        title += f", {bad} incomplete" if bad else ""
+        title += " (the reference)" if is_ref else f", vs {against}"
         t = Table(title=Text(printable(title)))  # names are text, never markup or escapes
-        for head in ("kpi", "brand", "mean", "95% CI", f"diff vs {baseline}", "95% CI of diff"):
+        for head in ("kpi", "brand", "mean", "95% CI", "diff vs reference", "95% CI of diff"):
             t.add_column(head, justify="left" if head in ("kpi", "brand") else "right")
         for r in part.iter_rows(named=True):
             t.add_row(
                 Text(printable(r["kpi"])), Text(printable(r["brand"])), fmt(r["mean"]),
                 Text(f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"),
-                fmt(r["diff"], True) if scenario != baseline else "",
+                fmt(r["diff"], True) if not is_ref else "",
                 Text(f"[{fmt(r['diff_low'], True)}, {fmt(r['diff_high'], True)}]")
-                if scenario != baseline else "",
+                if not is_ref else "",
             )  # fmt: skip
         console.print(t)
+    clear = clear_differences(table)
+    if clear.height == 0:
+        console.print(Text(f"No setting differs clearly from {against} (every paired 95% "
+                           "interval includes 0)."))  # fmt: skip
+        return
+    t = Table(title=Text(printable(f"Clear differences from {against} (paired by seed; the "
+                                   "95% interval excludes 0)")))  # fmt: skip
+    for head in ("kpi", "brand", "highest", "diff [95% CI]", "lowest", "diff [95% CI]"):
+        t.add_column(head)
+    for r in clear.iter_rows(named=True):
+        cells = [Text(printable(r["kpi"])), Text(printable(r["brand"]))]
+        for side in ("highest", "lowest"):
+            if r.get(side) is None:
+                cells += ["-", ""]
+            else:
+                cells += [Text(printable(r[side])), Text(
+                    f"{fmt(r[f'{side}_diff'], True)} [{fmt(r[f'{side}_low'], True)}, "
+                    f"{fmt(r[f'{side}_high'], True)}]")]  # fmt: skip
+        t.add_row(*cells)
+    console.print(t)
 
 
 __all__ = [
