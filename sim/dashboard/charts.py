@@ -335,8 +335,12 @@ def frame(
     legend: Sequence[str] = (),
     legend_title: str = "",
     x_axis: bool = True,
+    legend_lines: int | None = None,
 ) -> go.Figure:
     """Title, legend, margins and height of ``fig`` in pixels that hold at 390 and 1400 px.
+
+    ``legend_lines`` reserves that many legend rows instead of the estimate
+    (``legend_rows``), e.g. one per entry where Plotly stacks them on a phone.
 
     The title sits at the top of the figure, under the toolbar's row and wrapped to a
     phone's width; ``top`` pixels of notes and panel titles under it, then ``plot`` pixels
@@ -348,7 +352,7 @@ def frame(
     head = TITLE_PAD + TITLE_LINE * lines
     # Plotly centres the lines of a title on its anchor: pad a wrapped one down to the top
     pad = TITLE_PAD + TITLE_LINE * (lines - 1) // 2
-    rows = legend_rows(list(legend)) if legend else 0
+    rows = (legend_lines or legend_rows(list(legend))) if legend else 0
     foot = (LEGEND_TITLE if legend_title else 0) + LEGEND_ROW * rows + (8 if rows else 0)
     bottom = (X_AXIS if x_axis else 10) + foot
     height = head + top + plot + bottom

@@ -1358,4 +1358,24 @@ def rule_curve(rule: Rule, cfg, values: Mapping[str, float] | None = None) -> go
     """The curve of a rule at ``values`` of its sliders (default: from ``cfg``)."""
     params = curve_defaults(rule, cfg)
     params.update(values or {})
-    return CURVES[rule.curve](cfg, params)
+    return _framed(CURVES[rule.curve](cfg, params))
+
+
+CURVE_PLOT = 240  # pixels of plot in a rule's curve
+
+
+def _framed(fig: go.Figure) -> go.Figure:
+    """A curve in the app's frame (``charts.frame``).
+
+    The title and legend are placed in pixels that hold at 390 and 1400 px, text is at WCAG
+    AA contrast and annotations are 12 px or more.
+    """
+    from sim.dashboard.charts import NOTE_FONT_SIZE, frame
+
+    names = [t.name for t in fig.data if t.name and t.showlegend is not False]
+    # a curve's legend entries sit one per row on a phone: reserve a row for each
+    frame(fig, fig.layout.title.text or "", plot=CURVE_PLOT, top=10, legend=names,
+          legend_lines=len(names))  # fmt: skip
+    for annotation in fig.layout.annotations:  # the dotted lines' labels (expectation met)
+        annotation.font.size = max(annotation.font.size or 0, NOTE_FONT_SIZE)
+    return fig
