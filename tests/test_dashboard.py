@@ -903,6 +903,12 @@ def test_sweep_figures_categorical_axes_and_cell_values():
     assert [list(r) for r in heat.z] == [[11.0, 21.0], [16.0, 26.0]]
     assert [list(r) for r in heat.text] == [["11", "21"], ["16", "26"]]
     assert heat.texttemplate == "%{text}"
+    # the best cell is outlined, not covered by a marker: its value stays readable
+    assert not any(t.mode == "markers" for t in fig.data[1:])
+    (outline,) = [sh for sh in fig.layout.shapes if sh.type == "rect"]
+    best = verdict["best"]
+    j, i = list(heat.x).index(str(best["p"])), list(heat.y).index(str(best["q"]))
+    assert (outline.x0, outline.x1, outline.y0, outline.y1) == (j - 0.5, j + 0.5, i - 0.5, i + 0.5)
     assert dash.axis_values([10, 2, 1.5]) == ["1.5", "2", "10"]
 
 

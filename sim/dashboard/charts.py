@@ -662,8 +662,35 @@ def _names(fig: go.Figure) -> list[str]:
     return [t.name for t in fig.data if t.name and t.showlegend is not False]
 
 
-def _mark_best(fig, best, ties, x, y, categorical) -> None:
+def _outline_cells(fig, cells, xs, ys, name: str, colour: str, width: float, dash: str) -> None:
+    """Outline heatmap cells (their values stay readable), with one legend entry."""
+    for cx, cy in cells:
+        j, i = xs.index(cx), ys.index(cy)
+        line = {"color": colour, "width": width, "dash": dash}
+        fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
+                      xref="x", yref="y", line=line)  # fmt: skip
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=name,
+                             line={"color": colour, "width": width, "dash": dash}))  # fmt: skip
+
+
+def _mark_best(fig, best, ties, x, y, categorical, cells=None) -> None:
+    """Mark the best setting (a star) or the highest mean and its ties (rings).
+
+    On a heatmap (``cells``: its x and y categories) the cells are outlined instead, so the
+    value written in each stays readable.
+    """
     if not best:
+        return
+    if cells is not None:
+        xs, ys = cells
+        top = [(str(best[x]), str(best[y]))]
+        if ties:
+            _outline_cells(fig, top, xs, ys, "highest mean (not clearly best)", "#222222", 3,
+                           "solid")  # fmt: skip
+            others = [(str(t[x]), str(t[y])) for t in ties]
+            _outline_cells(fig, others, xs, ys, "within noise of it", "#555555", 2, "dot")
+        else:
+            _outline_cells(fig, top, xs, ys, "best (clearly)", "#b8860b", 4, "solid")
         return
     bx = str(best[x]) if categorical or y is not None else best[x]
     by = str(best[y]) if y is not None else best["mean"]
@@ -719,7 +746,7 @@ def sweep_heatmap_figure(
         hovertemplate=f"{x} = %{{x}}<br>{y} = %{{y}}<br>{kpi_label}: %{{text}}<extra></extra>",
         xgap=2, ygap=2,
     ))  # fmt: skip
-    _mark_best(fig, best, ties, x, y, True)
+    _mark_best(fig, best, ties, x, y, True, cells=(xs, ys))
     fig.update_layout(
         xaxis={"title": {"text": x}, "type": "category"},
         yaxis={"title": {"text": y}, "type": "category"},
