@@ -129,15 +129,31 @@ def states_diagram(cfg) -> None:
         base = comp.flows.filter(pl.col("scenario") == comp.baseline)
         moves = dash.daily_moves(base)
     st.graphviz_chart(dash.journey_dot(brands, colours, moves), width="stretch")
+    legend = dash.explain.move_legend()
+
+    def state(name: str) -> str:
+        return name.replace("{brand}", "a brand").replace("{other}", "another brand")
+
+    st.dataframe(
+        {
+            "move": [k for k, *_ in legend],
+            "from": [state(src) for _, src, _, _ in legend],
+            "to": [state(dst) for _, _, dst, _ in legend],
+            "the rule behind it": [why for *_, why in legend],
+        },
+        hide_index=True,
+    )
     if moves is not None:
         st.caption(
-            f"Arrows: the rule behind each move and the mean customers per day making it "
+            f"Arrows: the move's number (its rule in the table) and the mean customers per day "
+            f"making it "
             f"in {comp.baseline} ({comp.settings.describe()}); dashed: moves the data show "
             "that the diagram does not name."
         )
     else:
         st.caption(
-            "Arrows: the rule behind each move. Run a comparison to see how many customers "
+            "Arrows: the move's number (its rule in the table). Run a comparison to see how "
+            "many customers "
             "make each move per day."
         )
     st.markdown(

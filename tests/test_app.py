@@ -456,7 +456,12 @@ def test_model_page_typesets_every_rule_ties_symbols_to_keys_and_draws_curves():
     curves = chart_specs(at)
     assert len(curves) == len(shown)
     dot = at.get("graphviz_chart")[0].proto.spec
-    assert '"customer: incumbent"' in dot and "purchase occasion" in dot
+    assert '"customer: incumbent"' in dot and '[label="5"]' in dot
+    # the moves' rules are in a table beside the diagram (not on the arrows)
+    legend = [d for d in at.dataframe if "the rule behind it" in d.value.columns]
+    assert legend and "purchase occasion (logit choice)" in list(
+        legend[0].value["the rule behind it"]
+    )
     # a rule's slider redraws its curve
     churn = [r.curve for r in shown].index("churn")
     y = curves[churn]["data"][0]["y"]

@@ -1045,15 +1045,19 @@ def test_journey_state_diagram_has_every_state_and_move(cfg):
     assert dot.startswith("digraph journey {") and dot.rstrip().endswith("}")
     for state_name in dash.journey_states(brands):
         assert f'"{state_name}" [fillcolor=' in dot
-    assert '"considering" -> "customer: budget" [label="purchase occasion (logit choice)"]' in dot
+    # arrows carry the move's number; its rule is in the legend beside the diagram
+    legend = {k: (src, dst, why) for k, src, dst, why in dash.explain.move_legend()}
+    assert legend[5] == ("considering", "customer: {brand}", "purchase occasion (logit choice)")
+    assert '"considering" -> "customer: budget" [label="5"]' in dot
     assert '"customer: incumbent" -> "customer: budget"' in dot
     assert '"customer: budget" -> "customer: budget"' not in dot
+    assert "fontsize=18" in dot  # legible once scaled to the page
     moves = {("aware", "considering"): 12.34, ("lapsed", "aware"): 0.5, ("aware", "lapsed"): 0.01}
     dot = dash.journey_dot(brands, dash.brand_colours(brands), moves)
-    assert '"aware" -> "considering" [label="a liked brand enters the set\\n12/day"];' in dot
-    assert '"unaware" -> "aware" [label="ad or word of mouth\\n0/day"];' in dot  # none seen
+    assert '"aware" -> "considering" [label="3: 12/day"];' in dot
+    assert '"unaware" -> "aware" [label="1: 0/day"];' in dot  # none seen
     # a back move does not pull the layout; a move seen but not named is dashed
-    assert '"considering" -> "aware" [label="the set empties\\n0/day", constraint=false' in dot
+    assert '"considering" -> "aware" [label="7: 0/day", constraint=false' in dot
     assert '"lapsed" -> "aware" [label="0.5/day", style=dashed, constraint=false];' in dot
     assert '"aware" -> "lapsed"' not in dot  # too rare to draw
 

@@ -941,6 +941,11 @@ MOVES: tuple[tuple[str, str, str, bool], ...] = (
 )
 
 
+def move_legend() -> list[tuple[int, str, str, str]]:
+    """(number, from, to, the rule behind it) of each move of the state diagram."""
+    return [(k, src, dst, why) for k, (src, dst, why, _back) in enumerate(MOVES, start=1)]
+
+
 def _per_day(n: float) -> str:
     return "<0.05/day" if 0 < n < 0.05 else f"{n:,.2g}/day" if n < 10 else f"{n:,.0f}/day"
 
@@ -962,19 +967,21 @@ def journey_dot(
     customers = [f"customer: {b}" for b in brands]
     states = ["unaware", "aware", "considering", *customers, "lapsed"]
     edges: list[tuple[str, str, str, bool]] = []
-    for src, dst, why, back in MOVES:
+    for number, (src, dst, _why, back) in enumerate(MOVES, start=1):
         for b in brands if "{brand}" in src + dst else [None]:
             for o in brands if "{other}" in dst else [None]:
                 if b is not None and o == b:
                     continue
                 s = src.replace("{brand}", b or "")
                 d = dst.replace("{brand}", b or "").replace("{other}", o or "")
-                edges.append((s, d, "" if "{other}" in dst else why, back))
+                edges.append((s, d, str(number), back))
+    # Arrows carry the move's number (its rule is in ``move_legend``, beside the diagram):
+    # whole sentences on every arrow overlapped, and the scaled drawing made them ~7 px.
     lines = [
         "digraph journey {",
-        '  rankdir=LR; bgcolor="transparent"; nodesep=0.35; ranksep=0.9;',
-        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=14];',
-        '  edge [fontname="Helvetica", fontsize=11, color="#555555"];',
+        '  rankdir=LR; bgcolor="transparent"; nodesep=0.3; ranksep=0.7;',
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=20];',
+        '  edge [fontname="Helvetica", fontsize=18, color="#555555", fontcolor="#333333"];',
         "  { rank=same; " + "; ".join(f'"{c}"' for c in customers) + " }",
     ]
     for s in states:
@@ -986,8 +993,7 @@ def journey_dot(
         known.add((s, d))
         label = why
         if daily_moves is not None:
-            count = _per_day(daily_moves.get((s, d), 0.0))
-            label = f"{why}\\n{count}" if why else count
+            label = f"{why}: {_per_day(daily_moves.get((s, d), 0.0))}"
         style = ', constraint=false, color="#999999"' if back else ""
         lines.append(f'  "{s}" -> "{d}" [label="{label}"{style}];')
     for (s, d), n in (daily_moves or {}).items():
