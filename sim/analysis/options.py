@@ -104,13 +104,7 @@ def parser(
             metavar="R",
             help="seeds per candidate, the same for every candidate (default 1)",
         )
-        p.add_argument(
-            "--jobs",
-            type=int,
-            default=None,
-            metavar="J",
-            help="parallel processes (default: all cores)",
-        )
+        add_jobs(p)
     p.add_argument(
         "--out",
         default=None,
@@ -118,6 +112,17 @@ def parser(
         help=f"output folder (default outputs/{tool}/<date>/<time>)",
     )
     return p
+
+
+def add_jobs(p: argparse.ArgumentParser) -> None:
+    """The ``--jobs J`` option every command that runs in parallel shares."""
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="J",
+        help="parallel processes (default: all cores)",
+    )
 
 
 def parse(p: Parser, args: list[str]) -> argparse.Namespace:

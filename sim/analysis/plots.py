@@ -210,13 +210,7 @@ def optimise_figure(
                 marker={"color": "#c7c7c7", "size": 6, "symbol": "x"},
             )
         )
-    best, running, bx = [], None, []
-    for a, b, f in zip(x, y, feasible, strict=True):
-        if f and (running is None or (b > running if maximise else b < running)):
-            running = b
-        if running is not None:
-            bx.append(a)
-            best.append(running)
+    bx, best = best_so_far(x, y, feasible, maximise)
     fig.add_trace(
         go.Scatter(
             x=bx,
@@ -358,3 +352,18 @@ def paths_figure(paths: pl.DataFrame, top: int = 20) -> go.Figure:
         yaxis={"automargin": True},
     )
     return fig
+
+
+def best_so_far(x, y, feasible, maximise: bool) -> tuple[list, list]:
+    """The running best feasible value of an optimisation, from its first feasible trial.
+
+    Returns the trials' x from there on and the best y found up to each of them.
+    """
+    best, running, bx = [], None, []
+    for a, b, f in zip(x, y, feasible, strict=True):
+        if f and (running is None or (b > running if maximise else b < running)):
+            running = b
+        if running is not None:
+            bx.append(a)
+            best.append(running)
+    return bx, best

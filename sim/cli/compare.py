@@ -49,14 +49,12 @@ def _run_job(task: tuple[str, str, list[str]]) -> None:
 
 
 def _parser():
-    from sim.analysis.options import Parser
+    from sim.analysis.options import add_jobs, parser
 
-    p = Parser(
-        prog="journeysim compare",
-        allow_abbrev=False,  # --chan is not --change
-        description="Compare library scenarios and a what-if against a baseline, seed by "
-        "seed (common random numbers), as the app's Compare page does; then report.",
-    )
+    p = parser("compare", "Compare library scenarios and a what-if against a baseline, seed by "
+               "seed (common random numbers), as the app's Compare page does; then report.",
+               market=False)  # fmt: skip
+    p.allow_abbrev = False  # --chan is not --change
     p.add_argument(
         "overrides",
         nargs="*",
@@ -91,21 +89,8 @@ def _parser():
         action="store_true",
         help="changes alter the market itself: compare long-run steady states",
     )
-    p.add_argument(
-        "--jobs",
-        type=int,
-        default=None,
-        metavar="J",
-        help="parallel processes (default: all cores)",
-    )
-    p.add_argument(
-        "--out",
-        default=None,
-        metavar="DIR",
-        help="output folder (default outputs/compare/<date>/<time>)",
-    )
-    # fmt: skip
-    return p
+    add_jobs(p)
+    return p  # fmt: skip
 
 
 def _check(ns) -> None:

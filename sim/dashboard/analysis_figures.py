@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 import polars as pl
 
+from sim.analysis.plots import best_so_far
 from sim.dashboard.analysis import (
     COLUMNS,
     NO_TOUCHPOINT,
@@ -334,13 +335,7 @@ def optimise_figure(result: AnalysisResult) -> go.Figure:
                     },
                 )
             )
-    best, running, bx = [], None, []
-    for a, b, f in zip(x, y, feasible, strict=True):
-        if f and (running is None or (b > running if maximise else b < running)):
-            running = b
-        if running is not None:
-            bx.append(a)
-            best.append(running)
+    bx, best = best_so_far(x, y, feasible, maximise)
     fig.add_trace(
         go.Scatter(
             x=bx,
