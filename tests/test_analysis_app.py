@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from sim.cli import main
 from sim.config import ROOT
+from sim.analysis.palette import PALETTE
 from sim.dashboard import analysis as an
 from sim.dashboard import analysis_figures as figs
 from sim.dashboard import charts
@@ -283,7 +284,7 @@ def colours_of(fig) -> set[str]:
 def test_charts_use_the_app_palette_and_layout(root):
     series = {*charts.SCENARIO_PALETTE, charts.BASELINE_COLOUR, figs.MUTED}
     default_template = go.Figure().layout.template  # no "plotly_white" of the command line
-    brands = set(charts.PALETTE)
+    brands = set(PALETTE)
     for folder in RESULTS:
         result = an.load_result(root, folder)
         for fig in figs.figures(result):

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-from sim.dashboard import brand_colours
+from sim.analysis.palette import brand_colours
 
 BAR = "#1f77b4"
 SECOND = "#ff7f0e"

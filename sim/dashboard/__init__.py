@@ -17,16 +17,15 @@ is computed here from result frames, so it is tested without a browser. Modules:
 ``from sim import dashboard as dash`` gives the names below.
 """
 
+from sim.analysis.palette import PALETTE, brand_colours
 from sim.dashboard.charts import (
     BASELINE_COLOUR,
-    PALETTE,
     STAGE_COLOURS,
     Window,
     add_windows,
     alpha,
     axis_values,
     band_figure,
-    brand_colours,
     contrast_ratio,
     event_windows,
     facet_grid,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 import polars as pl
 
+from sim.analysis.palette import brand_colours
 from sim.analysis.plots import best_so_far
 from sim.dashboard.analysis import (
     COLUMNS,
@@ -27,7 +28,6 @@ from sim.dashboard.charts import (
     BASELINE_COLOUR,
     alpha,
     band_figure,
-    brand_colours,
     facet_grid,
     scenario_colours,
 )

@@ -9,7 +9,7 @@ and axes in the unit of their metric (% for fractions).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
@@ -23,11 +23,6 @@ from sim.dashboard.format import (
     plotly_tickformat,
 )
 
-#: A fixed palette for brands: the same brand always gets the same colour.
-PALETTE = (
-    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
-)  # fmt: skip
-KNOWN_BRANDS = ("incumbent", "challenger", "budget", "newco", "brand")
 #: Stages in greys and earth tones, far from every brand hue.
 STAGE_COLOURS = {
     "unaware": "#d0d0d0", "aware": "#e8d5a3", "considering": "#c9a227", "lapsed": "#595959",
@@ -36,20 +31,6 @@ STAGE_COLOURS = {
 BASELINE_COLOUR = "#3b3b3b"
 SCENARIO_PALETTE = ("#e69f00", "#0072b2", "#009e73", "#cc79a7", "#d55e00", "#56b4e9",
                     "#8c6d31", "#7b3294")  # fmt: skip
-
-
-def brand_colours(brands: Iterable[str]) -> dict[str, str]:
-    """A colour per brand: known brands keep a fixed colour, others take the next free one."""
-    brands = list(brands)
-    out: dict[str, str] = {}
-    for b in brands:
-        if b not in out and b in KNOWN_BRANDS:
-            out[b] = PALETTE[KNOWN_BRANDS.index(b)]
-    free = [c for c in PALETTE if c not in out.values()]
-    for b in brands:
-        if b not in out:
-            out[b] = free.pop(0) if free else PALETTE[len(out) % len(PALETTE)]
-    return out
 
 
 def scenario_colours(labels: Sequence[str], baseline: str) -> dict[str, str]:

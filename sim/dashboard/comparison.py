@@ -14,11 +14,11 @@ import plotly.graph_objects as go
 import polars as pl
 import yaml
 
+from sim.analysis.palette import brand_colours
 from sim.dashboard import frames as fr
 from sim.dashboard.charts import (
     Window,
     band_figure,
-    brand_colours,
     event_windows,
     response_windows,
     sankey_figure,

@@ -1066,7 +1066,7 @@ def curve_touchpoints(cfg, p: Mapping[str, float]) -> go.Figure:
 def curve_ads(cfg, p: Mapping[str, float]) -> go.Figure:
     """Attitude after n ads, from each brand's starting attitude (its equity)."""
     from agents import rules
-    from sim.dashboard.charts import brand_colours
+    from sim.analysis.palette import brand_colours
 
     colours = brand_colours(cfg.brands.keys())
     fig = _figure("Attitude after n ads", "ads seen", "attitude (0-1)")
@@ -1206,7 +1206,7 @@ def curve_churn(cfg, p: Mapping[str, float]) -> go.Figure:
 def curve_money(cfg, p: Mapping[str, float]) -> go.Figure:
     """Daily revenue of one customer of each brand against its tenure."""
     from agents import rules
-    from sim.dashboard.charts import brand_colours
+    from sim.analysis.palette import brand_colours
     from sim.dashboard.format import CURRENCY
 
     per_year = float(cfg.sim.steps_per_year)
@@ -1326,7 +1326,7 @@ def curve_queue(cfg, p: Mapping[str, float]) -> go.Figure:
 def curve_investment(cfg, p: Mapping[str, float]) -> go.Figure:
     """Quality a service spend sustains, for the brands' configured call-centre quality."""
     from agents import rules
-    from sim.dashboard.charts import brand_colours
+    from sim.analysis.palette import brand_colours
 
     reference = float(cfg.service.spend_reference)
     spend = np.linspace(0.0, 4 * reference, 81)
