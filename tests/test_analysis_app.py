@@ -7,9 +7,9 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from sim.analysis.palette import PALETTE
 from sim.cli import main
 from sim.config import ROOT
-from sim.analysis.palette import PALETTE
 from sim.dashboard import analysis as an
 from sim.dashboard import analysis_figures as figs
 from sim.dashboard import charts
