@@ -399,3 +399,19 @@ def test_sweep_preset_runs_its_grid_without_dash_m(tmp_path):
         reach = cfg["brands"]["challenger"]["ad_reach"]
         assert reach["social"] == pytest.approx(0.02 * row["sweep.social_share"])
         assert reach["tv"] + reach["social"] == pytest.approx(0.02)
+
+
+def test_progress_writes_a_line_now_and_then_when_redirected(monkeypatch, capsys):
+    from sim.sweeps import progress
+
+    monkeypatch.setattr(progress, "LOG_EVERY", 0.0)
+    with progress.step_progress(3, "runs") as advance:
+        for k in (1, 2, 3):
+            advance(k)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("journeysim: runs: 1/3 after") and "left" in lines[0]
+    assert lines[-1].startswith("journeysim: runs: 3/3 after")
+    monkeypatch.setattr(progress, "LOG_EVERY", 60.0)  # a short job: nothing at all
+    with progress.step_progress(3, "runs") as advance:
+        advance(3)
+    assert capsys.readouterr().err == ""
