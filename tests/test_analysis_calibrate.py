@@ -77,9 +77,11 @@ def test_hidden_values_are_recovered(observed, tmp_path):
     assert {"trial", "state", "loss", "loss_share", "loss_churned", "loss_acquired", *TRUTH} <= set(
         trials.columns
     )
-    assert trials["loss"].min() == pytest.approx(
-        yaml.safe_load((out / "analysis.yaml").read_text())["loss"]
-    )
+    manifest = yaml.safe_load((out / "analysis.yaml").read_text())
+    assert trials["loss"].min() == pytest.approx(manifest["loss"])
+    # the loss scales are recorded, as docs/analysis.md says: one per column, positive
+    assert set(manifest["scales"]) == {"share", "acquired", "churned"}
+    assert all(v > 0 for v in manifest["scales"].values())
     fit = pl.read_parquet(out / "fit.parquet")
     assert set(fit["column"].unique()) == {"share", "acquired", "churned"}
     assert fit.height == 3 * 3 * 17  # columns x brands x weeks 0..16

@@ -268,3 +268,9 @@ def test_report_help_and_a_bad_reference_are_plain(tmp_path):
     assert done.returncode == 0 and "95% intervals" in done.stdout and "%%" not in done.stdout
     bad = cli(tmp_path, "report", str(tmp_path), "--reference", "price")
     assert bad.returncode == 2 and "--reference price: must be KEY=VALUE" in bad.stderr
+
+
+def test_attribute_truth_help_names_the_folder_it_writes(tmp_path):
+    done = cli(tmp_path, "attribute", "--truth", "--help")
+    assert done.returncode == 0
+    assert "outputs/attribute/<date>/<time>" in " ".join(done.stdout.split())

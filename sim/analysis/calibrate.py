@@ -529,6 +529,8 @@ def _command(args: list[str]) -> int:
         reproduce,
         loss=cal.best_loss,
         columns=target.columns,
+        # each column's error scale: the model's noise between seeds (docs/analysis.md)
+        scales={c: float(v) for c, v in target.scale.items()},
         best={p.key: p.value(cal.best[p.key]) for p in params},
         seed=market.seed,
         replicates=ns.replicates,

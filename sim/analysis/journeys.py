@@ -450,6 +450,7 @@ def truth_command(args: list[str]) -> int:
         "attribute --truth",
         "Markov attribution of a run's paths beside the conversions lost when each channel's "
         "ads are switched off (same seeds).",
+        folder="attribute",
     )
     _add_options(p, "customers to trace (default: all of them, at most 20000)")
     ns = options.parse(p, args)

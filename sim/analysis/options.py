@@ -75,11 +75,17 @@ class Parser(argparse.ArgumentParser):
 
 
 def parser(
-    tool: str, description: str, market: bool = True, first: tuple[str, str] | None = None
+    tool: str,
+    description: str,
+    market: bool = True,
+    first: tuple[str, str] | None = None,
+    folder: str | None = None,
 ) -> Parser:
     """A parser with the options every tool shares (the market's ones if ``market``).
 
-    ``first`` is (name, help) of a positional argument before the overrides.
+    ``first`` is (name, help) of a positional argument before the overrides; ``folder`` the
+    tool's name in its default output folder (default ``tool``, e.g. 'attribute' for
+    'attribute --truth').
     """
     p = Parser(prog=f"journeysim {tool}", description=description)
     if first is not None:
@@ -109,7 +115,7 @@ def parser(
         "--out",
         default=None,
         metavar="DIR",
-        help=f"output folder (default outputs/{tool}/<date>/<time>)",
+        help=f"output folder (default outputs/{folder or tool}/<date>/<time>)",
     )
     return p
 
