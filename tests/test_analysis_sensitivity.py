@@ -125,3 +125,22 @@ def test_a_kpi_no_parameter_moves_is_refused(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1
     assert "share__incumbent" in err and "depends on none of the parameters" in err
     assert not (tmp_path / "o" / "sensitivity.parquet").exists()
+
+
+def test_unreliable_sobol_indices_are_named_with_the_remedy():
+    from sim.analysis.sensitivity import reliability_warnings
+
+    def row(param, s1, s1c, st, stc):
+        return {"param": param, "S1": s1, "S1_conf": s1c, "S1_low": s1 - s1c,
+                "S1_high": s1 + s1c, "ST": st, "ST_conf": stc, "ST_low": st - stc,
+                "ST_high": st + stc}  # fmt: skip
+
+    good = pl.DataFrame([row("a", 0.6, 0.05, 0.7, 0.05), row("b", 0.0, 0.02, 0.01, 0.02)])
+    assert reliability_warnings(good, "sobol", 512) == []
+    bad = pl.DataFrame([row("a", 0.9, 0.05, 0.5, 0.1), row("b", -0.3, 0.1, 0.05, 0.3)])
+    lines = reliability_warnings(bad, "sobol", 32)
+    assert any(line.startswith("a: first-order index 0.9 exceeds its total 0.5") for line in lines)
+    assert any(line.startswith("b: S1 -0.3 is below 0") for line in lines)
+    assert any("intervals up to +/-0.30" in line for line in lines)
+    assert all("raise --n above 32" in line for line in lines)
+    assert reliability_warnings(bad, "morris", 32) == []

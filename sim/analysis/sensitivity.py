@@ -131,6 +131,38 @@ def analyse(
     return ranks.drop("__i")
 
 
+#: Above this half-width, a Sobol' index's interval says little: more base samples needed.
+WIDE_INTERVAL = 0.2
+
+
+def reliability_warnings(table: pl.DataFrame, method: str, n: int) -> list[str]:
+    """Why the indices of ``table`` should not be trusted yet, one line each (none: trust them).
+
+    Sobol' indices from too few base samples ``n`` misbehave in known ways: a first-order
+    index above its total one, or below zero, beyond both intervals (impossible for the true
+    indices), and intervals too wide to rank the parameters.
+    """
+    if method != "sobol":
+        return []
+    out = []
+    more = f"raise --n above {n} (a power of 2, e.g. {2 * n})"
+    for r in table.iter_rows(named=True):
+        s1_low, st_high = r.get("S1_low"), r.get("ST_high")
+        if s1_low is not None and st_high is not None and s1_low > st_high:
+            out.append(f"{r['param']}: first-order index {r['S1']:.3g} exceeds its total "
+                       f"{r['ST']:.3g} beyond both intervals: too few samples; {more}")  # fmt: skip
+        for index in ("S1", "ST"):
+            high = r.get(f"{index}_high")
+            if high is not None and high < 0:
+                out.append(f"{r['param']}: {index} {r[index]:.3g} is below 0 with its whole "
+                           f"interval (an index is a share of variance): {more}")  # fmt: skip
+    widest = table["ST_conf"].drop_nulls().max() if "ST_conf" in table.columns else None
+    if widest is not None and widest > WIDE_INTERVAL:
+        out.append(f"total indices have intervals up to +/-{widest:.2f}: too wide to rank the "
+                   f"parameters; {more}")  # fmt: skip
+    return out
+
+
 def evaluate(
     market: runs.Market,
     params: list[Param],
@@ -300,6 +332,9 @@ def _command(args: list[str]) -> int:
     with options.library_warnings("SALib"):
         table = analyse(params, ns.method, unit, y, ns.levels, market.seed, resamples=ns.resamples)
     table = table.with_columns(pl.lit(ns.kpi).alias("kpi"), pl.lit(ns.method).alias("method"))
+    unreliable = reliability_warnings(table, ns.method, n)
+    for line in unreliable:
+        options.say(f"warning: {line}")
     options.start_output(folder)
     write_text(space_yaml(params), folder / "space.yaml")
     write_parquet(samples, folder / "samples.parquet")
@@ -315,6 +350,7 @@ def _command(args: list[str]) -> int:
         samples=len(unit),
         seed=market.seed,
         replicates=ns.replicates,
+        warnings=unreliable,
     )
     print_table(table, ns.kpi, ns.method)
     print(f"results in {folder}: " + ", ".join(OUTPUTS))
