@@ -108,7 +108,27 @@ def test_the_best_feasible_strategy_and_its_paired_gain(tmp_path, capsys):
     assert validation["seed"].to_list() == [2, 3, 4, 5]  # after the search seeds 0 and 1
     assert (validation["gain"] == validation["best"] - validation["baseline"]).all()
     assert "gain +" in captured.out and "95% CI" in captured.out
+    assert gain["improved"] and "verdict: an improvement over the baseline" in captured.out
     assert (out / "optimise.html").is_file()
+
+
+def test_a_search_that_cannot_improve_says_so(tmp_path, capsys):
+    """A key no KPI depends on (reviews are never read: read_rate 0): with common random
+    numbers every candidate equals the baseline, so no improvement is claimed."""
+    space = tmp_path / "space.yaml"
+    space.write_text("wom.reviews.half_life: {low: 30, high: 300}\n")
+    out = tmp_path / "out"
+    args = ("--kpi revenue__challenger --maximise --trials 4 --batch 2 --replicates 1 "
+            "--validate 3 --jobs 1 market.customers=800 sim.steps=20 sim.burn_in=10 "
+            "engine.threads=1").split()  # fmt: skip
+    code = main(["optimise", "--params", str(space), "--out", str(out), *args])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    gain = pl.read_parquet(out / "gain.parquet").row(0, named=True)
+    assert gain["gain"] == 0.0 and not gain["improved"]
+    assert "no improvement found over the baseline" in captured.out
+    assert "no improvement found" in (out / "best.yaml").read_text()
+    assert yaml.safe_load((out / "analysis.yaml").read_text())["gain"]["improved"] is False
 
 
 def test_unknown_names_in_a_constraint_are_refused_before_any_work(tmp_path, capsys):

@@ -293,6 +293,10 @@ def gain_summary(kpi, maximise, baseline, best_row, validation: pl.DataFrame) ->
     diff = validation["gain"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     mean, lo, hi = t_interval(diff)
     b_mean = float(validation["baseline"].mean())
+    # an improvement only when the whole paired interval is on the better side of 0
+    improved = not math.isnan(lo) and (lo > 0 if maximise else hi < 0)
+    better_in_search = (best_row["value"] > baseline[kpi]) if maximise else (
+        best_row["value"] < baseline[kpi])  # fmt: skip
     return {
         "kpi": kpi,
         "direction": "maximise" if maximise else "minimise",
@@ -306,7 +310,19 @@ def gain_summary(kpi, maximise, baseline, best_row, validation: pl.DataFrame) ->
         "gain_high": None if math.isnan(hi) else hi,
         "relative_gain": mean / abs(b_mean) if b_mean else None,
         "seeds": validation.height,
+        "improved": bool(improved),
+        "better_in_search": bool(better_in_search),
     }
+
+
+def verdict(gain: dict) -> str:
+    """One line: an improvement over the baseline, or none found (and why)."""
+    if gain.get("improved"):
+        return "an improvement over the baseline: the gain's 95% interval excludes 0"
+    why = "its 95% interval includes 0" if gain.get("gain_low") is not None else "one seed"
+    if not gain.get("better_in_search"):
+        why += "; it was not better than the baseline in the search either"
+    return f"no improvement found over the baseline ({why}): keep the baseline"
 
 
 # -- the command ---------------------------------------------------------------------------
@@ -316,7 +332,7 @@ def best_yaml(best: dict, params: list[Param], gain: dict, command: str) -> str:
     head = (
         f"# journeysim optimise: the best strategy for {gain['kpi']} ({gain['direction']}), "
         f"trial {gain['trial']}: gain {gain['gain']:+.6g} over the baseline on "
-        f"{gain['seeds']} validation seeds.\n"
+        f"{gain['seeds']} validation seeds: {verdict(gain)}.\n"
         f"# Reproduce: {command}\n"
         f"# Pass back, e.g.: journeysim {' '.join(lines)}\n"
     )
@@ -336,7 +352,8 @@ def print_result(
 
     console = Console(width=None if Console().is_terminal else 140)
     g = opt.gain
-    t = Table(title=f"journeysim optimise: best strategy (trial {g['trial']}) for {g['kpi']}")
+    what = "best strategy" if g.get("improved") else "best candidate, no improvement found"
+    t = Table(title=f"journeysim optimise: {what} (trial {g['trial']}) for {g['kpi']}")
     t.add_column("parameter")
     t.add_column("baseline", justify="right")
     t.add_column("best", justify="right")
@@ -354,6 +371,7 @@ def print_result(
         f"over {g['seeds']} validation seeds (paired); in the search: baseline "
         f"{f(g['search_baseline'])}, best {f(g['search_best'])}"
     )
+    print(f"verdict: {verdict(g)}")
     for j, c in enumerate(constraints):
         col = opt.validation[f"constraint_{j + 1}"]
         print(
