@@ -76,7 +76,8 @@ def test_the_command_prints_and_writes_the_table(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "75.0%" in printed and "25.0%" in printed
     table = pl.read_parquet(out / "attribution.parquet")
-    assert table.columns == ["channel", "removal_effect", "share", "conversions"]
+    assert table.columns == ["channel", "removal_effect", "share", "conversions", "first_touch",
+                             "last_touch", "linear", "time_decay", "position_based"]  # fmt: skip
     assert by_channel(table)["A"]["removal_effect"] == pytest.approx(1 / 3)
     assert (out / "attribution.html").is_file() and (out / "analysis.yaml").is_file()
 
@@ -101,3 +102,48 @@ def test_bad_paths_files_are_one_line(tmp_path, capsys, content, words):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and words in err
     assert not (tmp_path / "o").exists()
+
+
+def test_heuristic_models_on_a_hand_table_with_known_answers():
+    from sim.analysis.attribution import heuristic_attribution, heuristic_weights
+
+    # 10 conversions after A > B > C, 4 after B, 3 with no touchpoint at all
+    paths = pl.DataFrame({"path": ["A > B > C", "B", ""], "conversions": [10, 4, 3],
+                          "nulls": [5, 6, 7]})  # fmt: skip
+    t = by_channel(heuristic_attribution(paths))
+    assert (t["A"]["first_touch"], t["B"]["first_touch"], t["C"]["first_touch"]) == (10, 4, 0)
+    assert (t["A"]["last_touch"], t["B"]["last_touch"], t["C"]["last_touch"]) == (0, 4, 10)
+    assert t["B"]["linear"] == pytest.approx(10 / 3 + 4)
+    # U-shaped: 40 % to each end, 20 % between; time decay halves per touch back: 1/7, 2/7, 4/7
+    assert (t["A"]["position_based"], t["B"]["position_based"]) == pytest.approx((4, 2 + 4))
+    assert t["C"]["time_decay"] == pytest.approx(40 / 7)
+    assert list(heuristic_weights(2, "position_based")) == [0.5, 0.5]
+    # conversions without a touchpoint are nobody's: their own row, under every model
+    none = t["(no touchpoint)"]
+    assert none["linear"] == none["first_touch"] == 3
+    for model in ("first_touch", "last_touch", "linear", "time_decay", "position_based"):
+        assert sum(r[model] for r in t.values()) == pytest.approx(17)
+
+
+def test_markov_leaves_conversions_without_a_touchpoint_to_themselves():
+    paths = pl.DataFrame({"path": ["A > B", "B", ""], "conversions": [4, 2, 3],
+                          "nulls": [1, 3, 5]})  # fmt: skip
+    from sim.analysis.attribution import markov_attribution
+
+    t = by_channel(markov_attribution(paths))
+    assert t["A"]["conversions"] + t["B"]["conversions"] == pytest.approx(6)  # not 9
+    assert t["(no touchpoint)"]["conversions"] == 3 and t["(no touchpoint)"]["share"] is None
+
+
+def test_channelattribution_s_own_layout_is_read_as_is(tmp_path, capsys):
+    # ChannelAttribution 2.x: path, total_conversions, total_null, '>' without spaces
+    ca = tmp_path / "ca.csv"
+    ca.write_text("path,total_conversions,total_null\nA>B,1,0\nA,0,1\nB,1,1\n")
+    ours = tmp_path / "ours.csv"
+    ours.write_text("path,conversions,nulls\nA > B,1,0\nA,0,1\nB,1,1\n")
+    assert main(["attribute", str(ca), "--out", str(tmp_path / "a")]) == 0
+    assert main(["attribute", str(ours), "--out", str(tmp_path / "b")]) == 0
+    capsys.readouterr()
+    a = pl.read_parquet(tmp_path / "a" / "attribution.parquet")
+    b = pl.read_parquet(tmp_path / "b" / "attribution.parquet")
+    assert a.equals(b)

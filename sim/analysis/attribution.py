@@ -30,6 +30,8 @@ from sim.config import ConfigError
 
 SEPARATOR = " > "
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
+#: The row of conversions no touchpoint preceded (no channel, under any model, claims them).
+NO_TOUCHPOINT = "(no touchpoint)"
 OUTPUTS = ("attribution.parquet", "attribution.html")
 
 
@@ -43,9 +45,15 @@ def read_paths(path: str | Path) -> pl.DataFrame:
 
     path = Path(path)
     frame = read_table(path, "paths", schema_overrides={"path": pl.Utf8})
+    # ChannelAttribution's own layout (path, total_conversions, total_null), read as is
+    layout = {"total_conversions": "conversions", "total_null": "nulls"}
+    ours = {"conversions", "nulls"} & set(frame.columns)
+    if all(c in frame.columns for c in layout) and not ours:
+        frame = frame.rename(layout)
     for col in ("path", "conversions", "nulls"):
         if col not in frame.columns:
-            raise ConfigError(f"{path}: column {col!r} is missing (need path, conversions, nulls)")
+            need = "path, conversions, nulls; or path, total_conversions, total_null"
+            raise ConfigError(f"{path}: column {col!r} is missing (need {need})")
     counts = []
     for col in ("conversions", "nulls"):
         try:
@@ -81,7 +89,7 @@ def transitions(paths: pl.DataFrame) -> tuple[list[str], np.ndarray]:
         for s in steps:
             channels.setdefault(s, len(channels))
         rows.append((steps, conv, nulls))
-    for reserved in (START, CONVERSION, NULL):
+    for reserved in (START, CONVERSION, NULL, NO_TOUCHPOINT):
         if reserved in channels:
             raise ConfigError(f"a channel may not be named {reserved}")
     states = [START, *channels, CONVERSION, NULL]
@@ -136,15 +144,109 @@ def markov_attribution(paths: pl.DataFrame) -> pl.DataFrame:
     effects = np.clip(effects, 0.0, 1.0)  # rounding of an exact 0 or 1
     total_effect = effects.sum()
     share = effects / total_effect if total_effect > 0 else np.zeros_like(effects)
-    conversions = float(paths["conversions"].sum())
-    return pl.DataFrame(
+    untouched = untouched_conversions(paths)
+    touched = float(paths["conversions"].sum()) - untouched
+    table = pl.DataFrame(
         {
             "channel": channels,
             "removal_effect": effects,
             "share": share,
-            "conversions": share * conversions,
+            "conversions": share * touched,
         }
     ).sort(["conversions", "channel"], descending=[True, False])
+    return _with_untouched(table, untouched)
+
+
+def untouched_conversions(paths: pl.DataFrame) -> float:
+    """Conversions of paths without any touchpoint: no channel can claim them."""
+    empty = [not split(p) for p in paths["path"].to_list()]
+    return float(paths.filter(pl.Series(empty, dtype=pl.Boolean))["conversions"].sum())
+
+
+def _with_untouched(
+    table: pl.DataFrame, untouched: float, columns: tuple[str, ...] = ("conversions",)
+) -> pl.DataFrame:
+    """``table`` with a last row for the conversions no touchpoint preceded, if any.
+
+    Those conversions fill ``columns`` (the conversions credited); other values stay empty.
+    """
+    if untouched <= 0:
+        return table
+    row = {c: None for c in table.columns} | {"channel": NO_TOUCHPOINT}
+    row |= dict.fromkeys(columns, untouched)
+    return pl.concat([table, pl.DataFrame([row], schema=table.schema)])
+
+
+#: The heuristic models beside Markov (columns of ``attribution.parquet``: conversions each
+#: credits to a channel).
+HEURISTICS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
+#: time_decay: a touch's weight halves every this many touches before the conversion (paths
+#: carry the order of touches, not their dates).
+DECAY_HALF_LIFE = 1.0
+#: position_based (U-shaped): the first and the last touch take this share each, the touches
+#: between them share the rest (a path of two splits it in halves, of one takes it all).
+POSITION_END_SHARE = 0.4
+
+
+def heuristic_weights(n: int, model: str) -> np.ndarray:
+    """The shares of a conversion each of a path's ``n`` touches gets under ``model``.
+
+    first_touch: 1 to the first; last_touch: 1 to the last; linear: 1/n each; time_decay:
+    proportional to 2^(-(n - 1 - k) / DECAY_HALF_LIFE) for the k-th touch; position_based:
+    POSITION_END_SHARE to the first and to the last, the rest split evenly between them.
+    """
+    w = np.zeros(n)
+    if n == 0:
+        return w
+    if model == "first_touch":
+        w[0] = 1.0
+    elif model == "last_touch":
+        w[-1] = 1.0
+    elif model == "linear":
+        w[:] = 1.0 / n
+    elif model == "time_decay":
+        w = 2.0 ** (-(n - 1 - np.arange(n)) / DECAY_HALF_LIFE)
+        w /= w.sum()
+    elif model == "position_based":
+        if n <= 2:
+            w[:] = 1.0 / n
+        else:
+            w[0] = w[-1] = POSITION_END_SHARE
+            w[1:-1] = (1.0 - 2 * POSITION_END_SHARE) / (n - 2)
+    else:
+        raise ValueError(model)
+    return w
+
+
+def heuristic_attribution(paths: pl.DataFrame) -> pl.DataFrame:
+    """Conversions each heuristic model credits to each channel (columns ``HEURISTICS``).
+
+    A path's conversions are split over its touches by ``heuristic_weights``; a channel met
+    twice in a path gets both shares. Conversions without a touchpoint stay apart (their row
+    ``NO_TOUCHPOINT``), as under Markov.
+    """
+    credit: dict[str, dict[str, float]] = {}
+    for path, conv in paths.select("path", "conversions").iter_rows():
+        steps = split(path)
+        if not steps or not conv:
+            continue
+        for model in HEURISTICS:
+            for channel, w in zip(steps, heuristic_weights(len(steps), model), strict=True):
+                row = credit.setdefault(channel, dict.fromkeys(HEURISTICS, 0.0))
+                row[model] += w * conv
+    table = pl.DataFrame(
+        [{"channel": c, **v} for c, v in credit.items()],
+        schema={"channel": pl.Utf8, **dict.fromkeys(HEURISTICS, pl.Float64)},
+    )
+    return _with_untouched(table, untouched_conversions(paths), HEURISTICS)
+
+
+def attribution_table(paths: pl.DataFrame) -> pl.DataFrame:
+    """Markov's removal effects and conversions beside every heuristic model's, per channel."""
+    markov = markov_attribution(paths)
+    heuristics = heuristic_attribution(paths)
+    out = markov.join(heuristics, on="channel", how="left", nulls_equal=True)
+    return out.with_columns(pl.col(list(HEURISTICS)).fill_null(0.0))
 
 
 def print_attribution(table: pl.DataFrame, title: str) -> None:
@@ -154,15 +256,19 @@ def print_attribution(table: pl.DataFrame, title: str) -> None:
 
     console = Console(width=None if Console().is_terminal else 140)
     t = Table(title=title)
-    for head in ("channel", "removal effect", "share", "conversions"):
+    models = [m for m in HEURISTICS if m in table.columns]
+    heads = ["channel", "removal effect", "share", "Markov", *(m.replace("_", " ") for m in models)]
+    for head in heads:
         t.add_column(head, justify="left" if head == "channel" else "right")
+
+    def f(x, form: str) -> str:
+        return "-" if x is None else format(x, form)
+
     for r in table.iter_rows(named=True):
         t.add_row(
-            r["channel"],
-            f"{r['removal_effect']:.4f}",
-            f"{r['share']:.1%}",
-            f"{r['conversions']:,.1f}",
-        )
+            r["channel"], f(r["removal_effect"], ".4f"), f(r["share"], ".1%"),
+            f(r["conversions"], ",.1f"), *(f(r[m], ",.1f") for m in models),
+        )  # fmt: skip
     console.print(t)
 
 
@@ -190,7 +296,7 @@ def _command(args: list[str]) -> int:
     )
     ns = options.parse(p, args)
     paths = read_paths(ns.paths)
-    table = markov_attribution(paths)
+    table = attribution_table(paths)
     folder = options.out_dir("attribute", ns.out)
     options.check_out(folder)
     options.start_output(folder)
@@ -206,6 +312,6 @@ def _command(args: list[str]) -> int:
         paths=str(Path(ns.paths).resolve()),
         conversions=int(paths["conversions"].sum()),
     )
-    print_attribution(table, f"journeysim attribute: Markov removal effects ({ns.paths})")
+    print_attribution(table, f"journeysim attribute: Markov and heuristic models ({ns.paths})")
     print(f"results in {folder}: " + ", ".join(OUTPUTS))
     return 0

@@ -358,7 +358,20 @@ COLUMNS: dict[str, dict[str, Column]] = {
             "Removal effect", "percent", help="Share of conversions lost without the channel."
         ),
         "share": Column("Share of conversions", "percent", help="Removal effects normalised."),
-        "conversions": Column("Conversions attributed", "number"),
+        "conversions": Column("Conversions, Markov", "number"),
+        "first_touch": Column("Conversions, first touch", "number"),
+        "last_touch": Column("Conversions, last touch", "number"),
+        "linear": Column("Conversions, linear", "number"),
+        "time_decay": Column(
+            "Conversions, time decay",
+            "number",
+            help="A touch's weight halves with each touch before the last.",
+        ),
+        "position_based": Column(
+            "Conversions, position based",
+            "number",
+            help="40% to the first touch, 40% to the last, 20% between.",
+        ),
     },
 }
 
