@@ -273,4 +273,6 @@ def test_report_help_and_a_bad_reference_are_plain(tmp_path):
 def test_attribute_truth_help_names_the_folder_it_writes(tmp_path):
     done = cli(tmp_path, "attribute", "--truth", "--help")
     assert done.returncode == 0
-    assert "outputs/attribute/<date>/<time>" in " ".join(done.stdout.split())
+    text = " ".join(done.stdout.split())
+    assert "outputs/attribute/<date>/<time>" in text
+    assert "the same for every candidate (default 5)" in text  # the truth's intervals need seeds

@@ -308,6 +308,11 @@ def print_paths(paths: pl.DataFrame, traced: int, top: int = 15) -> None:
 
 
 # -- journeysim attribute --truth ----------------------------------------------------------
+#: Seeds of the truth by default: its intervals are over seeds (with one there is none, and at
+#: three most intervals of the true removal effects included 0).
+TRUTH_REPLICATES = 5
+
+
 def ad_channels(market: runs.Market, brand: str | None) -> list[str]:
     """Channels on which the brand (any brand without one) runs ads in the market as given."""
     brands = [brand] if brand else market.brands
@@ -451,6 +456,7 @@ def truth_command(args: list[str]) -> int:
         "Markov attribution of a run's paths beside the conversions lost when each channel's "
         "ads are switched off (same seeds).",
         folder="attribute",
+        replicates=TRUTH_REPLICATES,
     )
     _add_options(p, "customers to trace (default: all of them, at most 20000)")
     ns = options.parse(p, args)

@@ -80,12 +80,13 @@ def parser(
     market: bool = True,
     first: tuple[str, str] | None = None,
     folder: str | None = None,
+    replicates: int = 1,
 ) -> Parser:
     """A parser with the options every tool shares (the market's ones if ``market``).
 
     ``first`` is (name, help) of a positional argument before the overrides; ``folder`` the
     tool's name in its default output folder (default ``tool``, e.g. 'attribute' for
-    'attribute --truth').
+    'attribute --truth'); ``replicates`` the default of ``--replicates``.
     """
     p = Parser(prog=f"journeysim {tool}", description=description)
     if first is not None:
@@ -106,9 +107,9 @@ def parser(
         p.add_argument(
             "--replicates",
             type=int,
-            default=1,
+            default=replicates,
             metavar="R",
-            help="seeds per candidate, the same for every candidate (default 1)",
+            help=f"seeds per candidate, the same for every candidate (default {replicates})",
         )
         add_jobs(p)
     p.add_argument(
