@@ -239,3 +239,6 @@ def test_truth_is_the_conversions_lost_with_a_channels_ads_off(tmp_path, capsys)
     paths = pl.read_csv(out / "paths.csv", schema_overrides={"path": pl.Utf8})
     assert int(paths["conversions"].sum()) == base
     assert "mean absolute error" in captured.out
+    # the gap between credit and effect, the tool's most useful finding, in one line
+    gap = float(truth["markov_lost"].sum()) / float(truth["true_lost"].sum())
+    assert f"{gap:.1f} times the" in captured.out

@@ -442,6 +442,22 @@ def print_truth(table: pl.DataFrame, conversions: int, seeds: int) -> None:
     mae = table["error"].abs().mean()
     share_mae = table["share_error"].abs().mean()
     print(f"mean absolute error: removal effect {f(mae)}, share {f(share_mae, '.1%')}")
+    print(credit_gap(table))
+
+
+def credit_gap(table: pl.DataFrame) -> str:
+    """One line: the conversions Markov credits to the channels against those they win.
+
+    The finding an analyst needs most: attribution credits channels with the conversions
+    that passed through them, the truth counts only those lost without their ads.
+    """
+    markov, true = float(table["markov_lost"].sum()), float(table["true_lost"].sum())
+    if true <= 0:
+        return (f"credit gap: Markov credits the channels with {markov:,.0f} conversions; "
+                "switching their ads off lost none")  # fmt: skip
+    ratio = markov / true
+    return (f"credit gap: Markov credits the channels with {markov:,.0f} conversions, "
+            f"{ratio:.1f} times the {true:,.0f} actually lost when their ads are off")  # fmt: skip
 
 
 def truth_command(args: list[str]) -> int:
