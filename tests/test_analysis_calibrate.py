@@ -89,6 +89,43 @@ def test_hidden_values_are_recovered(observed, tmp_path):
     assert (out / "fit.html").stat().st_size > 10_000
     # the spread over the best trials is printed with the best values
     assert "brands.challenger.price" in r.stdout and "sd" in r.stdout
+    # both are identified: the loss rises away from the best; their intervals are written
+    intervals = pl.read_parquet(out / "intervals.parquet")
+    assert intervals["identified"].all() and manifest["unidentified"] == []
+    assert "not identified" not in r.stderr
+
+
+def test_a_parameter_the_data_cannot_see_is_reported_as_such(observed, tmp_path):
+    """The cost of a store contact changes no share, acquisition or churn: no fit can find it.
+
+    It must be flagged (one warning line, in best.yaml and analysis.yaml) and not given with
+    16 digits, while the product quality beside it is found.
+    """
+    space = tmp_path / "space.yaml"
+    space.write_text(
+        "brands.budget.product_quality: {low: 0.5, high: 0.8}\n"
+        "channels.store.service_cost: {low: 1.0, high: 8.0}\n"
+    )
+    out = tmp_path / "fit"
+    options = "--period 7 --trials 24 --replicates 1 --jobs 2 --seed 1".split()
+    r = cli(tmp_path, "calibrate", str(observed), "--params", str(space), *options, "--out",
+            str(out), *MARKET, env=HERE, timeout=600)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    warned = [x for x in r.stderr.splitlines() if "not identified" in x]
+    assert len(warned) == 1 and warned[0].startswith(
+        "journeysim: warning: channels.store.service_cost: not identified"
+    )
+    manifest = yaml.safe_load((out / "analysis.yaml").read_text())
+    assert manifest["unidentified"] == ["channels.store.service_cost"]
+    text = (out / "best.yaml").read_text()
+    assert "channels.store.service_cost: the data support" in text and "NOT identified" in text
+    value = next(o for o in yaml.safe_load(text) if o.startswith("channels.store.service_cost="))
+    assert len(value.split("=")[1]) <= 5  # rounded to what the data support, not 16 digits
+    intervals = pl.read_parquet(out / "intervals.parquet")
+    quality = intervals.filter(pl.col("param") == "brands.budget.product_quality").row(
+        0, named=True
+    )
+    assert quality["identified"] and quality["min"] <= 0.58 + 0.05
 
 
 def test_flows_are_summed_and_stocks_taken_at_the_end_of_a_period():

@@ -40,7 +40,8 @@ from sim.config import ConfigError
 #: Columns that can be fitted, and which are flows (summed over a data period).
 FIT_COLUMNS = ("customers", "share", "acquired", "churned", "revenue", "nps")
 FLOWS = ("acquired", "churned", "revenue")
-OUTPUTS = ("best.yaml", "trials.parquet", "fit.parquet", "fit.html", "space.yaml")
+OUTPUTS = ("best.yaml", "intervals.parquet", "trials.parquet", "fit.parquet", "fit.html",
+           "space.yaml")  # fmt: skip
 
 
 # -- the data ------------------------------------------------------------------------------
@@ -295,6 +296,17 @@ class Calibration:
     best_parts: dict
     fit: pl.DataFrame
     spread: pl.DataFrame
+    loss_noise: float = 0.0  # sd of the best candidate's loss over fresh seed sets
+
+
+#: Fresh seed sets the best candidate is run on to measure its loss's seed-to-seed noise.
+NOISE_SETS = 4
+#: Trials whose loss is within this many noise sds of the best are indistinguishable from it
+#: (two noisy losses: 1.96 x sqrt(2)).
+WITHIN_NOISE = 2.77
+#: Trials within noise of the best spanning less than this share of a parameter's range (on
+#: its sampling scale) show the data constrain it.
+UNIDENTIFIED_SPAN = 0.5
 
 
 def calibrate(
@@ -357,7 +369,29 @@ def calibrate(
         )
     loss, parts, sims, best = best_sims
     table = trials_frame(rows, params, target.columns)
-    return Calibration(table, best, loss, parts, target.fit_frame(sims), spread(table, params))
+    noise = loss_noise(market, best, target, replicates, jobs, progress)
+    within = spread(table, params, margin=WITHIN_NOISE * noise)
+    return Calibration(table, best, loss, parts, target.fit_frame(sims), within, noise)
+
+
+def loss_noise(market, best: dict, target: Target, replicates: int, jobs: int, progress) -> float:
+    """The sd of the best candidate's loss over ``NOISE_SETS`` fresh sets of seeds.
+
+    The loss of a candidate is a replicate mean: another set of seeds moves it, and trials
+    closer to the best than that are not told apart by the data.
+    """
+    sets = [runs.replicate_seeds(market.seed + replicates * (j + 1), replicates)
+            for j in range(NOISE_SETS)]  # fmt: skip
+    extract = _extract(target)
+    with runs.Runner(market, jobs, progress) as runner:
+        got = runner.run([runs.Task(dict(best), s, extract) for seeds in sets for s in seeds])
+    losses = []
+    for j in range(NOISE_SETS):
+        part = got[j * replicates : (j + 1) * replicates]
+        if any(isinstance(g, runs.Failed) for g in part):
+            continue
+        losses.append(target.losses(np.vstack([target.simulated(g) for g in part]))[0])
+    return float(np.std(losses, ddof=1)) if len(losses) > 1 else 0.0
 
 
 def _extract(target: Target):
@@ -374,43 +408,104 @@ def trials_frame(rows: list[dict], params: list[Param], columns: list[str]) -> p
     return pl.DataFrame(rows, schema=schema, orient="row").select(list(schema))
 
 
-def spread(
-    trials: pl.DataFrame, params: list[Param], share: float = 0.1, minimum: int = 5
-) -> pl.DataFrame:
-    """Each parameter's spread over the best trials (the best 10%, at least 5).
+def spread(trials: pl.DataFrame, params: list[Param], margin: float = 0.0) -> pl.DataFrame:
+    """Each parameter over the trials the data cannot tell from the best.
 
-    Returns param, best (the best trial's value), mean, sd, min, max and ``top`` (how many
-    trials the spread is over).
+    Those are the trials whose loss is within ``margin`` of the best (``WITHIN_NOISE``
+    times the loss's seed noise). Returns param, best (the best trial's value), mean, sd,
+    min and max over them (the interval the data support), ``span`` (max - min as a share of
+    the parameter's range, on its sampling scale), ``identified`` (either the trials within
+    noise span less than ``UNIDENTIFIED_SPAN`` of its range, or the loss rises away from the
+    best, ``loss_rises_away``: either shows the data constrain it) and ``top`` (how many
+    trials).
     """
     done = trials.filter(pl.col("state") == "complete").sort("loss")
-    k = min(done.height, max(minimum, math.ceil(share * done.height)))
-    top = done.head(k)
+    best_loss = float(done["loss"][0])
+    top = done.filter(pl.col("loss") <= best_loss + margin)
+    k = top.height
     rows = []
     for p in params:
         x = top[p.key].cast(pl.Float64)
+        lo, hi = float(x.min()), float(x.max())
+        span = p.to_unit(hi) - p.to_unit(lo)
         rows.append(
             {
                 "param": p.key,
                 "best": float(x[0]),
                 "mean": float(x.mean()),
                 "sd": float(x.std()) if k > 1 else 0.0,
-                "min": float(x.min()),
-                "max": float(x.max()),
+                "min": lo,
+                "max": hi,
+                "span": span,
+                "identified": span < UNIDENTIFIED_SPAN or loss_rises_away(done, p),
                 "top": k,
             }
         )
     return pl.DataFrame(rows)
 
 
+def loss_rises_away(done: pl.DataFrame, p: Param, alpha: float = 0.05) -> bool:
+    """Whether the loss rises with a trial's distance from the best value of ``p``.
+
+    Spearman's rank correlation of |u - u_best| (``p`` on its sampling scale) with the loss
+    over every complete trial, one-sided at ``alpha``: for a parameter the data cannot see,
+    trials far from the best fit as well as near ones.
+    """
+    from scipy import stats
+
+    if done.height < 5:
+        return True  # too few trials to tell: not flagged
+    u = [p.to_unit(float(v)) for v in done[p.key].to_list()]
+    distance = [abs(v - u[0]) for v in u]
+    rho, pvalue = stats.spearmanr(distance, done["loss"].to_list())
+    return bool(rho > 0 and pvalue / 2 < alpha)
+
+
+def supported_digits(low: float, high: float, value: float) -> float:
+    """``value`` rounded to the precision its interval [low, high] supports (2 digits of it)."""
+    width = high - low
+    if width <= 0 or not math.isfinite(width) or value == 0:
+        return value
+    decimals = max(0, 1 - math.floor(math.log10(width)))
+    return round(value, decimals)
+
+
+def unidentified_warnings(spread_table: pl.DataFrame) -> list[str]:
+    """One line per parameter the data do not identify, naming its supported interval."""
+    out = []
+    for r in spread_table.iter_rows(named=True):
+        if not r["identified"]:
+            out.append(f"{r['param']}: not identified by these data: the loss does not rise "
+                       f"away from the best, and trials from {r['min']:.4g} to {r['max']:.4g} "
+                       f"({r['span']:.0%} of its range) fit within noise of it")  # fmt: skip
+    return out
+
+
 # -- the command ---------------------------------------------------------------------------
-def best_yaml(best: dict, params: list[Param], loss: float, command: str) -> str:
-    """``best.yaml``: the fitted values as a list of overrides, ready to pass back."""
-    lines = [override(p.key, p.value(best[p.key])) for p in params]
+def best_yaml(
+    best: dict, params: list[Param], loss: float, command: str, within: pl.DataFrame | None = None
+) -> str:
+    """``best.yaml``: the fitted values as a list of overrides, ready to pass back.
+
+    With ``within`` (``spread``), each value is rounded to the precision its interval
+    supports, and the intervals and any parameter the data do not identify are noted.
+    """
+    rows = {} if within is None else {r["param"]: r for r in within.iter_rows(named=True)}
+    lines, notes = [], []
+    for p in params:
+        value = p.value(best[p.key])
+        r = rows.get(p.key)
+        if r is not None and not p.integer:
+            value = p.value(supported_digits(r["min"], r["max"], float(value)))
+        lines.append(override(p.key, value))
+        if r is not None:
+            what = "" if r["identified"] else ": NOT identified by these data"
+            notes.append(f"# {p.key}: the data support {r['min']:.4g} to {r['max']:.4g}{what}\n")
     head = (
         f"# journeysim calibrate: the best fit (loss {loss:.6g}) as Hydra overrides.\n"
         f"# Reproduce: {command}\n"
         f"# Pass back, e.g.: journeysim {' '.join(lines)}\n"
-        "# or from Python: load_config(yaml.safe_load(open('best.yaml')))\n"
+        "# or from Python: load_config(yaml.safe_load(open('best.yaml')))\n" + "".join(notes)
     )
     return head + yaml.safe_dump(lines, default_flow_style=False)
 
@@ -423,14 +518,17 @@ def print_result(cal: Calibration, params: list[Param], folder: Path) -> None:
     console = Console(width=None if Console().is_terminal else 140)
     top = int(cal.spread["top"][0])
     t = Table(
-        title=f"journeysim calibrate: best loss {cal.best_loss:.4g} "
-        f"(spread over the best {top} trials)"
+        title=f"journeysim calibrate: best loss {cal.best_loss:.4g} +/- {cal.loss_noise:.2g} "
+        f"(seed noise); {top} trial(s) within noise of it"
     )
-    for head in ("parameter", "best", "mean", "sd", "min", "max"):
+    for head in ("parameter", "best", "mean", "sd", "min", "max", "identified"):
         t.add_column(head, justify="left" if head == "parameter" else "right")
     for r in cal.spread.iter_rows(named=True):
-        t.add_row(r["param"], *(f"{r[k]:.4g}" for k in ("best", "mean", "sd", "min", "max")))
+        t.add_row(r["param"], *(f"{r[k]:.4g}" for k in ("best", "mean", "sd", "min", "max")),
+                  "yes" if r["identified"] else "NO")  # fmt: skip
     console.print(t)
+    for line in unidentified_warnings(cal.spread):
+        options.say(f"warning: {line}")
     parts = ", ".join(f"{c} {v:.3g}" for c, v in cal.best_parts.items())
     print(f"loss per column: {parts}")
     best = " ".join(override(p.key, p.value(cal.best[p.key])) for p in params)
@@ -511,7 +609,7 @@ def _command(args: list[str]) -> int:
             *ns.overrides,
         ],
     )
-    total = ns.trials * ns.replicates + max(2, ns.replicates)
+    total = ns.trials * ns.replicates + max(2, ns.replicates) + NOISE_SETS * ns.replicates
     with step_progress(total, "journeysim calibrate") as advance:
         cal = calibrate(market, params, target, ns.trials, ns.replicates, jobs, ns.batch, advance)
     options.start_output(folder)
@@ -522,7 +620,9 @@ def _command(args: list[str]) -> int:
 
     figures = [plots.fit_figure(cal.fit), plots.loss_figure(cal.trials, "loss", "Trials: loss")]
     plots.save(figures, folder / "fit.html")
-    write_text(best_yaml(cal.best, params, cal.best_loss, reproduce), folder / "best.yaml")
+    write_text(best_yaml(cal.best, params, cal.best_loss, reproduce, cal.spread),
+               folder / "best.yaml")  # fmt: skip
+    write_parquet(cal.spread, folder / "intervals.parquet")
     options.write_manifest(
         folder,
         "calibrate",
@@ -531,6 +631,8 @@ def _command(args: list[str]) -> int:
         columns=target.columns,
         # each column's error scale: the model's noise between seeds (docs/analysis.md)
         scales={c: float(v) for c, v in target.scale.items()},
+        loss_noise=cal.loss_noise,
+        unidentified=[r["param"] for r in cal.spread.iter_rows(named=True) if not r["identified"]],
         best={p.key: p.value(cal.best[p.key]) for p in params},
         seed=market.seed,
         replicates=ns.replicates,
