@@ -59,7 +59,7 @@ def test_results_are_found_and_read(root):
     for folder, tool, tables in (
         ("attr", "attribute", {"attribution.parquet"}),
         ("sens", "sensitivity", {"sensitivity.parquet", "samples.parquet"}),
-        ("cal", "calibrate", {"fit.parquet", "trials.parquet"}),
+        ("cal", "calibrate", {"intervals.parquet", "fit.parquet", "trials.parquet"}),
         ("opt", "optimise", {"gain.parquet", "validation.parquet", "trials.parquet"}),
         ("jour", "journeys", {"paths.csv", "mix.parquet"}),
         ("truth", "attribute", {"truth.parquet", "attribution.parquet", "paths.csv"}),

@@ -42,7 +42,7 @@ from sim.dashboard.paths import resolve_under
 
 #: The tables each tool writes, in the order the page shows them.
 TABLES = {
-    "calibrate": ("fit.parquet", "trials.parquet"),
+    "calibrate": ("intervals.parquet", "fit.parquet", "trials.parquet"),
     "sensitivity": ("sensitivity.parquet", "samples.parquet"),
     "optimise": ("gain.parquet", "validation.parquet", "trials.parquet"),
     "journeys": ("paths.csv", "mix.parquet"),
@@ -51,6 +51,7 @@ TABLES = {
 #: Text files shown as they are.
 TEXTS = ("best.yaml", "space.yaml")
 TITLES = {
+    "intervals.parquet": "What the data support, per key (intervals.parquet)",
     "fit.parquet": "Observed vs simulated (fit.parquet)",
     "trials.parquet": "Trials (trials.parquet)",
     "sensitivity.parquet": "Indices, ranked (sensitivity.parquet)",
@@ -140,6 +141,8 @@ def optional(tool: str, manifest: dict) -> set[str]:
         return {"paths.csv", "truth.parquet"} if not manifest.get("truth") else set()
     if tool == "optimise" and manifest.get("best") is None:  # no strategy met the constraints
         return {"gain.parquet", "validation.parquet"}
+    if tool == "calibrate" and "loss_noise" not in manifest:  # written before the intervals
+        return {"intervals.parquet"}
     return set()
 
 
@@ -277,6 +280,24 @@ SHARED: dict[str, Column] = {
 
 #: Columns of each table (before ``SHARED``).
 COLUMNS: dict[str, dict[str, Column]] = {
+    "intervals.parquet": {
+        "best": Column("Best", "number"),
+        "mean": Column("Mean within noise", "number"),
+        "sd": Column("Sd within noise", "number"),
+        "min": Column(
+            "Lowest within noise",
+            "number",
+            help="The lowest value among the trials the data cannot tell from the best.",
+        ),
+        "max": Column("Highest within noise", "number"),
+        "span": Column(
+            "Span of its range",
+            "percent",
+            help="Highest - lowest within noise, as a share of the key's range.",
+        ),
+        "identified": Column("Identified", help="Whether the data pin the key down."),
+        "top": Column("Trials within noise", "count"),
+    },
     "fit.parquet": {
         "column": Column("Fitted column"),
         "observed": Column("Observed", "fit"),
