@@ -102,7 +102,7 @@ def show_rule(rule: dash.Rule, cfg, index: int, sections: dict) -> None:
 @st.fragment
 def rule_curve(rule: dash.Rule, cfg, index: int) -> None:
     """The rule evaluated over a grid; its sliders redraw this curve only."""
-    start = dash.explain.curve_defaults(rule, cfg)
+    start = dash.curve_defaults(rule, cfg)
     values = {}
     if rule.params:
         cols = st.columns(len(rule.params))

@@ -52,9 +52,9 @@ from sim.dashboard.explain import (
     doc_sections,
     glossary_term,
     journey_dot,
-    rule_curve,
     symbol_rows,
 )
+from sim.dashboard.explain_curves import curve_defaults, rule_curve
 from sim.dashboard.export import comparison_zip
 from sim.dashboard.format import (
     CURRENCY,
@@ -159,6 +159,7 @@ __all__ = [
     "kpi_title", "lever_overrides", "lever_specs", "metric_columns", "metric_info",
     "metric_title", "newest_sweep", "plural", "plan", "replicate_band",
     "reproduce_commands", "resolve_under", "retention_band", "retention_cut", "rule_curve",
+    "curve_defaults",
     "sankey_data", "sankey_figure", "sankey_positions", "scenario_colours", "screen_message",
     "settings_from_form", "significant", "stack_runs", "stage_band", "stage_shares",
     "state_colour", "state_label", "summary_under", "sweep_heatmap_figure", "sweep_kpis",
