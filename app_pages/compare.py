@@ -95,11 +95,12 @@ def settings_form() -> None:
             st.session_state[key] = value
     with st.form("comparison_form"):
         c1, c2 = st.columns([1, 2])
-        c1.selectbox("Baseline", names, key="form_baseline")
+        c1.selectbox("Baseline", names, key="form_baseline", format_func=dash.option_label)
         c2.multiselect(
             "Scenarios to compare",
             names,
             key="form_scenarios",
+            format_func=dash.option_label,
             help="Library scenarios (conf/scenario); the baseline is left out if chosen too.",
         )
         c3, c4, c5 = st.columns(3)
@@ -178,7 +179,7 @@ def _slider(col, lever: dash.Lever) -> None:
         col.selectbox(
             lever.label,
             range(len(lever.options)),
-            format_func=lambda k: lever.options[k],
+            format_func=lambda k: dash.option_label(lever.options[k]),
             key=f"form_lever_{lever.id}",
             help=f"{lever.id}=... (default {lever.options[int(lever.default)]}; "
             "see Explain the model)",
@@ -210,7 +211,11 @@ def headline_section(comp: dash.Comparison) -> None:
     options = comp.others or [comp.baseline]
     common.valid_choice("focus_scenario", options)
     scenario = c2.selectbox(
-        f"Scenario vs {comp.baseline}", options, key="focus_scenario", **common.VIEW
+        f"Scenario vs {comp.baseline}",
+        options,
+        key="focus_scenario",
+        format_func=dash.option_label,
+        **common.VIEW,
     )
     items = dash.headline(comp.table, scenario, brand, comp.baseline)
     if not items:

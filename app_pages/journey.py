@@ -37,7 +37,11 @@ def page() -> None:
     options = comp.others or [comp.baseline]
     common.valid_choice("journey_scenario", options)
     other = c1.selectbox(
-        f"Compare {comp.baseline} with", options, key="journey_scenario", **common.VIEW
+        f"Compare {comp.baseline} with",
+        options,
+        key="journey_scenario",
+        format_func=dash.option_label,
+        **common.VIEW,
     )
     window = st.session_state.get("journey_window")
     if not window or not (1 <= window[0] <= window[1] <= last):

@@ -285,7 +285,7 @@ def test_a_strategist_compares_shares_and_downloads(app_url, tmp_path):
             # the form: add a second library scenario, then run
             box = page.locator("[data-testid='stMultiSelect']").first
             box.locator("input").click()
-            box.locator("input").fill("price_war")
+            box.locator("input").fill("Price war")  # the option as shown
             page.keyboard.press("Enter")
             page.keyboard.press("Escape")
             run = page.get_by_role("button", name="Run comparison")
@@ -327,7 +327,7 @@ def test_a_strategist_compares_shares_and_downloads(app_url, tmp_path):
                 inspect(page, shots, name.lower().replace(" ", "_"), path not in LENIENT)
             page.get_by_role("link", name="Compare scenarios").click()
             wait_results(page)
-            assert box.get_by_text("price_war").count() == 1  # the form kept its scenarios
+            assert box.get_by_text("Price war").count() == 1  # the form kept its scenarios
             expect(page.locator("[data-testid='stSlider']").first).to_contain_text("1,000")
             assert headline(page) == view
             expect(page.locator(".st-key-level_intervals input")).to_be_checked()

@@ -1091,3 +1091,9 @@ def test_screen_messages_hide_the_servers_paths(tmp_path):
     assert message == "sw: no such sweep folder"
     assert dash.screen_message(f"{root.resolve()}: empty", root) == "the results root: empty"
     assert "Error" not in dash.screen_message(KeyError(), root)
+
+
+def test_options_read_as_words_and_people_s_names():
+    assert dash.option_label("chatbot_rollout") == "Chatbot rollout"
+    assert dash.option_label("watts_strogatz") == "Watts-Strogatz"
+    assert dash.option_label("erdos_renyi") == "Erdős-Rényi"

@@ -72,6 +72,7 @@ from sim.dashboard.format import (
     kpi_title,
     metric_info,
     metric_title,
+    option_label,
     plural,
     significant,
 )
@@ -157,7 +158,7 @@ __all__ = [
     "hold", "human_name", "is_categorical", "journey_states", "journey_dot", "kpi_info",
     "kpi_levels",
     "kpi_title", "lever_overrides", "lever_specs", "metric_columns", "metric_info",
-    "metric_title", "newest_sweep", "plural", "plan", "replicate_band",
+    "metric_title", "newest_sweep", "option_label", "plural", "plan", "replicate_band",
     "reproduce_commands", "resolve_under", "retention_band", "retention_cut", "rule_curve",
     "curve_defaults",
     "sankey_data", "sankey_figure", "sankey_positions", "scenario_colours", "screen_message",

@@ -399,3 +399,19 @@ def plotly_hoverformat(kind: str) -> str:
 def plural(n: int, word: str, many: str | None = None) -> str:
     """'1 replicate', '3 replicates' ('1 pair', '2 pairs'); ``many`` for an irregular plural."""
     return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+#: Names of options whose words are people's names (the network models).
+PROPER_NAMES = {
+    "watts_strogatz": "Watts-Strogatz", "erdos_renyi": "Erdős-Rényi",
+    "barabasi_albert": "Barabási-Albert", "edgelist": "Edge list",
+}  # fmt: skip
+
+
+def option_label(name: str) -> str:
+    """A config option or scenario as a person reads it: 'chatbot_rollout' -> 'Chatbot rollout'.
+
+    The option itself (what the URL, the command and the tables say) is unchanged; this is
+    only what a widget shows.
+    """
+    return PROPER_NAMES.get(name) or _words(name)
