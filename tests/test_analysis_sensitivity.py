@@ -144,3 +144,33 @@ def test_unreliable_sobol_indices_are_named_with_the_remedy():
     assert any("intervals up to +/-0.30" in line for line in lines)
     assert all("raise --n above 32" in line for line in lines)
     assert reliability_warnings(bad, "morris", 32) == []
+
+
+def test_second_order_indices_find_an_interaction():
+    """y = x1 x2 + x3 on the unit cube: the pair (x1, x2) carries a sixth of the variance
+    beyond each alone; x3 interacts with nothing."""
+    import numpy as np
+
+    from sim.analysis.sensitivity import design, interactions
+    from sim.analysis.space import Param
+
+    params = [Param(k, 0.0, 1.0) for k in ("x1", "x2", "x3")]
+    unit = design(params, "sobol", 1024, 4, seed=3, second_order=True)
+    assert unit.shape == (1024 * (2 * 3 + 2), 3)  # Saltelli with pairs: N (2D + 2)
+    y = unit[:, 0] * unit[:, 1] + unit[:, 2]
+    pairs = interactions(params, y, seed=3, resamples=200)
+    top = pairs.row(0, named=True)
+    assert (top["param_a"], top["param_b"]) == ("x1", "x2")
+    # Var(x1 x2) = 7/144, its interaction part 1/144; Var(y) = 7/144 + 1/12 = 19/144
+    assert top["S2"] == pytest.approx(1 / 19, abs=0.03)
+    others = pairs.filter(pl.col("param_b") == "x3")
+    assert np.all(np.abs(others["S2"].to_numpy()) < 0.03)
+
+
+def test_second_order_needs_sobol(tmp_path, capsys):
+    space = tmp_path / "space.yaml"
+    space.write_text("brands.challenger.price: {low: 0.5, high: 1.5}\n"
+                     "brands.challenger.margin: {low: 0.1, high: 0.5}\n")  # fmt: skip
+    code = main(["sensitivity", "--params", str(space), "--kpi", "revenue__challenger",
+                 "--second-order", "--out", str(tmp_path / "out")])  # fmt: skip
+    assert code == 2 and "--second-order: only with --method sobol" in capsys.readouterr().err

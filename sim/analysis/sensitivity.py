@@ -44,8 +44,13 @@ def problem(params: list[Param]) -> dict:
     }
 
 
-def design(params: list[Param], method: str, n: int, levels: int, seed: int) -> np.ndarray:
-    """The sample of the unit cube SALib draws for ``method`` (one row per candidate)."""
+def design(
+    params: list[Param], method: str, n: int, levels: int, seed: int, second_order: bool = False
+) -> np.ndarray:
+    """The sample of the unit cube SALib draws for ``method`` (one row per candidate).
+
+    Sobol' with ``second_order``: N (2D + 2) candidates instead of N (D + 2).
+    """
     if method == "morris":
         from SALib.sample import morris
 
@@ -57,7 +62,7 @@ def design(params: list[Param], method: str, n: int, levels: int, seed: int) -> 
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the power-of-2 advice is given in one line instead
-        return sobol.sample(problem(params), n, calc_second_order=False, seed=seed)
+        return sobol.sample(problem(params), n, calc_second_order=second_order, seed=seed)
 
 
 def analyse(
@@ -69,8 +74,12 @@ def analyse(
     seed: int,
     conf_level: float = 0.95,
     resamples: int = 1000,
+    second_order: bool = False,
 ) -> pl.DataFrame:
-    """The indices of each parameter, their intervals and ranks (1: most influential)."""
+    """The indices of each parameter, their intervals and ranks (1: most influential).
+
+    ``second_order``: the Sobol' design was drawn with the pairs (``design``).
+    """
     prob = problem(params)
     names = [p.key for p in params]
     if method == "morris":
@@ -105,7 +114,7 @@ def analyse(
         res = sobol.analyze(
             prob,
             y,
-            calc_second_order=False,
+            calc_second_order=second_order,
             num_resamples=resamples,
             conf_level=conf_level,
             seed=seed,
@@ -161,6 +170,29 @@ def reliability_warnings(table: pl.DataFrame, method: str, n: int) -> list[str]:
         out.append(f"total indices have intervals up to +/-{widest:.2f}: too wide to rank the "
                    f"parameters; {more}")  # fmt: skip
     return out
+
+
+def interactions(
+    params: list[Param], y: np.ndarray, seed: int, conf_level: float = 0.95, resamples: int = 1000
+) -> pl.DataFrame:
+    """Second-order Sobol' indices S2 of every pair of keys, largest first.
+
+    ``y`` holds the KPI of a design drawn with ``second_order`` (N (2D + 2) candidates).
+    S2 is the share of the KPI's variance due to the pair together beyond each alone, with
+    its bootstrap interval. Columns param_a, param_b, S2, S2_conf, S2_low, S2_high.
+    """
+    from SALib.analyze import sobol
+
+    res = sobol.analyze(problem(params), y, calc_second_order=True,
+                        num_resamples=resamples, conf_level=conf_level, seed=seed)  # fmt: skip
+    rows = []
+    for a in range(len(params)):
+        for b in range(a + 1, len(params)):
+            v, c = float(res["S2"][a, b]), float(res["S2_conf"][a, b])
+            rows.append({"param_a": params[a].key, "param_b": params[b].key, "S2": v,
+                         "S2_conf": c, "S2_low": v - c, "S2_high": v + c})  # fmt: skip
+    table = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).fill_nan(None))
+    return table.sort("S2", descending=True, nulls_last=True)
 
 
 def evaluate(
@@ -269,6 +301,8 @@ def _command(args: list[str]) -> int:
         help="Morris trajectories (default 20) or Sobol base samples (default 128)",
     )
     p.add_argument("--levels", type=int, default=4, help="Morris grid levels (default 4)")
+    p.add_argument("--second-order", action="store_true",
+                   help="Sobol: also the indices of every pair (N (2D + 2) samples)")  # fmt: skip
     p.add_argument(
         "--resamples",
         type=int,
@@ -292,6 +326,8 @@ def _command(args: list[str]) -> int:
     params = load_space(ns.params, ns.overrides)
     if ns.method == "sobol" and len(params) < 2:
         raise ConfigError(f"{ns.params}: Sobol indices need at least 2 parameters")
+    if ns.second_order and ns.method != "sobol":
+        raise options.UsageError("--second-order: only with --method sobol")
     market.check_seed(market.seed + ns.replicates - 1)
     jobs = ns.jobs or runs.default_jobs()
     check_memory(market.config, concurrent=jobs)
@@ -312,6 +348,7 @@ def _command(args: list[str]) -> int:
             str(ns.levels),
             "--resamples",
             str(ns.resamples),
+            *(["--second-order"] if ns.second_order else []),
             "--seed",
             str(market.seed),
             "--replicates",
@@ -321,7 +358,7 @@ def _command(args: list[str]) -> int:
             *ns.overrides,
         ],
     )
-    unit = design(params, ns.method, n, ns.levels, market.seed)
+    unit = design(params, ns.method, n, ns.levels, market.seed, ns.second_order)
     with step_progress(len(unit) * ns.replicates, "journeysim sensitivity") as advance:
         samples, y = evaluate(market, params, unit, ns.kpi, ns.replicates, jobs, advance)
     if float(np.ptp(y)) == 0.0:
@@ -330,15 +367,24 @@ def _command(args: list[str]) -> int:
             "the parameters over these ranges"
         )
     with options.library_warnings("SALib"):
-        table = analyse(params, ns.method, unit, y, ns.levels, market.seed, resamples=ns.resamples)
+        table = analyse(params, ns.method, unit, y, ns.levels, market.seed, resamples=ns.resamples,
+                        second_order=ns.second_order)  # fmt: skip
+        pairs = interactions(params, y, market.seed, resamples=ns.resamples) if (
+            ns.second_order) else None  # fmt: skip
     table = table.with_columns(pl.lit(ns.kpi).alias("kpi"), pl.lit(ns.method).alias("method"))
     unreliable = reliability_warnings(table, ns.method, n)
+    widest = pairs["S2_conf"].drop_nulls().max() if pairs is not None else None
+    if widest is not None and widest > WIDE_INTERVAL:
+        unreliable.append(f"pair indices (S2) have intervals up to +/-{widest:.2f}: too wide "
+                          f"to tell an interaction from noise; raise --n above {n}")  # fmt: skip
     for line in unreliable:
         options.say(f"warning: {line}")
     options.start_output(folder)
     write_text(space_yaml(params), folder / "space.yaml")
     write_parquet(samples, folder / "samples.parquet")
     write_parquet(table, folder / "sensitivity.parquet")
+    if pairs is not None:
+        write_parquet(pairs, folder / "interactions.parquet")
     plots.save(plots.sensitivity_figure(table, ns.kpi, ns.method), folder / "sensitivity.html")
     options.write_manifest(
         folder,
@@ -351,7 +397,13 @@ def _command(args: list[str]) -> int:
         seed=market.seed,
         replicates=ns.replicates,
         warnings=unreliable,
+        second_order=bool(ns.second_order),
     )
     print_table(table, ns.kpi, ns.method)
-    print(f"results in {folder}: " + ", ".join(OUTPUTS))
+    if pairs is not None:
+        print("largest interactions (S2): " + "; ".join(
+            f"{r['param_a']} x {r['param_b']} {r['S2']:.3g}" for r in pairs.head(3).iter_rows(
+                named=True) if r["S2"] is not None))  # fmt: skip
+    written = [*OUTPUTS, *(["interactions.parquet"] if pairs is not None else [])]
+    print(f"results in {folder}: " + ", ".join(written))
     return 0

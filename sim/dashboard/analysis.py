@@ -43,7 +43,7 @@ from sim.dashboard.paths import resolve_under
 #: The tables each tool writes, in the order the page shows them.
 TABLES = {
     "calibrate": ("intervals.parquet", "fit.parquet", "trials.parquet"),
-    "sensitivity": ("sensitivity.parquet", "samples.parquet"),
+    "sensitivity": ("sensitivity.parquet", "interactions.parquet", "samples.parquet"),
     "optimise": ("gain.parquet", "validation.parquet", "trials.parquet"),
     "journeys": ("paths.csv", "mix.parquet"),
     "attribute": ("truth.parquet", "attribution.parquet", "paths.csv"),
@@ -55,6 +55,7 @@ TITLES = {
     "fit.parquet": "Observed vs simulated (fit.parquet)",
     "trials.parquet": "Trials (trials.parquet)",
     "sensitivity.parquet": "Indices, ranked (sensitivity.parquet)",
+    "interactions.parquet": "Pairs of keys, largest interaction first (interactions.parquet)",
     "samples.parquet": "Samples and their KPI (samples.parquet)",
     "gain.parquet": "Gain over the baseline on validation seeds (gain.parquet)",
     "validation.parquet": "Paired validation runs (validation.parquet)",
@@ -143,6 +144,8 @@ def optional(tool: str, manifest: dict) -> set[str]:
         return {"gain.parquet", "validation.parquet"}
     if tool == "calibrate" and "loss_noise" not in manifest:  # written before the intervals
         return {"intervals.parquet"}
+    if tool == "sensitivity" and not manifest.get("second_order"):  # pairs only when asked
+        return {"interactions.parquet"}
     return set()
 
 
@@ -280,6 +283,19 @@ SHARED: dict[str, Column] = {
 
 #: Columns of each table (before ``SHARED``).
 COLUMNS: dict[str, dict[str, Column]] = {
+    "interactions.parquet": {
+        "param_a": Column("Key"),
+        "param_b": Column("With key"),
+        "S2": Column(
+            "S2 (pair)",
+            INDEX,
+            help="Share of the KPI's variance due to the pair together, beyond each alone.",
+            family="S2",
+        ),
+        "S2_conf": Column("S2 95% half-width", INDEX, family="S2"),
+        "S2_low": Column("S2 95% low", INDEX, family="S2"),
+        "S2_high": Column("S2 95% high", INDEX, family="S2"),
+    },
     "intervals.parquet": {
         "best": Column("Best", "number"),
         "mean": Column("Mean within noise", "number"),
