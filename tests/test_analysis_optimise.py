@@ -38,6 +38,8 @@ def test_constraints_are_arithmetic_comparisons():
         ("ad_spend__challenger == 3", "one comparison"),
         ("ad_spend__budgett <= 3", "ad_spend__budgett is not a KPI or a key of the space"),
         ("ad_spend__challenger ** 2 <= 3", "only numbers"),
+        ("(" * 300 + "ad_spend__challenger" + ")" * 300 + " <= 1", "at most 500"),
+        ("(" * 210 + "1" + ")" * 210 + " <= ad_spend__challenger", "not an expression"),
         ("ad_spend__challenger <= 'a'", "is not a number"),
         ("ad_spend__challenger <=", "not an expression"),
         ("1 <= 2", "compares numbers only"),

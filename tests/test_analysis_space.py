@@ -154,6 +154,8 @@ def test_bad_options_and_overrides_are_one_line(tmp_path, capsys):
     base = ["sensitivity", "--params", str(space), "--kpi", "share__incumbent"]
     assert "--replicates 0" in one_line_error(capsys, *base, "--replicates", "0")
     assert "--jobs 0" in one_line_error(capsys, *base, "--jobs", "0")
+    # a cap from the machine: 4 processes per CPU
+    assert "--jobs 100000: at most" in one_line_error(capsys, *base, "--jobs", "100000")
     assert "invalid int value" in one_line_error(capsys, *base, "--n", "many")
     assert "wom.talk_rate=7" in one_line_error(capsys, *base, "wom.talk_rate=7")
     assert "--method" in one_line_error(capsys, *base, "--method", "fast")

@@ -372,7 +372,8 @@ def test_facts_rules_prints_a_per_rule_table(capsys):
     ("args", "message"),
     [
         (["--seeds", "1"], "--seeds=1: must be at least 2"),
-        (["--jobs", "0"], "--jobs=0: must be at least 1"),
+        (["--jobs", "0"], "--jobs 0: must be at least 1"),
+        (["--jobs", "100000"], "--jobs 100000: at most"),
         (["--only", "price"], "--only=price: only with --responses"),
         (["--years", "0"], "--years=0: must be at least 1"),
         (["sim.steps=30"], "sim.steps: set by --years"),

@@ -149,6 +149,11 @@ def _check(node: ast.expr, text: str) -> None:
     )
 
 
+#: Longest constraint read: a budget rule over every channel of 8 brands fits well within it,
+#: and the parser's time and memory stay bounded.
+MAX_CONSTRAINT_CHARS = 500
+
+
 def parse_constraint(text: str, valid: list[str]) -> Constraint:
     """Parse ``LEFT OP RIGHT`` and check its names against ``valid``.
 
@@ -157,9 +162,12 @@ def parse_constraint(text: str, valid: list[str]) -> Constraint:
             name (one line listing the valid names).
     """
     example = "e.g. 'ad_spend__challenger <= 2000'"
+    if len(text) > MAX_CONSTRAINT_CHARS:
+        raise ConfigError(f"--constraint {text[:40]!r}...: {len(text):,} characters (at most "
+                          f"{MAX_CONSTRAINT_CHARS})")  # fmt: skip
     try:
         tree = ast.parse(text.strip(), mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # nesting, huge numbers
         raise ConfigError(f"--constraint {text!r}: not an expression such as {example}") from None
     if not (isinstance(tree, ast.Compare) and len(tree.ops) == 1 and type(tree.ops[0]) in COMPARE):
         raise ConfigError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shlex
 import sys
 from collections.abc import Callable, Iterator
@@ -137,14 +138,32 @@ def parse(p: Parser, args: list[str]) -> argparse.Namespace:
     ns = p.parse_intermixed_args(args)
     if getattr(ns, "replicates", 1) < 1:
         raise UsageError(f"--replicates {ns.replicates}: must be at least 1")
-    if getattr(ns, "jobs", None) is not None and ns.jobs < 1:
-        raise UsageError(f"--jobs {ns.jobs}: must be at least 1")
+    check_jobs(getattr(ns, "jobs", None))
     if getattr(ns, "seed", None) is not None and ns.seed < 0:
         raise UsageError(f"--seed {ns.seed}: must be at least 0")
     for o in getattr(ns, "overrides", None) or []:
         if "=" not in o:
             raise UsageError(f"{o}: not an override such as market.customers=20000")
     return ns
+
+
+def max_jobs() -> int:
+    """The most parallel processes this machine is asked to run: 4 per CPU.
+
+    Each run is CPU-bound: beyond that only memory and switching grow.
+    """
+    return 4 * (os.cpu_count() or 1)
+
+
+def check_jobs(jobs: int | None) -> None:
+    """Refuse ``--jobs`` below 1 or above ``max_jobs`` (one line)."""
+    if jobs is None:
+        return
+    if jobs < 1:
+        raise UsageError(f"--jobs {jobs}: must be at least 1")
+    if jobs > max_jobs():
+        raise UsageError(f"--jobs {jobs}: at most {max_jobs()} on this machine "
+                         f"({os.cpu_count()} CPUs)")  # fmt: skip
 
 
 def positive(name: str, value: int | None, minimum: int = 1) -> None:

@@ -94,13 +94,12 @@ def _parser():
 
 
 def _check(ns) -> None:
-    from sim.analysis.options import UsageError
+    from sim.analysis.options import UsageError, check_jobs
     from sim.sweeps.plan import override_key
 
     if not 1 <= ns.replicates <= 1000:
         raise UsageError(f"--replicates {ns.replicates}: must be between 1 and 1000")
-    if ns.jobs is not None and ns.jobs < 1:
-        raise UsageError(f"--jobs {ns.jobs}: must be at least 1")
+    check_jobs(ns.jobs)
     for flag, items in (("OVERRIDE", ns.overrides), ("--change", ns.change),
                         ("--market", ns.market)):  # fmt: skip
         for text in items:

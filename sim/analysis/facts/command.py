@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sim.analysis.options import Parser, UsageError
+from sim.analysis.options import Parser, UsageError, check_jobs
 from sim.cli.common import error
 
 #: Years the stylised facts record by default: a retention curve needs cohorts seen for three
@@ -80,8 +80,7 @@ def _options(ns) -> tuple[int, int | None, tuple[str, ...]]:
     seeds = ns.seeds if ns.seeds is not None else (3 if ns.responses else 5)
     if seeds < 2:
         raise UsageError(f"--seeds={seeds}: must be at least 2 (for an interval)")
-    if ns.jobs < 1:
-        raise UsageError(f"--jobs={ns.jobs}: must be at least 1")
+    check_jobs(ns.jobs)
     if ns.only is not None and not ns.responses:
         raise UsageError(f"--only={ns.only}: only with --responses")
     if ns.rules:
