@@ -117,9 +117,18 @@ def planned_jobs(args: list[str]):
 
     ns = _parser().parse_intermixed_args(args)
     _check(ns)
-    scenarios = [s for s in ns.scenarios.split(",") if s]
-    variants = plan.variants(ns.baseline, scenarios, ns.change, ns.market, ns.long_run)
-    return plan.jobs(variants, ns.replicates, ns.overrides)
+    return plan.jobs(_variants(ns), ns.replicates, ns.overrides)
+
+
+def _scenarios(ns) -> list[str]:
+    return [s for s in ns.scenarios.split(",") if s]
+
+
+def _variants(ns) -> list[tuple[str, list[str]]]:
+    """The compared variants of parsed options (``sim.sweeps.plan.variants``)."""
+    from sim.sweeps import plan
+
+    return plan.variants(ns.baseline, _scenarios(ns), ns.change, ns.market, ns.long_run)
 
 
 def command(args: list[str]) -> int:
@@ -149,8 +158,7 @@ def _compare(ns, out: Path) -> int:
         write_summary,
     )
 
-    scenarios = [s for s in ns.scenarios.split(",") if s]
-    variants = plan.variants(ns.baseline, scenarios, ns.change, ns.market, ns.long_run)
+    variants = _variants(ns)
     jobs = plan.jobs(variants, ns.replicates, ns.overrides)
     n_jobs = min(ns.jobs or default_jobs(), len(jobs))
     tasks = []
@@ -166,7 +174,7 @@ def _compare(ns, out: Path) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         return error(f"--out {out}: cannot be created ({exc.strerror or exc})")
-    command = plan.compare_command(ns.baseline, scenarios, ns.replicates, ns.change, ns.market,
+    command = plan.compare_command(ns.baseline, _scenarios(ns), ns.replicates, ns.change, ns.market,
                                    ns.long_run, ns.overrides)  # fmt: skip
     print(f"journeysim: {len(jobs)} runs ({len(variants)} variants x {ns.replicates} seeds) "
           f"into {out}", file=sys.stderr)  # fmt: skip
