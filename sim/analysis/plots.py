@@ -3,7 +3,7 @@
 Each function takes the frames a tool writes (``fit.parquet``, ``sensitivity.parquet``,
 ``trials.parquet``, ...) and returns a Plotly figure, so the app draws exactly what the
 command line saved. ``save`` writes a figure as a self-contained HTML file (Plotly's
-JavaScript inline: it opens offline), atomically.
+JavaScript inline: it opens offline), atomically, and a PNG and SVG of it beside it.
 """
 
 from __future__ import annotations
@@ -22,10 +22,23 @@ SECOND = "#ff7f0e"
 
 
 def save(figures: go.Figure | list[go.Figure], path: str | Path) -> Path:
-    """Write figures into one self-contained HTML file (atomically); returns its path.
+    """Write figures into one self-contained HTML file, then a PNG and SVG of each.
 
-    Plotly's JavaScript is included once, inline, so the file opens offline.
+    The HTML file comes first, atomically; Plotly's JavaScript is included once, inline, so
+    it opens offline. Then ``sim.analysis.images.write_images`` draws each figure as
+    ``<stem>.png`` and ``<stem>.svg`` beside it (``<stem>-2.png``, ... for the second figure
+    and on) in a headless Chromium, each file atomically. Without a browser there are none,
+    one line on stderr says why, and the HTML file stands; ``JOURNEYSIM_NO_IMAGES=1`` turns
+    them off.
+
+    Args:
+        figures: one figure or several, in order.
+        path: the HTML file.
+
+    Returns:
+        The HTML file's path.
     """
+    from sim.analysis.images import write_images
     from sim.sweeps.io import write_text
 
     figs = figures if isinstance(figures, list) else [figures]
@@ -36,6 +49,7 @@ def save(figures: go.Figure | list[go.Figure], path: str | Path) -> Path:
     html = f"{head}{body}\n</body></html>\n"
     path = Path(path)
     write_text(html, path)
+    write_images(figs, path)
     return path
 
 
