@@ -100,6 +100,16 @@ def design(
         return sobol.sample(problem(params), n, calc_second_order=second_order, seed=seed)
 
 
+def bootstrap_seed(seed: int) -> np.random.Generator:
+    """The seed of SALib's Sobol' bootstrap: a generator, so that seed 0 is a seed too.
+
+    ``SALib.analyze.sobol`` tests its seed for truth and draws from NumPy's global state
+    when it is 0, which made the intervals of seed 0 differ from run to run. A generator
+    made from any other seed draws exactly what that seed itself gives.
+    """
+    return np.random.default_rng(seed)
+
+
 def analyse(
     params: list[Param],
     method: str,
@@ -152,7 +162,7 @@ def analyse(
             calc_second_order=second_order,
             num_resamples=resamples,
             conf_level=conf_level,
-            seed=seed,
+            seed=bootstrap_seed(seed),
         )
         cols = {"param": names}
         for index in ("S1", "ST"):
@@ -218,8 +228,8 @@ def interactions(
     """
     from SALib.analyze import sobol
 
-    res = sobol.analyze(problem(params), y, calc_second_order=True,
-                        num_resamples=resamples, conf_level=conf_level, seed=seed)  # fmt: skip
+    res = sobol.analyze(problem(params), y, calc_second_order=True, num_resamples=resamples,
+                        conf_level=conf_level, seed=bootstrap_seed(seed))  # fmt: skip
     rows = []
     for a in range(len(params)):
         for b in range(a + 1, len(params)):
