@@ -144,3 +144,20 @@ def test_image_names_follow_the_html_file():
         "truth.png", "truth.svg", "truth-2.png", "truth-2.svg", "truth-3.png", "truth-3.svg"
     ]  # fmt: skip
     assert images.image_paths("x/fit.html", 1)[0].parent == Path("x")
+
+
+def test_listings_show_the_images_written_and_older_ones_go(tmp_path, monkeypatch):
+    # drawing without a browser: every figure "drawn" as a few bytes
+    monkeypatch.setattr(images, "_render_all", lambda figs, deadline: [b"img"] * (2 * len(figs)))
+    for k in (1, 2, 3):  # an earlier run's third figure
+        (tmp_path / f"fit{'' if k == 1 else f'-{k}'}.png").write_bytes(b"old")
+        (tmp_path / f"fit{'' if k == 1 else f'-{k}'}.svg").write_bytes(b"old")
+    assert images.write_images(figures(), tmp_path / "fit.html") == [
+        tmp_path / n for n in ("fit.png", "fit.svg", "fit-2.png", "fit-2.svg")
+    ]
+    assert not (tmp_path / "fit-3.png").exists() and not (tmp_path / "fit-3.svg").exists()
+    assert (tmp_path / "fit-2.svg").read_bytes() == b"img"
+    names = ("best.yaml", "fit.html", "optimise.html")
+    assert images.with_images(names, tmp_path) == [
+        "best.yaml", "fit.html", "fit.png", "fit.svg", "fit-2.png", "fit-2.svg", "optimise.html"
+    ]  # fmt: skip

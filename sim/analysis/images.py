@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import itertools
 import logging
 import os
 import signal
@@ -28,7 +29,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,44 @@ def image_paths(html: str | Path, count: int) -> list[Path]:
         for k in range(count)
         for fmt in FORMATS
     ]
+
+
+def with_images(names: Iterable[str], folder: str | Path) -> list[str]:
+    """Output file names with the images written beside each HTML file, for a listing.
+
+    ``("fit.parquet", "fit.html")`` gives ``["fit.parquet", "fit.html", "fit.png",
+    "fit.svg", "fit-2.png", "fit-2.svg"]`` when those images are in ``folder`` (they are
+    all there or none: ``write_images`` removes older ones it does not replace).
+    """
+    folder = Path(folder)
+    listed = []
+    for name in names:
+        listed.append(name)
+        if name.endswith(".html"):
+            for k in itertools.count(1):
+                shown = _figure_images(folder / name, k)
+                if not all(p.is_file() for p in shown):
+                    break
+                listed.extend(p.name for p in shown)
+    return listed
+
+
+def _figure_images(html: Path, k: int) -> list[Path]:
+    """The images of the k-th figure (from 1) of an HTML file."""
+    return image_paths(html, k)[-len(FORMATS) :]
+
+
+def _remove_stale(html: Path, first: int) -> None:
+    """Remove images of figures ``first``, ``first + 1``, ... of an earlier run (while any)."""
+    for k in itertools.count(first):
+        old = [p for p in _figure_images(html, k) if p.exists()]
+        if not old:
+            return
+        for p in old:
+            try:
+                p.unlink()
+            except OSError:
+                return
 
 
 def disabled() -> bool:
@@ -256,14 +295,17 @@ def write_images(figures: list[Any], html: str | Path) -> list[Path]:
                 try:
                     for blob, path in zip(data, paths, strict=True):
                         _write_bytes(blob, path)
+                    _remove_stale(Path(html), len(figures) + 1)
                     return paths
                 except OSError as e:
                     reason = _reason(e)
-        for path in paths:  # all or none; images of an earlier run would not match the HTML
+        # all or none; images of an earlier run under these names would not match the HTML
+        for path in paths:
             try:
                 path.unlink(missing_ok=True)
             except OSError:
                 pass
+        _remove_stale(Path(html), len(figures) + 1)
         if reason is not None and reason not in _told:
             _told.add(reason)
             print(
