@@ -102,7 +102,7 @@ def test_a_browser_that_never_answers_is_given_up_in_time(tmp_path, monkeypatch,
     assert sorted(p.name for p in out.iterdir()) == ["sensitivity.html"]  # no partial image
     err = capsys.readouterr().err
     assert err == (
-        "journeysim: warning: static images skipped (the images took longer than 2 s); the "
+        "journeysim: warning: static images skipped (the browser took longer than 2 s); the "
         f"HTML plot is written; to draw them, {images.HINT}\n"
     )
     assert images._session is None and images._broken is not None
@@ -148,7 +148,7 @@ def test_image_names_follow_the_html_file():
 
 def test_listings_show_the_images_written_and_older_ones_go(tmp_path, monkeypatch):
     # drawing without a browser: every figure "drawn" as a few bytes
-    monkeypatch.setattr(images, "_render_all", lambda figs, deadline: [b"img"] * (2 * len(figs)))
+    monkeypatch.setattr(images, "_render_all", lambda figs: [b"img"] * (2 * len(figs)))
     for k in (1, 2, 3):  # an earlier run's third figure
         (tmp_path / f"fit{'' if k == 1 else f'-{k}'}.png").write_bytes(b"old")
         (tmp_path / f"fit{'' if k == 1 else f'-{k}'}.svg").write_bytes(b"old")

@@ -9,10 +9,11 @@ Chrome or Chromium choreographer finds (``chromium`` on the ``PATH``, ``/usr/bin
 One browser serves a whole command: it starts with the first figure and stays open, in a
 thread of its own, until the process exits. Every image of a file is drawn first and only
 then written, each atomically (a temporary name, then a rename), so an image is whole or
-absent. Whatever goes wrong (no kaleido, no browser, a browser that fails or takes longer
-than ``TIMEOUT`` seconds), the HTML file stands, any image of an earlier run under the same
-name is removed (it would not match), and one line on stderr says why the images were
-skipped (once per process); the browser is then not tried again in this process.
+absent. Whatever goes wrong (no kaleido, no browser, a browser that fails, or takes longer
+than ``TIMEOUT`` seconds to start or to draw a figure), the HTML file stands, any image of
+an earlier run under the same name is removed (it would not match), and one line on stderr
+says why the images were skipped (once per process); the browser is then not tried again in
+this process.
 ``JOURNEYSIM_NO_IMAGES=1`` turns images off (silently).
 """
 
@@ -37,7 +38,7 @@ from typing import Any
 NO_IMAGES = "JOURNEYSIM_NO_IMAGES"
 #: Image formats written beside each HTML file, in this order.
 FORMATS = ("png", "svg")
-#: Seconds the images of one HTML file may take, the browser's start included.
+#: Seconds the browser may take to start, and to draw each figure (both formats).
 TIMEOUT = 60.0
 #: Width in CSS pixels of a figure without a width of its own; PNGs are drawn at ``SCALE``.
 WIDTH = 1000
@@ -183,7 +184,7 @@ class _Session:
             return future.result(timeout=max(deadline - time.monotonic(), 0.1))
         except TimeoutError:
             future.cancel()
-            raise ImagesSkipped(f"the images took longer than {TIMEOUT:g} s") from None
+            raise ImagesSkipped(f"the browser took longer than {TIMEOUT:g} s") from None
 
     def render(self, figure: Any, fmt: str, deadline: float) -> bytes:
         """One figure as PNG or SVG bytes."""
@@ -237,7 +238,11 @@ def _close_session(graceful: bool = True) -> None:
 atexit.register(_close_session)
 
 
-def _render_all(figures: list[Any], deadline: float) -> list[bytes]:
+def _render_all(figures: list[Any]) -> list[bytes]:
+    """Every figure's images, in ``image_paths`` order; the browser is started if need be.
+
+    Its start and each figure (both formats) may take ``TIMEOUT`` seconds.
+    """
     global _session
     try:
         with warnings.catch_warnings():  # e.g. its note on old plotly: the API used here works
@@ -253,9 +258,13 @@ def _render_all(figures: list[Any], deadline: float) -> list[bytes]:
     if _session is not None and _session.path != path:
         _close_session()
     if _session is None:
-        _session = _Session(path, deadline)
+        _session = _Session(path, time.monotonic() + TIMEOUT)
     try:
-        return [_session.render(f, fmt, deadline) for f in figures for fmt in FORMATS]
+        drawn = []
+        for figure in figures:
+            deadline = time.monotonic() + TIMEOUT
+            drawn.extend(_session.render(figure, fmt, deadline) for fmt in FORMATS)
+        return drawn
     except BaseException:
         _close_session(graceful=False)  # a browser that failed once is not trusted again
         raise
@@ -288,7 +297,7 @@ def write_images(figures: list[Any], html: str | Path) -> list[Path]:
         reason = None if disabled() else _broken
         if not disabled() and reason is None:
             try:
-                data = _render_all(figures, time.monotonic() + TIMEOUT)
+                data = _render_all(figures)
             except (Exception, asyncio.CancelledError) as e:  # noqa: BLE001 (the HTML stands)
                 reason = _broken = _reason(e)
             else:
