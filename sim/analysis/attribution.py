@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sim.analysis import options
+from sim.analysis import images, options
 from sim.config import ConfigError
 
 SEPARATOR = " > "
@@ -313,5 +313,5 @@ def _command(args: list[str]) -> int:
         conversions=int(paths["conversions"].sum()),
     )
     print_attribution(table, f"journeysim attribute: Markov and heuristic models ({ns.paths})")
-    print(f"results in {folder}: " + ", ".join(OUTPUTS))
+    print(f"results in {folder}: " + ", ".join(images.with_images(OUTPUTS, folder)))
     return 0

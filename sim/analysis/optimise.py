@@ -51,7 +51,7 @@ import numpy as np
 import polars as pl
 import yaml
 
-from sim.analysis import budget, options, runs
+from sim.analysis import budget, images, options, runs
 from sim.analysis.calibrate import distributions, quiet_optuna, sampler
 from sim.analysis.space import Param, load_space, override, space_yaml
 from sim.config import ConfigError
@@ -685,7 +685,7 @@ def print_result(
         )
     if opt.marginal is not None and opt.marginal.height:
         print_marginal(console, opt.marginal, g["kpi"])
-    print(f"results in {folder}: " + ", ".join(outputs(opt)))
+    print(f"results in {folder}: " + ", ".join(images.with_images(outputs(opt), folder)))
 
 
 def print_marginal(console, marginal: pl.DataFrame, kpi: str) -> None:
