@@ -126,7 +126,12 @@ class AnalysisResult:
             return f"Calibration: best loss {format_value(m.get('loss'), 'number')}"
         if self.tool == "sensitivity":
             method = str(m.get("method", "")).capitalize()
-            return f"Sensitivity of {kpi_name(m.get('kpi'))} ({method})"
+            kpis = result_kpis(self)
+            if len(kpis) <= 1:
+                return f"Sensitivity of {kpi_name(m.get('kpi'))} ({method})"
+            if len(kpis) > 3:
+                return f"Sensitivity of {len(kpis)} KPIs ({method})"
+            return f"Sensitivity of {'; '.join(kpi_name(k) for k in kpis)} ({method})"
         if self.tool == "optimise":
             return f"Optimisation of {kpi_name(m.get('kpi'))} ({m.get('direction', 'maximise')})"
         if self.tool == "journeys":
@@ -212,6 +217,53 @@ def kpi_kind(kpi: object) -> str:
     if not kpi:
         return "number"
     return kpi_info(str(kpi).partition("__")[0]).kind
+
+
+def manifest_kpis(manifest: Mapping) -> list[str]:
+    """The KPIs a result's manifest names: ``kpis`` (sensitivity of many), else ``kpi``."""
+    kpis = manifest.get("kpis")
+    if isinstance(kpis, list) and kpis:
+        return [str(k) for k in kpis]
+    return [str(manifest["kpi"])] if manifest.get("kpi") else []
+
+
+def result_kpis(result: AnalysisResult) -> list[str]:
+    """The KPIs of a result, in order: its manifest's, else those of its indices' table."""
+    kpis = manifest_kpis(result.manifest)
+    table = result.tables.get("sensitivity.parquet")
+    if not kpis and table is not None and "kpi" in table.columns:
+        kpis = [str(k) for k in table["kpi"].unique(maintain_order=True).to_list()]
+    return kpis
+
+
+#: Tables with a row per KPI (a ``kpi`` column) when a sensitivity study has several.
+PER_KPI = ("sensitivity.parquet", "interactions.parquet")
+
+
+def for_kpi(result: AnalysisResult, kpi: str) -> AnalysisResult:
+    """A sensitivity result of several KPIs cut to one: what it would be for that KPI alone.
+
+    The tables keep that KPI's rows (the samples its column), the manifest names it only;
+    problems found while drawing are still the whole result's.
+    """
+    others = [k for k in [*result_kpis(result), *(result.manifest.get("skipped") or {})]
+              if k != kpi]  # fmt: skip
+    tables = {}
+    for name, table in result.tables.items():
+        if name in PER_KPI and "kpi" in table.columns:
+            table = table.filter(pl.col("kpi") == kpi)
+        elif name == "samples.parquet":
+            table = table.drop([c for c in others if c in table.columns])
+        tables[name] = table
+    manifest = {**result.manifest, "kpi": kpi, "kpis": [kpi]}
+    manifest.pop("skipped", None)
+    return replace(result, manifest=manifest, tables=tables)
+
+
+def _kpi_kind_of(manifest: Mapping) -> str | None:
+    """The kind of a result's KPI values: that of its KPIs, None when they differ."""
+    kinds = {kpi_kind(k) for k in manifest_kpis(manifest)} or {kpi_kind(None)}
+    return kinds.pop() if len(kinds) == 1 else None
 
 
 def fit_kind(manifest: Mapping) -> str | None:
@@ -456,7 +508,7 @@ def column_info(table: str, column: str, manifest: Mapping) -> Column:
     entry = entry or _unregistered(column, manifest)
     kind = entry.kind
     if kind == "kpi":
-        kind = kpi_kind(manifest.get("kpi"))
+        kind = _kpi_kind_of(manifest)
     elif kind == "fit":
         kind = fit_kind(manifest)
     name = kpi_name(manifest.get("kpi"))
@@ -501,7 +553,11 @@ def prepared(result: AnalysisResult, name: str) -> pl.DataFrame:
     """
     table = result.tables[name]
     if name == "sensitivity.parquet":
-        if "rank" in table.columns:
+        if "rank" in table.columns and "kpi" in table.columns:
+            order = {k: j for j, k in enumerate(table["kpi"].unique(maintain_order=True))}
+            by_kpi = pl.col("kpi").replace_strict(order, return_dtype=pl.Int64)
+            table = table.sort(by_kpi, "rank", maintain_order=True)
+        elif "rank" in table.columns:
             table = table.sort("rank")
         if {"mu_star", "mu_star_conf"} <= set(table.columns):
             mu, conf = pl.col("mu_star"), pl.col("mu_star_conf").fill_null(0.0)
@@ -518,7 +574,7 @@ def prepared(result: AnalysisResult, name: str) -> pl.DataFrame:
 #: How a path without a touchpoint reads.
 NO_TOUCHPOINT = "(no touchpoint)"
 #: Columns left out of a table: they say what the heading says already.
-HIDDEN = {"sensitivity.parquet": ("kpi", "method")}
+HIDDEN = {"sensitivity.parquet": ("kpi", "method"), "interactions.parquet": ("kpi",)}
 
 
 def _text(table: str, column: str, series: pl.Series) -> pl.Series:
@@ -532,6 +588,12 @@ def _text(table: str, column: str, series: pl.Series) -> pl.Series:
     if column == "path":
         return series.cast(pl.Utf8).fill_null("").replace("", NO_TOUCHPOINT)
     return series
+
+
+def _registered_kind(table: str, column: str) -> str | None:
+    """The kind a table registers for a column, before it is resolved (``"kpi"``...)."""
+    entry = COLUMNS.get(table, {}).get(column) or SHARED.get(column)
+    return entry.kind if entry is not None else None
 
 
 @dataclass
@@ -557,7 +619,13 @@ def table_view(result: AnalysisResult, name: str, limit: int | None = 1000) -> T
     if limit is not None:
         table = table.head(limit)
     m = result.manifest
-    shown = [c for c in table.columns if c not in HIDDEN.get(name, ())]
+    hidden = HIDDEN.get(name, ())
+    several = name in PER_KPI and "kpi" in table.columns and len(result_kpis(result)) > 1
+    if several:  # which KPI each row is of: shown, first
+        hidden = tuple(c for c in hidden if c != "kpi")
+    shown = [c for c in table.columns if c not in hidden]
+    if several:
+        shown = ["kpi", *(c for c in shown if c != "kpi")]
     infos = {c: column_info(name, c, m) for c in shown}
     pooled: dict[str, list] = {}  # a family's values: one number of decimals for all
     for col, info in infos.items():
@@ -579,6 +647,14 @@ def table_view(result: AnalysisResult, name: str, limit: int | None = 1000) -> T
             if spec.scale != 1.0 or values.dtype == pl.Null:
                 values = values.cast(pl.Float64) * spec.scale
             series.append(values.alias(label))
+        elif numeric and info.kind is None and _registered_kind(name, col) == "kpi":
+            # KPIs of different kinds (a share and money): each value in its own KPI's unit
+            kinds = [kpi_kind(k) for k in table["kpi"].to_list()]
+            text = [format_value(v, kd, delta=info.delta) for v, kd in
+                    zip(values.to_list(), kinds, strict=True)]  # fmt: skip
+            if not info.signed:
+                text = [t.removeprefix("+") for t in text]
+            series.append(pl.Series(label, text, pl.Utf8))
         elif name == "fit.parquet" and col in COLUMNS[name] and numeric:
             kinds = [metric_info(str(c)).kind for c in table["column"].to_list()]
             text = [format_value(v, kd) for v, kd in zip(values.to_list(), kinds, strict=True)]
@@ -608,9 +684,18 @@ def headline(result: AnalysisResult) -> list[Headline]:
             out.append(Headline(str(key), format_value(value, "number"), "Best fit."))
     elif result.tool == "sensitivity":
         table = result.tables.get("sensitivity.parquet")
-        if table is not None and table.height and "rank" in table.columns:
-            top = table.sort("rank").row(0, named=True)
-            out.append(Headline("Moves it most", str(top["param"]), "Rank 1 of the indices."))
+        kpis = result_kpis(result)
+        if len(kpis) > 3:
+            why = "KPIs whose indices were computed from the same runs."
+            out.append(Headline("KPIs", format_value(len(kpis), "count"), why))
+        elif table is not None and table.height and "rank" in table.columns:
+            for kpi in kpis if len(kpis) > 1 else [None]:
+                part = table if kpi is None else for_kpi(result, kpi).tables["sensitivity.parquet"]
+                if not part.height:
+                    continue
+                top = part.sort("rank").row(0, named=True)
+                label = "Moves it most" if kpi is None else f"Moves {kpi_name(kpi)} most"
+                out.append(Headline(label, str(top["param"]), "Rank 1 of the indices."))
         out.append(Headline("Runs", format_value(m.get("samples"), "count"), "Parameter sets run."))
     elif result.tool == "optimise":
         gain = m.get("gain")

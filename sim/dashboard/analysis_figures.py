@@ -20,9 +20,11 @@ from sim.dashboard.analysis import (
     NO_TOUCHPOINT,
     AnalysisResult,
     column_info,
+    for_kpi,
     kpi_kind,
     kpi_name,
     prepared,
+    result_kpis,
 )
 from sim.dashboard.charts import (
     BASELINE_COLOUR,
@@ -258,12 +260,16 @@ def sensitivity_bars(result: AnalysisResult) -> list[Bars]:
     return out
 
 
-def sensitivity_figure(result: AnalysisResult) -> go.Figure:
+def sensitivity_figure(result: AnalysisResult, kpi: str | None = None) -> go.Figure:
     """Bars of the indices with their 95% intervals, the most influential parameter first.
 
     The bars and their error arms are the numbers of the table (``sensitivity_bars``): a
     Morris μ* arm stops at zero. Morris effects of a percent KPI are in percentage points.
+    A result of several KPIs is drawn for ``kpi`` (default: its first).
     """
+    kpis = result_kpis(result)
+    if kpi is not None or len(kpis) > 1:
+        result = for_kpi(result, kpi if kpi is not None else kpis[0])
     m = result.manifest
     kpi = kpi_name(m.get("kpi"))
     bars = sensitivity_bars(result)
@@ -302,6 +308,14 @@ def sensitivity_figure(result: AnalysisResult) -> go.Figure:
         kind = "percent"
     fig.update_layout(barmode="group")
     return chart_style(fig, title, "parameter", y_title, kind)
+
+
+def sensitivity_figures(result: AnalysisResult) -> list[go.Figure]:
+    """The sensitivity figure of each KPI of the result, in its order."""
+    kpis = result_kpis(result)
+    if len(kpis) <= 1:
+        return [sensitivity_figure(result)]
+    return [sensitivity_figure(result, kpi) for kpi in kpis]
 
 
 def optimise_figure(result: AnalysisResult) -> go.Figure:
@@ -491,10 +505,10 @@ def attribution_figure(result: AnalysisResult) -> go.Figure:
     return chart_style(fig, "Markov attribution", "channel", "Share of conversions (%)", "percent")
 
 
-#: The figures of each tool: (the table it needs, the function that draws it).
+#: The figures of each tool: (the table it needs, the function that draws it or a list).
 FIGURES = {
     "calibrate": (("fit.parquet", fit_figure), ("trials.parquet", loss_figure)),
-    "sensitivity": (("sensitivity.parquet", sensitivity_figure),),
+    "sensitivity": (("sensitivity.parquet", sensitivity_figures),),
     "optimise": (("trials.parquet", optimise_figure),),
     "journeys": (("paths.csv", paths_figure), ("mix.parquet", mix_figure)),
     "attribute": (("truth.parquet", truth_figure), ("attribution.parquet", attribution_figure)),
@@ -511,7 +525,8 @@ def figures(result: AnalysisResult) -> list[go.Figure]:
         if name not in result.tables:
             continue
         try:
-            out.append(draw(result))
+            drawn = draw(result)
+            out.extend(drawn if isinstance(drawn, list) else [drawn])
         except Exception:  # noqa: BLE001 - a table with unexpected columns
             why = "its table has other columns"
             result.problems.append(f"the {name} chart could not be drawn ({why})")
