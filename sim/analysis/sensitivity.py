@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sim.analysis import options, runs
+from sim.analysis import images, options, runs
 from sim.analysis.space import Param, load_space, space_yaml
 from sim.config import ConfigError
 
@@ -523,5 +523,5 @@ def _command(args: list[str]) -> int:
             f"{r['param_a']} x {r['param_b']} {r['S2']:.3g}" for r in top
             if r["S2"] is not None))  # fmt: skip
     written = [*OUTPUTS, *(["interactions.parquet"] if pairs is not None else [])]
-    print(f"results in {folder}: " + ", ".join(written))
+    print(f"results in {folder}: " + ", ".join(images.with_images(written, folder)))
     return 0
