@@ -48,6 +48,9 @@ def root(tmp_path_factory):
         f"calibrate {data} --params {sp} --trials 3 --out {root / 'cal'} {market}",
         f"optimise --params {sp} --kpi customers__challenger --trials 2 --validate 2 "
         f"--out {root / 'opt'} {market}",
+        f"optimise --budget challenger=2000 --bounds challenger.app=0:0 --bounds "
+        f"challenger.search=0:0 --kpi value__challenger --trials 2 --validate 2 "
+        f"--out {root / 'optb'} {market}",
         f"journeys --sample 200 --out {root / 'jour'} {market}",
         f"attribute --truth --sample 400 --out {root / 'truth'} {market}",
     ]
@@ -58,7 +61,7 @@ def root(tmp_path_factory):
 
 def test_results_are_found_and_read(root):
     assert sorted(an.find_results(root)) == [
-        "attr", "cal", "jour", "opt", "sens", "sens2", "truth"
+        "attr", "cal", "jour", "opt", "optb", "sens", "sens2", "truth"
     ]  # fmt: skip
     for folder, tool, tables in (
         ("attr", "attribute", {"attribution.parquet"}),
@@ -66,6 +69,8 @@ def test_results_are_found_and_read(root):
         ("sens2", "sensitivity", {"sensitivity.parquet", "samples.parquet"}),
         ("cal", "calibrate", {"intervals.parquet", "fit.parquet", "trials.parquet"}),
         ("opt", "optimise", {"gain.parquet", "validation.parquet", "trials.parquet"}),
+        ("optb", "optimise", {"gain.parquet", "validation.parquet", "trials.parquet",
+                              "marginal.parquet", "curves.parquet"}),  # fmt: skip
         ("jour", "journeys", {"paths.csv", "mix.parquet"}),
         ("truth", "attribute", {"truth.parquet", "attribution.parquet", "paths.csv"}),
     ):
@@ -133,7 +138,7 @@ def test_the_page_shows_a_result_with_its_command(root):
         c.startswith("journeysim optimise ") and "--kpi customers__challenger" in c
         for c in commands
     )
-    assert any("brands.challenger.price=" in c for c in commands)  # best.yaml
+    assert any("scenario.changes={brands.challenger.price: " in c for c in commands)  # best.yaml
     assert len(at.dataframe) == 3
     assert [m.label for m in at.metric][:1] == ["Gain in Customers at end, challenger"]
     headers = [c for df in at.dataframe for c in df.value.columns]
@@ -166,7 +171,7 @@ def test_the_two_folder_widgets_have_distinct_labels(root):
 
 
 # -- labels, formats, palette: pure functions -------------------------------------------------
-RESULTS = ("attr", "sens", "sens2", "cal", "opt", "jour", "truth")
+RESULTS = ("attr", "sens", "sens2", "cal", "opt", "optb", "jour", "truth")
 
 
 def raw_names(result) -> set[str]:
@@ -227,6 +232,28 @@ def test_columns_read_like_compare():
     assert "churn_rate__challenger <= 0.1" in constraint.help
 
 
+def test_a_budget_result_shows_each_channels_curve_and_returns(root):
+    result = an.load_result(root, "optb")
+    band = figs.curve_band(result)
+    curves = result.tables["curves.parquet"]
+    assert band["panel"].unique(maintain_order=True).to_list() == [
+        "challenger: tv",
+        "challenger: social",
+    ]
+    tv = curves.filter((pl.col("channel") == "tv") & (pl.col("multiplier") == 0.5))
+    row = band.filter((pl.col("panel") == "challenger: tv") & (pl.col("multiplier") == 0.5))
+    assert row["mean"][0] == pytest.approx(tv["kpi"].mean())  # the mean over paired seeds
+    assert row["low"][0] <= row["mean"][0] <= row["high"][0]
+    fig = figs.figures(result)[1]
+    assert "Response curves" in fig.layout.title.text and not result.problems
+    view = an.table_view(result, "marginal.parquet")
+    assert {"Average ROAS", "Marginal ROAS", "Spend a year (cu)"} <= set(view.frame.columns)
+    assert "Marginal Profit + equity change, challenger" in view.frame.columns
+    labels = [h.label for h in an.headline(result)]
+    assert labels[0] == "Gain in Profit + equity change, challenger"
+    assert "Change in customer equity" in labels
+
+
 def test_tables_show_shares_as_percentages(root):
     result = an.load_result(root, "attr")
     view = an.table_view(result, "attribution.parquet")
@@ -243,10 +270,11 @@ def test_tables_show_shares_as_percentages(root):
     assert share.to_list() == pytest.approx(
         [100 * v for v in opt.tables["trials.parquet"]["share__challenger"].to_list()]
     )
-    gain, baseline, best = an.headline(opt)
+    gain, baseline, best, equity = an.headline(opt)
     g = opt.manifest["gain"]
     assert baseline.value == format_value(g["baseline"], "count")
     assert gain.value.startswith(f"{g['gain']:+.0f} ± ") and "__" not in gain.label
+    assert equity.label == "Change in customer equity" and "CLV" in equity.help
 
 
 def test_a_fit_of_columns_of_two_kinds_reads_in_each_unit(tmp_path):
@@ -435,3 +463,8 @@ def test_the_page_shows_every_kpi_of_a_study(root):
     at.text_input(key="analysis_path").set_value("sens2").run()
     assert not at.exception
     assert len(at.get("plotly_chart")) == 2  # one figure per KPI
+    kpi = at.selectbox(key="analysis_kpi")
+    assert kpi.options[0] == "All KPIs" and len(kpi.options) == 3
+    kpi.set_value("revenue__challenger").run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 1  # the chosen KPI alone

@@ -44,7 +44,13 @@ from sim.dashboard.paths import resolve_under
 TABLES = {
     "calibrate": ("intervals.parquet", "fit.parquet", "trials.parquet"),
     "sensitivity": ("sensitivity.parquet", "interactions.parquet", "samples.parquet"),
-    "optimise": ("gain.parquet", "validation.parquet", "trials.parquet"),
+    "optimise": (
+        "gain.parquet",
+        "marginal.parquet",
+        "validation.parquet",
+        "trials.parquet",
+        "curves.parquet",
+    ),
     "journeys": ("paths.csv", "mix.parquet"),
     "attribute": ("truth.parquet", "attribution.parquet", "paths.csv"),
 }
@@ -59,6 +65,9 @@ TITLES = {
     "samples.parquet": "Samples and their KPI (samples.parquet)",
     "gain.parquet": "Gain over the baseline on validation seeds (gain.parquet)",
     "validation.parquet": "Paired validation runs (validation.parquet)",
+    "marginal.parquet": "Returns on each channel's ad spend at the best strategy "
+    "(marginal.parquet)",
+    "curves.parquet": "Response curves: each channel's spend moved alone (curves.parquet)",
     "paths.csv": "Paths (paths.csv)",
     "mix.parquet": "Weekly marketing mix (mix.parquet)",
     "truth.parquet": "Markov attribution vs the simulated truth (truth.parquet)",
@@ -145,8 +154,11 @@ def optional(tool: str, manifest: dict) -> set[str]:
     """Tables a complete result of ``tool`` may lack (by its kind, as its manifest says)."""
     if tool == "attribute":
         return {"paths.csv", "truth.parquet"} if not manifest.get("truth") else set()
+    curves = {"marginal.parquet", "curves.parquet"}  # only when channels' spend was searched
     if tool == "optimise" and manifest.get("best") is None:  # no strategy met the constraints
-        return {"gain.parquet", "validation.parquet"}
+        return {"gain.parquet", "validation.parquet"} | curves
+    if tool == "optimise":
+        return curves
     if tool == "calibrate" and "loss_noise" not in manifest:  # written before the intervals
         return {"intervals.parquet"}
     if tool == "sensitivity" and not manifest.get("second_order"):  # pairs only when asked
@@ -308,6 +320,10 @@ MU_HELP = (
     "matters), μ its signed mean, σ its spread (interactions or non-linearity)."
 )
 SOBOL_HELP = "Share of the variance of {kpi}: S1 the parameter alone, ST with its interactions."
+EQUITY_HELP = (
+    "Customers won net over the run, valued at a customer's projected CLV at its end: what "
+    "a change does to the customer base beyond the run's profit."
+)
 LOSS_HELP = (
     "Mean squared error in units of the model's own noise: near 1 + 1/R, the data lie as "
     "close to the model as another seed would."
@@ -406,11 +422,49 @@ COLUMNS: dict[str, dict[str, Column]] = {
         "gain_high": Column("Gain 95% high", "kpi", True, True, family="gain"),
         "relative_gain": Column("Relative gain", "percent", signed=True),
         "seeds": Column("Validation seeds", INDEX),
+        "customers_change": Column("Change in customers", "count", True, True, family="cust"),
+        "customers_change_low": Column("Customers 95% low", "count", True, True, family="cust"),
+        "customers_change_high": Column("Customers 95% high", "count", True, True, family="cust"),
+        "equity_change": Column(
+            "Change in customer equity", "money", True, True, EQUITY_HELP, family="equity"
+        ),
+        "equity_change_low": Column("Equity 95% low", "money", True, True, family="equity"),
+        "equity_change_high": Column("Equity 95% high", "money", True, True, family="equity"),
+        "ad_spend_change": Column("Change in ad spend", "money", True, True, family="spend"),
+        "ad_spend_change_low": Column("Ad spend 95% low", "money", True, True, family="spend"),
+        "ad_spend_change_high": Column("Ad spend 95% high", "money", True, True, family="spend"),
     },
     "validation.parquet": {
         "baseline": Column("Baseline", "kpi"),
         "best": Column("Best strategy", "kpi"),
         "gain": Column("Gain (best − baseline)", "kpi", True, True),
+        "customers_change": Column("Change in customers", "count", True, True),
+        "equity_change": Column("Change in customer equity", "money", True, True, EQUITY_HELP),
+        "ad_spend_change": Column("Change in ad spend", "money", True, True),
+    },
+    "marginal.parquet": {
+        "spend_per_year": Column("Spend a year", "money"),
+        "spend": Column("Spend over the run", "money"),
+        **{
+            f"{name}{part}": Column(f"{label}{suffix}", "number", help=text, family=name)
+            for name, label, text in (
+                ("average_roas", "Average ROAS", "Revenue each unit of spend brought."),
+                ("marginal_roas", "Marginal ROAS", "Revenue the next unit of spend brings."),
+                ("marginal_kpi", "Marginal {kpi}", "The KPI per next unit of spend."),
+                ("marginal_value", "Marginal profit + equity", "Per next unit of spend."),
+            )
+            for part, suffix in (("", ""), ("_low", ", 95% low"), ("_high", ", 95% high"))
+        },
+    },
+    "curves.parquet": {
+        "multiplier": Column("× best spend", "number"),
+        "spend_per_year": Column("Spend a year", "money"),
+        "spend": Column("Spend over the run", "money"),
+        "kpi": Column("{kpi}", "kpi"),
+        "revenue": Column("Revenue", "money"),
+        "profit": Column("Profit", "money"),
+        "customers": Column("Customers at end", "count"),
+        "value": Column("Profit + equity change", "money"),
     },
     "paths.csv": {
         "conversions": Column(
@@ -717,6 +771,15 @@ def headline(result: AnalysisResult) -> list[Headline]:
             out.append(
                 Headline("Best strategy", format_value(gain.get("best"), kind), "Validation seeds.")
             )
+            if gain.get("equity_change") is not None:
+                out.append(
+                    Headline(
+                        "Change in customer equity",
+                        format_delta(gain.get("equity_change"), gain.get("equity_change_low"),
+                                     gain.get("equity_change_high"), "money"),
+                        EQUITY_HELP,
+                    )
+                )  # fmt: skip
         else:
             out.append(Headline("Best strategy", "none met the constraints"))
     elif result.tool == "journeys":

@@ -371,6 +371,68 @@ def optimise_figure(result: AnalysisResult) -> go.Figure:
     return chart_style(fig, title, "trial", with_unit(kpi, unit(kind)), kind)
 
 
+def curve_band(result: AnalysisResult) -> pl.DataFrame:
+    """The response curves as bands: the KPI's mean over the paired seeds, with its 95% interval.
+
+    One row per brand-and-channel panel and spend level: columns scenario (the KPI),
+    spend_per_year, panel ("brand: channel"), mean, low, high and multiplier.
+    """
+    from sim.sweeps.summary import t_interval
+
+    kpi = kpi_name(result.manifest.get("kpi"))
+    curves = prepared(result, "curves.parquet")
+    rows = []
+    keys = ["brand", "channel", "multiplier"]
+    for (brand, channel, multiplier), level in curves.group_by(keys, maintain_order=True):
+        mean, low, high = t_interval(level["kpi"].to_numpy())
+        rows.append({
+            "scenario": kpi,
+            "spend_per_year": float(level["spend_per_year"].mean()),
+            "panel": f"{brand}: {channel}",
+            "mean": mean,
+            "low": low if math.isfinite(low) else mean,
+            "high": high if math.isfinite(high) else mean,
+            "multiplier": multiplier,
+        })  # fmt: skip
+    band = pl.DataFrame(rows)
+    order = {p: k for k, p in enumerate(band["panel"].unique(maintain_order=True))}
+    return band.sort(pl.col("panel").replace_strict(order), "spend_per_year")
+
+
+def curves_figure(result: AnalysisResult) -> go.Figure:
+    """Each channel's response curve: the KPI against its spend a year, with its 95% band.
+
+    One panel per brand and channel; the dotted line is the best strategy's spend there.
+    """
+    m = result.manifest
+    kpi, kind = kpi_name(m.get("kpi")), kpi_kind(m.get("kpi"))
+    band = curve_band(result)
+    panels = band["panel"].unique(maintain_order=True).to_list()
+    fig = band_figure(
+        band.drop("multiplier"),
+        facet="panel",
+        title="Response curves: one channel's spend moved, the rest as in the best strategy",
+        y_title=with_unit(kpi, unit(kind)),
+        kind=kind,
+        colours=series_colours([kpi]),
+        order=[kpi],
+        x="spend_per_year",
+        x_title=with_unit("spend a year", unit("money")),
+        facets=panels,
+    )
+    _, cols = facet_grid(len(panels))
+    for k, panel in enumerate(panels):
+        best = band.filter((pl.col("panel") == panel) & (pl.col("multiplier") == 1.0))
+        if best.height:
+            fig.add_vline(
+                x=best["spend_per_year"][0],
+                line={"dash": "dot", "color": BASELINE_COLOUR, "width": 1},
+                row=k // cols + 1,
+                col=k % cols + 1,
+            )
+    return fig
+
+
 def paths_figure(result: AnalysisResult, top: int = 20) -> go.Figure:
     """The most frequent paths: customers who converted and who did not, stacked."""
     paths = prepared(result, "paths.csv")
@@ -509,7 +571,7 @@ def attribution_figure(result: AnalysisResult) -> go.Figure:
 FIGURES = {
     "calibrate": (("fit.parquet", fit_figure), ("trials.parquet", loss_figure)),
     "sensitivity": (("sensitivity.parquet", sensitivity_figures),),
-    "optimise": (("trials.parquet", optimise_figure),),
+    "optimise": (("trials.parquet", optimise_figure), ("curves.parquet", curves_figure)),
     "journeys": (("paths.csv", paths_figure), ("mix.parquet", mix_figure)),
     "attribute": (("truth.parquet", truth_figure), ("attribution.parquet", attribution_figure)),
 }
