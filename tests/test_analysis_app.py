@@ -69,8 +69,17 @@ def test_results_are_found_and_read(root):
         ("sens2", "sensitivity", {"sensitivity.parquet", "samples.parquet"}),
         ("cal", "calibrate", {"intervals.parquet", "fit.parquet", "trials.parquet"}),
         ("opt", "optimise", {"gain.parquet", "validation.parquet", "trials.parquet"}),
-        ("optb", "optimise", {"gain.parquet", "validation.parquet", "trials.parquet",
-                              "marginal.parquet", "curves.parquet"}),  # fmt: skip
+        (
+            "optb",
+            "optimise",
+            {
+                "gain.parquet",
+                "validation.parquet",
+                "trials.parquet",
+                "marginal.parquet",
+                "curves.parquet",
+            },
+        ),  # fmt: skip
         ("jour", "journeys", {"paths.csv", "mix.parquet"}),
         ("truth", "attribute", {"truth.parquet", "attribution.parquet", "paths.csv"}),
     ):
