@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 import yaml
 
-from sim.analysis.optimise import parse_constraint
+from sim.analysis.constraints import parse_constraint
 from sim.cli import main
 from sim.config import ConfigError, load_config
 

@@ -39,10 +39,8 @@ its response curve, and its average and marginal returns (``marginal_returns``).
 
 from __future__ import annotations
 
-import ast
 import fnmatch
 import math
-import operator
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,8 +50,11 @@ import polars as pl
 import yaml
 
 from sim.analysis import budget, images, options, runs
-from sim.analysis.calibrate import distributions, quiet_optuna, sampler
-from sim.analysis.space import Param, load_space, override, space_yaml
+from sim.analysis.calibrate import quiet_optuna, sampler
+from sim.analysis.constraints import Constraint, parse_constraint
+from sim.analysis.curves import CURVE_MULTIPLIERS, curve_levers, marginal_returns, response_curves
+from sim.analysis.space import load_space, override, space_yaml
+from sim.analysis.strategy import Search
 from sim.config import ConfigError
 
 OUTPUTS = (
@@ -63,148 +64,7 @@ OUTPUTS = (
     "validation.parquet",
     "optimise.html",
     "space.yaml",
-)  # and with response curves: curves.parquet, marginal.parquet, curves.html
-BINOPS = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-}
-COMPARE = {ast.LtE: "<=", ast.Lt: "<", ast.GtE: ">=", ast.Gt: ">"}
-
-
-# -- constraints ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Constraint:
-    """A parsed ``--constraint``: ``left OP right``.
-
-    Attributes:
-        text: the expression as given.
-        left: the left side's syntax tree.
-        op: ``<=``, ``<``, ``>=`` or ``>``.
-        right: the right side's syntax tree.
-    """
-
-    text: str
-    left: ast.expr
-    op: str
-    right: ast.expr
-
-    @property
-    def names(self) -> list[str]:
-        """The KPIs and keys the expression reads."""
-        out: list[str] = []
-        for side in (self.left, self.right):
-            for name in _names(side):
-                if name not in out:
-                    out.append(name)
-        return out
-
-    def sides(self, env: dict[str, float]) -> tuple[float, float]:
-        """The values of the two sides."""
-        return _evaluate(self.left, env), _evaluate(self.right, env)
-
-    def violation(self, env: dict[str, float]) -> float:
-        """How far the constraint is broken (<= 0 when it is met)."""
-        left, right = self.sides(env)
-        return left - right if self.op in ("<=", "<") else right - left
-
-
-def _dotted(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        inner = _dotted(node.value)
-        return None if inner is None else f"{inner}.{node.attr}"
-    return None
-
-
-def _names(node: ast.expr) -> list[str]:
-    name = _dotted(node)
-    if name is not None:
-        return [name]
-    if isinstance(node, ast.BinOp):
-        return _names(node.left) + _names(node.right)
-    if isinstance(node, ast.UnaryOp):
-        return _names(node.operand)
-    return []
-
-
-def _evaluate(node: ast.expr, env: dict[str, float]) -> float:
-    name = _dotted(node)
-    if name is not None:
-        return float(env[name])
-    if isinstance(node, ast.Constant):
-        return float(node.value)
-    if isinstance(node, ast.UnaryOp):
-        value = _evaluate(node.operand, env)
-        return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, ast.BinOp):
-        left, right = _evaluate(node.left, env), _evaluate(node.right, env)
-        if isinstance(node.op, ast.Div) and right == 0:
-            return math.inf if left > 0 else (-math.inf if left < 0 else math.nan)
-        return BINOPS[type(node.op)](left, right)
-    raise TypeError(type(node).__name__)  # cannot happen: checked by _check
-
-
-def _check(node: ast.expr, text: str) -> None:
-    """Only numbers, names, dotted keys, + - * / and unary signs."""
-    if _dotted(node) is not None:
-        return
-    if isinstance(node, ast.Constant):
-        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-            raise ConfigError(f"--constraint {text!r}: {node.value!r} is not a number")
-        return
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        _check(node.operand, text)
-        return
-    if isinstance(node, ast.BinOp) and type(node.op) in BINOPS:
-        _check(node.left, text)
-        _check(node.right, text)
-        return
-    raise ConfigError(
-        f"--constraint {text!r}: only numbers, KPIs, keys, + - * / and parentheses are allowed"
-    )
-
-
-#: Longest constraint read: a budget rule over every channel of 8 brands fits well within it,
-#: and the parser's time and memory stay bounded.
-MAX_CONSTRAINT_CHARS = 500
-
-
-def parse_constraint(text: str, valid: list[str]) -> Constraint:
-    """Parse ``LEFT OP RIGHT`` and check its names against ``valid``.
-
-    Raises:
-        ConfigError: not one comparison, a construct other than arithmetic, or an unknown
-            name (one line listing the valid names).
-    """
-    example = "e.g. 'ad_spend__challenger <= 2000'"
-    if len(text) > MAX_CONSTRAINT_CHARS:
-        raise ConfigError(f"--constraint {text[:40]!r}...: {len(text):,} characters (at most "
-                          f"{MAX_CONSTRAINT_CHARS})")  # fmt: skip
-    try:
-        tree = ast.parse(text.strip(), mode="eval").body
-    except (SyntaxError, ValueError, RecursionError, MemoryError):  # nesting, huge numbers
-        raise ConfigError(f"--constraint {text!r}: not an expression such as {example}") from None
-    if not (isinstance(tree, ast.Compare) and len(tree.ops) == 1 and type(tree.ops[0]) in COMPARE):
-        raise ConfigError(
-            f"--constraint {text!r}: must be one comparison (<=, <, >=, >), {example}"
-        )
-    left, right = tree.left, tree.comparators[0]
-    _check(left, text)
-    _check(right, text)
-    c = Constraint(text.strip(), left, COMPARE[type(tree.ops[0])], right)
-    for name in c.names:
-        if name not in valid:
-            raise ConfigError(
-                f"--constraint {text!r}: {name} is not a KPI or a key of the space; valid "
-                f"names: {', '.join(valid)}"
-            )
-    if not c.names:
-        raise ConfigError(f"--constraint {text!r}: compares numbers only")
-    return c
-
+)  # with response curves (sim.analysis.curves): curves.parquet, marginal.parquet, curves.html
 
 #: What else the best strategy changes for the KPI's brand (KPI -> validation column).
 SIDE_EFFECTS = {
@@ -228,42 +88,6 @@ class Optimisation:
     gain: dict | None
     curves: pl.DataFrame | None = None  # per channel and spend level, per seed
     marginal: pl.DataFrame | None = None  # per channel: average and marginal returns
-
-
-@dataclass(frozen=True)
-class Search:
-    """What a trial sets: the space's keys and the budgets' splits, today or long-run.
-
-    Attributes:
-        params: the space's keys and ranges.
-        budgets: the ad budgets to split (``sim.analysis.budget``).
-        today: candidates are changes made at step 0 on the shared status quo
-            (``scenario.changes``); else they set the market itself (long-run).
-    """
-
-    params: list[Param]
-    budgets: list[budget.Budget]
-    today: bool = True
-
-    def distributions(self) -> dict:
-        """Optuna's search dimensions."""
-        return {**distributions(self.params), **budget.distributions(self.budgets)}
-
-    def values(self, point: dict) -> tuple[dict, dict]:
-        """The config values (key -> value) and spend columns of a search point."""
-        values = {p.key: p.value(point[p.key]) for p in self.params}
-        reach, spend = budget.values(self.budgets, point)
-        return {**values, **reach}, spend
-
-    def task(self, values: dict, seed: int) -> runs.Task:
-        """A simulation of ``values`` (made today or in the market itself) on ``seed``."""
-        return runs.Task(runs.today(values) if self.today else dict(values), seed, runs.kpis)
-
-    @property
-    def keys(self) -> list[str]:
-        """Every config key a trial sets."""
-        keys = [p.key for p in self.params]
-        return keys + [b.reach_key(c) for b in self.budgets for c in b.channels]
 
 
 def optimise(
@@ -382,158 +206,6 @@ def optimise(
         curve_table,
         marginal,
     )
-
-
-# -- response curves -----------------------------------------------------------------------
-#: Spend levels of a channel's response curve, as multiples of its spend in the best strategy
-#: (0.8 and 1.2 give the marginal return by a central difference).
-CURVE_MULTIPLIERS = (0.0, 0.5, 0.8, 1.0, 1.2, 1.5, 2.0)
-
-
-@dataclass(frozen=True)
-class Lever:
-    """A brand's ad spend on one channel, as a response curve traces it.
-
-    Attributes:
-        brand: the brand.
-        channel: the channel.
-        key: the ad-reach key the spend sets.
-        per_reach: spend per year of a unit of reach (``N * cost * steps_per_year``).
-        spend: the spend per year the curve is centred on (the best strategy's, or a
-            typical one when the best spends nothing there).
-    """
-
-    brand: str
-    channel: str
-    key: str
-    per_reach: float
-    spend: float
-
-
-def curve_levers(market: runs.Market, search: Search, best: dict) -> list[Lever]:
-    """The channels whose spend the search set: every budget's, and ad-reach keys of the space."""
-    cfg = market.config
-    people = float(cfg.market.customers) * float(cfg.sim.steps_per_year)
-    out = []
-    for b in search.budgets:
-        typical = b.high / len(b.channels)
-        for c in b.channels:
-            spend = best[b.reach_key(c)] * b.per_reach[c]
-            out.append(Lever(b.brand, c, b.reach_key(c), b.per_reach[c], spend or typical))
-    for p in search.params:
-        parts = p.key.split(".")
-        if len(parts) == 4 and parts[0] == "brands" and parts[2] == "ad_reach":
-            per_reach = people * float(cfg.channels[parts[3]].cost)
-            if per_reach <= 0:
-                continue
-            reach = best[p.key] or 0.5 * (p.low + p.high)
-            out.append(Lever(parts[1], parts[3], p.key, per_reach, reach * per_reach))
-    return out
-
-
-def response_curves(
-    runner: runs.Runner,
-    market: runs.Market,
-    search: Search,
-    best: dict,
-    levers: list[Lever],
-    kpi: str,
-    seeds: list[int],
-    best_runs: list[dict],
-) -> pl.DataFrame:
-    """Each lever's channel run at ``CURVE_MULTIPLIERS`` x its spend, the rest as in the best.
-
-    One row per lever, level and seed: the spend per year and over the run (expected:
-    reach x ``per_reach``), the KPI and the lever's brand's revenue, profit, customers and
-    value. Seeds are the validation seeds (paired with the best strategy's runs). A level the
-    config refuses (too much reach) has no row.
-    """
-    years = float(market.config.sim.steps) / float(market.config.sim.steps_per_year)
-    plan = []
-    for lever in levers:
-        for m in CURVE_MULTIPLIERS:
-            reach = lever.spend * m / lever.per_reach
-            at_best = abs(reach - best[lever.key]) <= 1e-15 * max(1.0, reach)
-            plan.append((lever, m, reach, at_best))
-    tasks = [
-        search.task({**best, lever.key: reach}, s)
-        for lever, _, reach, at_best in plan
-        if not at_best
-        for s in seeds
-    ]
-    done = iter(runner.run(tasks))
-    rows = []
-    for lever, m, reach, at_best in plan:
-        got = best_runs if at_best else [next(done) for _ in seeds]
-        for seed, r in zip(seeds, got, strict=True):
-            if isinstance(r, runs.Failed):
-                continue
-            b = lever.brand
-            rows.append(
-                {
-                    "brand": b,
-                    "channel": lever.channel,
-                    "multiplier": m,
-                    "spend_per_year": reach * lever.per_reach,
-                    "spend": reach * lever.per_reach * years,
-                    "seed": seed,
-                    "kpi": r[kpi],
-                    "revenue": r[f"revenue__{b}"],
-                    "profit": r[f"profit__{b}"],
-                    "customers": r[f"customers__{b}"],
-                    "value": r[f"value__{b}"],
-                }
-            )
-    return pl.DataFrame(rows, infer_schema_length=None)
-
-
-def _paired_slope(curve: pl.DataFrame, column: str, low: float, high: float) -> tuple:
-    """Mean (y(high) - y(low)) / (spend(high) - spend(low)) over seeds, with a 95% interval."""
-    from sim.sweeps.summary import t_interval
-
-    a = curve.filter(pl.col("multiplier") == low).sort("seed")
-    b = curve.filter(pl.col("multiplier") == high).sort("seed")
-    pair = a.join(b, on="seed", suffix="_hi")
-    if pair.height == 0:
-        return math.nan, math.nan, math.nan
-    dx = pair["spend_hi"] - pair["spend"]
-    if (dx <= 0).any():
-        return math.nan, math.nan, math.nan
-    return t_interval(((pair[f"{column}_hi"] - pair[column]) / dx).to_numpy())
-
-
-def marginal_returns(curves: pl.DataFrame, market: runs.Market) -> pl.DataFrame:
-    """Per channel: average and marginal return on its spend, paired by seed.
-
-    Over the run's spend ``x`` of the channel at the best strategy (level 1):
-
-    - average ROAS = (revenue(x) - revenue(0)) / x, the revenue each unit of spend brought;
-    - marginal ROAS = (revenue(1.2x) - revenue(0.8x)) / (0.4x), what the next unit brings;
-    - marginal KPI = the same central difference of the optimised KPI per unit of spend
-      (for profit: > 0 means spend more there, < 0 spend less; at an optimal split under a
-      fixed budget the channels' marginal KPIs are equal).
-    Each with a 95% t-interval over the paired seeds.
-    """
-    rows = []
-    for (brand, channel), curve in curves.group_by(["brand", "channel"], maintain_order=True):
-        at_best = curve.filter(pl.col("multiplier") == 1.0)
-        row = {
-            "brand": brand,
-            "channel": channel,
-            "spend_per_year": at_best["spend_per_year"].mean(),
-            "spend": at_best["spend"].mean(),
-        }
-        for name, column, low in (
-            ("average_roas", "revenue", 0.0),
-            ("marginal_roas", "revenue", 0.8),
-            ("marginal_kpi", "kpi", 0.8),
-            ("marginal_value", "value", 0.8),
-        ):
-            mean, lo, hi = _paired_slope(curve, column, low, 1.0 if low == 0.0 else 1.2)
-            row.update({name: mean, f"{name}_low": lo, f"{name}_high": hi})
-        rows.append(row)
-    out = pl.DataFrame(rows, infer_schema_length=None)
-    return out.with_columns(pl.col(pl.Float64).fill_nan(None))
 
 
 def gain_summary(kpi, maximise, baseline, best_row, validation: pl.DataFrame) -> dict:
@@ -896,7 +568,7 @@ def _command(args: list[str]) -> int:
     if opt.curves is not None:
         write_parquet(opt.curves, folder / "curves.parquet")
         write_parquet(opt.marginal, folder / "marginal.parquet")
-        plots.save(curves_figure(opt.curves, opt.marginal, ns.kpi), folder / "curves.html")
+        plots.save(plots.curves_figure(opt.curves, opt.marginal, ns.kpi), folder / "curves.html")
     write_text(best_yaml(opt.best, search, opt.gain, reproduce), folder / "best.yaml")
     options.write_manifest(
         folder,
@@ -953,58 +625,3 @@ def check_search(search: Search, market: runs.Market) -> None:
                     "long-run steady states"
                 )
     budget.check_reach(search.budgets, market)
-
-
-def curves_figure(curves: pl.DataFrame, marginal: pl.DataFrame, kpi: str):
-    """One panel per brand and channel: the KPI and revenue against the channel's spend.
-
-    Each point is the mean over the paired seeds with its 95% interval; the best strategy's
-    spend is marked.
-    """
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    from sim.analysis.palette import PALETTE
-    from sim.sweeps.summary import t_interval
-
-    groups = list(curves.group_by(["brand", "channel"], maintain_order=True))
-    fig = make_subplots(
-        rows=1,
-        cols=len(groups),
-        subplot_titles=[f"{b} on {c}" for (b, c), _ in groups],
-        shared_yaxes=False,
-    )
-    for k, ((brand, channel), g) in enumerate(groups):
-        for j, (column, label) in enumerate((("kpi", kpi), ("revenue", f"revenue__{brand}"))):
-            pts = []
-            for _, level in g.group_by(["multiplier"], maintain_order=True):
-                mean, lo, hi = t_interval(level[column].to_numpy())
-                pts.append((level["spend_per_year"].mean(), mean, lo, hi))
-            pts.sort()
-            x = [p[0] for p in pts]
-            y = [p[1] for p in pts]
-            err = [p[3] - p[1] if not math.isnan(p[3]) else 0.0 for p in pts]
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=y,
-                    error_y={"type": "data", "array": err, "visible": True},
-                    mode="lines+markers",
-                    name=label,
-                    legendgroup=label,
-                    showlegend=k == 0,
-                    line={"color": PALETTE[j % len(PALETTE)]},
-                ),
-                row=1,
-                col=k + 1,
-            )
-        at = marginal.filter((pl.col("brand") == brand) & (pl.col("channel") == channel))
-        if at.height:
-            fig.add_vline(x=at["spend_per_year"][0], line_dash="dot", row=1, col=k + 1)
-        fig.update_xaxes(title_text="spend a year", row=1, col=k + 1)
-    fig.update_layout(
-        title="Response curves: each channel's spend moved alone, the rest as in the best "
-        "strategy (dotted: its spend there)",
-        template="plotly_white",
-    )
-    return fig

@@ -381,3 +381,55 @@ def best_so_far(x, y, feasible, maximise: bool) -> tuple[list, list]:
             bx.append(a)
             best.append(running)
     return bx, best
+
+
+def curves_figure(curves: pl.DataFrame, marginal: pl.DataFrame, kpi: str):
+    """One panel per brand and channel: the KPI and revenue against the channel's spend.
+
+    Each point is the mean over the paired seeds with its 95% interval; the best strategy's
+    spend is marked.
+    """
+    from sim.analysis.palette import PALETTE
+    from sim.sweeps.summary import t_interval
+
+    groups = list(curves.group_by(["brand", "channel"], maintain_order=True))
+    fig = make_subplots(
+        rows=1,
+        cols=len(groups),
+        subplot_titles=[f"{b} on {c}" for (b, c), _ in groups],
+        shared_yaxes=False,
+    )
+    for k, ((brand, channel), g) in enumerate(groups):
+        for j, (column, label) in enumerate((("kpi", kpi), ("revenue", f"revenue__{brand}"))):
+            pts = []
+            for _, level in g.group_by(["multiplier"], maintain_order=True):
+                mean, lo, hi = t_interval(level[column].to_numpy())
+                pts.append((level["spend_per_year"].mean(), mean, lo, hi))
+            pts.sort()
+            x = [p[0] for p in pts]
+            y = [p[1] for p in pts]
+            err = [p[3] - p[1] if not math.isnan(p[3]) else 0.0 for p in pts]
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=y,
+                    error_y={"type": "data", "array": err, "visible": True},
+                    mode="lines+markers",
+                    name=label,
+                    legendgroup=label,
+                    showlegend=k == 0,
+                    line={"color": PALETTE[j % len(PALETTE)]},
+                ),
+                row=1,
+                col=k + 1,
+            )
+        at = marginal.filter((pl.col("brand") == brand) & (pl.col("channel") == channel))
+        if at.height:
+            fig.add_vline(x=at["spend_per_year"][0], line_dash="dot", row=1, col=k + 1)
+        fig.update_xaxes(title_text="spend a year", row=1, col=k + 1)
+    fig.update_layout(
+        title="Response curves: each channel's spend moved alone, the rest as in the best "
+        "strategy (dotted: its spend there)",
+        template="plotly_white",
+    )
+    return fig
