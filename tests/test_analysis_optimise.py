@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 import pytest
 import yaml
@@ -21,12 +23,8 @@ def test_constraints_are_arithmetic_comparisons():
     assert parse_constraint("profit__challenger >= -(3 - 1) * 10", VALID).violation(
         {"profit__challenger": -25.0}
     ) == pytest.approx(5.0)
-    assert (
-        parse_constraint("ad_spend__challenger / 0 < 1", VALID).violation(
-            {"ad_spend__challenger": 2.0}
-        )
-        > 0
-    )
+    over_zero = parse_constraint("ad_spend__challenger / profit__challenger < 1", VALID)
+    assert over_zero.violation({"ad_spend__challenger": 2.0, "profit__challenger": 0.0}) > 0
 
 
 @pytest.mark.parametrize(
@@ -251,6 +249,18 @@ def test_a_budget_band_keeps_the_total_inside_it(tmp_path, capsys):
         (["--budget", "challenger=100", "--horizon", "0"], "--horizon 0: must be between"),
         (["--budget", "challenger=100", "--horizon", "1", "sim.steps=5"], "not both"),
         ([], "give --params SPACE.yaml, --budget, or both"),
+        (
+            [
+                "--budget",
+                "challenger=100",
+                "--bounds",
+                "challenger.tv=0:50",
+                "--bounds",
+                "challenger.tv=0:90",
+            ],
+            "challenger.tv has bounds already",
+        ),  # fmt: skip
+        (["--constraint", "profit__challenger >= 0"] * 101, "given more than 100 times"),
     ],
 )
 def test_bad_budget_questions_are_one_line_before_any_work(tmp_path, capsys, args, words):
@@ -283,3 +293,34 @@ def test_long_run_candidates_set_the_market_itself(tmp_path, capsys):
     best = yaml.safe_load((out / "best.yaml").read_text())
     assert best[0].startswith("brands.challenger.price=")
     assert "long-run: set in the market" in captured.out
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("ad_spend__challenger <= " + "9" * 320, "a number beyond"),
+        ("ad_spend__challenger <= 1e999", "a number beyond"),
+        ("ad_spend__challenger <= 1 / 0", "divides by zero"),
+        ("ad_spend__challenger <= 1 / (2 - 2)", "divides by zero"),
+        (
+            "ad_spend__challenger <= 1e15 * 1e15 * 1e15 * 1e15 * 1e15 * 1e15 * 1e15 * 1e15 * "
+            "1e15 * 1e15 * 1e15 * 1e15 * 1e15 * 1e15 * 1e15 * 1e15 * 1e15 * 1e15 * 1e15 * 1e15 * "
+            "1e15 * 1e15 * 1e15",
+            "beyond any float",
+        ),  # fmt: skip
+    ],
+)
+def test_numbers_no_float_holds_are_refused_when_parsed(text, words):
+    with pytest.raises(ConfigError) as exc:
+        parse_constraint(text, VALID)
+    assert words in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_an_infinitely_met_constraint_stays_met():
+    from sim.analysis.optimise import finite_violation
+
+    c = parse_constraint("ad_spend__challenger / profit__challenger <= 3", [
+        "ad_spend__challenger", "profit__challenger"])  # fmt: skip
+    v = c.violation({"ad_spend__challenger": -5.0, "profit__challenger": 0.0})
+    assert v == -math.inf and finite_violation(v) == -1e300 <= 0  # met, not broken
+    assert finite_violation(math.nan) == 1e300

@@ -187,6 +187,8 @@ def parse_budgets(budgets: Sequence[str], bounds: Sequence[str], market) -> list
                 f"{what}: must be BRAND.CHANNEL=LOW:HIGH for a brand given a --budget "
                 f"({', '.join(totals) or 'none'}) and a channel ({', '.join(channels)})"
             )
+        if channel in limits[brand]:
+            raise ConfigError(f"{what}: {brand}.{channel} has bounds already")
         if float(cfg.channels[channel].cost) <= 0 and _range(amount, what)[1] > 0:
             raise ConfigError(f"{what}: channels.{channel}.cost is 0: spend buys no ads there")
         limits[brand][channel] = _range(amount, what)

@@ -106,6 +106,15 @@ def _check(node: ast.expr, text: str) -> None:
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             raise ConfigError(f"--constraint {text!r}: {node.value!r} is not a number")
+        try:
+            finite = math.isfinite(float(node.value))
+        except OverflowError:  # an integer beyond any float
+            finite = False
+        if not finite or abs(float(node.value)) > MAX_NUMBER:
+            raise ConfigError(
+                f"--constraint {text[:60]!r}: a number beyond +/-{MAX_NUMBER:g} (numbers must "
+                "be finite)"
+            )
         return
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         _check(node.operand, text)
@@ -113,12 +122,29 @@ def _check(node: ast.expr, text: str) -> None:
     if isinstance(node, ast.BinOp) and type(node.op) in BINOPS:
         _check(node.left, text)
         _check(node.right, text)
+        if isinstance(node.op, ast.Div) and _constant(node.right) == 0:
+            raise ConfigError(f"--constraint {text[:60]!r}: divides by zero")
+        value = _constant(node)
+        if value is not None and not math.isfinite(value):
+            raise ConfigError(f"--constraint {text[:60]!r}: its numbers multiply beyond any float")
         return
     raise ConfigError(
         f"--constraint {text!r}: only numbers, KPIs, keys, + - * / and parentheses are allowed"
     )
 
 
+def _constant(node: ast.expr) -> float | None:
+    """The value of a sub-expression made of numbers only (None if it reads a name)."""
+    if _names(node):
+        return None
+    try:
+        return _evaluate(node, {})
+    except (OverflowError, ZeroDivisionError):
+        return None
+
+
+#: Largest number a constraint may hold: far beyond any KPI, and its arithmetic stays finite.
+MAX_NUMBER = 1e15
 #: Longest constraint read: a budget rule over every channel of 8 brands fits well within it,
 #: and the parser's time and memory stay bounded.
 MAX_CONSTRAINT_CHARS = 500

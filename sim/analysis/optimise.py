@@ -140,7 +140,7 @@ def optimise(
                 else:
                     env = {**means, **values}
                     violations = [c.violation(env) for c in constraints]
-                    violations = [v if math.isfinite(v) else 1e300 for v in violations]
+                    violations = [finite_violation(v) for v in violations]
                     for j, v in enumerate(violations):
                         trial.set_constraint(f"constraint_{j + 1}", v)  # TPE reads these
                     study.tell(trial, value)
@@ -206,6 +206,13 @@ def optimise(
         curve_table,
         marginal,
     )
+
+
+def finite_violation(v: float) -> float:
+    """A violation Optuna can rank: +/-inf (a KPI divided by 0) as +/-1e300, NaN as broken."""
+    if math.isnan(v):
+        return 1e300
+    return max(-1e300, min(1e300, v))
 
 
 def gain_summary(kpi, maximise, baseline, best_row, validation: pl.DataFrame) -> dict:
