@@ -411,6 +411,9 @@ def test_progress_writes_a_line_now_and_then_when_redirected(monkeypatch, capsys
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].startswith("journeysim: runs: 1/3 after") and "left" in lines[0]
     assert lines[-1].startswith("journeysim: runs: 3/3 after")
+    with progress.step_progress(2, "journeysim optimise") as advance:
+        advance(1)
+    assert capsys.readouterr().err.startswith("journeysim optimise: 1/2 after")  # not doubled
     monkeypatch.setattr(progress, "LOG_EVERY", 60.0)  # a short job: nothing at all
     with progress.step_progress(3, "runs") as advance:
         advance(3)
