@@ -142,8 +142,9 @@ def test_misspelt_key_or_wrong_type_gives_one_line(tmp_path, override, key):
 @pytest.mark.parametrize(
     "args",
     [("hydra/launcher=nosuch",),
-     ("-m", "hydra/launcher=laptop", "hydra.launcher.n_jobs=abc", "seed=0,1")],
-    ids=["unknown-launcher", "launcher-wrong-type"],
+     ("-m", "hydra/launcher=laptop", "hydra.launcher.n_jobs=abc", "seed=0,1"),
+     ("-m", "hydra/launcher=laptop", "hydra.launcher.n_jobs=100000", "seed=0,1")],
+    ids=["unknown-launcher", "launcher-wrong-type", "launcher-jobs-beyond-the-machine"],
 )  # fmt: skip
 def test_bad_hydra_override_gives_one_line(tmp_path, args):
     proc = cli(tmp_path, *args, "market.customers=100", "sim.steps=2",

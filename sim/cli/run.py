@@ -68,8 +68,15 @@ def expand(overrides: list[str]) -> tuple[list[list[str]], int]:
 
 
 def _concurrency(cfg) -> int:
-    """Runs a launcher executes at once on this machine (joblib's ``n_jobs``)."""
+    """Runs a launcher executes at once on this machine (joblib's ``n_jobs``).
+
+    Raises:
+        ConfigError: ``hydra.launcher.n_jobs`` above the machine's cap (4 per CPU, as
+            ``--jobs``): joblib would start that many worker processes.
+    """
     from omegaconf import OmegaConf
+
+    from sim.analysis.options import max_jobs
 
     target = str(OmegaConf.select(cfg, "hydra.launcher._target_", default="") or "")
     if "joblib" not in target:
@@ -80,6 +87,11 @@ def _concurrency(cfg) -> int:
         jobs = int(jobs)
     except (TypeError, ValueError):
         return cores
+    if jobs > max_jobs():
+        raise ConfigError(
+            f"hydra.launcher.n_jobs={jobs}: at most {max_jobs()} on this machine "
+            f"({cores} CPUs; -1 uses them all)"
+        )
     return cores if jobs < 0 else max(1, min(jobs, cores))
 
 
