@@ -21,7 +21,10 @@ def __getattr__(name: str):
     # The engine (Numba) is imported on first use, so the command line and the config
     # checks start fast.
     if name in ("simulate", "Result"):
-        from sim.engine import runner
+        from sim.engine.startup import engine_imports
+
+        with engine_imports():  # imports only: see sim.engine.startup
+            from sim.engine import runner
 
         return getattr(runner, name)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -608,3 +608,25 @@ def test_the_attraction_of_alternatives_counts_known_rivals_not_only_considered_
     liked = alternatives_of(0, 0, c.aware, c.attitude, c.price_sensitivity, c.channel, bp,
                             friction, g)  # fmt: skip
     assert liked > known
+
+
+def test_a_run_starts_numba_without_scipy_linalg_or_cffi():
+    # sim.engine.startup: neither is imported for a run, what Numba would have found in them
+    # is there when first asked for, and the collector is on again after the engine's imports
+    import subprocess
+    import sys
+
+    code = """
+import gc, sys
+from sim import load_config, simulate
+simulate(load_config(["market.customers=500", "sim.steps=3", "sim.burn_in=0"]))
+print("scipy.linalg" in sys.modules, "cffi" in sys.modules, gc.isenabled(), gc.get_freeze_count() > 0)
+from numba.core.typing import cffi_utils, typeof
+from numba.np import arraymath
+import cffi
+print(arraymath._HAVE_BLAS, cffi_utils.SUPPORTED, str(typeof.typeof(cffi.FFI())))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split("\n")  # fmt: skip
+    assert out[0] == "False False True True"
+    assert out[1] == "True True ffi"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import warnings
 
+import numpy as np
 import pytest
 from clitools import cli, command_runs
 
@@ -275,3 +276,31 @@ def test_a_snapshot_of_another_layout_is_replaced_and_the_customers_are_drawn(st
     plain = simulate(cfg)
     for a, b in zip(_frames(stale), _frames(plain), strict=True):
         assert a.equals(b)
+
+
+def test_load_views_every_array_as_saved(store):
+    arrays = {
+        "a.stage": np.arange(7, dtype=np.int8),
+        "a.flags": np.array([True, False, True]),
+        "a.counts": np.arange(12, dtype=np.uint16).reshape(3, 4),
+        "a.fortran": np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3)),
+        "a.empty": np.zeros((0, 3)),
+        "b.value": np.array(2.5),
+        "b.count": np.array(7),
+    }
+    store.save("k", arrays)
+    loaded = store.load("k")
+    assert loaded.keys() == arrays.keys()
+    for name, value in arrays.items():
+        got = loaded[name]
+        assert got.dtype == value.dtype and got.shape == value.shape, name
+        assert np.array_equal(got, value), name
+        assert not got.flags.writeable  # views into the file's buffer, copied by restore
+
+
+def test_a_snapshot_of_objects_is_not_loaded(store):
+    store.save("k", {"a.names": np.array(["x", None], dtype=object)})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert store.load("k") is None
+    assert any("not usable" in str(w.message) for w in caught)

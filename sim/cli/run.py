@@ -224,8 +224,11 @@ def _task(cfg) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     from sim.config import finalise
+    from sim.engine.startup import engine_imports
+
+    with engine_imports():  # the engine's imports: see sim.engine.startup
+        from sim.engine.runner import simulate
     from sim.engine.kpi import print_kpis
-    from sim.engine.runner import simulate
     from sim.sweeps.io import check_complete, remove_stray_temporaries, run_lock, write_result
     from sim.sweeps.progress import step_progress
 

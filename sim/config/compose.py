@@ -176,14 +176,15 @@ def composer(
     Overrides are checked by the data rule for ``trust`` (``sim.config.safety``) before
     Hydra sees them. Composition errors become one-line :class:`ConfigError`.
     """
-    from hydra._internal.hydra import Hydra
-    from hydra._internal.utils import create_automatic_config_search_path
-    from hydra.core.config_search_path import SearchPathQuery
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException
-    from hydra.types import RunMode
+    with _hydra_start():
+        from hydra._internal.hydra import Hydra
+        from hydra._internal.utils import create_automatic_config_search_path
+        from hydra.core.config_search_path import SearchPathQuery
+        from hydra.core.global_hydra import GlobalHydra
+        from hydra.errors import HydraException
+        from hydra.types import RunMode
 
-    register_resolvers()
+        register_resolvers()
     search_path = create_automatic_config_search_path(None, None, source.primary)
     if source.config_dir is not None:
         extra = Path(source.config_dir).expanduser().resolve()
@@ -219,6 +220,35 @@ def composer(
         yield compose
     finally:
         GlobalHydra.instance().clear()
+
+
+_HYDRA_STARTED = False
+
+
+@contextmanager
+def _hydra_start() -> Iterator[None]:
+    """Hydra's imports and registrations; the first time, out of the collector's walks.
+
+    Hydra, OmegaConf and the schema add some 20,000 objects that Python's cyclic garbage
+    collector would walk at every full collection and at exit; the first time they are
+    imported without collections, then frozen (``gc.freeze``), as ``sim.engine.startup``
+    does with the engine's imports (which explains the cost).
+    """
+    global _HYDRA_STARTED
+    if _HYDRA_STARTED:
+        yield
+        return
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+        _HYDRA_STARTED = True
+        gc.freeze()
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def scenario_file(compose: Callable, option: str) -> str:
@@ -300,7 +330,10 @@ def finalise(cfg, choices=None) -> DictConfig:
     if choices is None:
         choices = OmegaConf.select(cfg, "hydra.runtime.choices", default=None)
     try:
-        own = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"])
+        keys = [k for k in cfg.keys() if k != "hydra"]
+        # a copy without the hydra node only where there is one (a finalised config has none)
+        whole = len(keys) == len(cfg) and cfg._get_parent() is None
+        own = cfg if whole else OmegaConf.masked_copy(cfg, keys)
         data = OmegaConf.to_container(own, resolve=True)
     except OmegaConfBaseException as exc:
         raise ConfigError(one_line(exc)) from None
@@ -346,7 +379,8 @@ def with_defaults(data: dict) -> DictConfig:
     from sim.config.schema import Config
 
     try:
-        merged = OmegaConf.merge(OmegaConf.structured(Config), data)
+        # the schema is made here for this merge only: merged in place, not copied first
+        merged = OmegaConf.unsafe_merge(OmegaConf.structured(Config), data)
         plain = OmegaConf.to_container(merged, resolve=True)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None) or "config"

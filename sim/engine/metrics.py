@@ -64,9 +64,13 @@ class Recorder:
 
     def add(
         self, t: int, acc_chunks, chan_chunks, flow_chunks, tables, roles, programme,
-        service_overhead=None, per_contact=None, wait_minutes=None,
+        service_overhead=None, per_contact=None, wait_minutes=None, acc_total=None,
+        chan_total=None,
     ) -> None:  # fmt: skip
         """Store step t: chunk accumulators are summed in chunk order (thread independent).
+
+        ``acc_total`` and ``chan_total``, when given, are those sums already taken (the
+        same ``sum(axis=0)`` of the same chunks), so a step sums each array once.
 
         Ad spend is the realised exposures times each channel's cost; service cost the
         contacts answered by people times the channel's cost per contact (where people are
@@ -76,8 +80,8 @@ class Recorder:
         rule); ``programme`` the step's programme costs per brand; ``wait_minutes`` the mean
         wait per contact by brand and channel (service rule ``capacity``).
         """
-        self.acc[t] = acc_chunks.sum(axis=0)
-        self.chan[t] = chan_chunks.sum(axis=0)
+        self.acc[t] = acc_chunks.sum(axis=0) if acc_total is None else acc_total
+        self.chan[t] = chan_chunks.sum(axis=0) if chan_total is None else chan_total
         self.flows[t] = flow_chunks.sum(axis=0)
         nc = roles.shape[0]
         self._costs = roles[:, P.R_COST]

@@ -24,8 +24,14 @@ from sim.engine.metrics import Recorder
 from sim.engine.network import network_from_config
 from sim.engine.rng import STREAM_BURN_IN, STREAM_INIT, STREAM_STEP, stream_key
 from sim.engine.service import Ratings, ServiceDesk
+from sim.engine.startup import freeze_imports, start_numba
 from sim.engine.state import allocate_customers, build_customers, build_market
 from sim.engine.trace import Tracer
+
+# Numba's target starts now, without SciPy, and what the engine imported leaves the
+# collector's walks (``sim.engine.startup``).
+start_numba()
+freeze_imports("engine")
 
 MAX_COHORT_TENURE = 730  # cohort retention curves are followed for up to this many steps
 
@@ -197,9 +203,9 @@ class JourneyModel:
         self.t += 1
         tables = self.tables_at(self.t)
         self.tracer.before(self.customers)
-        self._move(np.uint64(stream_key(self.seed, self.t, STREAM_STEP)), tables)
+        totals = self._move(np.uint64(stream_key(self.seed, self.t, STREAM_STEP)), tables)
         self.tracer.after(self.t, self.customers)
-        self._record(self.t, tables)
+        self._record(self.t, tables, totals)
 
     def run(self, steps: int | None = None, progress=None) -> None:
         """Run ``steps`` steps (default: ``sim.steps``); ``progress(t)`` is called after each."""
@@ -305,8 +311,13 @@ class JourneyModel:
             self._move(np.uint64(stream_key(self.seed, k, STREAM_BURN_IN)), tables, t=0)
         self._cohort[:] = 0
 
-    def _move(self, key, tables: Tables, t: int | None = None) -> None:
-        """Move every customer one step with either engine; ``t`` is the cohort clock."""
+    def _move(self, key, tables: Tables, t: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Move every customer one step with either engine; ``t`` is the cohort clock.
+
+        Returns:
+            The step's brand and channel tallies summed over the chunks (in chunk order),
+            which the step's record reuses.
+        """
         t = self.t if t is None else t
         self._count_voices()
         if self.engine == "mesa":
@@ -325,9 +336,11 @@ class JourneyModel:
                 self._heard_counts, numba.get_num_threads(),
             )  # fmt: skip
         acc = self._acc.sum(axis=0)
+        chan = self._chan.sum(axis=0)
         self.ratings.update(acc[:, P.A_REVIEWS], acc[:, P.A_REVIEW_SUM])
         nc = self.market.n_channels
-        self.service.after_step(self._chan.sum(axis=0)[:, :nc, P.C_CONTACTS])
+        self.service.after_step(chan[:, :nc, P.C_CONTACTS])
+        return acc, chan
 
     def _running_counts(self) -> np.ndarray:
         """Each customer's speaking neighbours per voice code and tie strength, or empty.
@@ -413,9 +426,13 @@ class JourneyModel:
             self.tracer.start(c)
             self._record(0, tables)
 
-    def _record(self, t: int, tables: Tables) -> None:
+    def _record(
+        self, t: int, tables: Tables, totals: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> None:
+        """Record step t; ``totals``: the chunks' tallies as ``_move`` summed them, or None."""
         m = self.market
-        members = self._acc[:, :, P.A_CUSTOMERS].sum(axis=0)
+        acc, chan = totals if totals is not None else (self._acc.sum(axis=0), None)
+        members = acc[:, P.A_CUSTOMERS]
         programme = (
             tables.brand_params[:, P.B_MEMBER_COST] * members
             + tables.brand_params[:, P.B_CUSTOMER_COST] * members
@@ -427,5 +444,5 @@ class JourneyModel:
         self.recorder.add(
             t, self._acc, self._chan, self._flow, tables, m.channel_roles, programme,
             service_overhead=overhead, per_contact=self.service.per_contact,
-            wait_minutes=self.service.wait_minutes,
+            wait_minutes=self.service.wait_minutes, acc_total=acc, chan_total=chan,
         )  # fmt: skip

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import numba
 import polars as pl
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from sim.config import finalise
+from sim.engine.model import JourneyModel
 
 
 @dataclass
@@ -78,7 +79,6 @@ def simulate(cfg: DictConfig, progress: Callable[[int], None] | None = None) -> 
         The run's metrics, stages, flows, retention, channels, tenure and touchpoints as
         polars frames.
     """
-    from sim.engine.model import JourneyModel
     from sim.engine.resources import check_memory, record_rate
 
     cfg = finalise(cfg)
@@ -99,5 +99,5 @@ def simulate(cfg: DictConfig, progress: Callable[[int], None] | None = None) -> 
         channels=rec.channels(),
         tenure=rec.tenure(),
         touchpoints=model.tracer.frame(),
-        config=OmegaConf.create(OmegaConf.to_container(cfg)),
+        config=cfg,  # finalise's own copy, which the run only reads
     )

@@ -23,8 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 import tempfile
 import warnings
+import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -144,9 +146,65 @@ def restore(holders: Mapping[str, object], saved: Mapping[str, np.ndarray]) -> N
             if current.flags.writeable:
                 np.copyto(current, value)
             else:
-                object.__setattr__(holder, attr, value)
+                object.__setattr__(holder, attr, np.array(value))  # its own, writable copy
         else:
             object.__setattr__(holder, attr, type(current)(value.item()))
+
+
+def _npz_views(data: np.ndarray, file) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` held in ``data`` (its bytes, read from ``file``), as views.
+
+    The zip's directory is read from ``file`` (the same open file, so the same content
+    whatever happens to its path meanwhile). Members as ``np.savez`` writes them (stored,
+    ``.npy`` format 1.0 or 2.0) are viewed in place; anything else goes through
+    ``np.load``. Arrays of objects are refused, as ``np.load(allow_pickle=False)`` does.
+
+    Raises:
+        ValueError: a member holds objects or runs past the end of its entry.
+    """
+    import io
+
+    from numpy.lib import format as npy
+
+    out: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(file) as zf:
+        for info in zf.infolist():
+            name = info.filename.removesuffix(".npy")
+            start = info.header_offset
+            if (
+                info.compress_type != zipfile.ZIP_STORED
+                or not info.filename.endswith(".npy")
+                or data[start : start + 4].tobytes() != b"PK\x03\x04"
+            ):
+                return _npz_load(data)
+            name_len, extra_len = struct.unpack_from("<HH", data, start + 26)  # local header
+            begin = start + 30 + name_len + extra_len
+            end = begin + info.file_size
+            head = io.BytesIO(data[begin : min(end, begin + 65_600)].tobytes())
+            version = npy.read_magic(head)
+            if version == (1, 0):
+                shape, fortran, dtype = npy.read_array_header_1_0(head)
+            elif version == (2, 0):
+                shape, fortran, dtype = npy.read_array_header_2_0(head)
+            else:
+                return _npz_load(data)
+            if dtype.hasobject:
+                raise ValueError(f"snapshot's {name} holds objects")
+            count = int(np.prod(shape, dtype=np.int64))
+            offset = begin + head.tell()
+            if end > data.size or offset + count * dtype.itemsize != end:
+                raise ValueError(f"snapshot's {name} is cut short")
+            flat = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+            out[name] = flat.reshape(shape, order="F" if fortran else "C")
+    return out
+
+
+def _npz_load(data: np.ndarray) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` held in ``data``, through ``np.load`` (copies)."""
+    import io
+
+    with np.load(io.BytesIO(data.tobytes()), allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
 
 
 # -- the store -------------------------------------------------------------------------------------
@@ -184,20 +242,26 @@ class SnapshotStore:
             yield
 
     def load(self, key: str) -> dict[str, np.ndarray] | None:
-        """The snapshot of a key, verified; None if absent, incomplete or corrupt."""
+        """The snapshot of a key, verified; None if absent, incomplete or corrupt.
+
+        The file is read once into one buffer, checked, and its arrays are returned as
+        read-only views into that buffer (``restore`` copies them into place), not copied
+        out of the zip one by one.
+        """
         path, sums = self.path(key), self._sum_path(key)
         if not path.exists():
             return None
         try:
-            data = path.read_bytes()
-            expected = sums.read_text().strip() if sums.exists() else ""
-            if hashlib.sha256(data).hexdigest() != expected:
-                raise ValueError("checksum does not match")
-            import io
-
-            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-                arrays = {name: npz[name] for name in npz.files}
-        except (OSError, ValueError, EOFError) as exc:
+            with open(path, "rb") as f:
+                data = np.empty(os.fstat(f.fileno()).st_size, dtype=np.uint8)
+                if f.readinto(data) != data.size:
+                    raise ValueError("file changed while read")
+                data.flags.writeable = False
+                expected = sums.read_text().strip() if sums.exists() else ""
+                if hashlib.sha256(data).hexdigest() != expected:
+                    raise ValueError("checksum does not match")
+                arrays = _npz_views(data, f)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, struct.error) as exc:
             warnings.warn(
                 f"snapshot {path} is not usable ({exc}): computing the burn-in again",
                 ConfigWarning,
