@@ -410,6 +410,14 @@ class Config:
 
 
 @dataclass
+class ComposedSegmentsConfig:
+    """Segments as Hydra composes them: ``+segments.groups.NAME={...}`` adds one."""
+
+    homophily: float = 0.0
+    groups: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class ComposedConfig(Config):
     """The schema Hydra composes onto: brands and channels are open mappings there.
 
@@ -420,6 +428,7 @@ class ComposedConfig(Config):
 
     channels: dict[str, Any] = field(default_factory=dict)
     brands: dict[str, Any] = field(default_factory=dict)
+    segments: ComposedSegmentsConfig = field(default_factory=lambda: ComposedSegmentsConfig())
 
 
 def register_schemas() -> None:

@@ -415,8 +415,8 @@ def _validate_segments(cfg: DictConfig, channels: list[str]) -> None:
     if seg is None:
         return
     homophily = _prob("segments.homophily", seg.get("homophily", 0.0))
-    groups = seg.get("groups") or {}
-    if not isinstance(groups, DictConfig):
+    groups = seg.get("groups") if seg.get("groups") is not None else {}
+    if not isinstance(groups, (DictConfig, dict)):
         _fail("segments.groups", groups, "must map segment names to {share, traits, ...}")
     names = list(groups.keys())
     if len(names) > MAX_SEGMENTS:

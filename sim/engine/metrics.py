@@ -14,7 +14,9 @@ import polars as pl
 from agents import rules
 from agents.rules import STAGE_NAMES
 from sim.engine import params as P
-from sim.engine.segment_spec import ALL_SEGMENTS
+from sim.engine.segment_spec import ALL_SEGMENTS, brand_rows
+
+__all__ = ["ALL_SEGMENTS", "Recorder", "brand_rows", "brand_totals", "metrics_file"]
 
 #: Columns of ``Result.metrics``, one row per (step, brand).
 METRIC_COLUMNS = (
@@ -510,10 +512,3 @@ def metrics_file(metrics: pl.DataFrame, by_segment: pl.DataFrame) -> pl.DataFram
     both = pl.concat([totals, by_segment.cast(totals.schema)], how="vertical")
     rank = both["segment"].replace_strict(order, return_dtype=pl.Int32)
     return both.with_columns(_rank=rank).sort("step", "_rank", maintain_order=True).drop("_rank")
-
-
-def brand_rows(metrics: pl.DataFrame) -> pl.DataFrame:
-    """The per-brand rows of a metrics frame or file (the ``all`` rows of a segmented one)."""
-    if "segment" not in metrics.columns:
-        return metrics
-    return metrics.filter(pl.col("segment") == ALL_SEGMENTS).drop("segment")

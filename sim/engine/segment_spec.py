@@ -40,3 +40,17 @@ def segment_trait(market_spec, changes) -> dict:
         spec["alpha"] = spec["beta"] = None
     spec.update(changes)
     return spec
+
+
+def brand_rows(metrics):
+    """The per-brand rows of a metrics frame or file (the ``all`` rows of a segmented one).
+
+    metrics.parquet of a market with segments holds each brand's totals (segment ``all``) and
+    each segment's rows (``sim.engine.metrics.metrics_file``); without segments it is returned
+    as it is.
+    """
+    import polars as pl
+
+    if "segment" not in metrics.columns:
+        return metrics
+    return metrics.filter(pl.col("segment") == ALL_SEGMENTS).drop("segment")
