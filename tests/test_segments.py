@@ -245,6 +245,9 @@ def test_metrics_file_holds_totals_then_segments(segmented, tmp_path):
     assert file.columns[:3] == ["step", "brand", "segment"]
     first = file.filter((pl.col("step") == 1) & (pl.col("brand") == BRANDS[0]))
     assert first["segment"].to_list() == [ALL_SEGMENTS, *NAMES]
+    step1 = file.filter(pl.col("step") == 1)
+    assert step1["brand"].to_list() == [b for b in BRANDS for _ in range(1 + len(NAMES))]
+    assert step1["segment"].to_list() == [ALL_SEGMENTS, *NAMES] * len(BRANDS)
     assert brand_rows(file).equals(segmented.metrics)
     assert brand_kpis(file).equals(brand_kpis(segmented.metrics))
     assert metrics_file(segmented.metrics, pl.DataFrame()).equals(segmented.metrics)

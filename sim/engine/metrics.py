@@ -507,8 +507,18 @@ def metrics_file(metrics: pl.DataFrame, by_segment: pl.DataFrame) -> pl.DataFram
     if by_segment.is_empty():
         return metrics
     totals = metrics.with_columns(pl.lit(ALL_SEGMENTS).alias("segment")).select(by_segment.columns)
-    order = {name: k for k, name in enumerate([ALL_SEGMENTS, *by_segment["segment"].unique(
-        maintain_order=True).to_list()])}  # fmt: skip
+    segments = by_segment["segment"].unique(maintain_order=True).to_list()
+    brands = metrics["brand"].unique(maintain_order=True).to_list()
     both = pl.concat([totals, by_segment.cast(totals.schema)], how="vertical")
-    rank = both["segment"].replace_strict(order, return_dtype=pl.Int32)
-    return both.with_columns(_rank=rank).sort("step", "_rank", maintain_order=True).drop("_rank")
+    return (
+        both.with_columns(
+            _b=pl.col("brand").replace_strict({b: k for k, b in enumerate(brands)},
+                                              return_dtype=pl.Int32),
+            _s=pl.col("segment").replace_strict(
+                {name: k for k, name in enumerate([ALL_SEGMENTS, *segments])},
+                return_dtype=pl.Int32,
+            ),
+        )
+        .sort("step", "_b", "_s", maintain_order=True)
+        .drop("_b", "_s")
+    )  # fmt: skip
