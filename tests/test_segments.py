@@ -295,3 +295,55 @@ def test_bad_segments_fail_with_one_line(overrides, message):
             load_config([*EXAMPLE, *overrides])
     text = str(info.value)
     assert "\n" not in text and message in text, text
+
+
+# -- journeysim report --by segment ----------------------------------------------------------
+def test_summary_kpis_of_a_segmented_run_add_each_segment(segmented, tmp_path):
+    from sim.sweeps.io import write_result
+    from sim.sweeps.summary import run_kpis
+
+    write_result(segmented, tmp_path)
+    kpis = run_kpis(pl.read_parquet(tmp_path / "metrics.parquet"))
+    assert kpis == {**run_kpis(segmented.metrics), **{k: v for k, v in kpis.items() if "@" in k}}
+    for brand in BRANDS:
+        parts = [kpis[f"customers__{brand}@{name}"] for name in NAMES]
+        assert sum(parts) == kpis[f"customers__{brand}"]
+        assert abs(sum(kpis[f"revenue__{brand}@{name}"] for name in NAMES)
+                   - kpis[f"revenue__{brand}"]) < 1e-6 * kpis[f"revenue__{brand}"]  # fmt: skip
+
+
+def _summary() -> pl.DataFrame:
+    rows = []
+    for scenario, hit in (("baseline", 0.0), ("service_outage", 1.0)):
+        for seed in range(4):
+            noise = 0.01 * seed
+            rows.append({
+                "run": f"{scenario}{seed}", "status": "complete", "scenario": scenario,
+                "seed": seed, "churn_rate__incumbent": 0.1 + 0.05 * hit + noise,
+                "churn_rate__incumbent@digital_natives": 0.1 + 0.2 * hit + noise,
+                "churn_rate__incumbent@traditional": 0.1 + noise,
+            })  # fmt: skip
+    return pl.DataFrame(rows)
+
+
+def test_report_by_segment_shows_whose_kpi_moved(capsys):
+    from sim.sweeps.summary import ReportError, clear_differences, report
+
+    plain = report(_summary())
+    assert "segment" not in plain.columns and set(plain["brand"]) == {"incumbent"}
+    table = report(_summary(), by="segment")
+    outage = table.filter(pl.col("scenario") == "service_outage").sort("segment")
+    assert outage["segment"].to_list() == ["digital_natives", "traditional"]
+    assert outage["diff"].to_list() == pytest.approx([0.2, 0.0])
+    assert outage["diff_low"][0] > 0  # the digital segment's rise is clear, with its interval
+    clear = clear_differences(table)
+    assert clear.select("kpi", "brand", "segment").rows() == [
+        ("churn_rate", "incumbent", "digital_natives")
+    ]
+    from sim.sweeps.summary import print_report
+
+    print_report(table, "baseline")  # the brand / segment label of each row
+    assert "incumbent / digital_natives" in capsys.readouterr().out
+
+    with pytest.raises(ReportError, match="--by segment: these runs have one segment"):
+        report(_summary().select(pl.exclude("^.*@.*$")), by="segment")

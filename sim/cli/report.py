@@ -34,6 +34,8 @@ def command(args: list[str]) -> int:
                         "(repeat for several keys; default: the baseline scenario, or on a "
                         "grid over one scenario the first setting)")  # fmt: skip
     parser.add_argument("--kpi", action="append", help="KPIs to print (default: all)")
+    parser.add_argument("--by", choices=("segment",),
+                        help="each KPI by segment (runs of a segmented market)")  # fmt: skip
     ns = parser.parse_args(args)
     reference = {}
     for item in ns.reference:
@@ -50,7 +52,7 @@ def command(args: list[str]) -> int:
         if unfinished:
             print(f"journeysim: warning: {unfinished} run(s) did not finish: counted as "
                   "incomplete per setting", file=sys.stderr)  # fmt: skip
-        table = report(summary, baseline=ns.baseline, reference=reference or None)
+        table = report(summary, baseline=ns.baseline, reference=reference or None, by=ns.by)
         paths = write_report(table, ns.sweep_dir)
     except ReportError as exc:
         return error(str(exc))
