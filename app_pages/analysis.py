@@ -72,7 +72,22 @@ def choose_folder(root: Path) -> str | None:
 
 
 def show(result: an.AnalysisResult) -> None:
-    """The result's headline, command, figures, tables and text files."""
+    """The result's headline, command, figures, tables and text files.
+
+    A sensitivity study of several KPIs gets a KPI picker: all of them, or one.
+    """
+    kpis = an.result_kpis(result) if result.tool == "sensitivity" else []
+    if len(kpis) > 1:
+        every = "All KPIs"
+        chosen = st.selectbox(
+            "KPI",
+            [every, *kpis],
+            key="analysis_kpi",
+            format_func=lambda k: k if k == every else an.kpi_name(k),
+            help="The study computed every KPI's indices from the same runs.",
+        )
+        if chosen != every:
+            result = an.for_kpi(result, chosen)
     st.subheader(result.title)
     items = an.headline(result)
     if items:

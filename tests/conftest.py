@@ -22,6 +22,9 @@ os.environ.setdefault(
     "JOURNEYSIM_CACHE_DIR", os.path.join(tempfile.gettempdir(), "journeysim-test-snapshots")
 )
 settings.load_profile("journeysim")
+# Static images need a headless browser (about 3 s to start in every test process and every
+# subprocess): tests/test_plots_images.py turns them back on where they are tested.
+os.environ.setdefault("JOURNEYSIM_NO_IMAGES", "1")
 
 #: The small baseline market used across the model tests (a short burn-in: these tests check
 #: mechanisms and identities; the calibrated steady state is checked by test_facts.py).

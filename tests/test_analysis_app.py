@@ -43,9 +43,14 @@ def root(tmp_path_factory):
     runs = [
         f"attribute {paths} --out {root / 'attr'}",
         f"sensitivity --params {sp} --kpi share__challenger --n 2 --out {root / 'sens'} {market}",
+        f"sensitivity --params {sp} --kpi share__challenger --kpi revenue__challenger --n 2 "
+        f"--out {root / 'sens2'} {market}",
         f"calibrate {data} --params {sp} --trials 3 --out {root / 'cal'} {market}",
         f"optimise --params {sp} --kpi customers__challenger --trials 2 --validate 2 "
         f"--out {root / 'opt'} {market}",
+        f"optimise --budget challenger=2000 --bounds challenger.app=0:0 --bounds "
+        f"challenger.search=0:0 --kpi value__challenger --trials 2 --validate 2 "
+        f"--out {root / 'optb'} {market}",
         f"journeys --sample 200 --out {root / 'jour'} {market}",
         f"attribute --truth --sample 400 --out {root / 'truth'} {market}",
     ]
@@ -55,12 +60,26 @@ def root(tmp_path_factory):
 
 
 def test_results_are_found_and_read(root):
-    assert sorted(an.find_results(root)) == ["attr", "cal", "jour", "opt", "sens", "truth"]
+    assert sorted(an.find_results(root)) == [
+        "attr", "cal", "jour", "opt", "optb", "sens", "sens2", "truth"
+    ]  # fmt: skip
     for folder, tool, tables in (
         ("attr", "attribute", {"attribution.parquet"}),
         ("sens", "sensitivity", {"sensitivity.parquet", "samples.parquet"}),
+        ("sens2", "sensitivity", {"sensitivity.parquet", "samples.parquet"}),
         ("cal", "calibrate", {"intervals.parquet", "fit.parquet", "trials.parquet"}),
         ("opt", "optimise", {"gain.parquet", "validation.parquet", "trials.parquet"}),
+        (
+            "optb",
+            "optimise",
+            {
+                "gain.parquet",
+                "validation.parquet",
+                "trials.parquet",
+                "marginal.parquet",
+                "curves.parquet",
+            },
+        ),  # fmt: skip
         ("jour", "journeys", {"paths.csv", "mix.parquet"}),
         ("truth", "attribute", {"truth.parquet", "attribution.parquet", "paths.csv"}),
     ):
@@ -128,7 +147,7 @@ def test_the_page_shows_a_result_with_its_command(root):
         c.startswith("journeysim optimise ") and "--kpi customers__challenger" in c
         for c in commands
     )
-    assert any("brands.challenger.price=" in c for c in commands)  # best.yaml
+    assert any("scenario.changes={brands.challenger.price: " in c for c in commands)  # best.yaml
     assert len(at.dataframe) == 3
     assert [m.label for m in at.metric][:1] == ["Gain in Customers at end, challenger"]
     headers = [c for df in at.dataframe for c in df.value.columns]
@@ -161,7 +180,7 @@ def test_the_two_folder_widgets_have_distinct_labels(root):
 
 
 # -- labels, formats, palette: pure functions -------------------------------------------------
-RESULTS = ("attr", "sens", "cal", "opt", "jour", "truth")
+RESULTS = ("attr", "sens", "sens2", "cal", "opt", "optb", "jour", "truth")
 
 
 def raw_names(result) -> set[str]:
@@ -222,6 +241,28 @@ def test_columns_read_like_compare():
     assert "churn_rate__challenger <= 0.1" in constraint.help
 
 
+def test_a_budget_result_shows_each_channels_curve_and_returns(root):
+    result = an.load_result(root, "optb")
+    band = figs.curve_band(result)
+    curves = result.tables["curves.parquet"]
+    assert band["panel"].unique(maintain_order=True).to_list() == [
+        "challenger: tv",
+        "challenger: social",
+    ]
+    tv = curves.filter((pl.col("channel") == "tv") & (pl.col("multiplier") == 0.5))
+    row = band.filter((pl.col("panel") == "challenger: tv") & (pl.col("multiplier") == 0.5))
+    assert row["mean"][0] == pytest.approx(tv["kpi"].mean())  # the mean over paired seeds
+    assert row["low"][0] <= row["mean"][0] <= row["high"][0]
+    fig = figs.figures(result)[1]
+    assert "Response curves" in fig.layout.title.text and not result.problems
+    view = an.table_view(result, "marginal.parquet")
+    assert {"Average ROAS", "Marginal ROAS", "Spend a year (cu)"} <= set(view.frame.columns)
+    assert "Marginal Profit + equity change, challenger" in view.frame.columns
+    labels = [h.label for h in an.headline(result)]
+    assert labels[0] == "Gain in Profit + equity change, challenger"
+    assert "Change in customer equity" in labels
+
+
 def test_tables_show_shares_as_percentages(root):
     result = an.load_result(root, "attr")
     view = an.table_view(result, "attribution.parquet")
@@ -238,10 +279,11 @@ def test_tables_show_shares_as_percentages(root):
     assert share.to_list() == pytest.approx(
         [100 * v for v in opt.tables["trials.parquet"]["share__challenger"].to_list()]
     )
-    gain, baseline, best = an.headline(opt)
+    gain, baseline, best, equity = an.headline(opt)
     g = opt.manifest["gain"]
     assert baseline.value == format_value(g["baseline"], "count")
     assert gain.value.startswith(f"{g['gain']:+.0f} ± ") and "__" not in gain.label
+    assert equity.label == "Change in customer equity" and "CLV" in equity.help
 
 
 def test_a_fit_of_columns_of_two_kinds_reads_in_each_unit(tmp_path):
@@ -291,7 +333,7 @@ def test_charts_use_the_app_palette_and_layout(root):
             used = colours_of(fig)
             assert used, (folder, fig.layout.title.text)
             assert used <= series | brands, (folder, used)
-            if folder in ("attr", "sens", "opt", "truth"):
+            if folder in ("attr", "sens", "sens2", "opt", "truth"):
                 assert used <= series, (folder, used)  # no Plotly default blue and orange
             assert fig.layout.title.x == 0 and fig.layout.legend.orientation == "h"
             assert fig.layout.template == default_template  # as Compare's: the app's theme
@@ -373,3 +415,65 @@ def test_sobol_indices_read_as_shares_of_the_variance(tmp_path):
         [60.0, 10.0]
     )
     assert view.formats["S1 95% half-width (pp)"].format.endswith(" pp")
+
+
+# -- a sensitivity study of several KPIs -------------------------------------------------------
+def test_a_study_of_several_kpis_shows_each(root):
+    """A share and money from one design: a figure per KPI, each in its unit; one table."""
+    result = an.load_result(root, "sens2")
+    kpis = ["share__challenger", "revenue__challenger"]
+    assert an.result_kpis(result) == kpis and not result.problems
+    assert result.title == "Sensitivity of Share at end, challenger; Revenue, challenger (Morris)"
+    share, revenue = figs.figures(result)
+    assert share.layout.yaxis.title.text == "Effect on Share at end, challenger (pp)"
+    assert revenue.layout.yaxis.title.text == "Effect on Revenue, challenger (cu)"
+    table = result.tables["sensitivity.parquet"]
+    for fig, kpi, scale in ((share, kpis[0], 100.0), (revenue, kpis[1], 1.0)):
+        part = table.filter(pl.col("kpi") == kpi).sort("rank")
+        assert list(fig.data[0].y) == pytest.approx([v * scale for v in part["mu_star"]])
+        alone = an.for_kpi(result, kpi)  # the result as a study of that KPI alone
+        assert alone.manifest["kpi"] == kpi and alone.title.startswith(
+            f"Sensitivity of {an.kpi_name(kpi)}"
+        )
+        assert alone.tables["samples.parquet"].columns[-1] == kpi
+        assert [t.y for t in figs.figures(alone)[0].data] == [t.y for t in fig.data]
+    view = an.table_view(result, "sensitivity.parquet").frame
+    assert view.columns[:2] == ["KPI", "Parameter"]  # which KPI each row is of
+    assert view["KPI"].unique(maintain_order=True).to_list() == [
+        "Share at end, challenger", "Revenue, challenger"
+    ]  # fmt: skip
+    effects = view["μ*: mean absolute effect"].to_list()  # each in its own KPI's unit
+    assert all(e.endswith(" pp") for e in effects[:2]) and all(
+        e.endswith(" cu") for e in effects[2:]
+    )
+    labels = [h.label for h in an.headline(result)]
+    assert labels[:2] == ["Moves Share at end, challenger most", "Moves Revenue, challenger most"]
+
+
+def test_pairs_of_several_kpis_say_which_kpi(tmp_path):
+    pairs = pl.DataFrame(
+        {"param_a": ["a.x", "a.x"], "param_b": ["b.y", "b.y"], "S2": [0.1, 0.2],
+         "S2_conf": [0.01, 0.02], "S2_low": [0.09, 0.18], "S2_high": [0.11, 0.22],
+         "kpi": ["share__budget", "revenue__budget"]}
+    )  # fmt: skip
+    manifest = {"kpis": ["share__budget", "revenue__budget"], "method": "sobol"}
+    result = an.AnalysisResult(tmp_path, "sensitivity", "x", manifest,
+                               tables={"interactions.parquet": pairs})  # fmt: skip
+    view = an.table_view(result, "interactions.parquet").frame
+    assert view["KPI"].to_list() == ["Share at end, budget", "Revenue, budget"]
+    one = an.for_kpi(result, "revenue__budget")
+    view = an.table_view(one, "interactions.parquet").frame
+    assert "KPI" not in view.columns and view["S2 (pair)"].to_list() == [0.2]
+
+
+def test_the_page_shows_every_kpi_of_a_study(root):
+    at = page_app(root)
+    at.run()
+    at.text_input(key="analysis_path").set_value("sens2").run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 2  # one figure per KPI
+    kpi = at.selectbox(key="analysis_kpi")
+    assert kpi.options[0] == "All KPIs" and len(kpi.options) == 3
+    kpi.set_value("revenue__challenger").run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 1  # the chosen KPI alone

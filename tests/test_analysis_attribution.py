@@ -147,3 +147,83 @@ def test_channelattribution_s_own_layout_is_read_as_is(tmp_path, capsys):
     a = pl.read_parquet(tmp_path / "a" / "attribution.parquet")
     b = pl.read_parquet(tmp_path / "b" / "attribution.parquet")
     assert a.equals(b)
+
+
+# -- bad input: one line, exit code 2, before any work (issue 18) ---------------------------------
+def _refused(tmp_path, capsys, content: str) -> str:
+    """Run ``attribute`` on a paths file; assert one error line, exit 2, no output folder."""
+    csv = tmp_path / "paths.csv"
+    csv.write_text(content)
+    assert main(["attribute", str(csv), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("journeysim: error:"), err
+    assert "Traceback" not in err and not (tmp_path / "o").exists()
+    return err
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [("1e20", "1e+20"), ("9" * 30, "1e+30"), (str(2**63 - 1), "9.22337e+18")],
+)
+def test_counts_above_the_cap_are_refused_naming_file_column_and_row(
+    tmp_path, capsys, count, shown
+):
+    err = _refused(tmp_path, capsys, f"path,conversions,nulls\nA,3,4\nA > B,{count},5\n")
+    assert "paths.csv: row 2: conversions" in err and shown in err
+    assert "at most 1,000,000,000,000,000" in err
+
+
+def test_counts_whose_sum_leaves_64_bit_integers_are_refused(tmp_path, capsys):
+    rows = "".join(f"A,{10**15},0\n" for _ in range(1001))
+    err = _refused(tmp_path, capsys, "path,conversions,nulls\n" + rows)
+    assert "column 'conversions' sums to" in err and "at most 10^18" in err
+
+
+def test_a_path_of_a_million_channels_is_refused_before_any_matrix(tmp_path, capsys):
+    from sim.analysis.attribution import MAX_CHANNELS
+
+    path = ">".join(f"c{k}" for k in range(1_000_000))
+    err = _refused(tmp_path, capsys, f"path,conversions,nulls\n{path},1,1\n")
+    assert "row 1: 1,000,000 distinct channels" in err and f"at most {MAX_CHANNELS:,}" in err
+
+
+def test_thousands_of_channels_over_rows_are_refused_at_the_row_past_the_cap(tmp_path, capsys):
+    rows = "".join(f"a{k} > b{k},1,1\n" for k in range(1500))  # 3,000 channels
+    err = _refused(tmp_path, capsys, "path,conversions,nulls\n" + rows)
+    assert "row 501: 1,002 distinct channels" in err and "at most 1,000" in err
+
+
+def test_removal_effects_from_one_inverse_match_a_solve_per_channel():
+    import numpy as np
+
+    from sim.analysis.attribution import conversion_probability, removal_effects, transitions
+
+    rng = np.random.default_rng(5)
+    names = [f"c{k}" for k in range(12)]
+    rows = [(" > ".join(rng.choice(names, size=int(rng.integers(0, 6)))),
+             int(rng.integers(0, 4)), int(rng.integers(0, 9))) for _ in range(300)]  # fmt: skip
+    _, counts = transitions(paths(*rows))
+    totals = counts.sum(axis=1, keepdims=True)
+    probs = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    base = conversion_probability(probs)
+    solved = [1 - conversion_probability(probs, k) / base for k in range(1, len(counts) - 2)]
+    assert removal_effects(probs) == pytest.approx(np.clip(solved, 0, 1), abs=1e-12)
+
+
+def test_the_most_channels_allowed_are_attributed(tmp_path):
+    from sim.analysis.attribution import MAX_CHANNELS
+
+    rows = [(f"c{k} > c{(k + 1) % MAX_CHANNELS}", 1, 2) for k in range(MAX_CHANNELS)]
+    table = markov_attribution(paths(*rows))
+    assert table.height == MAX_CHANNELS
+    assert table["share"].sum() == pytest.approx(1.0)
+
+
+def test_channel_names_are_printed_as_plain_text(tmp_path, capsys):
+    csv = tmp_path / "paths.csv"
+    csv.write_text("path,conversions,nulls\n[/x] > tv,10,5\n[bold red]boom[/] > tv,3,4\n"
+                   "\x1b[31mred > search,2,7\n")  # fmt: skip
+    assert main(["attribute", str(csv), "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "[/x]" in out and "[bold red]boom[/]" in out  # not markup (nor a MarkupError)
+    assert "\\x1b[31mred" in out and "\x1b" not in out  # an escape shown, never sent

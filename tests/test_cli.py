@@ -276,3 +276,66 @@ def test_attribute_truth_help_names_the_folder_it_writes(tmp_path):
     text = " ".join(done.stdout.split())
     assert "outputs/attribute/<date>/<time>" in text
     assert "the same for every candidate (default 5)" in text  # the truth's intervals need seeds
+
+
+# -- report and scenarios: bad arguments in one line (issue 18) ------------------------------------
+def _sweep_summary(folder, repeat: bool = False):
+    """A sweep folder holding only a summary: baseline and treat on seeds 0 and 1."""
+    rows = [{"run": f"{sc}{s}", "status": "complete", "scenario": sc, "seed": s,
+             "profit__b": float(s + (sc == "treat"))}
+            for sc in ("baseline", "treat") for s in (0, 1)]  # fmt: skip
+    if repeat:  # scenario=baseline,baseline: the same overrides and seed again
+        rows += [{**r, "run": f"again{r['run']}"} for r in rows if r["scenario"] == "baseline"]
+    folder.mkdir()
+    pl.DataFrame(rows).write_parquet(folder / "summary.parquet")
+    return folder
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("journeysim: error:"), err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("kpis", "shown"),
+    [(["nope"], "'nope'"), ([""], "''"), (["profit", "nope"], "'nope'")],
+)
+def test_report_refuses_an_unknown_kpi_listing_the_valid_ones(tmp_path, capsys, kpis, shown):
+    from sim.cli import main
+
+    sweep = _sweep_summary(tmp_path / "sweep")
+    args = [a for k in kpis for a in ("--kpi", k)]
+    assert main(["report", str(sweep), *args]) == 2
+    err = _one_error_line(capsys)
+    assert f"--kpi {shown}: not a KPI" in err and "customers, share" in err and "profit" in err
+    assert not (sweep / "report.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["report", "--bogus"], "unrecognized arguments: --bogus"),
+        (["report"], "required: sweep_dir"),
+        (["scenarios", "--bogus-flag"], "unrecognized arguments: --bogus-flag"),
+        (["scenarios", "anything"], "unrecognized arguments: anything"),
+    ],
+)
+def test_report_and_scenarios_refuse_bad_arguments_in_one_line(capsys, args, says):
+    from sim.cli import main
+
+    assert main(args) == 2
+    err = _one_error_line(capsys)
+    assert says in err and args[0] in err and "usage:" not in err
+
+
+def test_report_counts_repeated_runs_once_and_says_so(tmp_path, capsys):
+    from sim.cli import main
+
+    sweep = _sweep_summary(tmp_path / "sweep", repeat=True)
+    assert main(["report", str(sweep)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("journeysim: warning: 2 run(s) repeat"), err
+    assert "counted once" in err
+    table = pl.read_parquet(sweep / "report.parquet")
+    assert set(table["runs"]) == {2}

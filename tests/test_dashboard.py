@@ -1097,3 +1097,18 @@ def test_options_read_as_words_and_people_s_names():
     assert dash.option_label("chatbot_rollout") == "Chatbot rollout"
     assert dash.option_label("watts_strogatz") == "Watts-Strogatz"
     assert dash.option_label("erdos_renyi") == "Erdős-Rényi"
+
+
+def test_a_brand_named_with_a_double_underscore_keeps_its_swept_key():
+    from sim.dashboard import sweeps
+
+    summary = pl.DataFrame(
+        {
+            "run": ["0", "1"],
+            "seed": [0, 0],
+            "brands.a__b.price": [0.6, 0.8],
+            "profit__a__b": [10.0, 12.0],
+        }
+    )
+    assert sweeps.sweep_parameters(summary) == ["brands.a__b.price"]
+    assert sweeps.sweep_kpis(summary) == ["profit__a__b"]

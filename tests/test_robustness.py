@@ -432,3 +432,18 @@ def test_dashboard_refuses_symlinks_out_loops_and_long_paths(tmp_path):
     with pytest.raises(ValueError):
         dash.summary_under(root, "a" * 300)
     assert dash.find_sweeps(root) == []
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    """``journeysim --help | head -1``: one line read, then the reader goes; no traceback."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", "--help"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **{k: "" for k in DEBUG_VARS}},
+    )
+    assert proc.stdout.readline()
+    proc.stdout.close()  # as head does after its line
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipe" not in err

@@ -104,7 +104,7 @@ def _summary(rows: list[dict]) -> pl.DataFrame:
     return frame.select(front + [c for c in frame.columns if c not in front])
 
 
-def _row(table, scenario, kpi="k", brand="b", **settings):
+def _row(table, scenario, kpi="profit", brand="b", **settings):
     part = table.filter((pl.col("scenario") == scenario) & (pl.col("kpi") == kpi)
                         & (pl.col("brand") == brand))  # fmt: skip
     for key, value in settings.items():
@@ -118,10 +118,10 @@ def test_report_constant_paired_difference_is_exact():
     base = rng.integers(100, 200, size=10).astype(float)
     d = 2.5
     rows = [{"run": f"b{s}", "status": "complete", "scenario": "baseline", "seed": s,
-             "k__b": base[s]} for s in range(10)]  # fmt: skip
+             "profit__b": base[s]} for s in range(10)]  # fmt: skip
     order = rng.permutation(10)  # pairs must match on the seed, not on row order
     rows += [{"run": f"t{s}", "status": "complete", "scenario": "treat", "seed": int(s),
-              "k__b": base[s] + d} for s in order]  # fmt: skip
+              "profit__b": base[s] + d} for s in order]  # fmt: skip
     table = report(_summary(rows))
     t = _row(table, "treat")
     assert t["pairs"] == 10 and t["runs"] == 10
@@ -134,7 +134,7 @@ def test_report_constant_paired_difference_is_exact():
 def test_report_t_interval_matches_the_textbook_formula():
     values = [1.0, 2.0, 3.0, 4.0]
     rows = [{"run": str(s), "status": "complete", "scenario": "baseline", "seed": s,
-             "k__b": v} for s, v in enumerate(values)]  # fmt: skip
+             "profit__b": v} for s, v in enumerate(values)]  # fmt: skip
     r = _row(report(_summary(rows)), "baseline")
     half = stats.t.ppf(0.975, 3) * np.std(values, ddof=1) / 2
     assert r["mean"] == 2.5
@@ -152,7 +152,7 @@ def test_report_intervals_cover_the_true_mean_and_difference_about_95_percent():
     for scenario, values in (("baseline", base), ("treat", treat)):
         for s in range(n):
             row = {"run": f"{scenario}{s}", "status": "complete", "scenario": scenario, "seed": s}
-            row.update({f"k{j}__b": float(values[s, j]) for j in range(kpis)})
+            row.update({f"profit__b{j}": float(values[s, j]) for j in range(kpis)})
             rows.append(row)
     table = report(_summary(rows))
     b = table.filter(pl.col("scenario") == "baseline")
@@ -174,7 +174,7 @@ def test_report_with_many_replicates_is_close_to_the_truth():
     n, mu, sd = 2000, 10.0, 2.0
     values = rng.normal(mu, sd, size=n)
     rows = [{"run": str(s), "status": "complete", "scenario": "baseline", "seed": s,
-             "k__b": float(v)} for s, v in enumerate(values)]  # fmt: skip
+             "profit__b": float(v)} for s, v in enumerate(values)]  # fmt: skip
     r = _row(report(_summary(rows)), "baseline")
     assert r["ci_low"] < mu < r["ci_high"]
     assert (r["ci_high"] - r["ci_low"]) / 2 == pytest.approx(1.96 * sd / math.sqrt(n), rel=0.1)
@@ -186,11 +186,11 @@ def test_report_pairs_within_each_setting_and_skips_incomplete_runs():
         for s in range(5):
             v = 100.0 * price + s
             rows.append({"run": f"b{price}{s}", "status": "complete", "scenario": "baseline",
-                         "seed": s, "brands.a.price": price, "k__b": v})  # fmt: skip
+                         "seed": s, "brands.a.price": price, "profit__b": v})  # fmt: skip
             rows.append({"run": f"t{price}{s}", "status": "complete", "scenario": "treat",
-                         "seed": s, "brands.a.price": price, "k__b": v + 10 * price})  # fmt: skip
+                         "seed": s, "brands.a.price": price, "profit__b": v + 10 * price})  # fmt: skip
     rows.append({"run": "bad", "status": "incomplete", "scenario": "treat", "seed": 9,
-                 "brands.a.price": 0.8, "k__b": None})  # fmt: skip
+                 "brands.a.price": 0.8, "profit__b": None})  # fmt: skip
     table = report(_summary(rows))
     for price in (0.8, 1.0):
         t = _row(table, "treat", **{"brands.a.price": price})
@@ -211,7 +211,7 @@ def _grid(seeds: int = 3) -> list[dict]:
                 k = 100 + 100 * (price - 1.0) + (5 if net == "b" else 0) + 7 * s
                 rows.append({"run": f"{price}{net}{s}", "status": "complete",
                              "scenario": "baseline", "seed": s, "price": price,
-                             "network": net, "k__b": k + (0.5 if s == 1 else 0.0) * price})  # fmt: skip
+                             "network": net, "profit__b": k + (0.5 if s == 1 else 0.0) * price})  # fmt: skip
     return rows
 
 
@@ -237,20 +237,20 @@ def test_report_names_a_clear_winner_only_when_its_interval_excludes_zero():
     from sim.sweeps.summary import clear_differences
 
     clear = clear_differences(report(_summary(_grid())))
-    row = clear.filter(pl.col("kpi") == "k").row(0, named=True)
+    row = clear.filter(pl.col("kpi") == "profit").row(0, named=True)
     assert row["highest"] == "baseline, 1.2, b" and row["highest_low"] > 0
     # pure noise: no setting is named
     rng = np.random.default_rng(3)
-    noise = [{**r, "k__b": float(rng.normal(100, 5))} for r in _grid(seeds=4)]
+    noise = [{**r, "profit__b": float(rng.normal(100, 5))} for r in _grid(seeds=4)]
     assert clear_differences(report(_summary(noise))).height == 0
 
 
 def test_report_counts_incomplete_runs_and_keeps_a_setting_whose_runs_all_failed():
     rows = _grid()
     rows.append({"run": "late", "status": "incomplete", "scenario": "baseline", "seed": 3,
-                 "price": 1.1, "network": "a", "k__b": None})  # fmt: skip
+                 "price": 1.1, "network": "a", "profit__b": None})  # fmt: skip
     rows += [{"run": f"x{s}", "status": "incomplete", "scenario": "baseline", "seed": s,
-              "price": 1.3, "network": "a", "k__b": None} for s in range(3)]  # fmt: skip
+              "price": 1.3, "network": "a", "profit__b": None} for s in range(3)]  # fmt: skip
     table = report(_summary(rows))
     assert _row(table, "baseline", price=1.1, network="a")["incomplete"] == 1
     lost = _row(table, "baseline", price=1.3, network="a")
@@ -411,7 +411,41 @@ def test_progress_writes_a_line_now_and_then_when_redirected(monkeypatch, capsys
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].startswith("journeysim: runs: 1/3 after") and "left" in lines[0]
     assert lines[-1].startswith("journeysim: runs: 3/3 after")
+    with progress.step_progress(2, "journeysim optimise") as advance:
+        advance(1)
+    assert capsys.readouterr().err.startswith("journeysim optimise: 1/2 after")  # not doubled
     monkeypatch.setattr(progress, "LOG_EVERY", 60.0)  # a short job: nothing at all
     with progress.step_progress(3, "runs") as advance:
         advance(3)
     assert capsys.readouterr().err == ""
+
+
+# -- what the report takes for a KPI, and repeated runs (issue 18) ---------------------------------
+def test_report_keeps_a_swept_key_of_a_brand_named_with_a_double_underscore():
+    """A brand ``a__b``: its KPIs are ``profit__a__b``, its price ``brands.a__b.price`` a key."""
+    from sim.sweeps.summary import kpi_columns, swept_keys
+
+    rows = [{"run": f"{p}{s}{note}", "status": "complete", "scenario": "baseline", "seed": s,
+             "brands.a__b.price": p, "brands.a__b.note": note, "profit__a__b": 10 * p + s}
+            for p in (0.8, 1.0) for s in range(3) for note in ("x", "y")]  # fmt: skip
+    summary = _summary(rows)
+    assert kpi_columns(summary) == ["profit__a__b"]
+    assert "brands.a__b.price" in swept_keys(summary)
+    assert "brands.a__b.note" in swept_keys(summary)  # text: a setting, never cast to a number
+    table = report(summary)
+    assert set(table["kpi"]) == {"profit"} and set(table["brand"]) == {"a__b"}
+    r = _row(table, "baseline", brand="a__b", **{"brands.a__b.price": 1.0,
+                                                 "brands.a__b.note": "y"})  # fmt: skip
+    assert r["runs"] == 3 and r["diff"] == pytest.approx(2.0)
+
+
+def test_report_counts_a_repeated_run_once():
+    """``scenario=baseline,baseline``: the same overrides and seed twice are one run."""
+    from sim.sweeps.summary import duplicate_runs
+
+    rows = [{"run": f"{k}", "status": "complete", "scenario": "baseline", "seed": k % 2,
+             "profit__b": float(k % 2)} for k in range(4)]  # fmt: skip
+    summary = _summary(rows)
+    assert duplicate_runs(summary) == [("2", "0"), ("3", "1")]
+    r = _row(report(summary), "baseline")
+    assert r["runs"] == 2 and r["mean"] == 0.5

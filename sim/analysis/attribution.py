@@ -12,6 +12,12 @@ The probability of reaching (conversion) from (start) is the absorption probabil
 Removing a channel sends every transition into it to (null); its **removal effect** is the
 relative drop ``1 - P(conversion | channel removed) / P(conversion)``. ``share`` is the
 removal effects normalised to 1 and ``conversions`` the paths' conversions split by share.
+A journey converts either without ever meeting channel k or after meeting it, so
+``P(conversion | k removed) = x_start - h_k x_k`` with ``h_k`` the probability of ever
+reaching k, ``N[start, k] / N[k, k]`` (``N = (I - Q)^-1``): one inverse for every channel.
+
+A paths file may hold at most ``MAX_CHANNELS`` distinct channels (the chain's matrices grow
+with their square, its inverse with their cube) and counts up to ``MAX_COUNT`` each.
 
 ``journeysim attribute --truth [overrides]`` puts the simulated ground truth beside it
 (``sim.analysis.journeys``): the conversions lost when each channel's ads are switched off
@@ -25,21 +31,33 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sim.analysis import options
+from sim.analysis import images, options
 from sim.config import ConfigError
+from sim.config.errors import printable
 
 SEPARATOR = " > "
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 #: The row of conversions no touchpoint preceded (no channel, under any model, claims them).
 NO_TOUCHPOINT = "(no touchpoint)"
 OUTPUTS = ("attribution.parquet", "attribution.html")
+#: The most distinct channels a paths file may hold: the transition matrix is
+#: (channels + 3)^2 floats and its inverse takes (channels + 1)^3 steps (1,000: 8 MB, 0.1 s).
+MAX_CHANNELS = 1_000
+#: The largest count (conversions or nulls) of one row: far above any real data, and inside
+#: the integers a float holds exactly (2^53, about 9e15) and 64-bit integers.
+MAX_COUNT = 10**15
+#: The largest total of a count column (conversions or nulls over all rows): inside 64-bit
+#: integers (about 9.2e18).
+MAX_TOTAL = 10**18
 
 
 def read_paths(path: str | Path) -> pl.DataFrame:
     """Read and check a paths file (CSV or parquet): path, conversions, nulls.
 
     Raises:
-        ConfigError: missing file or column, negative or non-integer counts; one line.
+        ConfigError: missing file or column, negative or non-integer counts, a count above
+            ``MAX_COUNT`` (or a column's total above ``MAX_TOTAL``), more than
+            ``MAX_CHANNELS`` distinct channels; one line.
     """
     from sim.analysis.options import read_table
 
@@ -64,11 +82,45 @@ def read_paths(path: str | Path) -> pl.DataFrame:
         if bad.any():
             k = int(bad.arg_max())
             raise ConfigError(f"{path}: row {k + 1}: {col} must be a whole number >= 0")
+        big = values > MAX_COUNT
+        if big.any():
+            k = int(big.arg_max())
+            raise ConfigError(
+                f"{path}: row {k + 1}: {col} {values[k]:.6g} is too large; a count may be at "
+                f"most {MAX_COUNT:,} (10^15)"
+            )
+        if float(values.sum()) > MAX_TOTAL:
+            raise ConfigError(
+                f"{path}: column {col!r} sums to {float(values.sum()):.6g}; the counts of a "
+                f"paths file may add up to at most 10^18"
+            )
         counts.append(values.cast(pl.Int64).alias(col))
     out = pl.DataFrame([frame["path"].cast(pl.Utf8).fill_null("").alias("path"), *counts])
     if out.height == 0 or int(out["conversions"].sum()) == 0:
         raise ConfigError(f"{path}: holds no conversions: nothing to attribute")
+    check_channels(out, str(path))
     return out
+
+
+def check_channels(paths: pl.DataFrame, where: str = "the paths") -> None:
+    """Refuse more than ``MAX_CHANNELS`` distinct channels (stops reading at the first extra).
+
+    Args:
+        paths: The paths table (a ``path`` column).
+        where: What the message names (the file).
+
+    Raises:
+        ConfigError: too many channels; one line naming the file, the row and the cap.
+    """
+    seen: set[str] = set()
+    for k, path in enumerate(paths["path"]):
+        seen.update(split(path or ""))
+        if len(seen) > MAX_CHANNELS:
+            raise ConfigError(
+                f"{where}: row {k + 1}: {len(seen):,} distinct channels by this row; a paths "
+                f"file may hold at most {MAX_CHANNELS:,} (the Markov chain grows with their "
+                "square)"
+            )
 
 
 def split(path: str) -> list[str]:
@@ -92,6 +144,10 @@ def transitions(paths: pl.DataFrame) -> tuple[list[str], np.ndarray]:
     for reserved in (START, CONVERSION, NULL, NO_TOUCHPOINT):
         if reserved in channels:
             raise ConfigError(f"a channel may not be named {reserved}")
+    if len(channels) > MAX_CHANNELS:
+        raise ConfigError(
+            f"the paths hold {len(channels):,} distinct channels; at most {MAX_CHANNELS:,}"
+        )
     states = [START, *channels, CONVERSION, NULL]
     index = {s: k for k, s in enumerate(states)}
     n = len(states)
@@ -126,6 +182,34 @@ def conversion_probability(probs: np.ndarray, removed: int | None = None) -> flo
     return float(x[0])
 
 
+def removal_effects(probs: np.ndarray) -> np.ndarray | None:
+    """Every channel's removal effect from one inverse (None if nothing converts).
+
+    ``P(conversion | k removed) = x_start - h_k x_k``: a journey that converts either never
+    meets k or meets it (probability ``h_k = N[start, k] / N[k, k]``, N the fundamental
+    matrix ``(I - Q)^-1``) and converts from there (``x_k``). The same numbers as
+    ``conversion_probability(probs, k)`` for each k, in one O(n^3) step instead of n.
+
+    Args:
+        probs: The row-normalised transition matrix over start, channels, conversion, null.
+
+    Returns:
+        The removal effects of the channels (states 1..n-3), clipped to [0, 1]; None when
+        the probability of converting is 0.
+    """
+    n = probs.shape[0]
+    t = n - 2
+    fundamental = np.linalg.inv(np.eye(t) - probs[:t, :t])
+    x = fundamental @ probs[:t, n - 2]
+    base = float(x[0])
+    if base <= 0:
+        return None
+    diagonal = np.diag(fundamental)[1:]  # >= 1: a visit to k counts itself
+    reach = fundamental[0, 1:] / diagonal
+    without = base - reach * x[1:]
+    return np.clip(1.0 - without / base, 0.0, 1.0)  # rounding of an exact 0 or 1
+
+
 def markov_attribution(paths: pl.DataFrame) -> pl.DataFrame:
     """Removal effects, shares and attributed conversions per channel.
 
@@ -134,14 +218,10 @@ def markov_attribution(paths: pl.DataFrame) -> pl.DataFrame:
     states, counts = transitions(paths)
     totals = counts.sum(axis=1, keepdims=True)
     probs = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
-    base = conversion_probability(probs)
     channels = states[1:-2]
-    if base <= 0 or not channels:
+    effects = removal_effects(probs)
+    if effects is None or not channels:
         raise ConfigError("the paths hold no conversion reached through a channel")
-    effects = np.array(
-        [1.0 - conversion_probability(probs, k + 1) / base for k in range(len(channels))]
-    )
-    effects = np.clip(effects, 0.0, 1.0)  # rounding of an exact 0 or 1
     total_effect = effects.sum()
     share = effects / total_effect if total_effect > 0 else np.zeros_like(effects)
     untouched = untouched_conversions(paths)
@@ -253,9 +333,10 @@ def print_attribution(table: pl.DataFrame, title: str) -> None:
     """The attribution table on stdout."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(width=None if Console().is_terminal else 140)
-    t = Table(title=title)
+    t = Table(title=Text(printable(title)))  # names are text, never markup or escapes
     models = [m for m in HEURISTICS if m in table.columns]
     heads = ["channel", "removal effect", "share", "Markov", *(m.replace("_", " ") for m in models)]
     for head in heads:
@@ -266,7 +347,7 @@ def print_attribution(table: pl.DataFrame, title: str) -> None:
 
     for r in table.iter_rows(named=True):
         t.add_row(
-            r["channel"], f(r["removal_effect"], ".4f"), f(r["share"], ".1%"),
+            Text(printable(r["channel"])), f(r["removal_effect"], ".4f"), f(r["share"], ".1%"),
             f(r["conversions"], ",.1f"), *(f(r[m], ",.1f") for m in models),
         )  # fmt: skip
     console.print(t)
@@ -313,5 +394,5 @@ def _command(args: list[str]) -> int:
         conversions=int(paths["conversions"].sum()),
     )
     print_attribution(table, f"journeysim attribute: Markov and heuristic models ({ns.paths})")
-    print(f"results in {folder}: " + ", ".join(OUTPUTS))
+    print(printable(f"results in {folder}: " + ", ".join(images.with_images(OUTPUTS, folder))))
     return 0

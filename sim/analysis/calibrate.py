@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 import yaml
 
-from sim.analysis import options, runs
+from sim.analysis import images, options, runs
 from sim.analysis.space import Param, format_value, load_space, override, space_yaml
 from sim.config import ConfigError
 
@@ -533,7 +533,7 @@ def print_result(cal: Calibration, params: list[Param], folder: Path) -> None:
     print(f"loss per column: {parts}")
     best = " ".join(override(p.key, p.value(cal.best[p.key])) for p in params)
     print(f"best overrides: {best}")
-    print(f"results in {folder}: " + ", ".join(OUTPUTS))
+    print(f"results in {folder}: " + ", ".join(images.with_images(OUTPUTS, folder)))
 
 
 def command(args: list[str]) -> int:

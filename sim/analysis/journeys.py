@@ -34,7 +34,7 @@ from functools import partial
 import numpy as np
 import polars as pl
 
-from sim.analysis import options, runs
+from sim.analysis import images, options, runs
 from sim.analysis.attribution import SEPARATOR, markov_attribution, print_attribution
 from sim.config import ConfigError
 
@@ -278,7 +278,7 @@ def _command(args: list[str]) -> int:
         brand=ns.brand,
     )
     print_paths(paths, traced)
-    print(f"results in {folder}: " + ", ".join(OUTPUTS))
+    print(f"results in {folder}: " + ", ".join(images.with_images(OUTPUTS, folder)))
     return 0
 
 
@@ -545,5 +545,5 @@ def truth_command(args: list[str]) -> int:
     )
     print_attribution(markov, "Markov removal effects of the base run's paths")
     print_truth(table, sum(base_conv), r)
-    print(f"results in {folder}: " + ", ".join(TRUTH_OUTPUTS))
+    print(f"results in {folder}: " + ", ".join(images.with_images(TRUTH_OUTPUTS, folder)))
     return 0

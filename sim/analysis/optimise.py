@@ -2,30 +2,46 @@
 
 The space holds the levers of a strategy (e.g. a brand's ad reach per channel and its
 service quality); everything else, the competitors' configured behaviour and response
-policies included, comes from the overrides. Optuna's TPE sampler (seeded with ``--seed``)
-proposes ``--batch`` candidates at a time; each candidate's objective is the KPI's mean over
+policies included, comes from the overrides. ``--budget BRAND=TOTAL`` (or ``=LOW:HIGH``)
+adds a brand's ad budget a year to split over its channels, every candidate spending
+exactly its total, with ``--bounds BRAND.CHANNEL=LOW:HIGH`` per channel
+(``sim.analysis.budget``). Optuna's TPE sampler (seeded with ``--seed``) proposes
+``--batch`` candidates at a time; each candidate's objective is the KPI's mean over
 ``--replicates`` seeds, the same seeds for every candidate and for the baseline (the market
 as configured): common random numbers.
+
+Candidates are changes made today: ``scenario.changes`` at step 0 on the status quo every
+candidate shares (its burn-in is simulated once per seed and cached), so the answer is "what
+if we did this today?" over the recorded steps (``--horizon YEARS``). ``--long-run`` sets
+them in the market itself instead: long-run steady states, each with its own history.
+The KPI may be any summary KPI, a money total or customer equity: ``value__<brand>`` is
+profit plus the change in customer equity (customers x projected CLV), so a strategy that
+earns now by losing customers is not mistaken for a gain.
 
 ``--constraint EXPR`` (repeatable) keeps the search inside a budget or a floor, e.g.
 ``'ad_spend__challenger <= 2000'`` or ``'brands.challenger.ad_reach.tv +
 brands.challenger.ad_reach.social <= 0.03'``: a comparison (<=, <, >=, >) of two
 arithmetic expressions (+ - * / and parentheses) of numbers, KPIs (``<kpi>__<brand>``, also
-``ad_spend``, ``service_cost`` and ``programme_cost`` totals over the run) and the
-space's keys. It is parsed, never executed. Its violation (how far the left side is past
-the right, 0 or less when met) is given to Optuna (``Trial.set_constraint``), whose TPE sampler then
-prefers feasible candidates and, among infeasible ones, the least violating.
+``ad_spend``, ``service_cost`` and ``programme_cost`` totals over the run and the customer
+equity KPIs) and the space's keys. It is parsed, never executed. Its violation (how far
+the left side is past the right, 0 or less when met) is given to Optuna
+(``Trial.set_constraint``), whose TPE sampler then prefers feasible candidates and, among
+infeasible ones, the least violating.
 
 The best feasible candidate is then run against the baseline on ``--validate V`` fresh
 seeds (not used in the search, so the winner's luck in the search does not inflate its
-gain); the gain is the mean paired difference best - baseline with a 95% t-interval.
+gain); the gain is the mean paired difference best - baseline with a 95% t-interval, and
+"no improvement found" unless that interval excludes 0. Beside it: the paired change in the
+KPI's brand's customers, customer equity and ad spend. Last, each channel whose spend was
+searched is moved alone to ``CURVE_MULTIPLIERS`` x its best spend on the validation seeds:
+its response curve, and its average and marginal returns (``marginal_returns``).
 """
 
 from __future__ import annotations
 
-import ast
+import fnmatch
 import math
-import operator
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,9 +49,12 @@ import numpy as np
 import polars as pl
 import yaml
 
-from sim.analysis import options, runs
-from sim.analysis.calibrate import distributions, quiet_optuna, sampler
-from sim.analysis.space import Param, load_space, override, space_yaml
+from sim.analysis import budget, images, options, runs
+from sim.analysis.calibrate import quiet_optuna, sampler
+from sim.analysis.constraints import Constraint, parse_constraint
+from sim.analysis.curves import CURVE_MULTIPLIERS, curve_levers, marginal_returns, response_curves
+from sim.analysis.space import load_space, override, space_yaml
+from sim.analysis.strategy import Search
 from sim.config import ConfigError
 
 OUTPUTS = (
@@ -45,147 +64,14 @@ OUTPUTS = (
     "validation.parquet",
     "optimise.html",
     "space.yaml",
-)
-BINOPS = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
+)  # with response curves (sim.analysis.curves): curves.parquet, marginal.parquet, curves.html
+
+#: What else the best strategy changes for the KPI's brand (KPI -> validation column).
+SIDE_EFFECTS = {
+    "customers": "customers_change",
+    "equity_change": "equity_change",
+    "ad_spend": "ad_spend_change",
 }
-COMPARE = {ast.LtE: "<=", ast.Lt: "<", ast.GtE: ">=", ast.Gt: ">"}
-
-
-# -- constraints ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Constraint:
-    """A parsed ``--constraint``: ``left OP right``.
-
-    Attributes:
-        text: the expression as given.
-        left: the left side's syntax tree.
-        op: ``<=``, ``<``, ``>=`` or ``>``.
-        right: the right side's syntax tree.
-    """
-
-    text: str
-    left: ast.expr
-    op: str
-    right: ast.expr
-
-    @property
-    def names(self) -> list[str]:
-        """The KPIs and keys the expression reads."""
-        out: list[str] = []
-        for side in (self.left, self.right):
-            for name in _names(side):
-                if name not in out:
-                    out.append(name)
-        return out
-
-    def sides(self, env: dict[str, float]) -> tuple[float, float]:
-        """The values of the two sides."""
-        return _evaluate(self.left, env), _evaluate(self.right, env)
-
-    def violation(self, env: dict[str, float]) -> float:
-        """How far the constraint is broken (<= 0 when it is met)."""
-        left, right = self.sides(env)
-        return left - right if self.op in ("<=", "<") else right - left
-
-
-def _dotted(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        inner = _dotted(node.value)
-        return None if inner is None else f"{inner}.{node.attr}"
-    return None
-
-
-def _names(node: ast.expr) -> list[str]:
-    name = _dotted(node)
-    if name is not None:
-        return [name]
-    if isinstance(node, ast.BinOp):
-        return _names(node.left) + _names(node.right)
-    if isinstance(node, ast.UnaryOp):
-        return _names(node.operand)
-    return []
-
-
-def _evaluate(node: ast.expr, env: dict[str, float]) -> float:
-    name = _dotted(node)
-    if name is not None:
-        return float(env[name])
-    if isinstance(node, ast.Constant):
-        return float(node.value)
-    if isinstance(node, ast.UnaryOp):
-        value = _evaluate(node.operand, env)
-        return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, ast.BinOp):
-        left, right = _evaluate(node.left, env), _evaluate(node.right, env)
-        if isinstance(node.op, ast.Div) and right == 0:
-            return math.inf if left > 0 else (-math.inf if left < 0 else math.nan)
-        return BINOPS[type(node.op)](left, right)
-    raise TypeError(type(node).__name__)  # cannot happen: checked by _check
-
-
-def _check(node: ast.expr, text: str) -> None:
-    """Only numbers, names, dotted keys, + - * / and unary signs."""
-    if _dotted(node) is not None:
-        return
-    if isinstance(node, ast.Constant):
-        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-            raise ConfigError(f"--constraint {text!r}: {node.value!r} is not a number")
-        return
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        _check(node.operand, text)
-        return
-    if isinstance(node, ast.BinOp) and type(node.op) in BINOPS:
-        _check(node.left, text)
-        _check(node.right, text)
-        return
-    raise ConfigError(
-        f"--constraint {text!r}: only numbers, KPIs, keys, + - * / and parentheses are allowed"
-    )
-
-
-#: Longest constraint read: a budget rule over every channel of 8 brands fits well within it,
-#: and the parser's time and memory stay bounded.
-MAX_CONSTRAINT_CHARS = 500
-
-
-def parse_constraint(text: str, valid: list[str]) -> Constraint:
-    """Parse ``LEFT OP RIGHT`` and check its names against ``valid``.
-
-    Raises:
-        ConfigError: not one comparison, a construct other than arithmetic, or an unknown
-            name (one line listing the valid names).
-    """
-    example = "e.g. 'ad_spend__challenger <= 2000'"
-    if len(text) > MAX_CONSTRAINT_CHARS:
-        raise ConfigError(f"--constraint {text[:40]!r}...: {len(text):,} characters (at most "
-                          f"{MAX_CONSTRAINT_CHARS})")  # fmt: skip
-    try:
-        tree = ast.parse(text.strip(), mode="eval").body
-    except (SyntaxError, ValueError, RecursionError, MemoryError):  # nesting, huge numbers
-        raise ConfigError(f"--constraint {text!r}: not an expression such as {example}") from None
-    if not (isinstance(tree, ast.Compare) and len(tree.ops) == 1 and type(tree.ops[0]) in COMPARE):
-        raise ConfigError(
-            f"--constraint {text!r}: must be one comparison (<=, <, >=, >), {example}"
-        )
-    left, right = tree.left, tree.comparators[0]
-    _check(left, text)
-    _check(right, text)
-    c = Constraint(text.strip(), left, COMPARE[type(tree.ops[0])], right)
-    for name in c.names:
-        if name not in valid:
-            raise ConfigError(
-                f"--constraint {text!r}: {name} is not a KPI or a key of the space; valid "
-                f"names: {', '.join(valid)}"
-            )
-    if not c.names:
-        raise ConfigError(f"--constraint {text!r}: compares numbers only")
-    return c
 
 
 # -- the study -----------------------------------------------------------------------------
@@ -195,16 +81,18 @@ class Optimisation:
 
     trials: pl.DataFrame
     baseline: dict[str, float]  # KPI means on the search seeds
-    best: dict | None  # the best feasible trial's values
+    best: dict | None  # the best feasible trial's config values (space keys, ad reaches)
     best_trial: int | None
     best_kpis: dict[str, float] | None
-    validation: pl.DataFrame | None  # seed, baseline, best, gain
+    validation: pl.DataFrame | None  # seed, baseline, best, gain, ...
     gain: dict | None
+    curves: pl.DataFrame | None = None  # per channel and spend level, per seed
+    marginal: pl.DataFrame | None = None  # per channel: average and marginal returns
 
 
 def optimise(
     market: runs.Market,
-    params: list[Param],
+    search: Search,
     kpi: str,
     maximise: bool,
     constraints: list[Constraint],
@@ -214,8 +102,9 @@ def optimise(
     jobs: int,
     batch: int,
     progress=None,
+    curves: bool = False,
 ) -> Optimisation:
-    """Search, then validate the best feasible candidate against the baseline."""
+    """Search, validate the best feasible candidate against the baseline, trace its curves."""
     import optuna
 
     quiet_optuna()
@@ -223,7 +112,7 @@ def optimise(
     check_seeds = [market.seed + replicates + k for k in range(validate)]
     tpe = sampler(market.seed)
     study = optuna.create_study(direction="maximize" if maximise else "minimize", sampler=tpe)
-    dists = distributions(params)
+    dists = search.distributions()
     rows = []
     failures = []
     with runs.Runner(market, jobs, progress) as runner:
@@ -233,11 +122,13 @@ def optimise(
         baseline = runs.mean_kpis(base_runs)
         while len(rows) < trials:
             asked = [study.ask(dists) for _ in range(min(batch, trials - len(rows)))]
-            tasks = [runs.Task(dict(t.params), s, runs.kpis) for t in asked for s in seeds]
+            points = [search.values(t.params) for t in asked]
+            tasks = [search.task(values, s) for values, _ in points for s in seeds]
             results = runner.run(tasks)
             for k, trial in enumerate(asked):
                 got = results[k * replicates : (k + 1) * replicates]
-                row = {"trial": trial.number, **{p.key: trial.params[p.key] for p in params}}
+                values, spend = points[k]
+                row = {"trial": trial.number, **values, **spend}
                 failed = next((g for g in got if isinstance(g, runs.Failed)), None)
                 means = None if failed else runs.mean_kpis(got)
                 value = math.nan if means is None else means[kpi]
@@ -247,9 +138,9 @@ def optimise(
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
                     row.update(state="fail", value=None, feasible=None)
                 else:
-                    env = {**means, **trial.params}
+                    env = {**means, **values}
                     violations = [c.violation(env) for c in constraints]
-                    violations = [v if math.isfinite(v) else 1e300 for v in violations]
+                    violations = [finite_violation(v) for v in violations]
                     for j, v in enumerate(violations):
                         trial.set_constraint(f"constraint_{j + 1}", v)  # TPE reads these
                     study.tell(trial, value)
@@ -265,19 +156,26 @@ def optimise(
         table = pl.DataFrame(rows, infer_schema_length=None)
         front = ["trial", "state", "value", "feasible"]
         front += [c for c in table.columns if c.startswith("violation_")]
-        front += [p.key for p in params]
+        front += search.keys + [c for c in table.columns if c.startswith("spend.")]
         table = table.select(front + [c for c in table.columns if c not in front])
         ok = table.filter(pl.col("feasible").fill_null(False))
         if ok.height == 0:
             return Optimisation(table, baseline, None, None, None, None, None)
         best_row = ok.sort("value", descending=maximise).row(0, named=True)
-        best = {p.key: best_row[p.key] for p in params}
+        best = {key: best_row[key] for key in search.keys}
         tasks = [runs.Task({}, s, runs.kpis) for s in check_seeds]
-        tasks += [runs.Task(best, s, runs.kpis) for s in check_seeds]
+        tasks += [search.task(best, s) for s in check_seeds]
         got = runner.run(tasks)
-    if any(isinstance(r, runs.Failed) for r in got):
-        raise ConfigError(next(r.message for r in got if isinstance(r, runs.Failed)))
-    base_v, best_v = got[:validate], got[validate:]
+        if any(isinstance(r, runs.Failed) for r in got):
+            raise ConfigError(next(r.message for r in got if isinstance(r, runs.Failed)))
+        base_v, best_v = got[:validate], got[validate:]
+        curve_table = marginal = None
+        levers = curve_levers(market, search, best) if curves else []
+        if levers:
+            curve_table = response_curves(
+                runner, market, search, best, levers, kpi, check_seeds, best_v
+            )
+            marginal = marginal_returns(curve_table, market)
     validation = pl.DataFrame(
         {
             "seed": check_seeds,
@@ -285,27 +183,58 @@ def optimise(
             "best": [r[kpi] for r in best_v],
         }
     ).with_columns((pl.col("best") - pl.col("baseline")).alias("gain"))
+    brand = kpi.rpartition("__")[2]
+    for what, column in SIDE_EFFECTS.items():
+        name = f"{what}__{brand}"
+        validation = validation.with_columns(
+            pl.Series(column, [b[name] - a[name] for a, b in zip(base_v, best_v, strict=True)])
+        )
     for j, c in enumerate(constraints):
         validation = validation.with_columns(
             pl.Series(f"constraint_{j + 1}", [c.sides({**r, **best})[0] for r in best_v])
         )
     gain = gain_summary(kpi, maximise, baseline, best_row, validation)
     best_kpis = {k: best_row[k] for k in baseline}
-    return Optimisation(table, baseline, best, int(best_row["trial"]), best_kpis, validation, gain)
+    return Optimisation(
+        table,
+        baseline,
+        best,
+        int(best_row["trial"]),
+        best_kpis,
+        validation,
+        gain,
+        curve_table,
+        marginal,
+    )
+
+
+def finite_violation(v: float) -> float:
+    """A violation Optuna can rank: +/-inf (a KPI divided by 0) as +/-1e300, NaN as broken."""
+    if math.isnan(v):
+        return 1e300
+    return max(-1e300, min(1e300, v))
 
 
 def gain_summary(kpi, maximise, baseline, best_row, validation: pl.DataFrame) -> dict:
-    """The gain on the validation seeds (mean paired difference, 95% t-interval)."""
+    """The gain on the validation seeds (mean paired difference, 95% t-interval).
+
+    Beside it, the paired changes in the KPI's brand's customers, customer equity and ad
+    spend: a profit gain bought by losing customers shows as a loss of equity.
+    """
     from sim.sweeps.summary import t_interval
 
-    diff = validation["gain"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    mean, lo, hi = t_interval(diff)
+    def interval(column: str) -> tuple[float, float | None, float | None]:
+        diff = validation[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        mean, lo, hi = t_interval(diff)
+        return mean, (None if math.isnan(lo) else lo), (None if math.isnan(hi) else hi)
+
+    mean, lo, hi = interval("gain")
     b_mean = float(validation["baseline"].mean())
     # an improvement only when the whole paired interval is on the better side of 0
-    improved = not math.isnan(lo) and (lo > 0 if maximise else hi < 0)
+    improved = lo is not None and (lo > 0 if maximise else hi < 0)
     better_in_search = (best_row["value"] > baseline[kpi]) if maximise else (
         best_row["value"] < baseline[kpi])  # fmt: skip
-    return {
+    out = {
         "kpi": kpi,
         "direction": "maximise" if maximise else "minimise",
         "trial": int(best_row["trial"]),
@@ -314,13 +243,18 @@ def gain_summary(kpi, maximise, baseline, best_row, validation: pl.DataFrame) ->
         "baseline": b_mean,
         "best": float(validation["best"].mean()),
         "gain": mean,
-        "gain_low": None if math.isnan(lo) else lo,
-        "gain_high": None if math.isnan(hi) else hi,
+        "gain_low": lo,
+        "gain_high": hi,
         "relative_gain": mean / abs(b_mean) if b_mean else None,
         "seeds": validation.height,
         "improved": bool(improved),
         "better_in_search": bool(better_in_search),
     }
+    for column in SIDE_EFFECTS.values():
+        if column in validation.columns:
+            m, low, high = interval(column)
+            out.update({column: m, f"{column}_low": low, f"{column}_high": high})
+    return out
 
 
 def verdict(gain: dict) -> str:
@@ -334,63 +268,141 @@ def verdict(gain: dict) -> str:
 
 
 # -- the command ---------------------------------------------------------------------------
-def best_yaml(best: dict, params: list[Param], gain: dict, command: str) -> str:
+def best_overrides(best: dict, search: Search) -> list[str]:
+    """The best strategy as overrides: made today (``++scenario.changes={...}``) or long-run."""
+    from sim.sweeps.plan import from_today
+
+    integer = {p.key for p in search.params if p.integer}
+    lines = [override(k, int(v) if k in integer else float(v)) for k, v in best.items()]
+    return from_today(lines) if search.today else lines
+
+
+def best_yaml(best: dict, search: Search, gain: dict, command: str) -> str:
     """``best.yaml``: the best strategy as a list of overrides."""
-    lines = [override(p.key, p.value(best[p.key])) for p in params]
+    lines = best_overrides(best, search)
+    when = "made today on the status quo" if search.today else "set in the market (long-run)"
     head = (
         f"# journeysim optimise: the best strategy for {gain['kpi']} ({gain['direction']}), "
-        f"trial {gain['trial']}: gain {gain['gain']:+.6g} over the baseline on "
+        f"trial {gain['trial']}, {when}: gain {gain['gain']:+.6g} over the baseline on "
         f"{gain['seeds']} validation seeds: {verdict(gain)}.\n"
         f"# Reproduce: {command}\n"
-        f"# Pass back, e.g.: journeysim {' '.join(lines)}\n"
+        f"# Pass back, e.g.: journeysim {' '.join(shlex.quote(x) for x in lines)}\n"
     )
     return head + yaml.safe_dump(lines, default_flow_style=False)
 
 
+def _num(x) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.4g}"
+
+
+def _interval(g: dict, name: str) -> str:
+    return f"{g[name]:+,.4g} [95% CI {_num(g.get(f'{name}_low'))}, {_num(g.get(f'{name}_high'))}]"
+
+
 def print_result(
     opt: Optimisation,
-    params: list[Param],
+    search: Search,
     market: runs.Market,
     constraints: list[Constraint],
     folder: Path,
 ) -> None:
-    """The best strategy beside the baseline, the gain with its interval, the constraints."""
+    """The best strategy beside the baseline, the gain with its interval, the constraints.
+
+    Then what else it changes for the KPI's brand (customers, customer equity, ad spend) and,
+    with response curves, each channel's average and marginal return.
+    """
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from sim.config.errors import printable
 
     console = Console(width=None if Console().is_terminal else 140)
     g = opt.gain
     what = "best strategy" if g.get("improved") else "best candidate, no improvement found"
-    t = Table(title=f"journeysim optimise: {what} (trial {g['trial']}) for {g['kpi']}")
+    when = "changes made today" if search.today else "long-run: set in the market"
+    title = f"journeysim optimise: {what} (trial {g['trial']}) for {g['kpi']}, {when}"
+    t = Table(title=Text(printable(title)))
     t.add_column("parameter")
     t.add_column("baseline", justify="right")
     t.add_column("best", justify="right")
-    for p in params:
-        base = market.value(p.key)
-        t.add_row(p.key, "-" if base is None else f"{base:.4g}", f"{opt.best[p.key]:.4g}")
+    for key in search.keys:
+        base = market.value(key)
+        t.add_row(Text(printable(key)), _num(base), _num(opt.best[key]))
+    for b in search.budgets:
+        for c in b.channels:
+            spend = opt.best[b.reach_key(c)] * b.per_reach[c]
+            t.add_row(Text(printable(f"{b.brand} spend a year on {c}")), _num(b.current[c]),
+                      _num(spend))  # fmt: skip
     console.print(t)
-
-    def f(x) -> str:
-        return "-" if x is None else f"{x:,.4g}"
-
     print(
-        f"{g['kpi']} ({g['direction']}): baseline {f(g['baseline'])}, best {f(g['best'])}, "
-        f"gain {g['gain']:+,.4g} [95% CI {f(g['gain_low'])}, {f(g['gain_high'])}] "
-        f"over {g['seeds']} validation seeds (paired); in the search: baseline "
-        f"{f(g['search_baseline'])}, best {f(g['search_best'])}"
+        f"{g['kpi']} ({g['direction']}): baseline {_num(g['baseline'])}, best "
+        f"{_num(g['best'])}, gain {_interval(g, 'gain')} over {g['seeds']} validation seeds "
+        f"(paired); in the search: baseline {_num(g['search_baseline'])}, best "
+        f"{_num(g['search_best'])}"
     )
     print(f"verdict: {verdict(g)}")
+    brand = g["kpi"].rpartition("__")[2]
+    if "customers_change" in g:
+        print(
+            f"{brand} also changes: customers at the end {_interval(g, 'customers_change')}, "
+            f"customer equity (customers x CLV) {_interval(g, 'equity_change')}, ad spend "
+            f"{_interval(g, 'ad_spend_change')}"
+        )
+        kind = g["kpi"].partition("__")[0]
+        loss = g["equity_change"]
+        if kind not in ("value", "equity", "equity_change") and loss < 0 < g["gain"]:
+            print(
+                f"note: the gain comes with {_num(-loss)} less customer equity; "
+                f"--kpi value__{brand} (profit + change in customer equity) counts both"
+            )
     for j, c in enumerate(constraints):
         col = opt.validation[f"constraint_{j + 1}"]
         print(
             f"constraint {c.text}: left side {col.mean():,.4g} on average over the "
             f"validation seeds (max {col.max():,.4g})"
         )
-    print(f"results in {folder}: " + ", ".join(OUTPUTS))
+    if opt.marginal is not None and opt.marginal.height:
+        print_marginal(console, opt.marginal, g["kpi"])
+    print(f"results in {folder}: " + ", ".join(images.with_images(outputs(opt), folder)))
+
+
+def print_marginal(console, marginal: pl.DataFrame, kpi: str) -> None:
+    """Each channel's spend and returns at the best strategy, with intervals."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from sim.config.errors import printable
+
+    t = Table(title=f"returns on ad spend at the best strategy (per unit spent; {kpi} per unit)")
+    for h in ("brand", "channel", "spend a year", "average ROAS", "marginal ROAS", "marginal KPI"):
+        t.add_column(h, justify="left" if h in ("brand", "channel") else "right")
+
+    def cell(r: dict, name: str) -> str:
+        low, high = r[f"{name}_low"], r[f"{name}_high"]
+        band = "" if low is None else f" [{_num(low)}, {_num(high)}]"
+        return f"{_num(r[name])}{band}"
+
+    for r in marginal.iter_rows(named=True):
+        t.add_row(
+            Text(printable(r["brand"])),
+            Text(printable(r["channel"])),
+            _num(r["spend_per_year"]),
+            cell(r, "average_roas"),
+            cell(r, "marginal_roas"),
+            cell(r, "marginal_kpi"),
+        )
+    console.print(t)
+
+
+def outputs(opt: Optimisation) -> list[str]:
+    """The files a finished study writes."""
+    extra = ["curves.parquet", "marginal.parquet", "curves.html"] if opt.curves is not None else []
+    return list(OUTPUTS) + extra
 
 
 def command(args: list[str]) -> int:
-    """``journeysim optimise --params SPACE.yaml --kpi KPI [--maximise|--minimise] ...``."""
+    """``journeysim optimise [--params SPACE.yaml] [--budget B=T] --kpi KPI ...``."""
     return options.run_command(lambda: _command(args))
 
 
@@ -400,9 +412,13 @@ def _command(args: list[str]) -> int:
     from sim.sweeps.io import write_parquet, write_text
     from sim.sweeps.progress import step_progress
 
-    p = options.parser("optimise", "Search a strategy for a KPI, under constraints.")
-    p.add_argument("--params", required=True, metavar="SPACE.yaml", help="the levers to search")
-    p.add_argument("--kpi", required=True, help="the KPI, e.g. profit__challenger")
+    p = options.parser(
+        "optimise", "Search a strategy or an ad budget's split for a KPI, under constraints."
+    )
+    p.add_argument("--params", metavar="SPACE.yaml", help="the levers to search")
+    p.add_argument(
+        "--kpi", required=True, help="the KPI, e.g. profit__challenger or value__challenger"
+    )
     way = p.add_mutually_exclusive_group()
     way.add_argument(
         "--maximise",
@@ -424,6 +440,40 @@ def _command(args: list[str]) -> int:
         help="e.g. 'ad_spend__challenger <= 2000' (repeatable)",
     )
     p.add_argument(
+        "--budget",
+        action="append",
+        default=[],
+        metavar="BRAND=TOTAL",
+        help="a brand's ad budget a year, split over its channels: fixed (challenger=2000) or "
+        "a band (challenger=1500:2500); repeatable",
+    )
+    p.add_argument(
+        "--bounds",
+        action="append",
+        default=[],
+        metavar="BRAND.CHANNEL=LOW:HIGH",
+        help="a channel's spend a year within a --budget (0:0 leaves it out); repeatable",
+    )
+    p.add_argument(
+        "--horizon",
+        type=float,
+        default=None,
+        metavar="YEARS",
+        help="years the KPI is measured over (sets sim.steps; default: the market's)",
+    )
+    p.add_argument(
+        "--long-run",
+        action="store_true",
+        help="set candidates in the market itself (long-run steady states); by default they "
+        "are changes made today on the shared status quo",
+    )
+    p.add_argument(
+        "--no-curves",
+        dest="curves",
+        action="store_false",
+        help="skip the response curves of the searched channels' spend",
+    )
+    p.add_argument(
         "--validate",
         type=int,
         default=10,
@@ -441,27 +491,35 @@ def _command(args: list[str]) -> int:
     options.positive("--trials", ns.trials)
     options.positive("--batch", ns.batch)
     options.positive("--validate", ns.validate, 2)
-    market = runs.Market.compose(ns.overrides, ns.seed)
-    runs.check_kpi(ns.kpi, market.brands)
-    params = load_space(ns.params, ns.overrides)
-    valid = runs.kpi_names(market.brands, totals=True) + [q.key for q in params]
+    if ns.params is None and not ns.budget:
+        raise options.UsageError("journeysim optimise: give --params SPACE.yaml, --budget, or both")
+    overrides = horizon_overrides(ns.horizon, ns.overrides)
+    market = runs.Market.compose(overrides, ns.seed)
+    runs.check_kpi(ns.kpi, market.brands, totals=True)
+    params = load_space(ns.params, overrides) if ns.params else []
+    budgets = budget.parse_budgets(ns.budget, ns.bounds, market)
+    search = Search(params, budgets, today=not ns.long_run)
+    check_search(search, market)
+    valid = runs.kpi_names(market.brands, totals=True) + search.keys
     constraints = [parse_constraint(c, valid) for c in ns.constraint]
     market.check_seed(market.seed + ns.replicates + ns.validate - 1)
     jobs = ns.jobs or runs.default_jobs()
     check_memory(market.config, concurrent=jobs)
     folder = options.out_dir("optimise", ns.out)
     options.check_out(folder)
-    cargs = [
-        "--params",
-        str(Path(ns.params).resolve()),
-        "--kpi",
-        ns.kpi,
-        "--maximise" if ns.maximise else "--minimise",
-        "--trials",
-        str(ns.trials),
-    ]
+    cargs = ["--params", str(Path(ns.params).resolve())] if ns.params else []
+    cargs += ["--kpi", ns.kpi, "--maximise" if ns.maximise else "--minimise"]
+    cargs += ["--trials", str(ns.trials)]
     for c in ns.constraint:
         cargs += ["--constraint", c]
+    for b in ns.budget:
+        cargs += ["--budget", b]
+    for b in ns.bounds:
+        cargs += ["--bounds", b]
+    if ns.horizon is not None:
+        cargs += ["--horizon", format(ns.horizon, "g")]
+    cargs += ["--long-run"] if ns.long_run else []
+    cargs += [] if ns.curves else ["--no-curves"]
     cargs += [
         "--validate",
         str(ns.validate),
@@ -476,11 +534,15 @@ def _command(args: list[str]) -> int:
         *ns.overrides,
     ]
     reproduce = options.reproduce("optimise", cargs)
-    total = (ns.trials + 1) * ns.replicates + 2 * ns.validate
+    n_levers = (
+        len(search.keys) - len(params) + sum(1 for q in params if ".ad_reach." in q.key)
+    )  # an upper bound of the channels the curves trace
+    curve_runs = n_levers * len(CURVE_MULTIPLIERS) * ns.validate if ns.curves else 0
+    total = (ns.trials + 1) * ns.replicates + 2 * ns.validate + curve_runs
     with step_progress(total, "journeysim optimise") as advance:
         opt = optimise(
             market,
-            params,
+            search,
             ns.kpi,
             ns.maximise,
             constraints,
@@ -490,9 +552,10 @@ def _command(args: list[str]) -> int:
             jobs,
             ns.batch,
             advance,
+            curves=ns.curves,
         )
     options.start_output(folder)
-    write_text(space_yaml(params), folder / "space.yaml")
+    write_text(space_yaml(params) if params else "{}\n", folder / "space.yaml")
     write_parquet(opt.trials, folder / "trials.parquet")
     baseline = opt.baseline[ns.kpi]
     plots.save(
@@ -509,18 +572,63 @@ def _command(args: list[str]) -> int:
         return 0
     write_parquet(opt.validation, folder / "validation.parquet")
     write_parquet(pl.DataFrame([opt.gain]), folder / "gain.parquet")
-    write_text(best_yaml(opt.best, params, opt.gain, reproduce), folder / "best.yaml")
+    if opt.curves is not None:
+        write_parquet(opt.curves, folder / "curves.parquet")
+        write_parquet(opt.marginal, folder / "marginal.parquet")
+        plots.save(plots.curves_figure(opt.curves, opt.marginal, ns.kpi), folder / "curves.html")
+    write_text(best_yaml(opt.best, search, opt.gain, reproduce), folder / "best.yaml")
     options.write_manifest(
         folder,
         "optimise",
         reproduce,
         kpi=ns.kpi,
         direction=opt.gain["direction"],
-        best={q.key: q.value(opt.best[q.key]) for q in params},
+        when="today" if search.today else "long-run",
+        best={k: float(v) for k, v in opt.best.items()},
         gain=opt.gain,
         constraints=ns.constraint,
+        budgets=ns.budget,
+        bounds=ns.bounds,
         seed=market.seed,
         replicates=ns.replicates,
     )
-    print_result(opt, params, market, constraints, folder)
+    print_result(opt, search, market, constraints, folder)
     return 0
+
+
+def horizon_overrides(years: float | None, overrides: list[str]) -> list[str]:
+    """The overrides with ``sim.steps`` set to ``years`` of steps (``--horizon``).
+
+    Raises:
+        ConfigError: a horizon out of range, or given beside a ``sim.steps`` override.
+    """
+    if years is None:
+        return list(overrides)
+    if not math.isfinite(years) or not 1 / 365 <= years <= 100:
+        raise ConfigError(f"--horizon {years:g}: must be between a day (0.00274) and 100 years")
+    if any(o.lstrip("+").startswith("sim.steps=") for o in overrides):
+        raise ConfigError(f"--horizon {years:g}: give the horizon or sim.steps, not both")
+    per_year = runs.Market.compose(list(overrides)).config.sim.steps_per_year
+    return [*overrides, f"sim.steps={max(1, round(years * float(per_year)))}"]
+
+
+def check_search(search: Search, market: runs.Market) -> None:
+    """Refuse a search that cannot run before any work (one line).
+
+    Made today, every key must be one a change at step 0 may set; a budget must fit the
+    config's limits on ad reach.
+
+    Raises:
+        ConfigError: naming the key or the budget.
+    """
+    from sim.config.changes import CHANGEABLE, FIXED
+
+    if search.today:
+        for key in (p.key for p in search.params):
+            if key in FIXED or not any(fnmatch.fnmatchcase(key, pat) for pat in CHANGEABLE):
+                raise ConfigError(
+                    f"{key}: cannot change today (the population, network, seed, rules and "
+                    "run length belong to the status quo): add --long-run to compare "
+                    "long-run steady states"
+                )
+    budget.check_reach(search.budgets, market)

@@ -133,8 +133,25 @@ def add_jobs(p: argparse.ArgumentParser) -> None:
     )
 
 
+#: Most times one option may be given (``--constraint``, ``--budget``, ``--kpi``...): far
+#: beyond any study, and argparse's time (quadratic in the repeats) stays well under a second.
+MAX_REPEATS = 100
+
+
 def parse(p: Parser, args: list[str]) -> argparse.Namespace:
-    """Parse options and overrides in any order; check the shared ones."""
+    """Parse options and overrides in any order; check the shared ones.
+
+    Raises:
+        UsageError: an option repeated more than ``MAX_REPEATS`` times, or a bad shared
+            option (one line).
+    """
+    counts: dict[str, int] = {}
+    for arg in args:
+        if arg.startswith("--"):
+            name = arg.partition("=")[0]
+            counts[name] = counts.get(name, 0) + 1
+            if counts[name] > MAX_REPEATS:
+                raise UsageError(f"{p.prog}: {name} given more than {MAX_REPEATS} times")
     ns = p.parse_intermixed_args(args)
     if getattr(ns, "replicates", 1) < 1:
         raise UsageError(f"--replicates {ns.replicates}: must be at least 1")

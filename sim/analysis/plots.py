@@ -3,7 +3,7 @@
 Each function takes the frames a tool writes (``fit.parquet``, ``sensitivity.parquet``,
 ``trials.parquet``, ...) and returns a Plotly figure, so the app draws exactly what the
 command line saved. ``save`` writes a figure as a self-contained HTML file (Plotly's
-JavaScript inline: it opens offline), atomically.
+JavaScript inline: it opens offline), atomically, and a PNG and SVG of it beside it.
 """
 
 from __future__ import annotations
@@ -22,10 +22,23 @@ SECOND = "#ff7f0e"
 
 
 def save(figures: go.Figure | list[go.Figure], path: str | Path) -> Path:
-    """Write figures into one self-contained HTML file (atomically); returns its path.
+    """Write figures into one self-contained HTML file, then a PNG and SVG of each.
 
-    Plotly's JavaScript is included once, inline, so the file opens offline.
+    The HTML file comes first, atomically; Plotly's JavaScript is included once, inline, so
+    it opens offline. Then ``sim.analysis.images.write_images`` draws each figure as
+    ``<stem>.png`` and ``<stem>.svg`` beside it (``<stem>-2.png``, ... for the second figure
+    and on) in a headless Chromium, each file atomically. Without a browser there are none,
+    one line on stderr says why, and the HTML file stands; ``JOURNEYSIM_NO_IMAGES=1`` turns
+    them off.
+
+    Args:
+        figures: one figure or several, in order.
+        path: the HTML file.
+
+    Returns:
+        The HTML file's path.
     """
+    from sim.analysis.images import write_images
     from sim.sweeps.io import write_text
 
     figs = figures if isinstance(figures, list) else [figures]
@@ -36,6 +49,7 @@ def save(figures: go.Figure | list[go.Figure], path: str | Path) -> Path:
     html = f"{head}{body}\n</body></html>\n"
     path = Path(path)
     write_text(html, path)
+    write_images(figs, path)
     return path
 
 
@@ -367,3 +381,55 @@ def best_so_far(x, y, feasible, maximise: bool) -> tuple[list, list]:
             bx.append(a)
             best.append(running)
     return bx, best
+
+
+def curves_figure(curves: pl.DataFrame, marginal: pl.DataFrame, kpi: str):
+    """One panel per brand and channel: the KPI and revenue against the channel's spend.
+
+    Each point is the mean over the paired seeds with its 95% interval; the best strategy's
+    spend is marked.
+    """
+    from sim.analysis.palette import PALETTE
+    from sim.sweeps.summary import t_interval
+
+    groups = list(curves.group_by(["brand", "channel"], maintain_order=True))
+    fig = make_subplots(
+        rows=1,
+        cols=len(groups),
+        subplot_titles=[f"{b} on {c}" for (b, c), _ in groups],
+        shared_yaxes=False,
+    )
+    for k, ((brand, channel), g) in enumerate(groups):
+        for j, (column, label) in enumerate((("kpi", kpi), ("revenue", f"revenue__{brand}"))):
+            pts = []
+            for _, level in g.group_by(["multiplier"], maintain_order=True):
+                mean, lo, hi = t_interval(level[column].to_numpy())
+                pts.append((level["spend_per_year"].mean(), mean, lo, hi))
+            pts.sort()
+            x = [p[0] for p in pts]
+            y = [p[1] for p in pts]
+            err = [p[3] - p[1] if not math.isnan(p[3]) else 0.0 for p in pts]
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=y,
+                    error_y={"type": "data", "array": err, "visible": True},
+                    mode="lines+markers",
+                    name=label,
+                    legendgroup=label,
+                    showlegend=k == 0,
+                    line={"color": PALETTE[j % len(PALETTE)]},
+                ),
+                row=1,
+                col=k + 1,
+            )
+        at = marginal.filter((pl.col("brand") == brand) & (pl.col("channel") == channel))
+        if at.height:
+            fig.add_vline(x=at["spend_per_year"][0], line_dash="dot", row=1, col=k + 1)
+        fig.update_xaxes(title_text="spend a year", row=1, col=k + 1)
+    fig.update_layout(
+        title="Response curves: each channel's spend moved alone, the rest as in the best "
+        "strategy (dotted: its spend there)",
+        template="plotly_white",
+    )
+    return fig

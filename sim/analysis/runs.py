@@ -33,6 +33,11 @@ from sim.config import ConfigError
 
 #: Money totals over a run, per brand, besides the summary KPIs (for constraints).
 TOTALS = ("ad_spend", "service_cost", "programme_cost")
+#: Customer equity per brand: ``equity`` = customers x projected CLV at the end of the run,
+#: ``equity_change`` = (customers at the end - at the start) x that CLV, what the change in the
+#: customer base is worth; ``value`` = profit over the run + equity_change (what a strategy
+#: earns now plus what it leaves in, or takes out of, the customer base).
+EQUITY = ("equity", "equity_change", "value")
 
 
 @dataclass
@@ -254,6 +259,33 @@ def kpis(result) -> dict[str, float]:
         for c in TOTALS:
             if c in row:
                 out[f"{c}__{row['brand']}"] = float(row[c])
+    out.update(customer_equity(result.metrics))
+    return out
+
+
+def customer_equity(metrics: pl.DataFrame) -> dict[str, float]:
+    """Per brand ``equity``, ``equity_change`` and ``value`` (``EQUITY``).
+
+    With ``n_t`` customers and ``clv_T`` the projected CLV of a customer at the end
+    (``agents.rules.projected_clv``, from the margin and retention of the run)::
+
+        equity = n_T clv_T,  equity_change = (n_T - n_0) clv_T,  value = profit + equity_change
+
+    NaN where the CLV is undefined (a brand without customers).
+    """
+    last = metrics["step"].max()
+    ends = metrics.filter(pl.col("step").is_in([0, last])).sort("step")
+    profit = metrics.group_by("brand").agg(pl.col("profit").sum())
+    profit = dict(zip(profit["brand"], profit["profit"], strict=True))
+    out = {}
+    for brand in metrics["brand"].unique(maintain_order=True).to_list():
+        rows = ends.filter(pl.col("brand") == brand)
+        start, end = rows["customers"][0], rows["customers"][-1]
+        clv = rows["clv"][-1]
+        clv = math.nan if clv is None else float(clv)
+        out[f"equity__{brand}"] = end * clv
+        out[f"equity_change__{brand}"] = (end - start) * clv
+        out[f"value__{brand}"] = float(profit[brand]) + (end - start) * clv
     return out
 
 
@@ -267,18 +299,30 @@ def kpi_names(brands: Sequence[str], totals: bool = False) -> list[str]:
     """The valid ``<kpi>__<brand>`` names (with the money totals if ``totals``)."""
     from sim.sweeps.summary import SUMMARY_KPIS
 
-    kinds = list(SUMMARY_KPIS) + (list(TOTALS) if totals else [])
+    kinds = list(SUMMARY_KPIS) + (list(TOTALS) + list(EQUITY) if totals else [])
     return [f"{k}__{b}" for b in brands for k in kinds]
 
 
-def check_kpi(name: str, brands: Sequence[str]) -> str:
-    """``name`` if it is a KPI of this market, else a one-line ``ConfigError`` listing them."""
-    valid = kpi_names(brands)
+def check_kpi(name: str, brands: Sequence[str], totals: bool = False) -> str:
+    """``name`` if it is a KPI of this market, else a one-line ``ConfigError`` listing them.
+
+    With ``totals``, the money totals and customer equity (``TOTALS``, ``EQUITY``) count.
+    """
+    valid = kpi_names(brands, totals)
     if name not in valid:
         raise ConfigError(
             f"--kpi {name}: not a KPI of this market; valid names: {', '.join(valid)}"
         )
     return name
+
+
+def today(values: Mapping[str, float]) -> dict:
+    """Candidate values as changes made at step 0 on the shared status quo.
+
+    ``scenario.changes`` (``sim.config.changes``): the burn-in is the market's own, cached
+    once per seed, and the candidate is "what if we did this today?".
+    """
+    return {"scenario.changes": dict(values)} if values else {}
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:

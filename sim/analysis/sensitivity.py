@@ -1,4 +1,4 @@
-"""``journeysim sensitivity --params SPACE.yaml --kpi KPI``: which levers move a KPI.
+"""``journeysim sensitivity --params SPACE.yaml --kpi KPI``: which levers move which KPIs.
 
 Two methods, both SALib's, on the parameters' ranges mapped to [0, 1] (on the log scale
 for ``log: true`` keys), so indices compare across parameters in different units:
@@ -15,24 +15,59 @@ for ``log: true`` keys), so indices compare across parameters in different units
 Each candidate's KPI is its mean over ``--replicates`` seeds, the same seeds for every
 candidate (common random numbers), so a parameter the KPI does not depend on has effects
 exactly zero, and ranks last.
+
+One design serves many KPIs: ``--kpi`` is repeatable and takes comma-separated names, and
+``--kpi all`` means every summary KPI of every brand. Each run's KPIs are all extracted at
+once, and the indices are computed per KPI from the same runs, so they equal those of a
+design run for that KPI alone (same seed), at the cost of one design.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from sim.analysis import options, runs
+from sim.analysis import images, options, runs
 from sim.analysis.space import Param, load_space, space_yaml
 from sim.config import ConfigError
 
 METHODS = ("morris", "sobol")
 DEFAULT_N = {"morris": 20, "sobol": 128}
 OUTPUTS = ("sensitivity.parquet", "samples.parquet", "sensitivity.html", "space.yaml")
+#: ``--kpi all``: every summary KPI of every brand.
+ALL = "all"
+
+
+def parse_kpis(given: Sequence[str], brands: Sequence[str]) -> list[str]:
+    """The KPIs of ``--kpi`` options: each repeatable and comma-separated, ``all`` for every one.
+
+    Returns:
+        The KPI names in the order given (``all`` expanded in ``runs.kpi_names`` order),
+        each once.
+
+    Raises:
+        ConfigError: an unknown or empty name, one line listing the valid ones.
+    """
+    out: list[str] = []
+    for item in given:
+        for name in (part.strip() for part in item.split(",")):
+            if name == ALL:
+                names = runs.kpi_names(brands)
+            elif not name:
+                raise ConfigError(f"--kpi {item!r}: an empty KPI name (names are separated by "
+                                  "commas, without a trailing one)")  # fmt: skip
+            else:
+                try:
+                    names = [runs.check_kpi(name, brands)]
+                except ConfigError as exc:
+                    raise ConfigError(f"{exc}; or {ALL} for every one") from None
+            out += [n for n in names if n not in out]
+    return out
 
 
 def problem(params: list[Param]) -> dict:
@@ -63,6 +98,16 @@ def design(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the power-of-2 advice is given in one line instead
         return sobol.sample(problem(params), n, calc_second_order=second_order, seed=seed)
+
+
+def bootstrap_seed(seed: int) -> np.random.Generator:
+    """The seed of SALib's Sobol' bootstrap: a generator, so that seed 0 is a seed too.
+
+    ``SALib.analyze.sobol`` tests its seed for truth and draws from NumPy's global state
+    when it is 0, which made the intervals of seed 0 differ from run to run. A generator
+    made from any other seed draws exactly what that seed itself gives.
+    """
+    return np.random.default_rng(seed)
 
 
 def analyse(
@@ -117,7 +162,7 @@ def analyse(
             calc_second_order=second_order,
             num_resamples=resamples,
             conf_level=conf_level,
-            seed=seed,
+            seed=bootstrap_seed(seed),
         )
         cols = {"param": names}
         for index in ("S1", "ST"):
@@ -183,8 +228,8 @@ def interactions(
     """
     from SALib.analyze import sobol
 
-    res = sobol.analyze(problem(params), y, calc_second_order=True,
-                        num_resamples=resamples, conf_level=conf_level, seed=seed)  # fmt: skip
+    res = sobol.analyze(problem(params), y, calc_second_order=True, num_resamples=resamples,
+                        conf_level=conf_level, seed=bootstrap_seed(seed))  # fmt: skip
     rows = []
     for a in range(len(params)):
         for b in range(a + 1, len(params)):
@@ -199,49 +244,67 @@ def evaluate(
     market: runs.Market,
     params: list[Param],
     unit: np.ndarray,
-    kpi: str,
+    kpis: str | Sequence[str],
     replicates: int,
     jobs: int,
     progress=None,
-) -> tuple[pl.DataFrame, np.ndarray]:
-    """Run every candidate of the design on the replicate seeds; its mean KPI.
+) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
+    """Run every candidate of the design on the replicate seeds; its mean of each KPI.
 
-    Returns the samples (one row per candidate: the values, the KPI mean) and the KPI means.
+    Every run is simulated once whatever the number of KPIs: all of them are read from it.
+
+    Returns:
+        The samples (one row per candidate: the values, then each KPI's mean) and each
+        KPI's means (name -> one value per candidate; NaN where it is undefined).
 
     Raises:
-        ConfigError: a candidate the config refuses, or a KPI undefined for some candidate.
+        ConfigError: a candidate the config refuses.
     """
+    names = [kpis] if isinstance(kpis, str) else list(kpis)
     seeds = runs.replicate_seeds(market.seed, replicates)
     values = [
         {p.key: p.from_unit(float(u)) for p, u in zip(params, row, strict=True)} for row in unit
     ]
-    extract = partial(_kpi, name=kpi)
+    extract = partial(_kpis, names=tuple(names))
     tasks = [runs.Task(v, s, extract) for v in values for s in seeds]
     with runs.Runner(market, jobs, progress) as runner:
         results = runner.run(tasks)
     for k, r in enumerate(results):
         if isinstance(r, runs.Failed):
             raise ConfigError(f"sample {k // replicates}: {r.message}")
-    y = np.asarray(results, dtype=float).reshape(len(values), replicates).mean(axis=1)
-    bad = ~np.isfinite(y)
-    if bad.any():
-        k = int(np.argmax(bad))
-        where = ", ".join(f"{key}={v:.4g}" for key, v in values[k].items())
-        raise ConfigError(
-            f"--kpi {kpi}: undefined in {int(bad.sum())} of {len(y)} samples (e.g. at {where})"
-        )
+    means = np.asarray(results, dtype=float).reshape(len(values), replicates, len(names))
+    means = means.mean(axis=1)
+    ys = {name: means[:, j].copy() for j, name in enumerate(names)}
     samples = pl.DataFrame(
         {
             "sample": np.arange(len(values)),
             **{p.key: [v[p.key] for v in values] for p in params},
-            kpi: y,
+            **ys,
         }
     )
-    return samples, y
+    return samples, ys
 
 
-def _kpi(result, name: str) -> float:
-    return runs.kpis(result)[name]
+def unusable(kpi: str, y: np.ndarray, samples: pl.DataFrame, params: list[Param]) -> str | None:
+    """Why no index of ``kpi`` can be computed from its sample means ``y`` (None: they can).
+
+    A KPI undefined for some sample (e.g. CAC without acquisitions), or equal in all of
+    them (its variance is zero).
+    """
+    bad = ~np.isfinite(y)
+    if bad.any():
+        row = samples.row(int(np.argmax(bad)), named=True)
+        where = ", ".join(f"{p.key}={row[p.key]:.4g}" for p in params)
+        return f"--kpi {kpi}: undefined in {int(bad.sum())} of {len(y)} samples (e.g. at {where})"
+    if float(np.ptp(y)) == 0.0:
+        return (f"--kpi {kpi}: equals {y[0]:.6g} in all {len(y)} samples: it depends on none of "
+                "the parameters over these ranges")  # fmt: skip
+    return None
+
+
+def _kpis(result, names: tuple[str, ...]) -> tuple[float, ...]:
+    values = runs.kpis(result)
+    return tuple(values[name] for name in names)
 
 
 def print_table(table: pl.DataFrame, kpi: str, method: str) -> None:
@@ -279,8 +342,53 @@ def print_table(table: pl.DataFrame, kpi: str, method: str) -> None:
 
 
 def command(args: list[str]) -> int:
-    """``journeysim sensitivity --params SPACE.yaml --kpi KPI [--method] [--n] [overrides]``."""
+    """``journeysim sensitivity --params SPACE.yaml --kpi KPI[,KPI...] [options] [overrides]``."""
     return options.run_command(lambda: _command(args))
+
+
+def indices(
+    params: list[Param],
+    method: str,
+    unit: np.ndarray,
+    ys: dict[str, np.ndarray],
+    levels: int,
+    seed: int,
+    resamples: int = 1000,
+    second_order: bool = False,
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The indices of every KPI of ``ys`` (name -> its sample means), each KPI on its own.
+
+    Returns:
+        The indices (``analyse``'s columns, then kpi and method; ranks within each KPI) and,
+        with ``second_order``, the pairs (``interactions``'s columns, then kpi), both in
+        the order of ``ys``.
+    """
+    tables, pairs = [], []
+    for kpi, y in ys.items():
+        table = analyse(params, method, unit, y, levels, seed, resamples=resamples,
+                        second_order=second_order)  # fmt: skip
+        tables.append(table.with_columns(pl.lit(kpi).alias("kpi"), pl.lit(method).alias("method")))
+        if second_order:
+            pairs.append(interactions(params, y, seed, resamples=resamples)
+                         .with_columns(pl.lit(kpi).alias("kpi")))  # fmt: skip
+    return pl.concat(tables), (pl.concat(pairs) if second_order else None)
+
+
+def warnings_of(
+    table: pl.DataFrame, pairs: pl.DataFrame | None, method: str, n: int, name: bool
+) -> list[str]:
+    """The reliability warnings of every KPI's indices (``name``: each line names its KPI)."""
+    out = []
+    for (kpi,), part in table.group_by("kpi", maintain_order=True):
+        lines = reliability_warnings(part, method, n)
+        widest = None
+        if pairs is not None:
+            widest = pairs.filter(pl.col("kpi") == kpi)["S2_conf"].drop_nulls().max()
+        if widest is not None and widest > WIDE_INTERVAL:
+            lines.append(f"pair indices (S2) have intervals up to +/-{widest:.2f}: too wide "
+                         f"to tell an interaction from noise; raise --n above {n}")  # fmt: skip
+        out += [f"{kpi}: {line}" if name else line for line in lines]
+    return out
 
 
 def _command(args: list[str]) -> int:
@@ -289,9 +397,16 @@ def _command(args: list[str]) -> int:
     from sim.sweeps.io import write_parquet, write_text
     from sim.sweeps.progress import step_progress
 
-    p = options.parser("sensitivity", "Morris screening or Sobol indices of a KPI.")
+    p = options.parser("sensitivity", "Morris screening or Sobol indices of one or many KPIs.")
     p.add_argument("--params", required=True, metavar="SPACE.yaml", help="the parameter space")
-    p.add_argument("--kpi", required=True, help="a summary KPI, e.g. retention__incumbent")
+    p.add_argument(
+        "--kpi",
+        required=True,
+        action="append",
+        metavar="KPI",
+        help="a summary KPI, e.g. retention__incumbent; repeat it or separate names with "
+        "commas for several from the same runs, 'all' for every KPI of every brand",
+    )
     p.add_argument("--method", choices=METHODS, default="morris", help="morris (default) or sobol")
     p.add_argument(
         "--n",
@@ -322,7 +437,7 @@ def _command(args: list[str]) -> int:
             f"(e.g. {1 << n.bit_length()}); running with {n}"
         )
     market = runs.Market.compose(ns.overrides, ns.seed)
-    runs.check_kpi(ns.kpi, market.brands)
+    kpis = parse_kpis(ns.kpi, market.brands)
     params = load_space(ns.params, ns.overrides)
     if ns.method == "sobol" and len(params) < 2:
         raise ConfigError(f"{ns.params}: Sobol indices need at least 2 parameters")
@@ -339,7 +454,7 @@ def _command(args: list[str]) -> int:
             "--params",
             str(Path(ns.params).resolve()),
             "--kpi",
-            ns.kpi,
+            ",".join(kpis),
             "--method",
             ns.method,
             "--n",
@@ -360,23 +475,17 @@ def _command(args: list[str]) -> int:
     )
     unit = design(params, ns.method, n, ns.levels, market.seed, ns.second_order)
     with step_progress(len(unit) * ns.replicates, "journeysim sensitivity") as advance:
-        samples, y = evaluate(market, params, unit, ns.kpi, ns.replicates, jobs, advance)
-    if float(np.ptp(y)) == 0.0:
-        raise ConfigError(
-            f"--kpi {ns.kpi}: equals {y[0]:.6g} in all {len(y)} samples: it depends on none of "
-            "the parameters over these ranges"
-        )
+        samples, ys = evaluate(market, params, unit, kpis, ns.replicates, jobs, advance)
+    skipped = {k: why for k in kpis if (why := unusable(k, ys[k], samples, params)) is not None}
+    if len(skipped) == len(kpis):  # nothing to analyse: refused, nothing written
+        raise ConfigError(next(iter(skipped.values())))
+    for why in skipped.values():
+        options.say(f"warning: {why}; no indices for it")
+    analysed = {k: y for k, y in ys.items() if k not in skipped}
     with options.library_warnings("SALib"):
-        table = analyse(params, ns.method, unit, y, ns.levels, market.seed, resamples=ns.resamples,
-                        second_order=ns.second_order)  # fmt: skip
-        pairs = interactions(params, y, market.seed, resamples=ns.resamples) if (
-            ns.second_order) else None  # fmt: skip
-    table = table.with_columns(pl.lit(ns.kpi).alias("kpi"), pl.lit(ns.method).alias("method"))
-    unreliable = reliability_warnings(table, ns.method, n)
-    widest = pairs["S2_conf"].drop_nulls().max() if pairs is not None else None
-    if widest is not None and widest > WIDE_INTERVAL:
-        unreliable.append(f"pair indices (S2) have intervals up to +/-{widest:.2f}: too wide "
-                          f"to tell an interaction from noise; raise --n above {n}")  # fmt: skip
+        table, pairs = indices(params, ns.method, unit, analysed, ns.levels, market.seed,
+                               ns.resamples, ns.second_order)  # fmt: skip
+    unreliable = warnings_of(table, pairs, ns.method, n, name=len(kpis) > 1)
     for line in unreliable:
         options.say(f"warning: {line}")
     options.start_output(folder)
@@ -385,25 +494,34 @@ def _command(args: list[str]) -> int:
     write_parquet(table, folder / "sensitivity.parquet")
     if pairs is not None:
         write_parquet(pairs, folder / "interactions.parquet")
-    plots.save(plots.sensitivity_figure(table, ns.kpi, ns.method), folder / "sensitivity.html")
+    figures = [plots.sensitivity_figure(table.filter(pl.col("kpi") == k), k, ns.method)
+               for k in analysed]  # fmt: skip
+    plots.save(figures, folder / "sensitivity.html")
     options.write_manifest(
         folder,
         "sensitivity",
         reproduce,
-        kpi=ns.kpi,
+        **({"kpi": next(iter(analysed))} if len(analysed) == 1 else {}),
+        kpis=list(analysed),
+        **({"skipped": skipped} if skipped else {}),
         method=ns.method,
         n=n,
         samples=len(unit),
+        simulations=len(unit) * ns.replicates,
         seed=market.seed,
         replicates=ns.replicates,
         warnings=unreliable,
         second_order=bool(ns.second_order),
     )
-    print_table(table, ns.kpi, ns.method)
-    if pairs is not None:
-        print("largest interactions (S2): " + "; ".join(
-            f"{r['param_a']} x {r['param_b']} {r['S2']:.3g}" for r in pairs.head(3).iter_rows(
-                named=True) if r["S2"] is not None))  # fmt: skip
+    for kpi in analysed:
+        print_table(table.filter(pl.col("kpi") == kpi), kpi, ns.method)
+        if pairs is None:
+            continue
+        top = pairs.filter(pl.col("kpi") == kpi).head(3).iter_rows(named=True)
+        where = "" if len(analysed) == 1 else f" of {kpi}"
+        print(f"largest interactions (S2){where}: " + "; ".join(
+            f"{r['param_a']} x {r['param_b']} {r['S2']:.3g}" for r in top
+            if r["S2"] is not None))  # fmt: skip
     written = [*OUTPUTS, *(["interactions.parquet"] if pairs is not None else [])]
-    print(f"results in {folder}: " + ", ".join(written))
+    print(f"results in {folder}: " + ", ".join(images.with_images(written, folder)))
     return 0

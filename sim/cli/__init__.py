@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 
 from sim.cli.common import one_line_warnings, set_debug
@@ -39,7 +40,14 @@ SUBCOMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m sim`` and ``journeysim``."""
+    """Entry point of ``python -m sim`` and ``journeysim``.
+
+    Run as a program (``argv`` None), a closed pipe ends it quietly, as it ends ``ls``:
+    ``journeysim --help | head -1`` prints one line, not a BrokenPipeError traceback (every
+    result file is written atomically, so nothing half-written remains).
+    """
+    if argv is None and hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     argv = list(sys.argv[1:] if argv is None else argv)
     set_debug("--debug" in argv or os.environ.get("JOURNEYSIM_DEBUG") == "1")
     argv = [a for a in argv if a != "--debug"]

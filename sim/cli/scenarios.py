@@ -6,13 +6,25 @@ import sys
 
 
 def command(args: list[str]) -> int:
-    """Print the library as a table."""
+    """Print the library as a table (it takes no arguments but ``--help``)."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     from scenarios.library import list_scenarios
+    from sim.analysis.options import Parser, UsageError
+    from sim.cli.common import error
     from sim.config.errors import printable
+
+    parser = Parser(
+        prog="journeysim scenarios",
+        description="The scenario library with full descriptions; takes no arguments.",
+        allow_abbrev=False,
+    )
+    try:
+        parser.parse_args(args)
+    except UsageError as exc:
+        return error(f"{exc} (journeysim scenarios takes no arguments)")
 
     table = Table(title="journeysim scenarios: python -m sim scenario=NAME")
     table.add_column("name", no_wrap=True)

@@ -44,7 +44,13 @@ from sim.dashboard.paths import resolve_under
 TABLES = {
     "calibrate": ("intervals.parquet", "fit.parquet", "trials.parquet"),
     "sensitivity": ("sensitivity.parquet", "interactions.parquet", "samples.parquet"),
-    "optimise": ("gain.parquet", "validation.parquet", "trials.parquet"),
+    "optimise": (
+        "gain.parquet",
+        "marginal.parquet",
+        "validation.parquet",
+        "trials.parquet",
+        "curves.parquet",
+    ),
     "journeys": ("paths.csv", "mix.parquet"),
     "attribute": ("truth.parquet", "attribution.parquet", "paths.csv"),
 }
@@ -59,6 +65,9 @@ TITLES = {
     "samples.parquet": "Samples and their KPI (samples.parquet)",
     "gain.parquet": "Gain over the baseline on validation seeds (gain.parquet)",
     "validation.parquet": "Paired validation runs (validation.parquet)",
+    "marginal.parquet": "Returns on each channel's ad spend at the best strategy "
+    "(marginal.parquet)",
+    "curves.parquet": "Response curves: each channel's spend moved alone (curves.parquet)",
     "paths.csv": "Paths (paths.csv)",
     "mix.parquet": "Weekly marketing mix (mix.parquet)",
     "truth.parquet": "Markov attribution vs the simulated truth (truth.parquet)",
@@ -126,7 +135,12 @@ class AnalysisResult:
             return f"Calibration: best loss {format_value(m.get('loss'), 'number')}"
         if self.tool == "sensitivity":
             method = str(m.get("method", "")).capitalize()
-            return f"Sensitivity of {kpi_name(m.get('kpi'))} ({method})"
+            kpis = result_kpis(self)
+            if len(kpis) <= 1:
+                return f"Sensitivity of {kpi_name(m.get('kpi'))} ({method})"
+            if len(kpis) > 3:
+                return f"Sensitivity of {len(kpis)} KPIs ({method})"
+            return f"Sensitivity of {'; '.join(kpi_name(k) for k in kpis)} ({method})"
         if self.tool == "optimise":
             return f"Optimisation of {kpi_name(m.get('kpi'))} ({m.get('direction', 'maximise')})"
         if self.tool == "journeys":
@@ -140,8 +154,11 @@ def optional(tool: str, manifest: dict) -> set[str]:
     """Tables a complete result of ``tool`` may lack (by its kind, as its manifest says)."""
     if tool == "attribute":
         return {"paths.csv", "truth.parquet"} if not manifest.get("truth") else set()
+    curves = {"marginal.parquet", "curves.parquet"}  # only when channels' spend was searched
     if tool == "optimise" and manifest.get("best") is None:  # no strategy met the constraints
-        return {"gain.parquet", "validation.parquet"}
+        return {"gain.parquet", "validation.parquet"} | curves
+    if tool == "optimise":
+        return curves
     if tool == "calibrate" and "loss_noise" not in manifest:  # written before the intervals
         return {"intervals.parquet"}
     if tool == "sensitivity" and not manifest.get("second_order"):  # pairs only when asked
@@ -214,6 +231,53 @@ def kpi_kind(kpi: object) -> str:
     return kpi_info(str(kpi).partition("__")[0]).kind
 
 
+def manifest_kpis(manifest: Mapping) -> list[str]:
+    """The KPIs a result's manifest names: ``kpis`` (sensitivity of many), else ``kpi``."""
+    kpis = manifest.get("kpis")
+    if isinstance(kpis, list) and kpis:
+        return [str(k) for k in kpis]
+    return [str(manifest["kpi"])] if manifest.get("kpi") else []
+
+
+def result_kpis(result: AnalysisResult) -> list[str]:
+    """The KPIs of a result, in order: its manifest's, else those of its indices' table."""
+    kpis = manifest_kpis(result.manifest)
+    table = result.tables.get("sensitivity.parquet")
+    if not kpis and table is not None and "kpi" in table.columns:
+        kpis = [str(k) for k in table["kpi"].unique(maintain_order=True).to_list()]
+    return kpis
+
+
+#: Tables with a row per KPI (a ``kpi`` column) when a sensitivity study has several.
+PER_KPI = ("sensitivity.parquet", "interactions.parquet")
+
+
+def for_kpi(result: AnalysisResult, kpi: str) -> AnalysisResult:
+    """A sensitivity result of several KPIs cut to one: what it would be for that KPI alone.
+
+    The tables keep that KPI's rows (the samples its column), the manifest names it only;
+    problems found while drawing are still the whole result's.
+    """
+    others = [k for k in [*result_kpis(result), *(result.manifest.get("skipped") or {})]
+              if k != kpi]  # fmt: skip
+    tables = {}
+    for name, table in result.tables.items():
+        if name in PER_KPI and "kpi" in table.columns:
+            table = table.filter(pl.col("kpi") == kpi)
+        elif name == "samples.parquet":
+            table = table.drop([c for c in others if c in table.columns])
+        tables[name] = table
+    manifest = {**result.manifest, "kpi": kpi, "kpis": [kpi]}
+    manifest.pop("skipped", None)
+    return replace(result, manifest=manifest, tables=tables)
+
+
+def _kpi_kind_of(manifest: Mapping) -> str | None:
+    """The kind of a result's KPI values: that of its KPIs, None when they differ."""
+    kinds = {kpi_kind(k) for k in manifest_kpis(manifest)} or {kpi_kind(None)}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
 def fit_kind(manifest: Mapping) -> str | None:
     """The kind of a calibration's fitted values: that of its columns, None when they differ."""
     kinds = {metric_info(str(c)).kind for c in manifest.get("columns") or ()}
@@ -256,6 +320,10 @@ MU_HELP = (
     "matters), μ its signed mean, σ its spread (interactions or non-linearity)."
 )
 SOBOL_HELP = "Share of the variance of {kpi}: S1 the parameter alone, ST with its interactions."
+EQUITY_HELP = (
+    "Customers won net over the run, valued at a customer's projected CLV at its end: what "
+    "a change does to the customer base beyond the run's profit."
+)
 LOSS_HELP = (
     "Mean squared error in units of the model's own noise: near 1 + 1/R, the data lie as "
     "close to the model as another seed would."
@@ -354,11 +422,49 @@ COLUMNS: dict[str, dict[str, Column]] = {
         "gain_high": Column("Gain 95% high", "kpi", True, True, family="gain"),
         "relative_gain": Column("Relative gain", "percent", signed=True),
         "seeds": Column("Validation seeds", INDEX),
+        "customers_change": Column("Change in customers", "count", True, True, family="cust"),
+        "customers_change_low": Column("Customers 95% low", "count", True, True, family="cust"),
+        "customers_change_high": Column("Customers 95% high", "count", True, True, family="cust"),
+        "equity_change": Column(
+            "Change in customer equity", "money", True, True, EQUITY_HELP, family="equity"
+        ),
+        "equity_change_low": Column("Equity 95% low", "money", True, True, family="equity"),
+        "equity_change_high": Column("Equity 95% high", "money", True, True, family="equity"),
+        "ad_spend_change": Column("Change in ad spend", "money", True, True, family="spend"),
+        "ad_spend_change_low": Column("Ad spend 95% low", "money", True, True, family="spend"),
+        "ad_spend_change_high": Column("Ad spend 95% high", "money", True, True, family="spend"),
     },
     "validation.parquet": {
         "baseline": Column("Baseline", "kpi"),
         "best": Column("Best strategy", "kpi"),
         "gain": Column("Gain (best − baseline)", "kpi", True, True),
+        "customers_change": Column("Change in customers", "count", True, True),
+        "equity_change": Column("Change in customer equity", "money", True, True, EQUITY_HELP),
+        "ad_spend_change": Column("Change in ad spend", "money", True, True),
+    },
+    "marginal.parquet": {
+        "spend_per_year": Column("Spend a year", "money"),
+        "spend": Column("Spend over the run", "money"),
+        **{
+            f"{name}{part}": Column(f"{label}{suffix}", "number", help=text, family=name)
+            for name, label, text in (
+                ("average_roas", "Average ROAS", "Revenue each unit of spend brought."),
+                ("marginal_roas", "Marginal ROAS", "Revenue the next unit of spend brings."),
+                ("marginal_kpi", "Marginal {kpi}", "The KPI per next unit of spend."),
+                ("marginal_value", "Marginal profit + equity", "Per next unit of spend."),
+            )
+            for part, suffix in (("", ""), ("_low", ", 95% low"), ("_high", ", 95% high"))
+        },
+    },
+    "curves.parquet": {
+        "multiplier": Column("× best spend", "number"),
+        "spend_per_year": Column("Spend a year", "money"),
+        "spend": Column("Spend over the run", "money"),
+        "kpi": Column("{kpi}", "kpi"),
+        "revenue": Column("Revenue", "money"),
+        "profit": Column("Profit", "money"),
+        "customers": Column("Customers at end", "count"),
+        "value": Column("Profit + equity change", "money"),
     },
     "paths.csv": {
         "conversions": Column(
@@ -456,7 +562,7 @@ def column_info(table: str, column: str, manifest: Mapping) -> Column:
     entry = entry or _unregistered(column, manifest)
     kind = entry.kind
     if kind == "kpi":
-        kind = kpi_kind(manifest.get("kpi"))
+        kind = _kpi_kind_of(manifest)
     elif kind == "fit":
         kind = fit_kind(manifest)
     name = kpi_name(manifest.get("kpi"))
@@ -501,7 +607,11 @@ def prepared(result: AnalysisResult, name: str) -> pl.DataFrame:
     """
     table = result.tables[name]
     if name == "sensitivity.parquet":
-        if "rank" in table.columns:
+        if "rank" in table.columns and "kpi" in table.columns:
+            order = {k: j for j, k in enumerate(table["kpi"].unique(maintain_order=True))}
+            by_kpi = pl.col("kpi").replace_strict(order, return_dtype=pl.Int64)
+            table = table.sort(by_kpi, "rank", maintain_order=True)
+        elif "rank" in table.columns:
             table = table.sort("rank")
         if {"mu_star", "mu_star_conf"} <= set(table.columns):
             mu, conf = pl.col("mu_star"), pl.col("mu_star_conf").fill_null(0.0)
@@ -518,7 +628,7 @@ def prepared(result: AnalysisResult, name: str) -> pl.DataFrame:
 #: How a path without a touchpoint reads.
 NO_TOUCHPOINT = "(no touchpoint)"
 #: Columns left out of a table: they say what the heading says already.
-HIDDEN = {"sensitivity.parquet": ("kpi", "method")}
+HIDDEN = {"sensitivity.parquet": ("kpi", "method"), "interactions.parquet": ("kpi",)}
 
 
 def _text(table: str, column: str, series: pl.Series) -> pl.Series:
@@ -532,6 +642,12 @@ def _text(table: str, column: str, series: pl.Series) -> pl.Series:
     if column == "path":
         return series.cast(pl.Utf8).fill_null("").replace("", NO_TOUCHPOINT)
     return series
+
+
+def _registered_kind(table: str, column: str) -> str | None:
+    """The kind a table registers for a column, before it is resolved (``"kpi"``...)."""
+    entry = COLUMNS.get(table, {}).get(column) or SHARED.get(column)
+    return entry.kind if entry is not None else None
 
 
 @dataclass
@@ -557,7 +673,13 @@ def table_view(result: AnalysisResult, name: str, limit: int | None = 1000) -> T
     if limit is not None:
         table = table.head(limit)
     m = result.manifest
-    shown = [c for c in table.columns if c not in HIDDEN.get(name, ())]
+    hidden = HIDDEN.get(name, ())
+    several = name in PER_KPI and "kpi" in table.columns and len(result_kpis(result)) > 1
+    if several:  # which KPI each row is of: shown, first
+        hidden = tuple(c for c in hidden if c != "kpi")
+    shown = [c for c in table.columns if c not in hidden]
+    if several:
+        shown = ["kpi", *(c for c in shown if c != "kpi")]
     infos = {c: column_info(name, c, m) for c in shown}
     pooled: dict[str, list] = {}  # a family's values: one number of decimals for all
     for col, info in infos.items():
@@ -579,6 +701,14 @@ def table_view(result: AnalysisResult, name: str, limit: int | None = 1000) -> T
             if spec.scale != 1.0 or values.dtype == pl.Null:
                 values = values.cast(pl.Float64) * spec.scale
             series.append(values.alias(label))
+        elif numeric and info.kind is None and _registered_kind(name, col) == "kpi":
+            # KPIs of different kinds (a share and money): each value in its own KPI's unit
+            kinds = [kpi_kind(k) for k in table["kpi"].to_list()]
+            text = [format_value(v, kd, delta=info.delta) for v, kd in
+                    zip(values.to_list(), kinds, strict=True)]  # fmt: skip
+            if not info.signed:
+                text = [t.removeprefix("+") for t in text]
+            series.append(pl.Series(label, text, pl.Utf8))
         elif name == "fit.parquet" and col in COLUMNS[name] and numeric:
             kinds = [metric_info(str(c)).kind for c in table["column"].to_list()]
             text = [format_value(v, kd) for v, kd in zip(values.to_list(), kinds, strict=True)]
@@ -608,9 +738,18 @@ def headline(result: AnalysisResult) -> list[Headline]:
             out.append(Headline(str(key), format_value(value, "number"), "Best fit."))
     elif result.tool == "sensitivity":
         table = result.tables.get("sensitivity.parquet")
-        if table is not None and table.height and "rank" in table.columns:
-            top = table.sort("rank").row(0, named=True)
-            out.append(Headline("Moves it most", str(top["param"]), "Rank 1 of the indices."))
+        kpis = result_kpis(result)
+        if len(kpis) > 3:
+            why = "KPIs whose indices were computed from the same runs."
+            out.append(Headline("KPIs", format_value(len(kpis), "count"), why))
+        elif table is not None and table.height and "rank" in table.columns:
+            for kpi in kpis if len(kpis) > 1 else [None]:
+                part = table if kpi is None else for_kpi(result, kpi).tables["sensitivity.parquet"]
+                if not part.height:
+                    continue
+                top = part.sort("rank").row(0, named=True)
+                label = "Moves it most" if kpi is None else f"Moves {kpi_name(kpi)} most"
+                out.append(Headline(label, str(top["param"]), "Rank 1 of the indices."))
         out.append(Headline("Runs", format_value(m.get("samples"), "count"), "Parameter sets run."))
     elif result.tool == "optimise":
         gain = m.get("gain")
@@ -632,6 +771,15 @@ def headline(result: AnalysisResult) -> list[Headline]:
             out.append(
                 Headline("Best strategy", format_value(gain.get("best"), kind), "Validation seeds.")
             )
+            if gain.get("equity_change") is not None:
+                out.append(
+                    Headline(
+                        "Change in customer equity",
+                        format_delta(gain.get("equity_change"), gain.get("equity_change_low"),
+                                     gain.get("equity_change_high"), "money"),
+                        EQUITY_HELP,
+                    )
+                )  # fmt: skip
         else:
             out.append(Headline("Best strategy", "none met the constraints"))
     elif result.tool == "journeys":

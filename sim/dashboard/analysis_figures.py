@@ -20,9 +20,11 @@ from sim.dashboard.analysis import (
     NO_TOUCHPOINT,
     AnalysisResult,
     column_info,
+    for_kpi,
     kpi_kind,
     kpi_name,
     prepared,
+    result_kpis,
 )
 from sim.dashboard.charts import (
     BASELINE_COLOUR,
@@ -258,12 +260,16 @@ def sensitivity_bars(result: AnalysisResult) -> list[Bars]:
     return out
 
 
-def sensitivity_figure(result: AnalysisResult) -> go.Figure:
+def sensitivity_figure(result: AnalysisResult, kpi: str | None = None) -> go.Figure:
     """Bars of the indices with their 95% intervals, the most influential parameter first.
 
     The bars and their error arms are the numbers of the table (``sensitivity_bars``): a
     Morris μ* arm stops at zero. Morris effects of a percent KPI are in percentage points.
+    A result of several KPIs is drawn for ``kpi`` (default: its first).
     """
+    kpis = result_kpis(result)
+    if kpi is not None or len(kpis) > 1:
+        result = for_kpi(result, kpi if kpi is not None else kpis[0])
     m = result.manifest
     kpi = kpi_name(m.get("kpi"))
     bars = sensitivity_bars(result)
@@ -302,6 +308,14 @@ def sensitivity_figure(result: AnalysisResult) -> go.Figure:
         kind = "percent"
     fig.update_layout(barmode="group")
     return chart_style(fig, title, "parameter", y_title, kind)
+
+
+def sensitivity_figures(result: AnalysisResult) -> list[go.Figure]:
+    """The sensitivity figure of each KPI of the result, in its order."""
+    kpis = result_kpis(result)
+    if len(kpis) <= 1:
+        return [sensitivity_figure(result)]
+    return [sensitivity_figure(result, kpi) for kpi in kpis]
 
 
 def optimise_figure(result: AnalysisResult) -> go.Figure:
@@ -355,6 +369,68 @@ def optimise_figure(result: AnalysisResult) -> go.Figure:
         )
     title = f"Optimising {kpi} ({'max' if maximise else 'min'}imise)"
     return chart_style(fig, title, "trial", with_unit(kpi, unit(kind)), kind)
+
+
+def curve_band(result: AnalysisResult) -> pl.DataFrame:
+    """The response curves as bands: the KPI's mean over the paired seeds, with its 95% interval.
+
+    One row per brand-and-channel panel and spend level: columns scenario (the KPI),
+    spend_per_year, panel ("brand: channel"), mean, low, high and multiplier.
+    """
+    from sim.sweeps.summary import t_interval
+
+    kpi = kpi_name(result.manifest.get("kpi"))
+    curves = prepared(result, "curves.parquet")
+    rows = []
+    keys = ["brand", "channel", "multiplier"]
+    for (brand, channel, multiplier), level in curves.group_by(keys, maintain_order=True):
+        mean, low, high = t_interval(level["kpi"].to_numpy())
+        rows.append({
+            "scenario": kpi,
+            "spend_per_year": float(level["spend_per_year"].mean()),
+            "panel": f"{brand}: {channel}",
+            "mean": mean,
+            "low": low if math.isfinite(low) else mean,
+            "high": high if math.isfinite(high) else mean,
+            "multiplier": multiplier,
+        })  # fmt: skip
+    band = pl.DataFrame(rows)
+    order = {p: k for k, p in enumerate(band["panel"].unique(maintain_order=True))}
+    return band.sort(pl.col("panel").replace_strict(order), "spend_per_year")
+
+
+def curves_figure(result: AnalysisResult) -> go.Figure:
+    """Each channel's response curve: the KPI against its spend a year, with its 95% band.
+
+    One panel per brand and channel; the dotted line is the best strategy's spend there.
+    """
+    m = result.manifest
+    kpi, kind = kpi_name(m.get("kpi")), kpi_kind(m.get("kpi"))
+    band = curve_band(result)
+    panels = band["panel"].unique(maintain_order=True).to_list()
+    fig = band_figure(
+        band.drop("multiplier"),
+        facet="panel",
+        title="Response curves: one channel's spend moved, the rest as in the best strategy",
+        y_title=with_unit(kpi, unit(kind)),
+        kind=kind,
+        colours=series_colours([kpi]),
+        order=[kpi],
+        x="spend_per_year",
+        x_title=with_unit("spend a year", unit("money")),
+        facets=panels,
+    )
+    _, cols = facet_grid(len(panels))
+    for k, panel in enumerate(panels):
+        best = band.filter((pl.col("panel") == panel) & (pl.col("multiplier") == 1.0))
+        if best.height:
+            fig.add_vline(
+                x=best["spend_per_year"][0],
+                line={"dash": "dot", "color": BASELINE_COLOUR, "width": 1},
+                row=k // cols + 1,
+                col=k % cols + 1,
+            )
+    return fig
 
 
 def paths_figure(result: AnalysisResult, top: int = 20) -> go.Figure:
@@ -491,11 +567,11 @@ def attribution_figure(result: AnalysisResult) -> go.Figure:
     return chart_style(fig, "Markov attribution", "channel", "Share of conversions (%)", "percent")
 
 
-#: The figures of each tool: (the table it needs, the function that draws it).
+#: The figures of each tool: (the table it needs, the function that draws it or a list).
 FIGURES = {
     "calibrate": (("fit.parquet", fit_figure), ("trials.parquet", loss_figure)),
-    "sensitivity": (("sensitivity.parquet", sensitivity_figure),),
-    "optimise": (("trials.parquet", optimise_figure),),
+    "sensitivity": (("sensitivity.parquet", sensitivity_figures),),
+    "optimise": (("trials.parquet", optimise_figure), ("curves.parquet", curves_figure)),
     "journeys": (("paths.csv", paths_figure), ("mix.parquet", mix_figure)),
     "attribute": (("truth.parquet", truth_figure), ("attribution.parquet", attribution_figure)),
 }
@@ -511,7 +587,8 @@ def figures(result: AnalysisResult) -> list[go.Figure]:
         if name not in result.tables:
             continue
         try:
-            out.append(draw(result))
+            drawn = draw(result)
+            out.extend(drawn if isinstance(drawn, list) else [drawn])
         except Exception:  # noqa: BLE001 - a table with unexpected columns
             why = "its table has other columns"
             result.problems.append(f"the {name} chart could not be drawn ({why})")

@@ -59,6 +59,12 @@ KPIS: dict[str, Kpi] = {
     "clv": Kpi("CLV", "money", True, "CLV", "per customer"),
     "nps": Kpi("NPS at end", "points", True, "NPS", "at the end of the run"),
     "cac": Kpi("CAC", "money", False, "CAC", "ads and onboarding per customer won"),
+    "equity": Kpi("Customer equity", "money", True, "CLV", "customers x CLV at the end"),
+    "equity_change": Kpi(
+        "Change in customer equity", "money", True, "CLV", "customers won net, x CLV"
+    ),
+    "value": Kpi("Profit + equity change", "money", True, "CLV", "over the run"),
+    "ad_spend": Kpi("Ad spend", "money", False, None, "total over the run"),
 }
 
 #: Headline cards of the compare page, in this order (those the table has).

@@ -15,7 +15,13 @@ import numpy as np
 import polars as pl
 
 from sim.dashboard.format import kpi_info
-from sim.sweeps.summary import paired_difference, swept_keys, t_interval
+from sim.sweeps.summary import (
+    is_kpi_column,
+    kpi_columns,
+    paired_difference,
+    swept_keys,
+    t_interval,
+)
 
 AVERAGE = "(average over all)"
 
@@ -45,7 +51,7 @@ def sweep_parameters(summary: pl.DataFrame) -> list[str]:
     skip = {"run", "status", "scenario", "seed", "problem"}
     return [
         c for c in summary.columns
-        if c not in skip and "__" not in c and summary[c].n_unique() > 1
+        if c not in skip and not is_kpi_column(summary, c) and summary[c].n_unique() > 1
     ]  # fmt: skip
 
 
@@ -58,8 +64,8 @@ def axis_choices(summary: pl.DataFrame) -> list[str]:
 
 
 def sweep_kpis(summary: pl.DataFrame) -> list[str]:
-    """KPI columns (``<kpi>__<brand>``) of a summary."""
-    return [c for c in summary.columns if "__" in c]
+    """KPI columns (``<kpi>__<brand>``, a KPI of ``SUMMARY_KPIS``) of a summary."""
+    return kpi_columns(summary)
 
 
 def is_categorical(summary: pl.DataFrame, key: str) -> bool:
@@ -163,7 +169,7 @@ def best_setting(summary: pl.DataFrame, kpi: str, keys: Sequence[str], level: fl
     if means.height == 0:
         return {}
     best = means.row(0, named=True)
-    pair_on = [k for k in swept_keys(done) if k not in keys and "__" not in k]
+    pair_on = [k for k in swept_keys(done) if k not in keys and not is_kpi_column(done, k)]
 
     def runs_of(setting: Mapping) -> pl.DataFrame:
         out = done

@@ -58,8 +58,8 @@ def _log_lines(total: int, label: str) -> Iterator[Callable[[int], None]]:
         elapsed = time.monotonic() - start
         left = elapsed / done * (total - done) if 0 < done < total else 0.0
         tail = f", about {left:.0f} s left" if left else ""
-        print(f"journeysim: {label}: {done}/{total} after {elapsed:.0f} s{tail}",
-              file=sys.stderr, flush=True)  # fmt: skip
+        head = label if label.startswith("journeysim ") else f"journeysim: {label}"
+        print(f"{head}: {done}/{total} after {elapsed:.0f} s{tail}", file=sys.stderr, flush=True)
 
     def advance(done: int) -> None:
         state["done"] = done

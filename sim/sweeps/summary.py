@@ -159,14 +159,57 @@ def write_summary(sweep_dir: str | Path, since: float | None = None) -> pl.DataF
     return frame
 
 
+def is_kpi_column(summary: pl.DataFrame, column: str) -> bool:
+    """Whether a summary column is a KPI: ``<kpi>__<brand>``, kpi in ``SUMMARY_KPIS``, numbers.
+
+    Not any name with ``__``: a swept key such as ``brands.a__b.price`` (a brand ``a__b``)
+    holds one too.
+    """
+    kpi, sep, brand = column.partition("__")
+    dtype = summary.schema[column]
+    return bool(sep and brand and kpi in SUMMARY_KPIS and (dtype.is_numeric() or dtype == pl.Null))
+
+
 def kpi_columns(summary: pl.DataFrame) -> list[str]:
-    """The ``<kpi>__<brand>`` columns of a summary."""
-    return [c for c in summary.columns if "__" in c]
+    """The ``<kpi>__<brand>`` columns of a summary (``is_kpi_column``)."""
+    return [c for c in summary.columns if is_kpi_column(summary, c)]
 
 
 def swept_keys(summary: pl.DataFrame) -> list[str]:
-    """The swept-key columns of a summary (everything but run, status and KPIs)."""
-    return [c for c in summary.columns if c not in ("run", "status", "problem") and "__" not in c]
+    """The swept-key columns of a summary (everything but run, status, problem and KPIs)."""
+    return [c for c in summary.columns
+            if c not in ("run", "status", "problem") and not is_kpi_column(summary, c)]  # fmt: skip
+
+
+def duplicate_runs(summary: pl.DataFrame) -> list[tuple[str, str]]:
+    """(run, the run it repeats) of runs with the same overrides and seed as an earlier run.
+
+    The simulation is deterministic given its config and seed: a repeat (``scenario=a,a``)
+    is the same run again, not another replicate. Complete runs come first, so a repeat
+    that failed never hides the one that finished.
+    """
+    keys = swept_keys(summary)
+    if "run" not in summary.columns or not keys:
+        return []
+    complete = (pl.col("status") == "complete") if "status" in summary.columns else pl.lit(True)
+    ordered = summary.with_columns(complete.alias("__complete")).sort(
+        "__complete", descending=True, maintain_order=True
+    )
+    seen: dict[tuple, str] = {}
+    repeats = []
+    for row in ordered.select("run", *keys).iter_rows():
+        signature = tuple(repr(v) for v in row[1:])
+        if signature in seen:
+            repeats.append((str(row[0]), seen[signature]))
+        else:
+            seen[signature] = str(row[0])
+    return repeats
+
+
+def drop_duplicate_runs(summary: pl.DataFrame) -> pl.DataFrame:
+    """The summary without the runs that repeat another (``duplicate_runs``): each counts once."""
+    repeats = [run for run, _ in duplicate_runs(summary)]
+    return summary.filter(~pl.col("run").cast(pl.Utf8).is_in(repeats)) if repeats else summary
 
 
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
@@ -286,10 +329,13 @@ def report(
     ``by="segment"``: the KPIs of each segment of a segmented market instead of the brands'
     totals, with a ``segment`` column after ``brand`` (``run_kpis``).
 
+    Runs that repeat another's overrides and seed count once (``drop_duplicate_runs``).
+
     Raises:
         ReportError: no complete run, no baseline among several scenarios, or a
             reference that names an unknown key or matches no complete run.
     """
+    summary = drop_duplicate_runs(summary)
     done = summary.filter(pl.col("status") == "complete")
     if done.height == 0:
         raise ReportError("no complete runs to report on")
@@ -532,5 +578,5 @@ def print_report(table: pl.DataFrame, baseline: str, kpis: tuple[str, ...] | Non
 
 __all__ = [
     "REPORT_FILES", "SUMMARY_FILE", "SUMMARY_KPIS", "ReportError", "collect_runs",
-    "load_summary", "report", "write_report", "write_summary",
+    "duplicate_runs", "load_summary", "report", "write_report", "write_summary",
 ]  # fmt: skip
