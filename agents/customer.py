@@ -89,6 +89,7 @@ class CustomerAgent(mesa.Agent):
         self.last_touch = int(c.last_touch[i])
         self.wom_threshold = float(c.wom_threshold[i])
         self.disposition = float(c.disposition[i])
+        self.segment = int(c.segment[i])
 
     # -- the journey step ---------------------------------------------------------
     def step_journey(self, step_key, tables, t: int) -> None:
@@ -99,29 +100,30 @@ class CustomerAgent(mesa.Agent):
         ck = np.uint64(customer_key(step_key, self.index))  # Python ints overflow int64
         self._ck = ck
         self._tables = tables
-        acc, chan = m._acc[0], m._chan[0]
+        acc, chan = m._acc[0, self.segment], m._chan[0, self.segment]
         before = self.state_index(nb)
         start_brand = self.brand
         triggered = shocked = exited = replaced = False
         touch = 0
 
         # 1. At most one event, drawn from competing per-step rates.
-        # paid ads of each (brand, channel), then news of each (brand, channel)
-        ad_rates = np.concatenate([tables.ad_reach.reshape(-1), tables.news_reach.reshape(-1)])
-        ad_total = float(np.cumsum(ad_rates)[-1])
+        # paid ads of each (brand, channel), then news of each (brand, channel), cumulated:
+        # this customer's segment's exposure (JourneyModel.exposure_table)
+        ad_cum = m.exposure_now[self.segment]
+        ad_total = float(ad_cum[-1])
         pairwise = g.wom_rule == rules.WOM_PAIRWISE
         talk = rules.conversation_rate(g.talk_rate, self.wom_activity) if pairwise else 0.0
         nc = m.market.n_channels
         u = uniform(ck, SLOT_EVENT)
         if u < ad_total:
-            k = int(np.searchsorted(np.cumsum(ad_rates), u, side="right"))
-            if k < ad_rates.size // 2:
+            k = int(np.searchsorted(ad_cum, u, side="right"))
+            if k < ad_cum.size // 2:
                 b, c = k // nc, k % nc
                 triggered = self.see_ad(b, c, g)
                 chan[b, c, P.C_IMPRESSIONS] += 1
                 touch = rules.touch_code(rules.TOUCH_AD, b, c)
             else:
-                b, c = (k - ad_rates.size // 2) // nc, (k - ad_rates.size // 2) % nc
+                b, c = (k - ad_cum.size // 2) // nc, (k - ad_cum.size // 2) % nc
                 self.see_news(b, c, g)
                 chan[b, c, P.C_NEWS] += 1
                 touch = rules.touch_code(rules.TOUCH_NEWS, b, c)
@@ -482,7 +484,7 @@ class CustomerAgent(mesa.Agent):
         """Contact the brand's service on this customer's channel; may fail or be recovered."""
         b, c = self.brand, self.channel
         bp = tables.brand_params
-        acc = self.model._acc[0]
+        acc = self.model._acc[0, self.segment]
         if bp[b, P.B_BOT_SHARE] > 0.0 and uniform(self._ck, SLOT_BOT) < bp[b, P.B_BOT_SHARE]:
             # the chatbot answers first: it solves the contact, escalates it to people, or not
             acc[b, P.A_BOT_CONTACTS] += 1
@@ -517,7 +519,7 @@ class CustomerAgent(mesa.Agent):
 
     def people_answer(self, b: int, c: int, extra: float, tables) -> tuple[int, float, float]:
         """The brand's people answer on channel c, after a queue if any (see the kernel's)."""
-        acc, chan = self.model._acc[0], self.model._chan[0]
+        acc, chan = self.model._acc[0, self.segment], self.model._chan[0, self.segment]
         chan[b, c, P.C_CONTACTS] += 1
         quality = tables.service_quality[b, c]
         friction = tables.friction[b, c] + extra
@@ -546,12 +548,12 @@ class CustomerAgent(mesa.Agent):
             u = uniform(self._ck, SLOT_COMPLAINT)
             if rules.complaint_filed(d, g.complaint_threshold, g.complaint_rate, u):
                 self.complaint = True
-                self.model._acc[0][self.brand, P.A_COMPLAINTS] += 1
+                self.model._acc[0, self.segment][self.brand, P.A_COMPLAINTS] += 1
         if g.review_read > 0.0 and g.review_write > 0.0:  # reviews only matter when read
             p = rules.review_probability(d, g.review_write, g.review_extremity)
             if uniform(self._ck, SLOT_REVIEW) < p:
-                self.model._acc[0][self.brand, P.A_REVIEWS] += 1
-                self.model._acc[0][self.brand, P.A_REVIEW_SUM] += v
+                self.model._acc[0, self.segment][self.brand, P.A_REVIEWS] += 1
+                self.model._acc[0, self.segment][self.brand, P.A_REVIEW_SUM] += v
         if rules.is_shock(d, g.shock_threshold):
             return uniform(self._ck, SLOT_SHOCK) < g.shock_switch
         return False
@@ -650,7 +652,7 @@ class CustomerAgent(mesa.Agent):
     def record(self, before: int, tables, g, nb: int, t: int) -> None:
         """Add this customer to the step's aggregates and set what it will say."""
         m = self.model
-        acc = m._acc[0]
+        acc = m._acc[0, self.segment]
         m._flow[0, before, self.state_index(nb)] += 1
         for k in range(nb):
             if (self.aware >> k) & 1:

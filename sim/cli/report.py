@@ -39,6 +39,8 @@ def command(args: list[str]) -> int:
     parser.add_argument("--kpi", action="append",
                         help="KPIs to print, repeat for several (default: all): "
                         + ", ".join(SUMMARY_KPIS))  # fmt: skip
+    parser.add_argument("--by", choices=("segment",),
+                        help="each KPI by segment (runs of a segmented market)")  # fmt: skip
     try:
         ns = parser.parse_args(args)
     except UsageError as exc:
@@ -72,7 +74,7 @@ def command(args: list[str]) -> int:
         if unfinished:
             print(f"journeysim: warning: {unfinished} run(s) did not finish: counted as "
                   "incomplete per setting", file=sys.stderr)  # fmt: skip
-        table = report(summary, baseline=ns.baseline, reference=reference or None)
+        table = report(summary, baseline=ns.baseline, reference=reference or None, by=ns.by)
         paths = write_report(table, ns.sweep_dir)
     except ReportError as exc:
         return error(str(exc))

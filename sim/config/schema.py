@@ -362,6 +362,31 @@ class RetentionConfig:
 
 
 @dataclass
+class SegmentConfig:
+    """One segment of the population (``sim.engine.segments``; ``conf/segments/``).
+
+    ``traits`` maps a trait name of ``market.traits`` to the keys that differ from the
+    market's spec (validated by ``sim.config.validate``); ``attention`` maps a channel to
+    the segment's relative attention to ads and news there (1: the market's average);
+    ``service`` maps a channel to the share of the segment that buys and asks for service
+    there (missing: the channels' ``service_share``).
+    """
+
+    share: float = 1.0
+    traits: dict[str, Any] = field(default_factory=dict)
+    attention: dict[str, float] = field(default_factory=dict)
+    service: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class SegmentsConfig:
+    """Named segments of the population and the network's homophily between them."""
+
+    homophily: float = 0.0  # P(a customer lives among its own segment on the network)
+    groups: dict[str, SegmentConfig] = field(default_factory=dict)  # empty: one segment
+
+
+@dataclass
 class Config:
     """The whole journeysim config (the ``hydra`` node is Hydra's own)."""
 
@@ -372,6 +397,7 @@ class Config:
     channels: dict[str, ChannelConfig] = field(default_factory=dict)
     brands: dict[str, BrandConfig] = field(default_factory=dict)
     network: NetworkConfig = field(default_factory=NetworkConfig)
+    segments: SegmentsConfig = field(default_factory=SegmentsConfig)
     wom: WomConfig = field(default_factory=WomConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
@@ -381,6 +407,14 @@ class Config:
     cascade: CascadeConfig | None = None
     threshold: ThresholdConfig | None = None
     sweep: Any = None  # free-form notes of a sweep preset (name, description)
+
+
+@dataclass
+class ComposedSegmentsConfig:
+    """Segments as Hydra composes them: ``+segments.groups.NAME={...}`` adds one."""
+
+    homophily: float = 0.0
+    groups: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -394,6 +428,7 @@ class ComposedConfig(Config):
 
     channels: dict[str, Any] = field(default_factory=dict)
     brands: dict[str, Any] = field(default_factory=dict)
+    segments: ComposedSegmentsConfig = field(default_factory=lambda: ComposedSegmentsConfig())
 
 
 def register_schemas() -> None:

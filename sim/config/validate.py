@@ -12,6 +12,7 @@ written (a rounded degree, an event after the end of the run) give a
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -250,6 +251,7 @@ def validate(cfg: DictConfig) -> None:
         _fail("brands.*.initial_share", round(total_share, 6), "must sum to at most 1")
 
     _validate_network(cfg.network, n)
+    _validate_segments(cfg, channels)
 
     w = cfg.wom
     for k in ("talk_rate", "weight", "ad_weight", "ad_tone", "consideration", "purchase",
@@ -387,6 +389,88 @@ def _validate_edgelist(net: DictConfig, n: int) -> None:
             f"has {summary.customers} customers (ids 0..{summary.customers - 1}), "
             f"market.customers={n}: set market.customers={summary.customers}",
         )  # fmt: skip
+
+
+SEGMENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
+SEGMENT_KEYS = ("share", "traits", "attention", "service")
+TRAIT_KEYS = ("dist", "mean", "sd", "alpha", "beta")
+SHARE_TOLERANCE = 1e-6  # segment shares must sum to 1 within this
+
+
+def _validate_segments(cfg: DictConfig, channels: list[str]) -> None:
+    """Segments (``conf/segments/``): names, shares summing to 1, traits, channels, homophily.
+
+    A segment's trait is the market's with the keys it gives replaced
+    (``sim.engine.segments.segment_trait``); the result is checked as a trait.
+    """
+    from sim.engine.segment_spec import (
+        ALL_SEGMENTS,
+        LOCAL_KINDS,
+        MAX_SEGMENTS,
+        TRAIT_NAMES,
+        segment_trait,
+    )  # fmt: skip
+
+    seg = cfg.get("segments")
+    if seg is None:
+        return
+    homophily = _prob("segments.homophily", seg.get("homophily", 0.0))
+    groups = seg.get("groups") if seg.get("groups") is not None else {}
+    if not isinstance(groups, (DictConfig, dict)):
+        _fail("segments.groups", groups, "must map segment names to {share, traits, ...}")
+    names = list(groups.keys())
+    if len(names) > MAX_SEGMENTS:
+        _fail("segments.groups", ", ".join(names), f"must name at most {MAX_SEGMENTS} segments")
+    seen: dict[str, str] = {}
+    total = 0.0
+    for name in names:
+        key = f"segments.groups.{name}"
+        if not isinstance(name, str) or not SEGMENT_NAME.fullmatch(name):
+            _fail(key, groups[name], "segment name must be 1-40 letters, digits or _, "
+                  "starting with a letter")  # fmt: skip
+        if name.lower() == ALL_SEGMENTS:
+            _fail(key, groups[name], f"'{ALL_SEGMENTS}' is reserved for the brand totals")
+        if name.lower() in seen:
+            _fail(key, groups[name], f"segment names must be unique (ignoring case): "
+                  f"{seen[name.lower()]} is already one")  # fmt: skip
+        seen[name.lower()] = name
+        g = groups[name]
+        if not isinstance(g, DictConfig):
+            _fail(key, g, "must be a mapping {share, traits, attention, service}")
+        total += _number(f"{key}.share", g.get("share", 1.0), 1e-9, 1.0)
+        traits = g.get("traits") if g.get("traits") is not None else {}
+        if not isinstance(traits, (DictConfig, dict)):
+            _fail(f"{key}.traits", traits, f"must map trait names ({', '.join(TRAIT_NAMES)}) "
+                  "to trait keys")  # fmt: skip
+        for trait, changes in traits.items():
+            tkey = f"{key}.traits.{trait}"
+            if trait not in TRAIT_NAMES:
+                _fail(tkey, changes, f"unknown trait: must be one of {', '.join(TRAIT_NAMES)}")
+            if not isinstance(changes, DictConfig):
+                _fail(tkey, changes, f"must map trait keys ({', '.join(TRAIT_KEYS)}) to values")
+            for k, v in changes.items():
+                if k not in TRAIT_KEYS:
+                    _fail(f"{tkey}.{k}", v, f"unknown trait key: must be one of "
+                          f"{', '.join(TRAIT_KEYS)}")  # fmt: skip
+            merged = segment_trait(cfg.market.traits[trait], changes)
+            _trait(tkey, merged, unit=trait != "price_sensitivity")
+        for k, v in (g.get("attention") or {}).items():
+            if k not in channels:
+                _fail(f"{key}.attention.{k}", v,
+                      f"unknown channel: must be one of {', '.join(channels)}")  # fmt: skip
+            _number(f"{key}.attention.{k}", v, 0.0, MAX_WEIGHT)
+        served = _channel_map(f"{key}.service", g.get("service"), channels)
+        if g.get("service") and sum(served.values()) <= 0.0:
+            _fail(f"{key}.service", g.service, "must give some channel a share above 0")
+    if names and abs(total - 1.0) > SHARE_TOLERANCE:
+        _fail("segments.groups", ", ".join(f"{k}={_show(groups[k].get('share', 1.0))}"
+              for k in names), f"shares must sum to 1 (they sum to {total:.6g})")  # fmt: skip
+    kind = str(cfg.network.kind)
+    if homophily > 0.0 and len(names) > 1 and kind not in LOCAL_KINDS:
+        warn(
+            f"segments.homophily={_show(homophily)}: a {kind} network's ties are not local, "
+            f"so homophily acts only on {' and '.join(LOCAL_KINDS)}; segments mix at random"
+        )
 
 
 def validate_events(cfg, brands: list[str], channels: list[str], steps: int) -> None:

@@ -763,20 +763,21 @@ def credit_conversion(b, touch, acc, chan, wom_channel):
 
 @njit(cache=True, error_model="numpy")
 def step_customers(
-    lo, hi, step_key, n_channels, complete, customers, market, network, voice_in, voice_out, acc,
-    chan, flow, t, cohort, trace,
+    lo, hi, step_key, n_channels, complete, customers, market, network, voice_in, voice_out,
+    acc_all, chan_all, flow, t, cohort, trace,
 ):  # fmt: skip
     """One step of customers lo..hi-1 (see the module docstring), then their record.
 
     ``customers``, ``market``, ``network`` and ``trace`` are tuples of columns (see
     ``step_all``), unpacked once per chunk: the per-customer helpers are inlined, so no
-    array reference counting happens per customer. ``acc``, ``chan`` and ``flow`` are this
-    chunk's accumulators.
+    array reference counting happens per customer. ``acc_all[s]``, ``chan_all[s]`` are this
+    chunk's accumulators of segment s, ``flow`` its flow matrix; ``ad_cum[s]`` is segment
+    s's cumulated exposure table, read at the customer's segment byte.
     """
     (
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
         price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
-        wom_threshold, disposition,
+        wom_threshold, disposition, segment,
     ) = customers  # fmt: skip
     (
         brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g_values,
@@ -791,17 +792,20 @@ def step_customers(
     wom_channel = n_channels  # word of mouth's pseudo-channel in ``chan``
     pairwise = g.wom_rule == rules.WOM_PAIRWISE
     fading = g.message_half_life > 0.0
-    acc[:, :] = 0.0
-    chan[:, :, :] = 0.0
+    acc_all[:, :, :] = 0.0
+    chan_all[:, :, :, :] = 0.0
     flow[:, :] = 0
-    masks = np.zeros((2, 256), dtype=np.int64)
+    masks_all = np.zeros((acc_all.shape[0], 2, 256), dtype=np.int64)
     heard = np.zeros((nb, 3, 2))
-    ad_total = ad_cum[ad_cum.size - 1]
-    n_paid = ad_cum.size // 2
+    n_rates = ad_cum.shape[1]
+    n_paid = n_rates // 2
     prices_moved = False
     for b in range(nb):
         prices_moved = prices_moved or brand_params[b, P.B_PRICE_GAP] != 0.0
     for i in range(lo, hi):
+        seg = np.int64(segment[i])
+        acc, chan, masks = acc_all[seg], chan_all[seg], masks_all[seg]
+        ad_total = ad_cum[seg, n_rates - 1]
         ck = customer_key(step_key, i)
         b0 = np.int64(brand[i])
         s_from = state_index(stage[i], b0, nb)
@@ -817,7 +821,7 @@ def step_customers(
         talk = rules.conversation_rate(g.talk_rate, wom_activity[i]) if pairwise else 0.0
         if u < ad_total:
             # ad_cum runs over paid ads (brand, channel), then news (brand, channel)
-            k = np.searchsorted(ad_cum, u, side="right")
+            k = np.searchsorted(ad_cum[seg], u, side="right")
             if k < n_paid:
                 b, c = k // n_channels, k % n_channels
                 triggered = see_ad(
@@ -1039,7 +1043,8 @@ def step_customers(
             if code == (previous & CODE_MASK) and not experienced and not replaced:
                 age = min((previous >> AGE_SHIFT) + 1, 255)
             voice_out[i] = code | (age << AGE_SHIFT)
-    count_masks(masks, acc)
+    for seg in range(acc_all.shape[0]):
+        count_masks(masks_all[seg], acc_all[seg])
 
 
 @njit(cache=True, inline="always")
@@ -1141,23 +1146,25 @@ def count_masks(masks, acc):
 def step_all(
     step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation,
     tenure, price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
-    wom_threshold, disposition, voice_in, voice_out, indptr, indices, strong_bits, heard_counts,
-    complete,
+    wom_threshold, disposition, segment, voice_in, voice_out, indptr, indices, strong_bits,
+    heard_counts, complete,
     brand_params, ad_cum, n_channels, service_quality, resolution, friction, channel_roles,
     g_values, wait_prob, wait_friction, abandon, histogram, acc, chan, flow, t, cohort,
     trace_bits, trace_ids, trace_touch,
 ):  # fmt: skip
     """One step of all customers, chunk by chunk in parallel (``g_values``: see ``globals_of``).
 
-    acc[k], chan[k], flow[k] and cohort[k] hold chunk k's aggregates (cohort over the whole
-    run); ``trace_touch`` receives this step's touchpoint code of each traced customer;
-    ``histogram[code]`` is the step's freshness-weighted count of each voice code (the
-    complete network's neighbourhood for the cascade and threshold rules).
+    acc[k, s], chan[k, s] hold chunk k's aggregates of segment s, flow[k] and cohort[k] its
+    flows and cohorts (cohort over the whole run); ``ad_cum[s]`` is segment s's cumulated
+    exposure rates (paid ads of each brand and channel, then news); ``trace_touch`` receives
+    this step's touchpoint code of each traced customer; ``histogram[code]`` is the step's
+    freshness-weighted count of each voice code (the complete network's neighbourhood for the
+    cascade and threshold rules).
     """
     customers = (
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
         price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
-        wom_threshold, disposition,
+        wom_threshold, disposition, segment,
     )  # fmt: skip
     market = (brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g_values,
               wait_prob, wait_friction, abandon, histogram)  # fmt: skip
@@ -1175,29 +1182,34 @@ def step_all(
 @njit(cache=True, error_model="numpy")
 def record_chunk(
     lo, hi, step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, tenure,
-    grudge, brand_params, g_values, voice_out, acc, flow,
+    grudge, segment, brand_params, g_values, voice_out, acc_all, flow,
 ):  # fmt: skip
-    """Record customers lo..hi-1 as they are (no move), and set what they say."""
+    """Record customers lo..hi-1 as they are (no move), and set what they say.
+
+    ``acc_all[s]`` holds segment s's aggregates.
+    """
     g = globals_of(g_values)
-    acc[:, :] = 0.0
+    acc_all[:, :, :] = 0.0
     flow[:, :] = 0
-    masks = np.zeros((2, 256), dtype=np.int64)
+    masks_all = np.zeros((acc_all.shape[0], 2, 256), dtype=np.int64)
     nb = brand_params.shape[0]
     no_cohort = np.zeros((nb, 0), dtype=np.int64)  # step 0 has no cohort yet
     for i in range(lo, hi):
+        seg = np.int64(segment[i])
         s = state_index(stage[i], np.int64(brand[i]), nb)
         record_customer(
             i, customer_key(step_key, i), s, stage, brand, last_brand, aware, consider, attitude,
-            satisfaction, tenure, grudge, brand_params, g, voice_out, acc, flow, masks, 0,
-            no_cohort,
+            satisfaction, tenure, grudge, brand_params, g, voice_out, acc_all[seg], flow,
+            masks_all[seg], 0, no_cohort,
         )  # fmt: skip
-    count_masks(masks, acc)
+    for seg in range(acc_all.shape[0]):
+        count_masks(masks_all[seg], acc_all[seg])
 
 
 @njit(parallel=True, cache=True)
 def record_all(
     step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, tenure, grudge,
-    brand_params, g_values, voice_out, acc, flow,
+    segment, brand_params, g_values, voice_out, acc, flow,
 ):  # fmt: skip
     """Record the state as it is (step 0), chunk by chunk, and set what everyone says."""
     n = stage.size
@@ -1205,8 +1217,8 @@ def record_all(
     for k in prange(n_chunks):
         record_chunk(
             k * CHUNK, min(n, (k + 1) * CHUNK), step_key, stage, brand, last_brand, aware,
-            consider, attitude, satisfaction, tenure, grudge, brand_params, g_values, voice_out,
-            acc[k], flow[k],
+            consider, attitude, satisfaction, tenure, grudge, segment, brand_params, g_values,
+            voice_out, acc[k], flow[k],
         )  # fmt: skip
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from sim.engine.segment_spec import brand_rows
+
 KPI_COLUMNS = (
     "brand", "customers_start", "customers_end", "share_end", "acquired", "churned",
     "retention", "churn_rate", "annual_churn", "revenue", "profit", "clv",
@@ -30,7 +32,11 @@ def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
 
 
 def brand_kpis(metrics: pl.DataFrame, steps_per_year: float = 365.0) -> pl.DataFrame:
-    """One row per brand of key performance indicators (see the module docstring)."""
+    """One row per brand of key performance indicators (see the module docstring).
+
+    A segmented metrics file's brand totals are used (``segment_spec.brand_rows``).
+    """
+    metrics = brand_rows(metrics)
     last = metrics["step"].max()
     years = max(int(last or 0), 1) / steps_per_year
     first = metrics.filter(pl.col("step") == 0).select("brand", customers_start="customers")

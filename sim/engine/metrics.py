@@ -14,6 +14,9 @@ import polars as pl
 from agents import rules
 from agents.rules import STAGE_NAMES
 from sim.engine import params as P
+from sim.engine.segment_spec import ALL_SEGMENTS, brand_rows
+
+__all__ = ["ALL_SEGMENTS", "Recorder", "brand_rows", "brand_totals", "metrics_file"]
 
 #: Columns of ``Result.metrics``, one row per (step, brand).
 METRIC_COLUMNS = (
@@ -40,14 +43,53 @@ def state_labels(brand_names: list[str]) -> list[tuple[str, str | None]]:
     )
 
 
-class Recorder:
-    """Per-step aggregates in preallocated arrays: brand and channel tallies, money, flows."""
+def brand_totals(chunks: np.ndarray) -> np.ndarray:
+    """Per-chunk, per-segment accumulators ([chunk, segment, brand, ...]) summed to brands.
 
-    def __init__(self, steps: int, brand_names: list[str], channel_names: list[str]):
+    Summed over chunks in chunk order, then over segments in segment order: the same sums
+    whatever the number of threads (one segment: the chunk sums alone, as before segments).
+    """
+    if chunks.shape[1] == 1:
+        return chunks[:, 0].sum(axis=0)
+    return chunks.sum(axis=0).sum(axis=0)
+
+
+def _shares_of(weights: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Each segment's share of a brand's total (weights [S, B]); ``fallback`` [S] where none."""
+    total = weights.sum(axis=0, keepdims=True)
+    return np.where(total > 0, weights / np.where(total > 0, total, 1.0), fallback[:, None])
+
+
+class Recorder:
+    """Per-step aggregates in preallocated arrays: brand and channel tallies, money, flows.
+
+    With more than one segment the brand and channel tallies and the money are also kept per
+    segment (``seg_*``): what the kernels count per customer is the segment's own; brand-wide
+    costs not counted per customer (service staff or spend, programme costs) are shared out
+    (``add``).
+    """
+
+    def __init__(
+        self,
+        steps: int,
+        brand_names: list[str],
+        channel_names: list[str],
+        segment_names: list[str] | None = None,
+        segment_shares: np.ndarray | None = None,
+    ):
         nb, nc = len(brand_names), len(channel_names)
         ns = nb + 4
         self.brand_names = brand_names
         self.channel_names = channel_names
+        self.segment_names = list(segment_names or [ALL_SEGMENTS])
+        k = len(self.segment_names)
+        self.segment_shares = (
+            np.full(k, 1.0 / k) if segment_shares is None else np.asarray(segment_shares, float)
+        )
+        k = k if k > 1 else 0  # per-segment records only when there are segments
+        self.seg_acc = np.zeros((steps + 1, k, nb, P.N_ACC))
+        self.seg_chan = np.zeros((steps + 1, k, nb, nc + 1, P.N_CHAN))
+        self.seg_money = np.zeros((steps + 1, k, 4, nb))  # ad, service, programme, acquisition
         self.acc = np.zeros((steps + 1, nb, P.N_ACC))
         self.chan = np.zeros((steps + 1, nb, nc + 1, P.N_CHAN))
         self.ad_spend = np.zeros((steps + 1, nb))
@@ -79,10 +121,19 @@ class Recorder:
         cost plus ``service_overhead`` (staff capacity or service spend, by the service
         rule); ``programme`` the step's programme costs per brand; ``wait_minutes`` the mean
         wait per contact by brand and channel (service rule ``capacity``).
+
+        Per segment s (more than one): ad spend, people's contacts and the chatbot's contacts
+        and acquisition costs are its own tallies times their costs; the service overhead is
+        shared out by the segment's share of the brand's contacts answered by people, the
+        programme costs by its share of the brand's customers (each falling back on the
+        segment's share of the population where the brand has none).
         """
-        self.acc[t] = acc_chunks.sum(axis=0) if acc_total is None else acc_total
-        self.chan[t] = chan_chunks.sum(axis=0) if chan_total is None else chan_total
+        self.acc[t] = brand_totals(acc_chunks) if acc_total is None else acc_total
+        self.chan[t] = brand_totals(chan_chunks) if chan_total is None else chan_total
         self.flows[t] = flow_chunks.sum(axis=0)
+        if self.seg_acc.shape[1] > 0:
+            self._add_segments(t, acc_chunks, chan_chunks, tables, roles, programme,
+                               service_overhead, per_contact)  # fmt: skip
         nc = roles.shape[0]
         self._costs = roles[:, P.R_COST]
         impressions = self.chan[t, :, :nc, P.C_IMPRESSIONS]
@@ -106,6 +157,32 @@ class Recorder:
             self.acc[t, :, P.A_ACQUIRED] * tables.brand_params[:, P.B_ACQUISITION_COST]
         )
         self.last_step = t
+
+    def _add_segments(
+        self, t, acc_chunks, chan_chunks, tables, roles, programme, overhead, per_contact
+    ) -> None:
+        """Store step t's per-segment tallies and money (see ``add``)."""
+        acc = self.seg_acc[t] = acc_chunks.sum(axis=0)
+        chan = self.seg_chan[t] = chan_chunks.sum(axis=0)
+        nc = roles.shape[0]
+        bp = tables.brand_params
+        contacts = chan[:, :, :nc, P.C_CONTACTS]
+        paid = contacts if per_contact is None else np.where(per_contact[None], contacts, 0.0)
+        people = paid @ roles[:, P.R_SERVICE_COST]
+        bot = acc[:, :, P.A_BOT_CONTACTS] * bp[None, :, P.B_BOT_COST]
+        fallback = self.segment_shares / self.segment_shares.sum()
+        by_contacts = _shares_of(contacts.sum(axis=2), fallback)
+        by_customers = _shares_of(acc[:, :, P.A_CUSTOMERS], fallback)
+        nb = acc.shape[1]
+        if overhead is None:
+            overhead = 0.0
+        overhead = np.broadcast_to(np.asarray(overhead, dtype=float), (nb,))[None, :] * by_contacts
+        programme = np.broadcast_to(np.asarray(programme, dtype=float), (nb,))
+        money = self.seg_money[t]
+        money[:, 0] = chan[:, :, :nc, P.C_IMPRESSIONS] @ roles[:, P.R_COST]
+        money[:, 1] = people + bot + overhead
+        money[:, 2] = programme[None, :] * by_customers
+        money[:, 3] = acc[:, :, P.A_ACQUIRED] * bp[None, :, P.B_ACQUISITION_COST]
 
     def share(self, t: int) -> np.ndarray:
         """Market share of each brand at step t (zeros when nobody is a customer)."""
@@ -135,16 +212,59 @@ class Recorder:
         """
         steps = self.last_step + 1
         acc = self.acc[:steps]
-        nb = len(self.brand_names)
         customers = acc[:, :, P.A_CUSTOMERS]
         total = customers.sum(axis=1, keepdims=True)
         share = np.divide(customers, total, out=np.zeros_like(customers), where=total > 0)
+        money = (self.ad_spend[:steps], self.service_cost[:steps], self.programme_cost[:steps],
+                 self.acquisition_cost[:steps])  # fmt: skip
+        return self._metric_frame(
+            acc, share, money, self.price[:steps], self.margin[:steps], self.rating[:steps],
+            self.mean_wait[:steps], list(self.brand_names), None, discount_rate, clv_horizon,
+        )  # fmt: skip
+
+    def segment_metrics(self, discount_rate: float, clv_horizon: float) -> pl.DataFrame:
+        """One row per (step, brand, segment), the columns of ``metrics`` and ``segment``.
+
+        Counts and money sum over segments to the brand's row of ``metrics`` (the brand-wide
+        costs as ``add`` shares them out); ``share`` is the brand's share of the segment's
+        customers; ratios (satisfaction, NPS, CLV...) are the segment's own. Empty with one
+        segment.
+        """
+        if self.seg_acc.shape[1] == 0:
+            return pl.DataFrame()
+        steps = self.last_step + 1
+        ns, nb = len(self.segment_names), len(self.brand_names)
+
+        def rows(x: np.ndarray) -> np.ndarray:  # [T, S, B, ...] -> [T, B * S, ...], brand-major
+            return np.swapaxes(x, 1, 2).reshape(x.shape[0], nb * ns, *x.shape[3:])
+
+        acc = self.seg_acc[:steps]
+        customers = acc[:, :, :, P.A_CUSTOMERS]
+        total = customers.sum(axis=2, keepdims=True)
+        share = np.divide(customers, total, out=np.zeros_like(customers), where=total > 0)
+        money = tuple(rows(self.seg_money[:steps, :, k]) for k in range(4))
+
+        def per_brand(x: np.ndarray) -> np.ndarray:  # [T, B] -> [T, B * S]
+            return np.repeat(x, ns, axis=1)
+
+        return self._metric_frame(
+            rows(acc), rows(share), money, per_brand(self.price[:steps]),
+            per_brand(self.margin[:steps]), per_brand(self.rating[:steps]),
+            per_brand(self.mean_wait[:steps]), [b for b in self.brand_names for _ in range(ns)],
+            self.segment_names * nb, discount_rate, clv_horizon,
+        )  # fmt: skip
+
+    @staticmethod
+    def _metric_frame(
+        acc, share, money, price, margin, rating, mean_wait, brands, segments, discount_rate,
+        clv_horizon,
+    ) -> pl.DataFrame:  # fmt: skip
+        """The metrics frame of rows [T, R] (a brand, or a brand in a segment, per row)."""
+        steps, nb = acc.shape[0], acc.shape[1]
+        customers = acc[:, :, P.A_CUSTOMERS]
         revenue = acc[:, :, P.A_REVENUE]
-        service = self.service_cost[:steps]
-        ad = self.ad_spend[:steps]
-        programme = self.programme_cost[:steps]
-        winning = self.acquisition_cost[:steps]
-        keep_margin = revenue * self.margin[:steps] - service - programme
+        ad, service, programme, winning = money
+        keep_margin = revenue * margin - service - programme
         profit = keep_margin - ad - winning
         discount = (1.0 + discount_rate) ** -np.arange(steps, dtype=np.float64)
         disc_rev = np.cumsum(revenue * discount[:, None], axis=0)
@@ -171,10 +291,13 @@ class Recorder:
         def count(k: int) -> np.ndarray:
             return col(acc[:, :, k]).round().astype(np.int64)
 
+        labels = {"brand": np.tile(np.array(brands, dtype=object), steps).tolist()}
+        if segments is not None:
+            labels["segment"] = np.tile(np.array(segments, dtype=object), steps).tolist()
         frame = pl.DataFrame(
             {
                 "step": np.repeat(np.arange(steps), nb),
-                "brand": np.tile(np.array(self.brand_names, dtype=object), steps).tolist(),
+                **labels,
                 "aware": count(P.A_AWARE),
                 "considering": count(P.A_CONSIDERING),
                 "customers": count(P.A_CUSTOMERS),
@@ -187,7 +310,7 @@ class Recorder:
                 "churned_exit": count(P.A_CHURN_EXIT),
                 "lapsed": count(P.A_LAPSED),
                 "share": col(share),
-                "price": col(self.price[:steps]),
+                "price": col(price),
                 "revenue": col(revenue),
                 "ad_spend": col(ad),
                 "service_cost": col(service),
@@ -208,9 +331,9 @@ class Recorder:
                 "escalated": count(P.A_ESCALATED),
                 "waited": count(P.A_WAITED),
                 "abandoned": count(P.A_ABANDONED),
-                "mean_wait": col(self.mean_wait[:steps]),
+                "mean_wait": col(mean_wait),
                 "reviews": count(P.A_REVIEWS),
-                "rating": col(self.rating[:steps]),
+                "rating": col(rating),
                 "discounted_revenue": col(disc_rev),
                 "discounted_profit": col(disc_profit),
                 "profit_per_customer": col(per_customer),
@@ -376,3 +499,30 @@ def projected_clv_path(
                 margin = cum_margin[t - 1, b] / c
                 out[t, b] = rules.projected_clv(margin, retention, discount_rate, horizon)
     return out
+
+
+def metrics_file(metrics: pl.DataFrame, by_segment: pl.DataFrame) -> pl.DataFrame:
+    """What metrics.parquet holds: the brand rows, and with segments the rows of each.
+
+    With one segment, ``metrics`` as it is. With more, a ``segment`` column after ``brand``:
+    per step and brand the brand's totals (segment ``all``, the rows of ``metrics``) then one
+    row per segment, whose counts and money sum to the totals.
+    """
+    if by_segment.is_empty():
+        return metrics
+    totals = metrics.with_columns(pl.lit(ALL_SEGMENTS).alias("segment")).select(by_segment.columns)
+    segments = by_segment["segment"].unique(maintain_order=True).to_list()
+    brands = metrics["brand"].unique(maintain_order=True).to_list()
+    both = pl.concat([totals, by_segment.cast(totals.schema)], how="vertical")
+    return (
+        both.with_columns(
+            _b=pl.col("brand").replace_strict({b: k for k, b in enumerate(brands)},
+                                              return_dtype=pl.Int32),
+            _s=pl.col("segment").replace_strict(
+                {name: k for k, name in enumerate([ALL_SEGMENTS, *segments])},
+                return_dtype=pl.Int32,
+            ),
+        )
+        .sort("step", "_b", "_s", maintain_order=True)
+        .drop("_b", "_s")
+    )  # fmt: skip

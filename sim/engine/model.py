@@ -20,9 +20,10 @@ from scenarios.events import Tables, apply_events, one_off_costs
 from scenarios.responses import Responses
 from sim.engine import kernels
 from sim.engine import params as P
-from sim.engine.metrics import Recorder
+from sim.engine.metrics import Recorder, brand_totals
 from sim.engine.network import network_from_config
 from sim.engine.rng import STREAM_BURN_IN, STREAM_INIT, STREAM_STEP, stream_key
+from sim.engine.segments import exposure_by_segment
 from sim.engine.service import Ratings, ServiceDesk
 from sim.engine.startup import freeze_imports, start_numba
 from sim.engine.state import allocate_customers, build_customers, build_market
@@ -99,7 +100,10 @@ class JourneyModel:
             cfg, self.market.brand_names, self.market.n_channels, self.n_steps,
             self.market.brand_params[:, P.B_PRICE], self.market.service_quality,
         )  # fmt: skip
-        self.recorder = Recorder(self.n_steps, self.market.brand_names, self.market.channel_names)
+        self.recorder = Recorder(
+            self.n_steps, self.market.brand_names, self.market.channel_names,
+            self.market.segments.names, self.market.segments.shares,
+        )  # fmt: skip
         self.service = ServiceDesk(
             cfg, self.market.brand_names, self.market.channel_names, self.market.service_quality
         )
@@ -110,9 +114,11 @@ class JourneyModel:
         )
         self.t = 0
         nb, nc = self.market.n_brands, self.market.n_channels
+        ns = self.market.n_segments
         chunks = kernels.n_chunks(self.customers.n)
-        self._acc = np.zeros((chunks, nb, P.N_ACC))
-        self._chan = np.zeros((chunks, nb, nc + 1, P.N_CHAN))
+        # per chunk and segment: summed over both (chunks first) into the brands' totals
+        self._acc = np.zeros((chunks, ns, nb, P.N_ACC))
+        self._chan = np.zeros((chunks, ns, nb, nc + 1, P.N_CHAN))
         self._flow = np.zeros((chunks, nb + 4, nb + 4), dtype=np.int64)
         self._voice_next = np.zeros_like(self.customers.voice)
         self._heard_counts = self._running_counts()
@@ -157,11 +163,7 @@ class JourneyModel:
         tables.brand_params[:, P.B_ACTIVE] = launched
         tables.ad_reach[~launched] = 0.0
         tables.news_reach[~launched] = 0.0
-        g = m.globals
-        room = 1.0 - P.other_rates(
-            g.talk_rate, g.usage_rate, g.contact_rate, g.complaint_contact, g.forget_rate,
-            g.entry_rate, g.exit_rate, g.turnover, g.review_read, m.n_brands,
-        )  # fmt: skip
+        room = self._room()
         total = tables.exposure().sum()
         if total > room:
             tables.ad_reach *= max(room, 0.0) / total
@@ -180,6 +182,21 @@ class JourneyModel:
         if t >= 0:
             self.responses.observe_prices(t, tables)
         return tables
+
+    def _room(self) -> float:
+        """The per-step probability the competing touchpoints leave to ads and news."""
+        m = self.market
+        g = m.globals
+        return 1.0 - P.other_rates(
+            g.talk_rate, g.usage_rate, g.contact_rate, g.complaint_contact, g.forget_rate,
+            g.entry_rate, g.exit_rate, g.turnover, g.review_read, m.n_brands,
+        )  # fmt: skip
+
+    def exposure_table(self, tables: Tables) -> np.ndarray:
+        """ad_cum[s]: segment s's cumulated exposure rates, paid ads then news (both engines)."""
+        return exposure_by_segment(
+            tables.ad_reach, tables.news_reach, self.market.segments, self._room()
+        )
 
     def _reference_prices(self, t: int, bp: np.ndarray) -> None:
         """Set each brand's reference price and price gap for step t, then update the reference.
@@ -324,6 +341,7 @@ class JourneyModel:
             self._acc[:] = 0.0
             self._chan[:] = 0.0
             self._flow[:] = 0
+            self.exposure_now = self.exposure_table(tables)
             self.agents.do("step_journey", key, tables, t)
         else:
             self._step_numba(key, tables, t)
@@ -335,8 +353,8 @@ class JourneyModel:
                 self._voice_next, c.voice, net.indptr, net.indices, net.strong,
                 self._heard_counts, numba.get_num_threads(),
             )  # fmt: skip
-        acc = self._acc.sum(axis=0)
-        chan = self._chan.sum(axis=0)
+        acc = brand_totals(self._acc)
+        chan = brand_totals(self._chan)
         self.ratings.update(acc[:, P.A_REVIEWS], acc[:, P.A_REVIEW_SUM])
         nc = self.market.n_channels
         self.service.after_step(chan[:, :nc, P.C_CONTACTS])
@@ -381,15 +399,13 @@ class JourneyModel:
     # -- engine plumbing ----------------------------------------------------------
     def _step_numba(self, key, tables: Tables, t: int) -> None:
         c, net, m, tr = self.customers, self.network, self.market, self.tracer
-        # paid ads then news, as one cumulative table (the kernel splits it in two halves)
-        ad_cum = np.cumsum(
-            np.concatenate([tables.ad_reach.reshape(-1), tables.news_reach.reshape(-1)])
-        )
+        # paid ads then news, as one cumulative table per segment (split in two halves)
+        ad_cum = self.exposure_table(tables)
         kernels.step_all(
             key, c.stage, c.brand, c.last_brand, c.aware, c.consider, c.attitude,
             c.satisfaction, c.expectation, c.tenure, c.price_sensitivity, c.wom_activity,
             c.churn_propensity, c.channel, c.flags, c.grudge, c.last_touch, c.wom_threshold,
-            c.disposition,
+            c.disposition, c.segment,
             c.voice, self._voice_next, net.indptr, net.indices, net.strong, self._heard_counts,
             net.complete,
             tables.brand_params, ad_cum, m.n_channels, tables.service_quality,
@@ -415,8 +431,8 @@ class JourneyModel:
         else:
             kernels.record_all(
                 key, c.stage, c.brand, c.last_brand, c.aware, c.consider, c.attitude,
-                c.satisfaction, c.tenure, c.grudge, tables.brand_params, self._g_values, c.voice,
-                self._acc, self._flow,
+                c.satisfaction, c.tenure, c.grudge, c.segment, tables.brand_params,
+                self._g_values, c.voice, self._acc, self._flow,
             )  # fmt: skip
         self._chan[:] = 0.0
         if self._heard_counts.shape[0] > 0:
@@ -431,7 +447,7 @@ class JourneyModel:
     ) -> None:
         """Record step t; ``totals``: the chunks' tallies as ``_move`` summed them, or None."""
         m = self.market
-        acc, chan = totals if totals is not None else (self._acc.sum(axis=0), None)
+        acc, chan = totals if totals is not None else (brand_totals(self._acc), None)
         members = acc[:, P.A_CUSTOMERS]
         programme = (
             tables.brand_params[:, P.B_MEMBER_COST] * members

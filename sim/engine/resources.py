@@ -2,10 +2,10 @@
 
 The estimate (bytes) is the sum of
 
-- customer state: N (44 + 4 B) (the columns of ``sim.engine.state.Customers``: one
-  float32 attitude per brand, the rest one to four bytes per customer), plus 12 N B for the
-  running neighbour counts of the cascade and threshold rules (numba engine, stored
-  network, messages that never fade);
+- customer state: N (45 + 4 B) (the columns of ``sim.engine.state.Customers``: one
+  float32 attitude per brand, the rest one to four bytes per customer, the segment one),
+  plus 12 N B for the running neighbour counts of the cascade and threshold rules (numba
+  engine, stored network, messages that never fade);
 - network: 8 (N + 1) + 4 M + ceil(M / 8) (CSR ``indptr``, ``indices`` and the tie-strength
   bitset, M = N k entries, k the mean degree as built: exact for the lattice and
   preferential-attachment kinds, expected for the random ones, twice the listed ties for an
@@ -18,7 +18,9 @@ The estimate (bytes) is the sum of
   or an edge list's loading (40 per listed tie, or after loading 9 per tie and 8 N);
 - per-step records: (T + 1) (B A + S^2) 8 (brand accumulators and the flow matrix of
   S = B + 4 states) plus 8 (T + 1) B 30 for the result frames;
-- per-chunk arrays: ceil(N / 2048) (B A + S^2 + B H) 8, H = min(T, 730) + 1 cohort tenures;
+- per-chunk arrays: ceil(N / 2048) (G B A + S^2 + B H) 8, H = min(T, 730) + 1 cohort tenures,
+  G the number of segments (``conf/segments/``); with G > 1 also (T + 1) G B (A + 4 (C + 1)
+  + 4) 8 of per-segment records and 8 (T + 1) G B 60 for their rows of the metrics frame;
 - the readable engine (``engine=mesa``) adds about 3 kB per customer (one Python object each);
 
 with N customers, B brands, T steps, A = 14 accumulators. Time is three parts, shown
@@ -41,7 +43,7 @@ from pathlib import Path
 from sim.engine import params as P
 
 CHUNK = 2048  # = sim.engine.kernels.CHUNK (not imported: that would compile the kernels)
-STATE_BYTES_FIXED = 44  # per customer (voice twice), besides one float32 attitude per brand
+STATE_BYTES_FIXED = 45  # per customer (voice twice), besides one float32 attitude per brand
 IN_DEGREE_BYTES = 4  # int32 per customer while a network is built
 SENT_TIE_BYTES = 6  # int32 owner + uint16 bucket-local target per tie sent to a bucket
 EDGELIST_LOAD_BYTES = 40  # per listed tie while polars reads, orients and sorts the file
@@ -218,7 +220,12 @@ def estimate(cfg, threads: int | None = None) -> Estimate:
     horizon = min(t, MAX_COHORT_TENURE) + 1
     chunks = math.ceil(n / CHUNK)
     records = 8 * (t + 1) * (b * P.N_ACC + states * states) + 8 * (t + 1) * b * 30
-    records += 8 * chunks * (b * P.N_ACC + states * states + b * horizon)
+    groups = (cfg.get("segments") or {}).get("groups") or {}
+    g = max(len(groups), 1)
+    records += 8 * chunks * (g * b * P.N_ACC + states * states + b * horizon)
+    if g > 1:
+        nc = len(cfg.channels)
+        records += 8 * (t + 1) * g * b * (P.N_ACC + P.N_CHAN * (nc + 1) + 4 + 60)
     mesa = str(cfg.engine.name) == "mesa"
     state += heard_count_bytes(cfg, n, b, mesa)
     threads = threads or _threads(cfg)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numba
 import polars as pl
@@ -32,6 +32,10 @@ class Result:
         touchpoints: every event of the ``sim.trace`` traced customers (step, customer,
             touch, brand, channel, stage); empty without a trace.
         config: the resolved config of the run.
+        segments: with more than one segment (``conf/segments/``), one row per (step, brand,
+            segment) with the columns of ``metrics`` (counts and money sum over segments to
+            the brand's row); empty otherwise. metrics.parquet holds both
+            (``sim.engine.metrics.metrics_file``).
     """
 
     metrics: pl.DataFrame
@@ -42,6 +46,7 @@ class Result:
     tenure: pl.DataFrame
     touchpoints: pl.DataFrame
     config: DictConfig
+    segments: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 #: Customers per thread when ``engine.threads`` is null: below this a second thread costs more
@@ -100,4 +105,5 @@ def simulate(cfg: DictConfig, progress: Callable[[int], None] | None = None) -> 
         tenure=rec.tenure(),
         touchpoints=model.tracer.frame(),
         config=cfg,  # finalise's own copy, which the run only reads
+        segments=rec.segment_metrics(model.market.discount_rate, horizon),
     )

@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 from agents import rules
 from sim.engine import params as P
 from sim.engine.rng import STREAM_INIT, customer_key, stream_key, uniform
+from sim.engine.segments import TRAIT_NAMES, Segments, build_segments, draw_segments
 
 MAX_BRANDS = 8  # awareness and consideration are 8-bit masks
 
@@ -37,6 +38,12 @@ class Market:
     channel_roles: np.ndarray  # float64 [C, N_ROLES]
     globals: P.Globals  # market-wide rule parameters
     discount_rate: float
+    segments: Segments  # per-segment tables
+
+    @property
+    def n_segments(self) -> int:
+        """Number of segments of the population (1 by default)."""
+        return self.segments.n_segments
 
     @property
     def global_values(self) -> np.ndarray:
@@ -77,6 +84,7 @@ class Customers:
     grudge: np.ndarray  # uint8: steps since leaving a brand it still warns about + 1 (0 none)
     last_touch: np.ndarray  # uint16: code of the last ad, news or word of mouth met
     voice: np.ndarray  # uint16: what the customer says (low byte, see encode_voice) and its age
+    segment: np.ndarray  # uint8: segment (sim.engine.segments), 0 when there is one
     extra: dict = field(default_factory=dict)
 
     @property
@@ -91,7 +99,7 @@ class Customers:
             self.stage, self.brand, self.last_brand, self.aware, self.consider, self.attitude,
             self.satisfaction, self.expectation, self.tenure, self.price_sensitivity,
             self.wom_activity, self.churn_propensity, self.wom_threshold, self.disposition,
-            self.channel, self.flags, self.grudge, self.last_touch, self.voice,
+            self.channel, self.flags, self.grudge, self.last_touch, self.voice, self.segment,
         )  # fmt: skip
         return int(sum(c.nbytes for c in cols))
 
@@ -158,6 +166,7 @@ def build_market(cfg: DictConfig) -> Market:
         channel_roles=roles,
         globals=build_globals(cfg),
         discount_rate=float(cfg.finance.discount_rate),
+        segments=build_segments(cfg, channel_names, roles[:, P.R_SERVICE]),
     )
 
 
@@ -272,6 +281,7 @@ _FAMILY_SATISFACTION = 2  # slot 0: a normal
 _FAMILY_TENURE = 3  # slot 0: exponential
 _FAMILY_CHANNEL = 4  # slot 0: channel
 _FAMILY_DISPOSITION = 5  # slot 0: a normal
+# 6: the segment (sim.engine.segments.FAMILY_SEGMENT): slots 0, 1, 2
 _FAMILY_TRAIT = 10  # + k for trait k: slot 0 (a table), or as many as rejection needs
 _FAMILY_BRAND_OWN = 1000  # + b for brand b: attitude normal 0, awareness 1, consideration 2
 _FAMILY_NEED = 2000  # slots 0, 1, 2: in the market, lapsed, last brand
@@ -493,6 +503,7 @@ def _draw_brands(key: np.uint64, cum: np.ndarray, brand: np.ndarray) -> None:
 @njit(parallel=True, cache=True, error_model="numpy")
 def _draw_customers(
     keys: np.ndarray,
+    segment: np.ndarray,
     trait_keys: np.ndarray,
     brand_keys: np.ndarray,
     trait_specs: np.ndarray,
@@ -524,13 +535,17 @@ def _draw_customers(
     flags: np.ndarray,
     stage: np.ndarray,
 ) -> None:
-    """Every initial draw of every customer but the brand, one customer per iteration."""
+    """Every initial draw of every customer but the brand and segment, one customer per iteration.
+
+    ``trait_specs[s, k]``, ``trait_tables[s, k]`` and ``cum_channel[s]`` are segment s's.
+    """
     nb = equity.size
     for i in prange(brand.size):
-        for k in range(trait_specs.shape[0]):
+        s = np.int64(segment[i])
+        for k in range(trait_specs.shape[1]):
             traits[k, i] = _trait_value(
-                int(trait_specs[k, 0]), trait_specs[k, 1], trait_specs[k, 2], trait_tables[k],
-                customer_key(trait_keys[k], i), trait_clip[k],
+                int(trait_specs[s, k, 0]), trait_specs[s, k, 1], trait_specs[s, k, 2],
+                trait_tables[s, k], customer_key(trait_keys[k], i), trait_clip[k],
             )  # fmt: skip
         own = brand[i]
         customer = own >= 0
@@ -573,9 +588,9 @@ def _draw_customers(
         else:
             satisfaction[i] = init_satisfaction
             tenure[i] = 0
-        if cum_channel.size > 0:
+        if cum_channel.shape[1] > 0:
             u = uniform(customer_key(keys[2], i), 0)
-            channel[i] = min(_pick(cum_channel, u), cum_channel.size - 1)
+            channel[i] = min(_pick(cum_channel[s], u), cum_channel.shape[1] - 1)
         else:
             channel[i] = 0
         if customer:
@@ -603,9 +618,9 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
     own family, so adding a brand after the others leaves every other draw unchanged
     (common random numbers across scenarios). The rules (docs/model.md, section 5):
 
-    1. Traits ``market.traits.<name>``: Beta (inversion of its quantile table, or a ratio
-       of gammas where scipy cannot invert its CDF), lognormal (exp of a normal) or
-       constant, as ``draw_trait`` reads the spec; activity, expectation, churn
+    1. Traits ``market.traits.<name>`` (the segment's): Beta (inversion of its quantile
+       table, or a ratio of gammas where scipy cannot invert its CDF), lognormal (exp of a
+       normal) or constant, as ``draw_trait`` reads the spec; activity, expectation, churn
        propensity and word-of-mouth threshold clipped to [0, 1].
     2. Brand b with probability ``initial_share_b`` (brands launched at step 0), else none.
     3. Out of the market with probability min(1, o / (1 - S)) for a non-customer, o the
@@ -619,7 +634,11 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
        ``initial_satisfaction`` (+ the disposition + 0.05 eps for customers, clipped).
     6. Tenure of customers: exponential with mean ``initial_tenure_years`` x steps per
        year, rounded down, capped at 65535.
-    7. Channel by ``service_share``; 8. stage from the above.
+    7. Channel by the segment's service shares (``service_share`` by default); 8. stage
+       from the above.
+
+    Before these, each customer's segment (``sim.engine.segments.draw_segments``); rules 1
+    and 7 use the segment's traits and channels.
     """
     n = int(cfg.market.customers)
     nb = market.n_brands
@@ -634,22 +653,26 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
     # before and were customers then: lapsed, with a last brand drawn by the initial shares.
     out_share = min(1.0, (1.0 - in_market_share(market)) / max(1.0 - served, 1e-12))
     by_share = cum / cum[-1] if cum.size and cum[-1] > 0 else np.ones(nb)
-    names = (
-        "price_sensitivity",
-        "wom_activity",
-        "expectation",
-        "churn_propensity",
-        "wom_threshold",
-    )
-    parsed = [_trait_spec(cfg.market.traits[k]) for k in names]
-    specs = np.array([spec[:3] for spec in parsed], dtype=np.float64)
-    tables = np.zeros((len(names), _TABLE_SIZE))
-    for k, spec in enumerate(parsed):
-        if spec[3] is not None:
-            tables[k] = spec[3]
+    names = TRAIT_NAMES
+    seg = market.segments
+    segment = draw_segments(seed, n, seg, str(cfg.network.kind))
+    parsed = [[_trait_spec(traits_of[k]) for k in names] for traits_of in seg.traits]
+    specs = np.array([[spec[:3] for spec in row] for row in parsed], dtype=np.float64)
+    tables = np.zeros((seg.n_segments, len(names), _TABLE_SIZE))
+    for s, row in enumerate(parsed):
+        for k, spec in enumerate(row):
+            if spec[3] is not None:
+                tables[s, k] = spec[3]
     service_share = market.channel_roles[:, P.R_SERVICE]
     total = service_share.sum()
-    cum_channel = np.cumsum(service_share / total) if total > 0 else np.zeros(0)
+    own = seg.n_segments == 1 and total > 0
+    if own and np.array_equal(seg.service_share[0], service_share / total):
+        # the market's own shares, cumulated as before segments existed
+        cum_channel = np.cumsum(service_share / total)[None, :]
+    elif total > 0:
+        cum_channel = np.cumsum(seg.service_share, axis=1)
+    else:
+        cum_channel = np.zeros((seg.n_segments, 0))
     families = (
         _FAMILY_SATISFACTION, _FAMILY_TENURE, _FAMILY_CHANNEL, _FAMILY_NEED, _FAMILY_DISPOSITION
     )  # fmt: skip
@@ -660,10 +683,11 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
     brand_keys = np.array([_init_key(seed, _FAMILY_BRAND_OWN + b) for b in range(nb)], np.uint64)
     init_aware = np.array([cfg.brands[b].initial_awareness for b in market.brand_names])
     traits = np.empty((len(names), n), dtype=np.float32)
-    c = allocate_customers(n, nb, brand, traits)
+    c = allocate_customers(n, nb, brand, traits, segment)
     _draw_customers(
-        keys, trait_keys, brand_keys, specs, tables, np.array([False, True, True, True, True]),
-        out_share, served, by_share.astype(np.float64), launched.astype(np.bool_),
+        keys, segment, trait_keys, brand_keys, specs, tables,
+        np.array([False, True, True, True, True]), out_share, served,
+        by_share.astype(np.float64), launched.astype(np.bool_),
         market.brand_params[:, P.B_EQUITY].copy(), init_aware.astype(np.float64),
         float(cfg.market.initial_consideration), float(market.globals.consider_threshold),
         float(cfg.market.initial_satisfaction), mean_experiences(market),
@@ -676,7 +700,11 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
 
 
 def allocate_customers(
-    n: int, n_brands: int, brand: np.ndarray | None = None, traits: np.ndarray | None = None
+    n: int,
+    n_brands: int,
+    brand: np.ndarray | None = None,
+    traits: np.ndarray | None = None,
+    segment: np.ndarray | None = None,
 ) -> Customers:
     """Customers' columns, allocated and not drawn (``build_customers`` draws them).
 
@@ -705,6 +733,7 @@ def allocate_customers(
         grudge=np.zeros(n, dtype=np.uint8),
         last_touch=np.zeros(n, dtype=np.uint16),
         voice=np.zeros(n, dtype=np.uint16),  # filled by the initial record pass (kernels)
+        segment=np.zeros(n, dtype=np.uint8) if segment is None else segment,
     )
 
 

@@ -70,8 +70,13 @@ def write_result(result, folder: str | Path) -> None:
     """
     folder = Path(folder)
     (folder / DONE).unlink(missing_ok=True)
+    from sim.engine.metrics import metrics_file
+
     for name in FRAMES:
-        write_parquet(getattr(result, name), folder / f"{name}.parquet")
+        frame = getattr(result, name)
+        if name == "metrics":  # with segments: the brand rows and each segment's
+            frame = metrics_file(frame, getattr(result, "segments", pl.DataFrame()))
+        write_parquet(frame, folder / f"{name}.parquet")
     write_text(OmegaConf.to_yaml(result.config), folder / "config.yaml")
     record = {
         "fingerprint": fingerprint(result.config),

@@ -57,15 +57,32 @@ def run_overrides(run_dir: Path) -> dict[str, object]:
     return out
 
 
+#: Joins a brand and a segment in a summary's KPI column: ``<kpi>__<brand>@<segment>``.
+SEGMENT_SEP = "@"
+
+
 def run_kpis(metrics: pl.DataFrame, steps_per_year: float = 365.0) -> dict[str, float | None]:
-    """The KPIs of one run as {"<kpi>__<brand>": value} (definitions in ``sim.engine.kpi``)."""
-    k = brand_kpis(metrics, steps_per_year)
+    """The KPIs of one run as {"<kpi>__<brand>": value} (definitions in ``sim.engine.kpi``).
+
+    A segmented metrics file (a ``segment`` column) adds each segment's KPIs, computed the same
+    way on its rows, as ``<kpi>__<brand>@<segment>`` (share: of the segment's customers).
+    """
+    from sim.engine.segment_spec import ALL_SEGMENTS
+
     names = {"customers": "customers_end", "share": "share_end", "nps": "nps_end"}
     out: dict[str, float | None] = {}
-    for row in k.iter_rows(named=True):
-        for kpi in SUMMARY_KPIS:
-            value = row[names.get(kpi, kpi)]
-            out[f"{kpi}__{row['brand']}"] = None if value is None else float(value)
+    parts = [("", metrics)]
+    if "segment" in metrics.columns:
+        parts += [
+            (f"{SEGMENT_SEP}{seg}", metrics.filter(pl.col("segment") == seg).drop("segment"))
+            for seg in metrics["segment"].unique(maintain_order=True).to_list()
+            if seg != ALL_SEGMENTS
+        ]
+    for suffix, rows in parts:
+        for row in brand_kpis(rows, steps_per_year).iter_rows(named=True):
+            for kpi in SUMMARY_KPIS:
+                value = row[names.get(kpi, kpi)]
+                out[f"{kpi}__{row['brand']}{suffix}"] = None if value is None else float(value)
     return out
 
 
@@ -289,6 +306,7 @@ def report(
     baseline: str = "baseline",
     level: float = 0.95,
     reference: Mapping[str, object] | None = None,
+    by: str | None = None,
 ) -> pl.DataFrame:
     """Per setting and KPI column: the mean and the paired difference against a reference.
 
@@ -308,6 +326,9 @@ def report(
     rows), mean, ci_low, ci_high, pairs, diff, diff_low, diff_high. A setting whose runs
     all failed keeps its rows, with no values and its count of incomplete runs.
 
+    ``by="segment"``: the KPIs of each segment of a segmented market instead of the brands'
+    totals, with a ``segment`` column after ``brand`` (``run_kpis``).
+
     Runs that repeat another's overrides and seed count once (``drop_duplicate_runs``).
 
     Raises:
@@ -318,7 +339,10 @@ def report(
     done = summary.filter(pl.col("status") == "complete")
     if done.height == 0:
         raise ReportError("no complete runs to report on")
-    kpis = kpi_columns(done)
+    kpis = [c for c in kpi_columns(done) if (SEGMENT_SEP in c) == (by == "segment")]
+    if by == "segment" and not kpis:
+        raise ReportError("--by segment: these runs have one segment (run a segmented market, "
+                          "e.g. segments=example)")  # fmt: skip
     # Keys given on the command line but constant across runs name no setting.
     swept = [k for k in swept_keys(done) if k in ("scenario", "seed") or done[k].n_unique() > 1]
     # A key with one value per scenario is part of that scenario (the what-if's changes of
@@ -340,7 +364,7 @@ def report(
         is_base = all(same_value(values[k], v) for k, v in chosen.items())
         bad = failed.pop(tuple(str(values[k]) for k in setting_keys), (None, 0))[1]
         for col in kpis:
-            kpi, _, brand = col.partition("__")
+            kpi, brand, where = _kpi_parts(col, by)
             mean, lo, hi = t_interval(runs[col].cast(pl.Float64).fill_null(np.nan).to_numpy())
             d = dlo = dhi = None
             n_pairs = 0
@@ -351,21 +375,31 @@ def report(
                 if got["pairs"]:
                     d, dlo, dhi, n_pairs = got["diff"], got["low"], got["high"], got["pairs"]
             rows.append({
-                **values, "kpi": kpi, "brand": brand, "runs": runs.height, "incomplete": bad,
+                **values, "kpi": kpi, "brand": brand, **where, "runs": runs.height,
+                "incomplete": bad,
                 "reference": is_base, "mean": mean, "ci_low": lo, "ci_high": hi,
                 "pairs": n_pairs, "diff": d, "diff_low": dlo, "diff_high": dhi,
             })  # fmt: skip
     for setting, bad in failed.values():  # every run of the setting failed: still counted
         values = dict(zip(setting_keys, setting, strict=True))
         for col in kpis:
-            kpi, _, brand = col.partition("__")
+            kpi, brand, where = _kpi_parts(col, by)
             rows.append({
-                **values, "kpi": kpi, "brand": brand, "runs": 0, "incomplete": bad,
+                **values, "kpi": kpi, "brand": brand, **where, "runs": 0, "incomplete": bad,
                 "reference": False, "mean": None, "ci_low": None, "ci_high": None,
                 "pairs": 0, "diff": None, "diff_low": None, "diff_high": None,
             })  # fmt: skip
     table = pl.DataFrame(rows, infer_schema_length=None)
     return table.with_columns(pl.col(pl.Float64).fill_nan(None))
+
+
+def _kpi_parts(col: str, by: str | None) -> tuple[str, str, dict[str, str]]:
+    """(kpi, brand, {"segment": name} when reporting by segment) of a summary KPI column."""
+    kpi, _, brand = col.partition("__")
+    if by != "segment":
+        return kpi, brand, {}
+    brand, _, segment = brand.rpartition(SEGMENT_SEP)
+    return kpi, brand, {"segment": segment}
 
 
 def _reference(
@@ -421,8 +455,8 @@ def _set_by_scenario(runs: pl.DataFrame, key: str) -> bool:
 
 def setting_columns(table: pl.DataFrame) -> list[str]:
     """The columns of a report that name a setting (scenario and other swept values)."""
-    fixed = ("kpi", "brand", "runs", "incomplete", "reference", "mean", "ci_low", "ci_high",
-             "pairs", "diff", "diff_low", "diff_high")  # fmt: skip
+    fixed = ("kpi", "brand", "segment", "runs", "incomplete", "reference", "mean", "ci_low",
+             "ci_high", "pairs", "diff", "diff_low", "diff_high")  # fmt: skip
     return [c for c in table.columns if c not in fixed]
 
 
@@ -459,8 +493,9 @@ def clear_differences(table: pl.DataFrame) -> pl.DataFrame:
         & ((pl.col("diff_low") > 0) | (pl.col("diff_high") < 0))
     )
     rows = []
-    for (kpi, brand), part in sig.group_by(["kpi", "brand"], maintain_order=True):
-        out = {"kpi": kpi, "brand": brand}
+    by = ["kpi", "brand", "segment"] if "segment" in table.columns else ["kpi", "brand"]
+    for group, part in sig.group_by(by, maintain_order=True):
+        out = dict(zip(by, group, strict=True))
         for side, pick in (("highest", part.sort("diff", descending=True)),
                            ("lowest", part.sort("diff"))):  # fmt: skip
             r = pick.row(0, named=True)
@@ -470,6 +505,12 @@ def clear_differences(table: pl.DataFrame) -> pl.DataFrame:
                     r["diff"], r["diff_low"], r["diff_high"])  # fmt: skip
         rows.append(out)
     return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def _who(row: Mapping) -> str:
+    """The brand of a report row, with its segment when the report is by segment."""
+    segment = row.get("segment")
+    return f"{row['brand']} / {segment}" if segment is not None else str(row["brand"])
 
 
 def print_report(table: pl.DataFrame, baseline: str, kpis: tuple[str, ...] | None = None) -> None:
@@ -506,7 +547,7 @@ def print_report(table: pl.DataFrame, baseline: str, kpis: tuple[str, ...] | Non
             t.add_column(head, justify="left" if head in ("kpi", "brand") else "right")
         for r in part.iter_rows(named=True):
             t.add_row(
-                Text(printable(r["kpi"])), Text(printable(r["brand"])), fmt(r["mean"]),
+                Text(printable(r["kpi"])), Text(printable(_who(r))), fmt(r["mean"]),
                 Text(f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"),
                 fmt(r["diff"], True) if not is_ref else "",
                 Text(f"[{fmt(r['diff_low'], True)}, {fmt(r['diff_high'], True)}]")
@@ -523,7 +564,7 @@ def print_report(table: pl.DataFrame, baseline: str, kpis: tuple[str, ...] | Non
     for head in ("kpi", "brand", "highest", "diff [95% CI]", "lowest", "diff [95% CI]"):
         t.add_column(head)
     for r in clear.iter_rows(named=True):
-        cells = [Text(printable(r["kpi"])), Text(printable(r["brand"]))]
+        cells = [Text(printable(r["kpi"])), Text(printable(_who(r)))]
         for side in ("highest", "lowest"):
             if r.get(side) is None:
                 cells += ["-", ""]
