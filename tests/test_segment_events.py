@@ -142,3 +142,46 @@ def test_the_default_market_names_its_one_segment():
     assert run(*setup, "+scenario.events.0.segment=everyone").metrics.equals(run(*setup).metrics)
     with pytest.raises(ConfigError, match=r"segment=digital_natives: must be one of everyone$"):
         load_config([*setup, TARGET])
+
+
+# -- a what-if whose effect differs by segment ---------------------------------------------
+def test_an_app_outage_hurts_the_digital_segment_most_in_the_report(tmp_path, capsys):
+    """The app down for 50 days: ``journeysim report --by segment`` shows whose churn rose.
+
+    Digital natives do 70% of their service in the app, traditional customers 5%
+    (``conf/segments/example.yaml``), so the same outage (on everyone) raises the digital
+    segment's churn clearly and the traditional one's hardly: the digital rise's paired 95%
+    interval lies above the traditional rise's whole interval (8,000 customers, 3 seeds; the
+    gap is about 5 points of annual churn against intervals of +-3 and +-0.5).
+    """
+    import yaml
+
+    from sim.cli import main
+    from sim.sweeps.io import write_result
+    from sim.sweeps.summary import write_summary
+
+    market = ["market.customers=8000", "sim.steps=60", "sim.burn_in=60", "segments=example"]
+    app_down = ["scenario=service_outage", "scenario.events.0.channels=[app]",
+                "scenario.events.0.severity=1.0", "scenario.events.0.start=5",
+                "scenario.events.0.end=55"]  # fmt: skip
+    k = 0
+    for scenario in (["scenario=baseline"], app_down):
+        for seed in range(3):
+            folder = tmp_path / str(k)
+            (folder / ".hydra").mkdir(parents=True)
+            swept = [scenario[0], f"seed={seed}"]  # as a multirun records its sweep
+            (folder / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(swept))
+            write_result(run(*market, *scenario, f"seed={seed}"), folder)
+            k += 1
+    write_summary(tmp_path)
+    assert main(["report", str(tmp_path), "--by", "segment", "--kpi", "churn_rate"]) == 0
+    assert "incumbent / digital_natives" in capsys.readouterr().out
+    table = pl.read_parquet(tmp_path / "report.parquet").filter(
+        (pl.col("scenario") == "service_outage") & (pl.col("brand") == "incumbent")
+        & (pl.col("kpi") == "churn_rate")
+    )  # fmt: skip
+    digital = table.filter(pl.col("segment") == "digital_natives").row(0, named=True)
+    traditional = table.filter(pl.col("segment") == "traditional").row(0, named=True)
+    assert digital["diff_low"] > 0.0  # a clear rise
+    assert digital["diff_low"] > traditional["diff_high"]  # clearly larger than theirs
+    assert digital["diff"] > 5 * traditional["diff"]
