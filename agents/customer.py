@@ -521,8 +521,10 @@ class CustomerAgent(mesa.Agent):
         """The brand's people answer on channel c, after a queue if any (see the kernel's)."""
         acc, chan = self.model._acc[0, self.segment], self.model._chan[0, self.segment]
         chan[b, c, P.C_CONTACTS] += 1
-        quality = tables.service_quality[b, c]
-        friction = tables.friction[b, c] + extra
+        # this customer's segment's tables (JourneyModel.segment_tables_now)
+        quality_s, resolution_s, friction_s = self.model.segment_tables_now
+        quality = quality_s[self.segment, b, c]
+        friction = friction_s[self.segment, b, c] + extra
         if tables.wait_prob[b, c] > 0.0 and uniform(self._ck, SLOT_WAIT) < tables.wait_prob[b, c]:
             acc[b, P.A_WAITED] += 1
             friction += tables.wait_friction[b, c]
@@ -530,7 +532,8 @@ class CustomerAgent(mesa.Agent):
                 acc[b, P.A_ABANDONED] += 1
                 return rules.SERVICE_FAILED, quality, friction
         u = uniform(self._ck, SLOT_SERVICE)
-        return rules.service_outcome(u, quality, tables.resolution[b, c]), quality, friction
+        resolution = resolution_s[self.segment, b, c]
+        return rules.service_outcome(u, quality, resolution), quality, friction
 
     def experience(self, x: float, g) -> bool:
         """Judge experience x against expectation; maybe complain; True if leaving now."""
@@ -559,6 +562,10 @@ class CustomerAgent(mesa.Agent):
         return False
 
     # -- choice, churn, joining -------------------------------------------------------
+    def friction(self, b: int) -> float:
+        """Friction of brand b on this customer's channel, as its segment meets it."""
+        return float(self.model.segment_tables_now[2][self.segment, b, self.channel])
+
     def alternatives(self, b: int, tables, g) -> float:
         """Known (aware) rivals' logit share against brand b, without inertia (P_alt)."""
         bp = tables.brand_params
@@ -566,7 +573,7 @@ class CustomerAgent(mesa.Agent):
         def utility(k: int) -> float:
             return rules.choice_utility(
                 self.attitude[k], bp[k, P.B_PRICE], self.price_sensitivity,
-                tables.friction[k, self.channel], False, g.beta_attitude, g.beta_price,
+                self.friction(k), False, g.beta_attitude, g.beta_price,
                 g.beta_friction, g.inertia,
             )  # fmt: skip
 
@@ -585,7 +592,7 @@ class CustomerAgent(mesa.Agent):
             if (mask >> b) & 1 and bp[b, P.B_ACTIVE] > 0.0:
                 utilities[b] = rules.choice_utility(
                     self.attitude[b], bp[b, P.B_PRICE], self.price_sensitivity,
-                    tables.friction[b, self.channel], b == current, g.beta_attitude,
+                    self.friction(b), b == current, g.beta_attitude,
                     g.beta_price, g.beta_friction, g.inertia,
                 )  # fmt: skip
         if not utilities:

@@ -41,6 +41,7 @@ def page() -> None:
         st.warning(note, icon=":material/warning:")
     headline_section(comp)
     deltas_section(comp)
+    segments_section(comp)
     levels_section(comp)
     charts_section(comp)
     export_section(comp)
@@ -60,6 +61,7 @@ def _form_defaults(s: dash.Settings, specs: list[dash.Lever]) -> dict:
         "form_steps": s.steps,
         "form_overrides": " ".join(s.overrides),
         "form_long_run": LONG_RUN if s.long_run else FROM_TODAY,
+        "form_segments": s.segments,
     }
     moved = s.lever_values
     for lever in specs:
@@ -80,6 +82,7 @@ def _submit(specs: list[dash.Lever]) -> None:
         specs=specs,
         overrides_text=ss["form_overrides"],
         long_run=ss["form_long_run"] == LONG_RUN,
+        segments=ss.get("form_segments", "default"),
     )
     ss["form_scenarios"] = list(new.scenarios)  # the baseline is not compared with itself
     common.request_run(new)
@@ -124,6 +127,13 @@ def settings_form() -> None:
             dash.state.MAX_STEPS,
             key="form_steps",
             help="sim.steps: a step is a day.",
+        )
+        st.selectbox(
+            "Segments",
+            dash.segment_sets(),
+            key="form_segments",
+            help="Who the customers are, in every run (conf/segments): with more than one "
+            "segment the results add the differences by segment.",
         )
         with st.expander(
             "Levers: change the market (adds a 'levers' scenario: the baseline with these changes)",
@@ -268,6 +278,31 @@ def deltas_section(comp: dash.Comparison) -> None:
             **{s: st.column_config.TextColumn(f"{s} − {comp.baseline}") for s in comp.others},
         },
     )
+
+
+@st.fragment
+def segments_section(comp: dash.Comparison) -> None:
+    """Whose KPI moved: one KPI's difference against the baseline, segment by segment."""
+    if not comp.segment_names or not comp.others:
+        return
+    common.heading("Differences by segment", "segments")
+    st.caption(
+        f"Segments of the market ({', '.join(comp.segment_names)}): the paired difference of "
+        "one KPI against the baseline in each segment, with its 95% interval, as "
+        "`journeysim report --by segment` gives it."
+    )
+    kpis = dash.tables.kpi_order(comp.segment_table)
+    brands = dash.tables.brand_order(comp.segment_table)
+    common.valid_choice("segment_kpi", kpis, "churn_rate")
+    if "segment_kpi" not in st.session_state and "churn_rate" in kpis:
+        st.session_state["segment_kpi"] = "churn_rate"  # whose churn: the question asked first
+    common.valid_choice("segment_brand", brands)
+    c1, c2 = st.columns(2)
+    kpi = c1.selectbox("KPI", kpis, key="segment_kpi", format_func=dash.kpi_title, **common.VIEW)
+    brand = c2.selectbox("Brand", brands, key="segment_brand", **common.VIEW)
+    st.plotly_chart(comp.segment_figure(kpi, brand), key="chart_segments")
+    frame = dash.segment_breakdown(comp.segment_table, kpi, brand, comp.baseline)
+    st.dataframe(frame, hide_index=True, height=dash.table_height(frame.height))
 
 
 @st.fragment

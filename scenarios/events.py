@@ -25,6 +25,11 @@ tables at every step, so they never leak past their window. The kinds:
   own valence (``agents.rules.news_update``).
 - ``personalisation``: a share ``match`` of any shortfall between expectation and
   experience with b is closed, at ``cost_per_customer`` per customer and step.
+
+An event of a kind in ``SEGMENT_EVENTS`` may name a ``segment`` (``conf/segments/``): it then
+changes that segment's layer of the per-segment service and buying tables only
+(``Tables.segment_scale``), so only that segment's customers meet the outage or the lower
+friction; without a segment it acts on everyone, as before.
 """
 
 from __future__ import annotations
@@ -49,11 +54,32 @@ class Tables:
     wait_prob: np.ndarray | None = None  # P(a contact people answer waits) (service: capacity)
     wait_friction: np.ndarray | None = None  # friction a wait adds
     abandon: np.ndarray | None = None  # P(a waiting contact is abandoned)
+    # [3, S, B, C]: each segment's multipliers of service quality, resolution and friction
+    # (1 everywhere but where an event targets a segment; ``segment_tables``)
+    segment_scale: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in ("news_reach", "wait_prob", "wait_friction", "abandon"):
             if getattr(self, name) is None:
                 setattr(self, name, np.zeros_like(self.ad_reach))
+        if self.segment_scale is None:
+            self.segment_scale = np.ones((3, 1, *self.ad_reach.shape))
+
+    def with_segments(self, n_segments: int) -> Tables:
+        """These tables with one layer of segment multipliers (all 1) per segment."""
+        self.segment_scale = np.ones((3, n_segments, *self.ad_reach.shape))
+        return self
+
+    def segment_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each segment's service quality, resolution and friction ([S, B, C] each).
+
+        q_sbc = q_bc m^q_sbc, r_sbc = r_bc m^r_sbc, f_sbc = f_bc m^f_sbc: the brand's table
+        times the segment's multiplier (``segment_scale``), which is 1 unless an event targets
+        the segment; x * 1 = x exactly, so an untargeted segment reads the brand's own values.
+        """
+        m = self.segment_scale
+        return (self.service_quality[None] * m[0], self.resolution[None] * m[1],
+                self.friction[None] * m[2])  # fmt: skip
 
     def copy(self) -> Tables:
         """A deep copy."""
@@ -94,6 +120,9 @@ EVENT_KINDS = tuple(EVENT_FIELDS)
 CHANNEL_EVENTS = frozenset(
     {"service_outage", "ad_burst", "friction_reduction", "wom_shock", "pr_crisis", "viral_review"}
 )
+#: Kinds that may target one segment (``segment``): they change per-channel tables that each
+#: customer reads at its own segment (``Tables.segment_scale``).
+SEGMENT_EVENTS = ("service_outage", "friction_reduction")
 
 
 def in_window(event, t: int) -> bool:
@@ -125,9 +154,18 @@ def launch_steps(events, brand_names: list[str], launch: np.ndarray) -> np.ndarr
 
 
 def apply_events(
-    tables: Tables, events, t: int, brand_names: list[str], channel_names: list[str]
+    tables: Tables,
+    events,
+    t: int,
+    brand_names: list[str],
+    channel_names: list[str],
+    segment_names: list[str] | None = None,
 ) -> None:
-    """Apply every event active at step t to ``tables`` in place (see the module docstring)."""
+    """Apply every event active at step t to ``tables`` in place (see the module docstring).
+
+    An event that names a segment (one of ``segment_names``) changes that segment's layer of
+    ``tables.segment_scale`` instead of the brand's tables (``segment_event``).
+    """
     bp = tables.brand_params
     for ev in events or ():
         kind = ev["kind"]
@@ -135,7 +173,9 @@ def apply_events(
             continue
         b = brand_names.index(ev["brand"])
         cs = _channels(ev, channel_names)
-        if kind == "service_outage":
+        if ev.get("segment") is not None:
+            segment_event(tables, ev, b, cs, list(segment_names or ()).index(ev["segment"]))
+        elif kind == "service_outage":
             keep = 1.0 - float(ev["severity"])
             tables.service_quality[b, cs] *= keep
             tables.resolution[b, cs] *= keep
@@ -165,6 +205,24 @@ def apply_events(
         elif kind == "personalisation":
             bp[b, P.B_EXPECTATION_MATCH] = float(ev["match"])
             bp[b, P.B_CUSTOMER_COST] += _get(ev, "cost_per_customer", 0.0)
+
+
+def segment_event(tables: Tables, event, b: int, cs: list[int], s: int) -> None:
+    """Apply an event targeted at segment s to its multipliers (``Tables.segment_scale``).
+
+    service_outage: m^q_sbc *= 1 - severity and m^r_sbc *= 1 - severity on the channels;
+    friction_reduction: m^f_sbc *= 1 - reduction. The segment's customers then read
+    q_bc m^q_sbc (``Tables.segment_tables``): the untargeted event's change, on them only.
+    """
+    scale = tables.segment_scale
+    if event["kind"] == "service_outage":
+        keep = 1.0 - float(event["severity"])
+        scale[0, s, b, cs] *= keep
+        scale[1, s, b, cs] *= keep
+    elif event["kind"] == "friction_reduction":
+        scale[2, s, b, cs] *= 1.0 - float(event["reduction"])
+    else:
+        raise ValueError(f"a {event['kind']} event cannot target a segment")
 
 
 def one_off_costs(events, t: int, brand_names: list[str], population: int) -> np.ndarray:

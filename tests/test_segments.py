@@ -55,7 +55,7 @@ def test_default_segments_leave_results_unchanged():
         "+segments.groups.everyone.attention.tv=3.0",  # one segment: normalised back to 1
     )  # fmt: skip
     _frames_equal(default, explicit)
-    assert default.segments.is_empty()
+    assert default.segments.is_empty() and default.segment_frames == {}
     assert "segment" not in default.metrics.columns
     assert list(load_config(list(SMALL)).segments.groups) == ["everyone"]
 
@@ -253,11 +253,42 @@ def test_metrics_file_holds_totals_then_segments(segmented, tmp_path):
     assert metrics_file(segmented.metrics, pl.DataFrame()).equals(segmented.metrics)
 
 
+@pytest.mark.parametrize(
+    ("name", "keys", "counts", "money"),
+    [
+        ("channels", ("step", "brand", "channel"),
+         ("impressions", "news", "conversions", "service_contacts"), ("spend",)),
+        ("tenure", ("brand", "tenure"), ("customer_steps",), ("revenue",)),
+    ],
+)  # fmt: skip
+def test_channels_and_tenure_files_hold_totals_then_segments(
+    segmented, tmp_path, name, keys, counts, money
+):
+    """channels.parquet, tenure.parquet: each brand row (segment all), then its segments'."""
+    from sim.sweeps.io import write_result
+
+    write_result(segmented, tmp_path)
+    file = pl.read_parquet(tmp_path / f"{name}.parquet")
+    frame = getattr(segmented, name)
+    assert file.columns[file.columns.index("brand") + 1] == "segment"
+    assert file["segment"].to_list() == [ALL_SEGMENTS, *NAMES] * frame.height
+    assert file.filter(pl.col("segment") == ALL_SEGMENTS).drop("segment").equals(frame)
+    parts = file.filter(pl.col("segment") != ALL_SEGMENTS)
+    sums = parts.group_by(keys, maintain_order=True).agg(pl.col(*counts, *money).sum())
+    for c in counts:
+        assert (sums[c] == frame[c]).all(), c
+    for c in money:
+        assert np.allclose(sums[c], frame[c], rtol=1e-9, atol=1e-9), c
+    assert sums[counts[0]].sum() > 0
+
+
 def test_segmented_runs_do_not_depend_on_threads():
     a = run("market.customers=5000", "sim.steps=8", "sim.burn_in=5", *EXAMPLE, "engine.threads=1")
     b = run("market.customers=5000", "sim.steps=8", "sim.burn_in=5", *EXAMPLE, "engine.threads=2")
     _frames_equal(a, b)
     assert a.segments.equals(b.segments)
+    for name, frame in a.segment_frames.items():
+        assert frame.equals(b.segment_frames[name]), name
 
 
 # -- validation: one line naming the key, the value and the rule -----------------------------

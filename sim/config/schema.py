@@ -275,6 +275,7 @@ class EventConfig:
     end: int | None = None
     brand: str | None = None
     channels: list[str] | None = None
+    segment: str | None = None  # only this segment's customers (``SEGMENT_EVENTS`` kinds)
     severity: float | None = None
     change: float | None = None
     multiplier: float | None = None

@@ -514,12 +514,30 @@ def validate_events(cfg, brands: list[str], channels: list[str], steps: int) -> 
             for c in names:
                 if c not in channels:
                     _fail(f"{key}.channels", c, f"must be one of {', '.join(channels)}")
+        _event_segment(cfg, key, kind, ev.get("segment"))
         start = _integer(f"{key}.start", ev.get("start", 0) or 0, 0, MAX_STEPS)
         end = ev.get("end")
         if end is not None:
             _integer(f"{key}.end", end, start + 1, MAX_STEPS + 1)
         if start > steps:
             warn(f"{key}: starts at step {start}, after the run's last step {steps}: never happens")
+
+
+def _event_segment(cfg, key: str, kind: str, segment) -> None:
+    """An event's ``segment``: one of the config's segments, on a kind that can target one."""
+    from scenarios.events import SEGMENT_EVENTS
+    from sim.engine.segment_spec import DEFAULT_NAME
+
+    if segment is None:
+        return
+    if kind not in SEGMENT_EVENTS:
+        _fail(f"{key}.segment", segment, f"a {kind} event cannot target a segment (only "
+              f"{', '.join(SEGMENT_EVENTS)} can)")  # fmt: skip
+    seg = cfg.get("segments")
+    groups = seg.get("groups") if seg is not None else None
+    names = list(groups.keys()) if groups else [DEFAULT_NAME]
+    if segment not in names:
+        _fail(f"{key}.segment", segment, f"must be one of {', '.join(names)}")
 
 
 def _validate_responses(cfg: DictConfig, brands: list[str], steps: int) -> None:

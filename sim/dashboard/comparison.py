@@ -25,11 +25,12 @@ from sim.dashboard.charts import (
     scenario_colours,
 )
 from sim.dashboard.export import comparison_zip
-from sim.dashboard.format import metric_info, metric_title
+from sim.dashboard.format import kpi_info, kpi_title, metric_info, metric_title
 from sim.dashboard.state import Job, Settings
-from sim.dashboard.tables import comparison_table, wide_deltas
+from sim.dashboard.tables import comparison_table, segment_breakdown, segment_table, wide_deltas
 
-RESULT_FRAMES = ("metrics", "stages", "flows", "retention")
+#: Result frames a comparison keeps (``segments``: metrics by segment, empty for one segment).
+RESULT_FRAMES = ("metrics", "stages", "flows", "retention", "segments")
 
 
 @dataclass
@@ -95,6 +96,47 @@ class Comparison:
     def table(self) -> pl.DataFrame:
         """The KPI report table (means, intervals, paired differences)."""
         return comparison_table([(lab, s, f["metrics"]) for lab, s, f in self.runs], self.baseline)
+
+    @cached_property
+    def segment_table(self) -> pl.DataFrame:
+        """The KPI report by segment (``tables.segment_table``); empty for one segment."""
+        runs = [(lab, s, f["metrics"], f.get("segments", pl.DataFrame()))
+                for lab, s, f in self.runs]  # fmt: skip
+        return segment_table(runs, self.baseline)
+
+    @cached_property
+    def segment_names(self) -> list[str]:
+        """The market's segments, in order ([] for one segment)."""
+        if self.segment_table.is_empty():
+            return []
+        return self.segment_table["segment"].unique(maintain_order=True).to_list()
+
+    def segment_figure(self, kpi: str, brand: str) -> go.Figure:
+        """A KPI's paired difference against the baseline per segment: bars with intervals.
+
+        The data are ``tables.segment_breakdown``'s (differences of shares in points).
+        """
+        frame = segment_breakdown(self.segment_table, kpi, brand, self.baseline)
+        scale = 100.0 if kpi_info(kpi).kind == "percent" else 1.0
+        fig = go.Figure()
+        for label in self.others:
+            part = frame.filter(pl.col("scenario") == label)
+            diff = part["diff"].fill_null(float("nan")).to_numpy() * scale
+            low = part["diff_low"].fill_null(float("nan")).to_numpy() * scale
+            high = part["diff_high"].fill_null(float("nan")).to_numpy() * scale
+            fig.add_bar(
+                x=part["segment"].to_list(), y=diff, name=label,
+                marker_color=self.colours.get(label),
+                error_y={"type": "data", "symmetric": False, "array": high - diff,
+                         "arrayminus": diff - low},
+            )  # fmt: skip
+        fig.update_layout(
+            barmode="group", title=f"{kpi_info(kpi).label} of {brand}: difference against "
+            f"{self.baseline}, by segment (95% intervals)",
+            yaxis_title=f"difference in {kpi_title(kpi, delta=True)}", xaxis_title="segment",
+        )  # fmt: skip
+        fig.add_hline(y=0.0, line_color="#888", line_width=1)
+        return fig
 
     @cached_property
     def deltas(self) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -34,6 +34,7 @@ OWNED_KEYS = {
     "sim.steps": "Days simulated",
     "seed": "Replicates (seeds 0..R-1)",
     "scenario": "Baseline / Scenarios",
+    "segments": "Segments",
     "hydra": "the app (Hydra settings do not apply to a run)",
 }
 
@@ -169,6 +170,7 @@ class Settings:
     levers: tuple[tuple[str, float], ...] = ()
     overrides: tuple[str, ...] = ()
     long_run: bool = False  # levers change the market itself, burn-in included
+    segments: str = "default"  # conf/segments/<name>.yaml: who the customers are, every run
 
     @property
     def lever_values(self) -> dict[str, float]:
@@ -187,7 +189,15 @@ class Settings:
             mode = (
                 " · levers as long-run steady states" if self.long_run else " · levers from today"
             )
-        return f"{vs}{mode} · {self.customers:,} customers · {self.steps} days · {reps}"
+        who = "" if self.segments == "default" else f" · segments {self.segments}"
+        return f"{vs}{mode} · {self.customers:,} customers{who} · {self.steps} days · {reps}"
+
+
+def segment_sets(folder: Path | None = None) -> list[str]:
+    """The segment configs (``conf/segments/*.yaml``), ``default`` first."""
+    folder = folder or Path(__file__).resolve().parents[2] / "conf" / "segments"
+    names = sorted(p.stem for p in folder.glob("*.yaml"))
+    return ["default", *[n for n in names if n != "default"]]
 
 
 def moved_levers(settings: Settings, specs: Sequence[Lever]) -> dict[str, float]:
@@ -218,8 +228,9 @@ def lever_changes(settings: Settings, specs: Sequence[Lever], cfg) -> list[str]:
 
 
 def size_overrides(settings: Settings) -> list[str]:
-    """The market size and run length every run gets."""
-    return [f"market.customers={settings.customers}", f"sim.steps={settings.steps}"]
+    """The market size, run length and (when not the default) segments every run gets."""
+    who = [] if settings.segments == "default" else [f"segments={settings.segments}"]
+    return [f"market.customers={settings.customers}", f"sim.steps={settings.steps}", *who]
 
 
 def plan(settings: Settings, specs: Sequence[Lever], cfg) -> list[Job]:
@@ -291,7 +302,7 @@ def reproduce_commands(settings: Settings, specs: Sequence[Lever], cfg) -> list[
 
 # -- query parameters --------------------------------------------------------------------------
 QUERY_KEYS = ("customers", "replicates", "days", "baseline", "scenarios", "levers", "overrides",
-              "long_run")  # fmt: skip
+              "long_run", "segments")  # fmt: skip
 
 
 def to_query(settings: Settings) -> dict[str, str]:
@@ -305,6 +316,7 @@ def to_query(settings: Settings) -> dict[str, str]:
         "levers": ",".join(f"{k}:{_clean(v)}" for k, v in settings.levers),
         "overrides": " ".join(settings.overrides),
         **({"long_run": "1"} if settings.long_run else {}),
+        **({"segments": settings.segments} if settings.segments != "default" else {}),
     }
 
 
@@ -378,6 +390,11 @@ def from_query(
         s = replace(s, overrides=tuple(x for x in query["overrides"].split() if x))
     if "long_run" in query:
         s = replace(s, long_run=query["long_run"] == "1")
+    if "segments" in query:
+        if query["segments"] in segment_sets():
+            s = replace(s, segments=query["segments"])
+        else:
+            problems.append(f"segments={query['segments']!r} is not a segment config")
     return s, problems
 
 
@@ -391,6 +408,7 @@ def settings_from_form(
     specs: Sequence[Lever],
     overrides_text: str,
     long_run: bool = False,
+    segments: str = "default",
 ) -> Settings:
     """Settings from the form's widgets: only moved levers kept, the baseline not repeated."""
     by_id = {lever.id: lever for lever in specs}
@@ -407,6 +425,7 @@ def settings_from_form(
         levers=tuple(sorted(moved.items())),
         overrides=tuple(x for x in overrides_text.split() if x),
         long_run=bool(long_run),
+        segments=str(segments),
     )
 
 

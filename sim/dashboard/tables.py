@@ -44,6 +44,51 @@ def comparison_table(
     return report(pl.DataFrame(rows), baseline=baseline, level=level)
 
 
+def segment_table(
+    runs: Sequence[tuple[str, int, pl.DataFrame, pl.DataFrame]], baseline: str,
+    level: float = 0.95,
+) -> pl.DataFrame:  # fmt: skip
+    """KPIs per scenario, brand and segment, with paired differences (empty for one segment).
+
+    ``runs`` are (scenario, seed, metrics, metrics by segment); each run's KPIs are those of
+    its metrics file (``sim.engine.metrics.metrics_file``), and the table is the sweep
+    report's by segment (``report(..., by="segment")``): the columns of ``comparison_table``
+    with ``segment`` after ``brand``.
+    """
+    from sim.engine.metrics import metrics_file
+
+    if not runs or any(by_segment.is_empty() for *_, by_segment in runs):
+        return pl.DataFrame()
+    rows = [
+        {"run": f"{scenario}/{seed}", "status": "complete", "scenario": scenario, "seed": seed,
+         **run_kpis(metrics_file(metrics, by_segment))}
+        for scenario, seed, metrics, by_segment in runs
+    ]  # fmt: skip
+    return report(pl.DataFrame(rows), baseline=baseline, level=level, by="segment")
+
+
+def segment_breakdown(table: pl.DataFrame, kpi: str, brand: str, baseline: str) -> pl.DataFrame:
+    """One KPI's difference against the baseline, by scenario and segment, for one brand.
+
+    Columns scenario, segment, level (the baseline's mean in the segment), mean, diff,
+    diff_low, diff_high (the paired difference and its interval, from ``segment_table``);
+    the baseline's own rows are left out, scenarios and segments keep the table's order.
+    """
+    columns = ["scenario", "segment", "level", "mean", "diff", "diff_low", "diff_high"]
+    if table.is_empty():
+        return pl.DataFrame(schema=dict.fromkeys(columns, pl.Float64) | {
+            "scenario": pl.Utf8, "segment": pl.Utf8})  # fmt: skip
+    rows = table.filter((pl.col("kpi") == kpi) & (pl.col("brand") == brand))
+    level = rows.filter(pl.col("scenario") == baseline).select(
+        "segment", pl.col("mean").alias("level")
+    )
+    return (
+        rows.filter(pl.col("scenario") != baseline)
+        .join(level, on="segment", how="left", maintain_order="left")
+        .select(columns)
+    )
+
+
 def kpi_order(table: pl.DataFrame) -> list[str]:
     """KPIs of a table: the registered ones in their order, then any others."""
     present = table["kpi"].unique(maintain_order=True).to_list()

@@ -772,7 +772,8 @@ def step_customers(
     ``step_all``), unpacked once per chunk: the per-customer helpers are inlined, so no
     array reference counting happens per customer. ``acc_all[s]``, ``chan_all[s]`` are this
     chunk's accumulators of segment s, ``flow`` its flow matrix; ``ad_cum[s]`` is segment
-    s's cumulated exposure table, read at the customer's segment byte.
+    s's cumulated exposure table and ``quality_all[s]``, ``resolution_all[s]``,
+    ``friction_all[s]`` its service and buying tables, read at the customer's segment byte.
     """
     (
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
@@ -780,7 +781,7 @@ def step_customers(
         wom_threshold, disposition, segment,
     ) = customers  # fmt: skip
     (
-        brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g_values,
+        brand_params, ad_cum, quality_all, resolution_all, friction_all, channel_roles, g_values,
         wait_prob, wait_friction, abandon, histogram,
     ) = market  # fmt: skip
     queue = (wait_prob, wait_friction, abandon)
@@ -805,6 +806,9 @@ def step_customers(
     for i in range(lo, hi):
         seg = np.int64(segment[i])
         acc, chan, masks = acc_all[seg], chan_all[seg], masks_all[seg]
+        # the segment's service quality, resolution and friction (events may target it)
+        service_quality, resolution = quality_all[seg], resolution_all[seg]
+        friction = friction_all[seg]
         ad_total = ad_cum[seg, n_rates - 1]
         ck = customer_key(step_key, i)
         b0 = np.int64(brand[i])
@@ -1156,7 +1160,9 @@ def step_all(
 
     acc[k, s], chan[k, s] hold chunk k's aggregates of segment s, flow[k] and cohort[k] its
     flows and cohorts (cohort over the whole run); ``ad_cum[s]`` is segment s's cumulated
-    exposure rates (paid ads of each brand and channel, then news); ``trace_touch`` receives
+    exposure rates (paid ads of each brand and channel, then news); ``service_quality[s]``,
+    ``resolution[s]`` and ``friction[s]`` its service and buying tables ([S, B, C],
+    ``scenarios.events.Tables.segment_tables``); ``trace_touch`` receives
     this step's touchpoint code of each traced customer; ``histogram[code]`` is the step's
     freshness-weighted count of each voice code (the complete network's neighbourhood for the
     cascade and threshold rules).

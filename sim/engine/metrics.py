@@ -16,7 +16,9 @@ from agents.rules import STAGE_NAMES
 from sim.engine import params as P
 from sim.engine.segment_spec import ALL_SEGMENTS, brand_rows
 
-__all__ = ["ALL_SEGMENTS", "Recorder", "brand_rows", "brand_totals", "metrics_file"]
+__all__ = [
+    "ALL_SEGMENTS", "Recorder", "brand_rows", "brand_totals", "metrics_file", "segment_file",
+]  # fmt: skip
 
 #: Columns of ``Result.metrics``, one row per (step, brand).
 METRIC_COLUMNS = (
@@ -346,17 +348,38 @@ class Recorder:
         )
         return frame.with_columns(pl.col("step").cast(pl.Int32)).fill_nan(None)
 
-    def channels(self) -> pl.DataFrame:
+    def segment_frames(self) -> dict[str, pl.DataFrame]:
+        """Channels and tenure of each segment, with ``segment`` after ``brand`` ({} for one).
+
+        Each segment's rows are the frame of its own tallies (``channels(s)``, ``tenure(s)``)
+        in the order of the brand frame's rows, segment after segment; counts and money sum
+        over segments to the brand frame's (``segment_file`` puts them in one file).
+        """
+        if self.seg_acc.shape[1] == 0:
+            return {}
+        out = {}
+        for name, frame_of in (("channels", self.channels), ("tenure", self.tenure)):
+            parts = [
+                frame_of(k).with_columns(pl.lit(seg).alias("segment"))
+                for k, seg in enumerate(self.segment_names)
+            ]
+            columns = parts[0].columns[:-1]
+            at = columns.index("brand") + 1
+            out[name] = pl.concat(parts).select([*columns[:at], "segment", *columns[at:]])
+        return out
+
+    def channels(self, segment: int | None = None) -> pl.DataFrame:
         """One row per (step >= 1, brand, channel): impressions, spend, news, conversions.
 
         Word of mouth is the pseudo-channel ``word_of_mouth`` (impressions: conversations
         heard about the brand; spend 0). ``service_contacts`` are the contacts people
-        answered on the channel.
+        answered on the channel. With ``segment`` s: segment s's own tallies (spend: its
+        impressions times the channel's cost).
         """
         steps = self.last_step + 1
         names = [*self.channel_names, "word_of_mouth"]
         nb, nc = len(self.brand_names), len(names)
-        chan = self.chan[1:steps]
+        chan = self.chan[1:steps] if segment is None else self.seg_chan[1:steps, segment]
         t = steps - 1
         cost = np.zeros(nc)
         cost[: len(self.channel_names)] = self._costs
@@ -380,14 +403,15 @@ class Recorder:
             },
         )  # fmt: skip
 
-    def tenure(self) -> pl.DataFrame:
+    def tenure(self, segment: int | None = None) -> pl.DataFrame:
         """Revenue per customer-step by tenure band, per brand, over steps 1..T.
 
         Columns: brand, tenure (band in years, ``TENURE_BANDS``), customer_steps, revenue,
-        revenue_per_customer (per step; null where a band is empty).
+        revenue_per_customer (per step; null where a band is empty). With ``segment`` s:
+        segment s's own.
         """
         steps = self.last_step + 1
-        acc = self.acc[1:steps].sum(axis=0)
+        acc = (self.acc if segment is None else self.seg_acc[:, segment])[1:steps].sum(axis=0)
         nb, k = len(self.brand_names), P.N_TENURE_BANDS
         counts = acc[:, P.A_TENURE_BANDS : P.A_TENURE_BANDS + k]
         revenue = acc[:, P.A_TENURE_BANDS + k : P.A_TENURE_BANDS + 2 * k]
@@ -499,6 +523,25 @@ def projected_clv_path(
                 margin = cum_margin[t - 1, b] / c
                 out[t, b] = rules.projected_clv(margin, retention, discount_rate, horizon)
     return out
+
+
+def segment_file(frame: pl.DataFrame, by_segment: pl.DataFrame | None) -> pl.DataFrame:
+    """A result file with segments: after each row of ``frame``, the same row of each segment.
+
+    ``by_segment`` holds every segment's rows in the order of ``frame``'s, segment after
+    segment (``Recorder.segment_frames``); each row of ``frame`` becomes the totals row
+    (segment ``all``) followed by that row of each segment. Without segments, ``frame``.
+    """
+    if by_segment is None or by_segment.is_empty():
+        return frame
+    n = frame.height
+    k = by_segment.height // max(n, 1)
+    totals = frame.with_columns(pl.lit(ALL_SEGMENTS).alias("segment")).select(by_segment.columns)
+    both = pl.concat([totals, by_segment.cast(totals.schema)], how="vertical")
+    order = np.concatenate([np.arange(n), np.tile(np.arange(n), k)]) * (k + 1) + np.repeat(
+        np.arange(k + 1), n
+    )
+    return both.with_columns(pl.Series("_o", order)).sort("_o").drop("_o")
 
 
 def metrics_file(metrics: pl.DataFrame, by_segment: pl.DataFrame) -> pl.DataFrame:

@@ -149,13 +149,15 @@ class JourneyModel:
         remember what they did (e.g. investment). Burn-in steps (t < 0) use the baseline.
         """
         m = self.market
-        tables = Tables(
-            m.brand_params, m.ad_reach, m.service_quality, m.resolution, m.friction
-        ).copy()
+        tables = (
+            Tables(m.brand_params, m.ad_reach, m.service_quality, m.resolution, m.friction)
+            .copy()
+            .with_segments(m.n_segments)
+        )
         self.service.apply_quality(tables)
         tables.brand_params[:, P.B_RATING] = self.ratings.rating
         if t > 0:
-            apply_events(tables, self.events, t, m.brand_names, m.channel_names)
+            apply_events(tables, self.events, t, m.brand_names, m.channel_names, m.segments.names)
             if self.responses.active:
                 rec = self.recorder
                 self.responses.adjust(t, tables, rec.share(t - 1), rec.nps(t - 1))
@@ -342,6 +344,7 @@ class JourneyModel:
             self._chan[:] = 0.0
             self._flow[:] = 0
             self.exposure_now = self.exposure_table(tables)
+            self.segment_tables_now = tables.segment_tables()
             self.agents.do("step_journey", key, tables, t)
         else:
             self._step_numba(key, tables, t)
@@ -401,6 +404,8 @@ class JourneyModel:
         c, net, m, tr = self.customers, self.network, self.market, self.tracer
         # paid ads then news, as one cumulative table per segment (split in two halves)
         ad_cum = self.exposure_table(tables)
+        # each segment's service quality, resolution and friction ([S, B, C]; Tables)
+        quality, resolution, friction = tables.segment_tables()
         kernels.step_all(
             key, c.stage, c.brand, c.last_brand, c.aware, c.consider, c.attitude,
             c.satisfaction, c.expectation, c.tenure, c.price_sensitivity, c.wom_activity,
@@ -408,8 +413,8 @@ class JourneyModel:
             c.disposition, c.segment,
             c.voice, self._voice_next, net.indptr, net.indices, net.strong, self._heard_counts,
             net.complete,
-            tables.brand_params, ad_cum, m.n_channels, tables.service_quality,
-            tables.resolution, tables.friction, m.channel_roles, self._g_values,
+            tables.brand_params, ad_cum, m.n_channels, quality, resolution, friction,
+            m.channel_roles, self._g_values,
             tables.wait_prob, tables.wait_friction, tables.abandon, self._histogram,
             self._acc, self._chan, self._flow, t, self._cohort, tr.bits, tr.ids, tr.touch,
         )  # fmt: skip

@@ -36,6 +36,10 @@ class Result:
             segment) with the columns of ``metrics`` (counts and money sum over segments to
             the brand's row); empty otherwise. metrics.parquet holds both
             (``sim.engine.metrics.metrics_file``).
+        segment_frames: with more than one segment, ``channels`` and ``tenure`` of each
+            segment (a ``segment`` column; each segment's rows in the order of the brand
+            frame's); channels.parquet and tenure.parquet hold the brand rows (segment
+            ``all``) each followed by its segments' (``sim.engine.metrics.segment_file``).
     """
 
     metrics: pl.DataFrame
@@ -47,6 +51,7 @@ class Result:
     touchpoints: pl.DataFrame
     config: DictConfig
     segments: pl.DataFrame = field(default_factory=pl.DataFrame)
+    segment_frames: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 #: Customers per thread when ``engine.threads`` is null: below this a second thread costs more
@@ -106,4 +111,5 @@ def simulate(cfg: DictConfig, progress: Callable[[int], None] | None = None) -> 
         touchpoints=model.tracer.frame(),
         config=cfg,  # finalise's own copy, which the run only reads
         segments=rec.segment_metrics(model.market.discount_rate, horizon),
+        segment_frames=rec.segment_frames(),
     )

@@ -1,0 +1,114 @@
+"""The app by segment (issue 19): a segmented market in the Compare form, differences by segment.
+
+The chart data are pure functions (``sim.dashboard.tables.segment_table``,
+``segment_breakdown``) tested here on real runs; the page only lays them out.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from conftest import run
+
+from sim import dashboard as dash
+from sim import load_config
+from sim.dashboard.state import Settings, from_query, plan, size_overrides, to_query
+from sim.sweeps.plan import Job
+
+NAMES = ["digital_natives", "mainstream", "traditional", "price_hunters"]
+#: The app-outage what-if of tests/test_segment_events.py (the same runs: cached once).
+MARKET = ("market.customers=8000", "sim.steps=60", "sim.burn_in=60", "segments=example")
+APP_DOWN = ("scenario=service_outage", "scenario.events.0.channels=[app]",
+            "scenario.events.0.severity=1.0", "scenario.events.0.start=5",
+            "scenario.events.0.end=55")  # fmt: skip
+
+
+def test_the_form_puts_every_run_in_the_chosen_segments():
+    assert "example" in dash.segment_sets() and dash.segment_sets()[0] == "default"
+    plain, segmented = Settings(), Settings(segments="example")
+    assert not any(o.startswith("segments=") for o in size_overrides(plain))
+    assert "segments" not in to_query(plain)  # old links stay as they were
+    cfg = load_config([])
+    jobs = plan(segmented, dash.lever_specs(cfg), cfg)
+    assert jobs and all("segments=example" in job.overrides for job in jobs)
+    assert "segments example" in segmented.describe()
+    assert from_query(to_query(segmented), ["baseline"], [])[0].segments == "example"
+    kept, problems = from_query({"segments": "nope"}, ["baseline"], [])
+    assert kept.segments == "default" and problems == ["segments='nope' is not a segment config"]
+    form = dash.settings_from_form(1000, 1, 30, "baseline", [], {}, [], "", segments="example")
+    assert form.segments == "example"
+
+
+def _runs():
+    out = []
+    for label, scenario in (("baseline", ("scenario=baseline",)), ("service_outage", APP_DOWN)):
+        for seed in range(3):
+            result = run(*MARKET, *scenario, f"seed={seed}")
+            out.append((label, seed, {"metrics": result.metrics, "segments": result.segments}))
+    return out
+
+
+def test_the_breakdown_by_segment_shows_whose_churn_the_app_outage_raised():
+    runs = _runs()
+    table = dash.segment_table(
+        [(lab, s, f["metrics"], f["segments"]) for lab, s, f in runs], "baseline"
+    )
+    frame = dash.segment_breakdown(table, "churn_rate", "incumbent", "baseline")
+    assert frame.columns == ["scenario", "segment", "level", "mean", "diff", "diff_low",
+                             "diff_high"]  # fmt: skip
+    assert frame["scenario"].to_list() == ["service_outage"] * 4
+    assert frame["segment"].to_list() == NAMES
+    base = table.filter((pl.col("scenario") == "baseline") & (pl.col("kpi") == "churn_rate")
+                        & (pl.col("brand") == "incumbent"))  # fmt: skip
+    assert frame["level"].to_list() == base["mean"].to_list()
+    digital, traditional = frame.row(0, named=True), frame.row(2, named=True)
+    assert digital["diff_low"] > traditional["diff_high"]
+    # the Comparison the page shows: the same table, a bar per segment with its interval
+    settings = Settings(scenarios=("service_outage",), replicates=3, segments="example")
+    jobs = [Job(lab, s) for lab, s, _ in runs]
+    comp = dash.Comparison(settings, jobs, runs, [""] * len(runs), [])
+    assert comp.segment_names == NAMES
+    fig = comp.segment_figure("churn_rate", "incumbent")
+    (bars,) = fig.data
+    assert list(bars.x) == NAMES and bars.name == "service_outage"
+    assert abs(bars.y[0] - 100 * digital["diff"]) < 1e-9  # percentage points
+    assert abs(bars.error_y.arrayminus[0] - 100 * (digital["diff"] - digital["diff_low"])) < 1e-9
+
+
+def test_one_segment_has_no_breakdown():
+    result = run("market.customers=1000", "sim.steps=10", "sim.burn_in=5")
+    runs = [("baseline", 0, {"metrics": result.metrics, "segments": result.segments})]
+    comp = dash.Comparison(Settings(scenarios=()), [Job("baseline", 0)], runs, [""], [])
+    assert comp.segment_table.is_empty() and comp.segment_names == []
+    assert dash.segment_breakdown(
+        comp.segment_table, "churn_rate", "incumbent", "baseline"
+    ).is_empty()
+
+
+def test_the_compare_page_breaks_a_segmented_comparison_down_by_segment():
+    """A link choosing segments=example: the form holds it, the runs use it, the page adds
+    the differences by segment (KPI and brand pickers, a chart)."""
+    import json
+    from pathlib import Path
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    st.cache_data.clear()
+    query = {"customers": "1000", "replicates": "2", "days": "80", "segments": "example",
+             "scenarios": "service_outage"}  # fmt: skip
+    root = Path(__file__).resolve().parent.parent
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=240)
+    at.query_params.update(query)
+    at.run()
+    assert at.selectbox(key="form_segments").value == "example"
+    at.button(key="run").click().run()
+    assert not at.exception, at.exception[0].message
+    comp = at.session_state["comparison"]
+    assert comp.settings.segments == "example" and comp.segment_names == NAMES
+    assert "Differences by segment" in [h.value for h in at.subheader]
+    assert at.selectbox(key="segment_kpi").value == "churn_rate"
+    at.selectbox(key="segment_brand").set_value("challenger").run()
+    assert not at.exception
+    titles = [json.loads(el.proto.spec)["layout"]["title"]["text"] for el in at.get("plotly_chart")]
+    assert any(t.startswith("Churn rate of challenger: difference") for t in titles), titles
+    st.cache_data.clear()
