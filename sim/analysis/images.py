@@ -158,11 +158,13 @@ class _Session:
             raise
 
     async def _make(self) -> Any:
-        # Their warnings ("Wait expired, Browser is being closed by watchdog.") would reach
-        # stderr through logging's last resort: the one line of write_images says it all.
-        # A handler configured on the root logger still receives them.
+        # Their warnings ("Wait expired, Browser is being closed by watchdog.") and INFO lines
+        # would reach stderr through logging's last resort or a handler on the root logger
+        # (Hydra sets one up on stderr; in a test process its stream may be closed by then):
+        # the one line of write_images says it all.
         for name in ("choreographer", "kaleido", "browser_proc"):
             logger = logging.getLogger(name)
+            logger.propagate = False
             if not logger.handlers:
                 logger.addHandler(logging.NullHandler())
         import kaleido
