@@ -308,6 +308,8 @@ def test_a_strategist_compares_shares_and_downloads(app_url, tmp_path):
             inspect(page, shots, "compare")
 
             # view choices: a brand for the headline, intervals shown, another chart tab
+            page.mouse.wheel(0, 500)  # the headline to mid-screen: its list opens below it
+            page.wait_for_timeout(500)
             page.locator(".st-key-focus_brand").click()
             page.get_by_role("option", name="budget").click()
             page.locator(".st-key-level_intervals label").click()
