@@ -324,3 +324,16 @@ def test_an_infinitely_met_constraint_stays_met():
     v = c.violation({"ad_spend__challenger": -5.0, "profit__challenger": 0.0})
     assert v == -math.inf and finite_violation(v) == -1e300 <= 0  # met, not broken
     assert finite_violation(math.nan) == 1e300
+
+
+def test_a_brand_named_with_a_double_underscore_is_optimised(tmp_path, capsys):
+    """``value__a__b`` is the value of brand ``a__b`` (a KPI name never holds ``__``)."""
+    out = tmp_path / "out"
+    code = main(["optimise", "--budget", "a__b=1000", "--kpi", "value__a__b", "--trials", "2",
+                 "--batch", "2", "--replicates", "1", "--validate", "2", "--jobs", "1",
+                 "--no-curves", "market.customers=600", "sim.steps=10", "sim.burn_in=5",
+                 "+brands.a__b=${brands.budget}", "--out", str(out)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "a__b also changes: customers at the end" in captured.out
+    assert "customers_change" in pl.read_parquet(out / "validation.parquet").columns

@@ -183,7 +183,7 @@ def optimise(
             "best": [r[kpi] for r in best_v],
         }
     ).with_columns((pl.col("best") - pl.col("baseline")).alias("gain"))
-    brand = kpi.rpartition("__")[2]
+    brand = kpi.partition("__")[2]  # a brand may hold "__" (a__b); a KPI does not
     for what, column in SIDE_EFFECTS.items():
         name = f"{what}__{brand}"
         validation = validation.with_columns(
@@ -342,7 +342,7 @@ def print_result(
         f"{_num(g['search_best'])}"
     )
     print(f"verdict: {verdict(g)}")
-    brand = g["kpi"].rpartition("__")[2]
+    brand = g["kpi"].partition("__")[2]
     if "customers_change" in g:
         print(
             f"{brand} also changes: customers at the end {_interval(g, 'customers_change')}, "
