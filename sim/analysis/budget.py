@@ -131,6 +131,15 @@ def project(
     return s
 
 
+def spend_per_reach(cfg, channel: str) -> float:
+    """Expected spend a year of a unit of ad reach on ``channel``: ``N * cost_c * S``."""
+    return (
+        float(cfg.market.customers)
+        * float(cfg.channels[channel].cost)
+        * float(cfg.sim.steps_per_year)
+    )
+
+
 def _amount(text: str, what: str) -> float:
     try:
         value = float(text)
@@ -163,8 +172,6 @@ def parse_budgets(budgets: Sequence[str], bounds: Sequence[str], market) -> list
     cfg = market.config
     brands = market.brands
     channels = [str(c) for c in cfg.channels]
-    people = float(cfg.market.customers)
-    steps = float(cfg.sim.steps_per_year)
     totals: dict[str, tuple[float, float]] = {}
     for text in budgets:
         brand, sep, amount = text.partition("=")
@@ -207,7 +214,7 @@ def parse_budgets(budgets: Sequence[str], bounds: Sequence[str], market) -> list
                 f"--budget {brand}: {brand} advertises on no channel: name channels with "
                 f"--bounds {brand}.CHANNEL=LOW:HIGH"
             )
-        per_reach = {c: people * costs[c] * steps for c in chosen}
+        per_reach = {c: spend_per_reach(cfg, c) for c in chosen}
         lims = {c: limits[brand].get(c, (0.0, high)) for c in chosen}
         floor = math.fsum(lo for lo, _ in lims.values())
         ceiling = math.fsum(hi for _, hi in lims.values())

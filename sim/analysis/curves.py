@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from sim.analysis import runs
+from sim.analysis import budget, runs
 from sim.analysis.strategy import Search
 
 #: Spend levels of a channel's response curve, as multiples of its spend in the best strategy
@@ -44,7 +44,6 @@ class Lever:
 def curve_levers(market: runs.Market, search: Search, best: dict) -> list[Lever]:
     """The channels whose spend the search set: every budget's, and ad-reach keys of the space."""
     cfg = market.config
-    people = float(cfg.market.customers) * float(cfg.sim.steps_per_year)
     out = []
     for b in search.budgets:
         typical = b.high / len(b.channels)
@@ -54,7 +53,7 @@ def curve_levers(market: runs.Market, search: Search, best: dict) -> list[Lever]
     for p in search.params:
         parts = p.key.split(".")
         if len(parts) == 4 and parts[0] == "brands" and parts[2] == "ad_reach":
-            per_reach = people * float(cfg.channels[parts[3]].cost)
+            per_reach = budget.spend_per_reach(cfg, parts[3])
             if per_reach <= 0:
                 continue
             reach = best[p.key] or 0.5 * (p.low + p.high)
@@ -133,7 +132,7 @@ def _paired_slope(curve: pl.DataFrame, column: str, low: float, high: float) -> 
     return t_interval(((pair[f"{column}_hi"] - pair[column]) / dx).to_numpy())
 
 
-def marginal_returns(curves: pl.DataFrame, market: runs.Market) -> pl.DataFrame:
+def marginal_returns(curves: pl.DataFrame) -> pl.DataFrame:
     """Per channel: average and marginal return on its spend, paired by seed.
 
     Over the run's spend ``x`` of the channel at the best strategy (level 1):

@@ -175,7 +175,7 @@ def optimise(
             curve_table = response_curves(
                 runner, market, search, best, levers, kpi, check_seeds, best_v
             )
-            marginal = marginal_returns(curve_table, market)
+            marginal = marginal_returns(curve_table)
     validation = pl.DataFrame(
         {
             "seed": check_seeds,
