@@ -1,8 +1,9 @@
-"""``journeysim cache info|clear``: the status-quo snapshots (``sim.engine.snapshot``)."""
+"""``journeysim cache info|clear``: status-quo snapshots and configs composed before."""
 
 from __future__ import annotations
 
 from sim.cli.common import error
+from sim.config import memo
 
 
 def command(args: list[str]) -> int:
@@ -16,12 +17,16 @@ def command(args: list[str]) -> int:
     store = SnapshotStore()
     if args[0] == "clear":
         removed = store.clear()
-        print(f"journeysim: removed {removed} snapshot(s) from {store.folder}")
+        configs = memo.clear()
+        print(f"journeysim: removed {removed} snapshot(s) and {configs} memoised config(s) "
+              f"from {store.folder}")  # fmt: skip
         return 0
     info = store.info()
     state = "on" if enabled() else "off (JOURNEYSIM_NO_CACHE)"
     print(f"folder:    {info.folder}  (JOURNEYSIM_CACHE_DIR)")
     print(f"snapshots: {info.snapshots}, {human_bytes(info.size)} of at most "
           f"{human_bytes(info.cap)}  (JOURNEYSIM_CACHE_MAX_GB)")  # fmt: skip
+    print(f"configs:   {memo.count()} composed before, in {memo.folder()} (at most "
+          f"{memo.MAX_ENTRIES})")  # fmt: skip
     print(f"cache:     {state}; a run skips it with --no-cache")
     return 0

@@ -17,8 +17,15 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from sim.config import memo
 from sim.config.errors import ConfigError, ConfigWarning
-from sim.config.safety import ROOT, check_config, check_override_content, install_guards
+from sim.config.safety import (
+    ROOT,
+    check_config,
+    check_override_content,
+    install_guards,
+    install_resolvers,
+)
 
 CONF_DIR = ROOT / "conf"
 #: Label of a run whose scenario names itself nowhere (no file, no ``scenario.name``).
@@ -34,9 +41,19 @@ def register_resolvers() -> None:
     from sim.config.schema import register_schemas
 
     register_schemas()
+    register_own_resolvers()
+    install_guards()
+
+
+def register_own_resolvers() -> None:
+    """Register our own resolvers, every other one refusing (what resolving needs).
+
+    Hydra's guards are installed only where Hydra composes (``register_resolvers``): a
+    config finalised without composing (a memoised one, a plain mapping) never meets Hydra.
+    """
     OmegaConf.register_new_resolver("oneminus", lambda x: 1.0 - float(x), replace=True)
     OmegaConf.register_new_resolver("mul", lambda x, y: float(x) * float(y), replace=True)
-    install_guards()
+    install_resolvers()
 
 
 @dataclass(frozen=True)
@@ -291,9 +308,36 @@ def load_config(
     if trust not in ("shell", "data"):
         raise ConfigError(f"trust={trust!r}: must be 'shell' or 'data'")
     items = check_overrides(overrides)
-    with composer(source or Source(), trust=trust) as compose:
-        cfg = compose(items)
-    return finalise(cfg)
+    source = source or Source()
+    entry = memo.key(items, trust) if memo.memoisable(items, source == Source()) else None
+    kept = memo.load(entry) if entry else None
+    if kept is not None:
+        return remembered(*kept)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with composer(source, trust=trust) as compose:
+            cfg = compose(items)
+        out = finalise(cfg)
+    for w in caught:  # as they were, in order
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    plain = OmegaConf.to_container(out)
+    if entry and not OmegaConf.select(out, "network.path", default=None):  # a file's ties
+        said = [str(w.message) for w in caught if issubclass(w.category, ConfigWarning)]
+        memo.save(entry, plain, said)
+    return out
+
+
+def remembered(config: dict, said: list[str]) -> DictConfig:
+    """A memoised config (``sim.config.memo``): checked by the data boundary, warnings said.
+
+    It was finalised when it was kept, so ``finalise`` returns it at once in this process.
+    """
+    register_own_resolvers()
+    check_config(config)
+    for message in said:
+        warnings.warn(message, ConfigWarning, stacklevel=3)
+    _FINALISED[_digest(config)] = said
+    return OmegaConf.create(config)
 
 
 def scenario_label(data: dict, choices=None) -> str:
@@ -320,7 +364,7 @@ def finalise(cfg, choices=None) -> DictConfig:
     from sim.config.changes import check_changes
     from sim.config.validate import validate
 
-    register_resolvers()
+    register_own_resolvers()
     if isinstance(cfg, dict):
         cfg = OmegaConf.create(cfg)
     if not isinstance(cfg, DictConfig):

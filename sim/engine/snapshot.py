@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.config import memo
 from sim.config.errors import ConfigWarning
 from sim.config.safety import ROOT
 
@@ -49,7 +50,7 @@ ENGINE_SOURCES = ("agents", "scenarios", "sim/engine")
 
 def enabled() -> bool:
     """Whether runs use the snapshot cache (off with ``--no-cache`` or JOURNEYSIM_NO_CACHE=1)."""
-    return os.environ.get("JOURNEYSIM_NO_CACHE", "") not in ("1", "true", "yes")
+    return memo.enabled()
 
 
 def set_enabled(on: bool) -> None:
@@ -62,11 +63,7 @@ def set_enabled(on: bool) -> None:
 
 def cache_dir() -> Path:
     """The snapshot folder: ``JOURNEYSIM_CACHE_DIR``, else ``~/.cache/journeysim/snapshots``."""
-    chosen = os.environ.get("JOURNEYSIM_CACHE_DIR")
-    if chosen:
-        return Path(chosen).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "journeysim" / "snapshots"
+    return memo.cache_home()
 
 
 def cache_cap() -> int:
