@@ -9,6 +9,7 @@ simulated first and not recorded.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numba
@@ -258,6 +259,14 @@ class JourneyModel:
         ] if m.n_regions > 1 else []  # fmt: skip
 
     @staticmethod
+    def _region_views(tables: Tables, params: np.ndarray) -> list[Tables]:
+        """For the mesa agents: the step's tables with each region's brand table."""
+        if params.shape[0] == 1:
+            return [tables]
+        return [dataclasses.replace(tables, brand_params=params[r], region_tables=None)
+                for r in range(params.shape[0])]  # fmt: skip
+
+    @staticmethod
     def region_params(tables: Tables) -> np.ndarray:
         """Each region's brand table ([R, B, N]; the brand-wide one with one region)."""
         if not tables.region_tables:
@@ -438,7 +447,8 @@ class JourneyModel:
             self._chan[:] = 0.0
             self._flow[:] = 0
             kernel = self.kernel_tables(tables)
-            self.brand_params_now, self.exposure_now = kernel[0], kernel[1]
+            self.region_tables_now = self._region_views(tables, kernel[0])
+            self.exposure_now = kernel[1]
             self.segment_tables_now = kernel[2:]
             self.agents.do("step_journey", key, tables, t)
         else:
@@ -525,7 +535,7 @@ class JourneyModel:
         if self.engine == "mesa":
             self._acc[:] = 0.0
             self._flow[:] = 0
-            self.brand_params_now = self.region_params(tables)
+            self.region_tables_now = self._region_views(tables, self.region_params(tables))
             self.agents.do("record_initial", key, tables)
             c.voice[:] = self._voice_next  # what everyone says is heard from the next step on
         else:

@@ -90,9 +90,6 @@ def build_regions(
             launches[r, b] = region_launch(launch[b], spec)
             price[r, b] = float(spec.get("price_factor", 1.0))
             factors = spec.get("ad_factor") or {}
-            if not isinstance(factors, dict):  # one factor for every channel
-                ads[r, b, :] = float(factors)
-                continue
             for c, channel in enumerate(channel_names):
                 if channel in factors:
                     ads[r, b, c] = float(factors[channel])
