@@ -665,7 +665,7 @@ class CustomerAgent(mesa.Agent):
         """Add this customer to the step's aggregates and set what it will say."""
         m = self.model
         acc = m._acc[0, self.cell]
-        m._flow[0, before, self.state_index(nb)] += 1
+        m._flow[0, self.cell, before, self.state_index(nb)] += 1
         for k in range(nb):
             if (self.aware >> k) & 1:
                 acc[k, P.A_AWARE] += 1

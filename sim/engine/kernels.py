@@ -764,14 +764,14 @@ def credit_conversion(b, touch, acc, chan, wom_channel):
 @njit(cache=True, error_model="numpy")
 def step_customers(
     lo, hi, step_key, n_channels, complete, customers, market, network, voice_in, voice_out,
-    acc_all, chan_all, flow, t, cohort, trace,
+    acc_all, chan_all, flow_all, t, cohort, trace,
 ):  # fmt: skip
     """One step of customers lo..hi-1 (see the module docstring), then their record.
 
     ``customers``, ``market``, ``network`` and ``trace`` are tuples of columns (see
     ``step_all``), unpacked once per chunk: the per-customer helpers are inlined, so no
     array reference counting happens per customer. ``acc_all[s]``, ``chan_all[s]`` are this
-    chunk's accumulators of cell s, ``flow`` its flow matrix; ``ad_cum[s]`` is cell s's
+    chunk's accumulators of cell s, ``flow_all[s]`` its flow matrix; ``ad_cum[s]`` is cell s's
     cumulated exposure table and ``quality_all[s]``, ``resolution_all[s]``,
     ``friction_all[s]`` its service and buying tables, read at the customer's cell
     (region byte x segments + segment byte); ``params_all[r]`` is region r's brand table.
@@ -797,7 +797,7 @@ def step_customers(
     fading = g.message_half_life > 0.0
     acc_all[:, :, :] = 0.0
     chan_all[:, :, :, :] = 0.0
-    flow[:, :] = 0
+    flow_all[:, :, :] = 0
     masks_all = np.zeros((acc_all.shape[0], 2, 256), dtype=np.int64)
     heard = np.zeros((nb, 3, 2))
     n_rates = ad_cum.shape[1]
@@ -810,7 +810,7 @@ def step_customers(
         reg = np.int64(region[i])
         brand_params = params_all[reg]  # the region's prices, launches and events
         seg = reg * n_segments + np.int64(segment[i])  # the customer's cell
-        acc, chan, masks = acc_all[seg], chan_all[seg], masks_all[seg]
+        acc, chan, masks, flow = acc_all[seg], chan_all[seg], masks_all[seg], flow_all[seg]
         # the segment's service quality, resolution and friction (events may target it)
         service_quality, resolution = quality_all[seg], resolution_all[seg]
         friction = friction_all[seg]
@@ -1164,8 +1164,8 @@ def step_all(
     """One step of all customers, chunk by chunk in parallel (``g_values``: see ``globals_of``).
 
     Customer i is in cell k = region_i S + segment_i (S segments, R regions, K = R S cells).
-    acc[j, k], chan[j, k] hold chunk j's aggregates of cell k, flow[j] and cohort[j] its
-    flows and cohorts (cohort over the whole run); ``brand_params[r]`` is region r's brand
+    acc[j, k], chan[j, k] and flow[j, k] hold chunk j's aggregates and moves of cell k,
+    cohort[j] its cohorts (cohort over the whole run); ``brand_params[r]`` is region r's brand
     table ([R, B, N]); ``ad_cum[k]`` is cell k's cumulated exposure rates (paid ads of each
     brand and channel, then news); ``service_quality[k]``, ``resolution[k]`` and
     ``friction[k]`` its service and buying tables ([K, B, C], ``JourneyModel.kernel_tables``);
@@ -1199,11 +1199,12 @@ def record_chunk(
 ):  # fmt: skip
     """Record customers lo..hi-1 as they are (no move), and set what they say.
 
-    ``acc_all[k]`` holds cell k's aggregates; ``params_all[r]`` is region r's brand table.
+    ``acc_all[k]`` and ``flow[k]`` hold cell k's aggregates and moves; ``params_all[r]`` is
+    region r's brand table.
     """
     g = globals_of(g_values)
     acc_all[:, :, :] = 0.0
-    flow[:, :] = 0
+    flow[:, :, :] = 0
     masks_all = np.zeros((acc_all.shape[0], 2, 256), dtype=np.int64)
     nb = params_all.shape[1]
     n_segments = acc_all.shape[0] // params_all.shape[0]
@@ -1214,7 +1215,7 @@ def record_chunk(
         s = state_index(stage[i], np.int64(brand[i]), nb)
         record_customer(
             i, customer_key(step_key, i), s, stage, brand, last_brand, aware, consider, attitude,
-            satisfaction, tenure, grudge, params_all[reg], g, voice_out, acc_all[seg], flow,
+            satisfaction, tenure, grudge, params_all[reg], g, voice_out, acc_all[seg], flow[seg],
             masks_all[seg], 0, no_cohort,
         )  # fmt: skip
     for seg in range(acc_all.shape[0]):

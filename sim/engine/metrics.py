@@ -107,6 +107,7 @@ class Recorder:
         # ad, service, programme, acquisition, and revenue x margin (the cell's region's)
         self.seg_money = np.zeros((steps + 1, k, 5, nb))
         self.seg_price = np.zeros((steps + 1, k, nb))  # the price the cell's region pays
+        self.seg_flows = np.zeros((steps + 1, k, ns, ns), dtype=np.int64)
         self.acc = np.zeros((steps + 1, nb, P.N_ACC))
         self.chan = np.zeros((steps + 1, nb, nc + 1, P.N_CHAN))
         self.ad_spend = np.zeros((steps + 1, nb))
@@ -154,8 +155,10 @@ class Recorder:
         """
         self.acc[t] = brand_totals(acc_chunks) if acc_total is None else acc_total
         self.chan[t] = brand_totals(chan_chunks) if chan_total is None else chan_total
-        self.flows[t] = flow_chunks.sum(axis=0)
+        flows = flow_chunks.sum(axis=0)  # [cell, state, state]: integer, exact in any order
+        self.flows[t] = flows.sum(axis=0)
         if self.seg_acc.shape[1] > 0:
+            self.seg_flows[t] = flows
             self._add_segments(t, acc_chunks, chan_chunks, tables, roles, programme,
                                service_overhead, per_contact, region_params)  # fmt: skip
         nc = roles.shape[0]
@@ -441,18 +444,20 @@ class Recorder:
         return frame.with_columns(pl.col("step").cast(pl.Int32)).fill_nan(None)
 
     def segment_frames(self, by: str = "segment") -> dict[str, pl.DataFrame]:
-        """Channels and tenure of each segment, with ``segment`` after ``brand`` ({} for one).
+        """Channels, tenure and stages of each segment, ``segment`` after ``brand`` ({} for one).
 
-        Each segment's rows are the frame of its own tallies (``channels(s)``, ``tenure(s)``)
-        in the order of the brand frame's rows, segment after segment; counts and money sum
-        over segments to the brand frame's (``segment_file`` puts them in one file). With
+        Each segment's rows are the frame of its own tallies (``channels(s)``, ``tenure(s)``,
+        ``stages(s)``) in the order of the brand frame's rows, segment after segment; counts
+        and money sum over segments to the brand frame's (``segment_file`` puts them in one
+        file). With
         ``by="region"`` the same for each region (a ``region`` column).
         """
         names = self.segment_names if by == "segment" else self.region_names
         if self.seg_acc.shape[1] == 0 or len(names) == 1:
             return {}
         out = {}
-        for name, frame_of in (("channels", self.channels), ("tenure", self.tenure)):
+        frames = (("channels", self.channels), ("tenure", self.tenure), ("stages", self.stages))
+        for name, frame_of in frames:
             parts = [
                 frame_of(self.cell_indices(by, k)).with_columns(pl.lit(seg).alias(by))
                 for k, seg in enumerate(names)
@@ -463,7 +468,7 @@ class Recorder:
         return out
 
     def region_frames(self) -> dict[str, pl.DataFrame]:
-        """Channels and tenure of each region, with ``region`` after ``brand`` ({} for one)."""
+        """Channels, tenure and stages of each region, ``region`` after ``brand`` ({} for one)."""
         return self.segment_frames("region")
 
     def _cell_sum(self, x: np.ndarray, cells: list[int] | None) -> np.ndarray | None:
@@ -563,11 +568,16 @@ class Recorder:
             }
         ).fill_nan(None)
 
-    def stages(self) -> pl.DataFrame:
-        """Customers per (step, stage, brand); brand is set for the customer stage only."""
+    def stages(self, segment: list[int] | None = None) -> pl.DataFrame:
+        """Customers per (step, stage, brand); brand is set for the customer stage only.
+
+        With ``segment``, a list of cells: the customers of those cells.
+        """
         steps = self.last_step + 1
         labels = state_labels(self.brand_names)
-        counts = self.flows[:steps].sum(axis=1)  # customers arriving in each state
+        own = self._cell_sum(self.seg_flows[:steps], segment)
+        flows = self.flows[:steps] if own is None else own
+        counts = flows.sum(axis=1)  # customers arriving in each state
         return pl.DataFrame(
             {
                 "step": np.repeat(np.arange(steps), len(labels)).astype(np.int32),

@@ -121,7 +121,7 @@ class JourneyModel:
         # brands' totals; cell k = region x segments + segment
         self._acc = np.zeros((chunks, ns, nb, P.N_ACC))
         self._chan = np.zeros((chunks, ns, nb, nc + 1, P.N_CHAN))
-        self._flow = np.zeros((chunks, nb + 4, nb + 4), dtype=np.int64)
+        self._flow = np.zeros((chunks, ns, nb + 4, nb + 4), dtype=np.int64)
         self._voice_next = np.zeros_like(self.customers.voice)
         self._heard_counts = self._running_counts()
         # Cohort retention numerators, per chunk, accumulated over the whole run.

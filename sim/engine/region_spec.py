@@ -18,7 +18,7 @@ ALL_REGIONS = "all"
 REGION_KEYS = ("share", "brands")
 REGION_BRAND_KEYS = ("present", "launch_step", "price_factor", "ad_factor")
 #: Initial-draw family of the region (see ``sim.engine.state``): slot 0 the region, slot 1
-#: whether the customer lives among its region, slot 2 its place.
+#: whether the customer lives among its region.
 FAMILY_REGION = 7
 #: The launch step of a brand absent from a region (never reached).
 NEVER = 1 << 40

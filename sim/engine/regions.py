@@ -99,9 +99,14 @@ def build_regions(
 
 @njit(parallel=True, cache=True, error_model="numpy")
 def _draw(key, cum, start, shares, homophily, region, place) -> None:
-    """Region of each customer by the shares (slot 0); its place key (slots 1, 2) if asked."""
+    """Region of each customer by the shares (slot 0); its place (slot 1) if asked.
+
+    Customer i's own place is (i + 1/2) / n; one living among its region moves to the same
+    relative place in its region's stretch, start_r + share_r (i + 1/2) / n.
+    """
     nr = cum.size
-    for i in prange(region.size):
+    n = region.size
+    for i in prange(n):
         ck = customer_key(key, i)
         u = uniform(ck, 0)
         r = 0
@@ -109,10 +114,11 @@ def _draw(key, cum, start, shares, homophily, region, place) -> None:
             r += 1
         region[i] = r
         if place.size > 0:
+            own = (i + 0.5) / n
             if uniform(ck, 1) < homophily:
-                place[i] = start[r] + shares[r] * uniform(ck, 2)
+                place[i] = start[r] + shares[r] * own
             else:
-                place[i] = uniform(ck, 2)
+                place[i] = own
 
 
 def draw_regions(
@@ -122,11 +128,14 @@ def draw_regions(
 
     Customer i's region is r with probability share_r (a counter-based draw keyed by seed
     and customer, its own family). With homophily h > 0 on a network whose ties are local in
-    customer order (``LOCAL_KINDS``) the customers are then placed along that order as the
-    segments are (``sim.engine.segments.draw_segments``): each lives among its own region
-    with probability h, at a place uniform in its region's stretch [cum_r, cum_r + share_r),
-    otherwise at a place uniform in [0, 1); the (region, segment) pairs move together, in a
-    stable order, so the segments' placement is kept within each region's stretch.
+    customer order (``LOCAL_KINDS``) the customers are then placed along that order: each
+    lives among its own region with probability h, at the place in its region's stretch
+    [cum_r, cum_r + share_r) that keeps its order, cum_r + share_r (i + 1/2) / n, otherwise
+    at its own place (i + 1/2) / n; customer i takes the (region, segment) of the i-th place.
+    As for segments (``sim.engine.segments.draw_segments``) a share W(h) of the local ties
+    then join two customers of one region. The (region, segment) pairs move together and keep
+    their order, so the segments' placement is kept, compressed, within each region's stretch
+    (diluted by the customers who do not live among their region).
 
     Returns:
         (region, segment): the regions and the segments as placed (the given segments when

@@ -36,9 +36,9 @@ class Result:
             segment) with the columns of ``metrics`` (counts and money sum over segments to
             the brand's row); empty otherwise. metrics.parquet holds both
             (``sim.engine.metrics.metrics_file``).
-        segment_frames: with more than one segment, ``channels`` and ``tenure`` of each
+        segment_frames: with more than one segment, ``channels``, ``tenure`` and ``stages`` of each
             segment (a ``segment`` column; each segment's rows in the order of the brand
-            frame's); channels.parquet and tenure.parquet hold the brand rows (segment
+            frame's); channels.parquet, tenure.parquet and stages.parquet hold the rows (segment
             ``all``) each followed by its segments' (``sim.engine.metrics.segment_file``).
         regions, region_frames: the same by region, with more than one region
             (``conf/regions/``; a ``region`` column); the files hold the segments' rows, then
