@@ -806,14 +806,25 @@ def step_customers(
     for r in range(params_all.shape[0]):
         for b in range(nb):
             prices_moved = prices_moved or params_all[r, b, P.B_PRICE_GAP] != 0.0
+    # one region: the brand table is the same for everyone; one cell: every table is
+    seg = 0
+    brand_params = params_all[0]
+    acc, chan, masks, flow = acc_all[0], chan_all[0], masks_all[0], flow_all[0]
+    service_quality, resolution, friction = quality_all[0], resolution_all[0], friction_all[0]
+    regional = params_all.shape[0] > 1
+    cells = ad_cum.shape[0] > 1
     for i in range(lo, hi):
-        reg = np.int64(region[i])
-        brand_params = params_all[reg]  # the region's prices, launches and events
-        seg = reg * n_segments + np.int64(segment[i])  # the customer's cell
-        acc, chan, masks, flow = acc_all[seg], chan_all[seg], masks_all[seg], flow_all[seg]
-        # the segment's service quality, resolution and friction (events may target it)
-        service_quality, resolution = quality_all[seg], resolution_all[seg]
-        friction = friction_all[seg]
+        if regional:
+            reg = np.int64(region[i])
+            brand_params = params_all[reg]  # the region's prices, launches and events
+            seg = reg * n_segments + np.int64(segment[i])  # the customer's cell
+        elif cells:
+            seg = np.int64(segment[i])
+        if cells:
+            acc, chan, masks, flow = acc_all[seg], chan_all[seg], masks_all[seg], flow_all[seg]
+            # the cell's service quality, resolution and friction (events may target it)
+            service_quality, resolution = quality_all[seg], resolution_all[seg]
+            friction = friction_all[seg]
         ad_total = ad_cum[seg, n_rates - 1]
         ck = customer_key(step_key, i)
         b0 = np.int64(brand[i])
