@@ -90,6 +90,9 @@ class CustomerAgent(mesa.Agent):
         self.wom_threshold = float(c.wom_threshold[i])
         self.disposition = float(c.disposition[i])
         self.segment = int(c.segment[i])
+        self.region = int(c.region[i])
+        # the (region, segment) cell whose tables it reads and whose tallies it adds to
+        self.cell = self.region * self.model.market.n_segments + self.segment
 
     # -- the journey step ---------------------------------------------------------
     def step_journey(self, step_key, tables, t: int) -> None:
@@ -99,8 +102,9 @@ class CustomerAgent(mesa.Agent):
         nb = m.market.n_brands
         ck = np.uint64(customer_key(step_key, self.index))  # Python ints overflow int64
         self._ck = ck
+        tables = m.region_tables_now[self.region]  # its region's brand table (Tables)
         self._tables = tables
-        acc, chan = m._acc[0, self.segment], m._chan[0, self.segment]
+        acc, chan = m._acc[0, self.cell], m._chan[0, self.cell]
         before = self.state_index(nb)
         start_brand = self.brand
         triggered = shocked = exited = replaced = False
@@ -108,8 +112,8 @@ class CustomerAgent(mesa.Agent):
 
         # 1. At most one event, drawn from competing per-step rates.
         # paid ads of each (brand, channel), then news of each (brand, channel), cumulated:
-        # this customer's segment's exposure (JourneyModel.exposure_table)
-        ad_cum = m.exposure_now[self.segment]
+        # this customer's cell's exposure (JourneyModel.kernel_tables)
+        ad_cum = m.exposure_now[self.cell]
         ad_total = float(ad_cum[-1])
         pairwise = g.wom_rule == rules.WOM_PAIRWISE
         talk = rules.conversation_rate(g.talk_rate, self.wom_activity) if pairwise else 0.0
@@ -484,7 +488,7 @@ class CustomerAgent(mesa.Agent):
         """Contact the brand's service on this customer's channel; may fail or be recovered."""
         b, c = self.brand, self.channel
         bp = tables.brand_params
-        acc = self.model._acc[0, self.segment]
+        acc = self.model._acc[0, self.cell]
         if bp[b, P.B_BOT_SHARE] > 0.0 and uniform(self._ck, SLOT_BOT) < bp[b, P.B_BOT_SHARE]:
             # the chatbot answers first: it solves the contact, escalates it to people, or not
             acc[b, P.A_BOT_CONTACTS] += 1
@@ -519,12 +523,12 @@ class CustomerAgent(mesa.Agent):
 
     def people_answer(self, b: int, c: int, extra: float, tables) -> tuple[int, float, float]:
         """The brand's people answer on channel c, after a queue if any (see the kernel's)."""
-        acc, chan = self.model._acc[0, self.segment], self.model._chan[0, self.segment]
+        acc, chan = self.model._acc[0, self.cell], self.model._chan[0, self.cell]
         chan[b, c, P.C_CONTACTS] += 1
         # this customer's segment's tables (JourneyModel.segment_tables_now)
         quality_s, resolution_s, friction_s = self.model.segment_tables_now
-        quality = quality_s[self.segment, b, c]
-        friction = friction_s[self.segment, b, c] + extra
+        quality = quality_s[self.cell, b, c]
+        friction = friction_s[self.cell, b, c] + extra
         if tables.wait_prob[b, c] > 0.0 and uniform(self._ck, SLOT_WAIT) < tables.wait_prob[b, c]:
             acc[b, P.A_WAITED] += 1
             friction += tables.wait_friction[b, c]
@@ -532,7 +536,7 @@ class CustomerAgent(mesa.Agent):
                 acc[b, P.A_ABANDONED] += 1
                 return rules.SERVICE_FAILED, quality, friction
         u = uniform(self._ck, SLOT_SERVICE)
-        resolution = resolution_s[self.segment, b, c]
+        resolution = resolution_s[self.cell, b, c]
         return rules.service_outcome(u, quality, resolution), quality, friction
 
     def experience(self, x: float, g) -> bool:
@@ -551,12 +555,12 @@ class CustomerAgent(mesa.Agent):
             u = uniform(self._ck, SLOT_COMPLAINT)
             if rules.complaint_filed(d, g.complaint_threshold, g.complaint_rate, u):
                 self.complaint = True
-                self.model._acc[0, self.segment][self.brand, P.A_COMPLAINTS] += 1
+                self.model._acc[0, self.cell][self.brand, P.A_COMPLAINTS] += 1
         if g.review_read > 0.0 and g.review_write > 0.0:  # reviews only matter when read
             p = rules.review_probability(d, g.review_write, g.review_extremity)
             if uniform(self._ck, SLOT_REVIEW) < p:
-                self.model._acc[0, self.segment][self.brand, P.A_REVIEWS] += 1
-                self.model._acc[0, self.segment][self.brand, P.A_REVIEW_SUM] += v
+                self.model._acc[0, self.cell][self.brand, P.A_REVIEWS] += 1
+                self.model._acc[0, self.cell][self.brand, P.A_REVIEW_SUM] += v
         if rules.is_shock(d, g.shock_threshold):
             return uniform(self._ck, SLOT_SHOCK) < g.shock_switch
         return False
@@ -564,7 +568,7 @@ class CustomerAgent(mesa.Agent):
     # -- choice, churn, joining -------------------------------------------------------
     def friction(self, b: int) -> float:
         """Friction of brand b on this customer's channel, as its segment meets it."""
-        return float(self.model.segment_tables_now[2][self.segment, b, self.channel])
+        return float(self.model.segment_tables_now[2][self.cell, b, self.channel])
 
     def alternatives(self, b: int, tables, g) -> float:
         """Known (aware) rivals' logit share against brand b, without inertia (P_alt)."""
@@ -654,13 +658,14 @@ class CustomerAgent(mesa.Agent):
         """Record this customer as it is (step 0) and set what it will say."""
         self._ck = np.uint64(customer_key(step_key, self.index))
         nb = self.model.market.n_brands
+        tables = self.model.region_tables_now[self.region]
         self.record(self.state_index(nb), tables, self.model.market.globals, nb, 0)
 
     def record(self, before: int, tables, g, nb: int, t: int) -> None:
         """Add this customer to the step's aggregates and set what it will say."""
         m = self.model
-        acc = m._acc[0, self.segment]
-        m._flow[0, before, self.state_index(nb)] += 1
+        acc = m._acc[0, self.cell]
+        m._flow[0, self.cell, before, self.state_index(nb)] += 1
         for k in range(nb):
             if (self.aware >> k) & 1:
                 acc[k, P.A_AWARE] += 1

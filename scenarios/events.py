@@ -26,6 +26,11 @@ tables at every step, so they never leak past their window. The kinds:
 - ``personalisation``: a share ``match`` of any shortfall between expectation and
   experience with b is closed, at ``cost_per_customer`` per customer and step.
 
+An event of any kind but ``new_entrant`` may name a ``region`` (``conf/regions/``): it then
+changes only that region's tables (``apply_events`` with the region's name), so only that
+region's customers meet it; a brand's launch in a region is the region's own
+``launch_step``.
+
 An event of a kind in ``SEGMENT_EVENTS`` may name a ``segment`` (``conf/segments/``): it then
 changes that segment's layer of the per-segment service and buying tables only
 (``Tables.segment_scale``), so only that segment's customers meet the outage or the lower
@@ -57,6 +62,8 @@ class Tables:
     # [3, S, B, C]: each segment's multipliers of service quality, resolution and friction
     # (1 everywhere but where an event targets a segment; ``segment_tables``)
     segment_scale: np.ndarray | None = None
+    # with more than one region: each region's tables (``JourneyModel.tables_at``), else None
+    region_tables: list | None = None
 
     def __post_init__(self) -> None:
         for name in ("news_reach", "wait_prob", "wait_friction", "abandon"):
@@ -82,8 +89,9 @@ class Tables:
                 self.friction[None] * m[2])  # fmt: skip
 
     def copy(self) -> Tables:
-        """A deep copy."""
-        return Tables(*(np.array(a, copy=True) for a in self.__dict__.values()))
+        """A deep copy of the arrays (without the regions' tables)."""
+        return Tables(*(np.array(a, copy=True) for k, a in self.__dict__.items()
+                        if k != "region_tables"))  # fmt: skip
 
     def exposure(self) -> np.ndarray:
         """Per-step probability of meeting a brand's message on a channel: paid + news."""
@@ -160,16 +168,18 @@ def apply_events(
     brand_names: list[str],
     channel_names: list[str],
     segment_names: list[str] | None = None,
+    regions: tuple = (None,),
 ) -> None:
     """Apply every event active at step t to ``tables`` in place (see the module docstring).
 
+    Only events whose ``region`` is in ``regions`` act (None: events that name no region).
     An event that names a segment (one of ``segment_names``) changes that segment's layer of
     ``tables.segment_scale`` instead of the brand's tables (``segment_event``).
     """
     bp = tables.brand_params
     for ev in events or ():
         kind = ev["kind"]
-        if kind == "new_entrant" or not in_window(ev, t):
+        if kind == "new_entrant" or not in_window(ev, t) or ev.get("region") not in regions:
             continue
         b = brand_names.index(ev["brand"])
         cs = _channels(ev, channel_names)
@@ -225,15 +235,22 @@ def segment_event(tables: Tables, event, b: int, cs: list[int], s: int) -> None:
         raise ValueError(f"a {event['kind']} event cannot target a segment")
 
 
-def one_off_costs(events, t: int, brand_names: list[str], population: int) -> np.ndarray:
+def one_off_costs(
+    events, t: int, brand_names: list[str], population: int, region_shares: dict | None = None
+) -> np.ndarray:
     """Costs paid once, at an event's start, at step t: a friction reduction's ``investment``.
 
     The investment is given per person in the market (times ``market.customers``), so a
-    scenario costs the same share of revenue whatever the size of the simulated market.
+    scenario costs the same share of revenue whatever the size of the simulated market; an
+    event for one region pays for its people only (times the region's share,
+    ``region_shares``).
     """
     out = np.zeros(len(brand_names))
     for ev in events or ():
         # charged when the event first acts (events act from step 1 on)
         if ev.get("investment") and max(int(ev.get("start", 0) or 0), 1) == t:
-            out[brand_names.index(ev["brand"])] += float(ev["investment"]) * population
+            people = population
+            if ev.get("region") is not None and len(region_shares or {}) > 1:
+                people = population * float(region_shares[ev["region"]])
+            out[brand_names.index(ev["brand"])] += float(ev["investment"]) * people
     return out

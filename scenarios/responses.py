@@ -12,6 +12,9 @@ react rather than a frozen market:
 - ``service_investment``: while NPS_b(t - 1) < ``nps_below``, service quality on every
   channel rises by ``quality_step`` a step (up to ``max_quality``) and stays raised;
   each step of investment costs ``cost``.
+
+A policy that names a ``region`` (``conf/regions/``) acts on that region's tables only,
+from that region's share and NPS (``JourneyModel.region_responses``).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class Responses:
         steps: int,
         base_prices: np.ndarray,
         base_quality: np.ndarray,
+        regions: tuple = (None,),
     ):
         self.brand_names = brand_names
         self.base_prices = np.asarray(base_prices, dtype=float)
@@ -41,7 +45,8 @@ class Responses:
         self.policies: list[tuple[int, dict]] = []
         for b, name in enumerate(brand_names):
             for policy in cfg.brands[name].get("responses") or []:
-                self.policies.append((b, dict(policy)))
+                if policy.get("region") in regions:  # None: a policy for every region
+                    self.policies.append((b, dict(policy)))
         nb = len(brand_names)
         self.prices = np.full((steps + 1, nb), np.nan)  # effective prices charged
         self.quality_gain = np.zeros((nb, n_channels))  # persistent service investment

@@ -231,12 +231,21 @@ def test_engines_agree_on_the_attraction_of_alternatives():
 
 
 SEGMENTS = ("digital_natives", "mainstream", "traditional", "price_hunters")
+REGIONS = ("north", "south", "west")
+#: a price cut in one region only, from step 5 (both engines read the region's brand table)
+REGIONAL_CUT = (
+    "+scenario.events=[{kind: price_change, brand: budget, change: -0.2, region: south, start: 5}]"
+)
 
 
 @pytest.fixture(scope="module")
 def segmented():
-    """Both engines on the worked example's segmented market (traits, channels, homophily)."""
-    extra = ("segments=example",)
+    """Both engines on the worked examples' segmented, regional market.
+
+    Segments' traits, channels and homophily; regions' shares, prices, ad reach, the
+    challenger's absence from the west (launch on day 120) and a price cut in the south.
+    """
+    extra = ("segments=example", "regions=example", REGIONAL_CUT)
     seeds = range(6)
     return {e: _runs(e, *extra, seeds=seeds, steps=30) for e in ("numba", "mesa")}
 
@@ -269,9 +278,51 @@ def test_engines_agree_by_segment(segmented):
     _agree(by_segment(segmented["numba"]), by_segment(segmented["mesa"]), abs_tol=2.0)
 
 
+def test_engines_start_from_the_same_regional_state(segmented):
+    counts = ["region", "brand", *COUNTS]
+    for a, b in zip(segmented["numba"], segmented["mesa"], strict=True):
+        s0a = a.regions.filter(pl.col("step") == 0).select(counts)
+        assert s0a.equals(b.regions.filter(pl.col("step") == 0).select(counts))
+        west = s0a.filter((pl.col("region") == "west") & (pl.col("brand") == "challenger"))
+        assert west["aware"].item() == 0 and west["customers"].item() == 0
+
+
+def test_engines_agree_by_region(segmented):
+    """Per region: customers at the end, acquisitions, churn, revenue and ad spend."""
+
+    def by_region(results) -> np.ndarray:
+        rows = []
+        for r in results:
+            s = r.regions
+            last = s.filter(pl.col("step") == pl.col("step").max())
+            row = []
+            for name in REGIONS:
+                mine = s.filter((pl.col("region") == name) & (pl.col("step") > 0))
+                row += [
+                    last.filter(pl.col("region") == name)["customers"].sum(),
+                    mine["acquired"].sum(), mine["churned"].sum(), mine["revenue"].sum(),
+                    mine["ad_spend"].sum(),
+                ]  # fmt: skip
+            rows.append(row)
+        return np.array(rows, dtype=float)
+
+    numba, mesa = by_region(segmented["numba"]), by_region(segmented["mesa"])
+    _agree(numba, mesa, abs_tol=2.0)
+    for r in segmented["numba"] + segmented["mesa"]:  # the west never meets the challenger
+        west = r.regions.filter((pl.col("region") == "west") & (pl.col("brand") == "challenger"))
+        assert west["aware"].max() == 0 and west["ad_spend"].sum() == 0.0
+
+
 def test_mesa_segment_rows_sum_to_its_brand_rows(segmented):
     for r in segmented["mesa"]:
         totals = r.segments.group_by("step", "brand", maintain_order=True).agg(
+            pl.col("customers").sum(), pl.col("churned").sum()
+        )
+        joined = r.metrics.join(totals, on=["step", "brand"], suffix="_sum")
+        assert (joined["customers"] == joined["customers_sum"]).all()
+        assert (joined["churned"] == joined["churned_sum"]).all()
+    for r in segmented["mesa"]:
+        totals = r.regions.group_by("step", "brand", maintain_order=True).agg(
             pl.col("customers").sum(), pl.col("churned").sum()
         )
         joined = r.metrics.join(totals, on=["step", "brand"], suffix="_sum")

@@ -39,8 +39,9 @@ def command(args: list[str]) -> int:
     parser.add_argument("--kpi", action="append",
                         help="KPIs to print, repeat for several (default: all): "
                         + ", ".join(SUMMARY_KPIS))  # fmt: skip
-    parser.add_argument("--by", choices=("segment",),
-                        help="each KPI by segment (runs of a segmented market)")  # fmt: skip
+    parser.add_argument("--by", choices=("segment", "region"),
+                        help="each KPI by segment or by region (runs of a segmented or "
+                        "regional market)")  # fmt: skip
     try:
         ns = parser.parse_args(args)
     except UsageError as exc:

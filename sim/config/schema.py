@@ -161,6 +161,7 @@ class ResponseConfig:
     quality_step: float = 0.002
     max_quality: float = 0.95
     cost: float = 0.0
+    region: str | None = None  # only in this region (``conf/regions/``)
 
 
 @dataclass
@@ -276,6 +277,7 @@ class EventConfig:
     brand: str | None = None
     channels: list[str] | None = None
     segment: str | None = None  # only this segment's customers (``SEGMENT_EVENTS`` kinds)
+    region: str | None = None  # only this region's customers (any kind but new_entrant)
     severity: float | None = None
     change: float | None = None
     multiplier: float | None = None
@@ -388,6 +390,37 @@ class SegmentsConfig:
 
 
 @dataclass
+class RegionBrandConfig:
+    """One brand in one region (``sim.engine.regions``): presence, launch, price and ads.
+
+    ``present: false`` keeps the brand out of the region; ``launch_step`` is its launch there
+    (never before the brand's own); ``price_factor`` multiplies its price there;
+    ``ad_factor`` maps a channel to the factor on its ad reach there (missing: 1).
+    """
+
+    present: bool = True
+    launch_step: int = 0
+    price_factor: float = 1.0
+    ad_factor: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class RegionConfig:
+    """One region of the market (``conf/regions/``): its share and its brands' terms."""
+
+    share: float = 1.0
+    brands: dict[str, RegionBrandConfig] = field(default_factory=dict)
+
+
+@dataclass
+class RegionsConfig:
+    """Named regions of the market and the network's homophily between them."""
+
+    homophily: float = 0.0  # P(a customer lives among its own region on the network)
+    groups: dict[str, RegionConfig] = field(default_factory=dict)  # empty: one region
+
+
+@dataclass
 class Config:
     """The whole journeysim config (the ``hydra`` node is Hydra's own)."""
 
@@ -399,6 +432,7 @@ class Config:
     brands: dict[str, BrandConfig] = field(default_factory=dict)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     segments: SegmentsConfig = field(default_factory=SegmentsConfig)
+    regions: RegionsConfig = field(default_factory=RegionsConfig)
     wom: WomConfig = field(default_factory=WomConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
@@ -419,6 +453,14 @@ class ComposedSegmentsConfig:
 
 
 @dataclass
+class ComposedRegionsConfig:
+    """Regions as Hydra composes them: ``+regions.groups.NAME={...}`` adds one."""
+
+    homophily: float = 0.0
+    groups: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class ComposedConfig(Config):
     """The schema Hydra composes onto: brands and channels are open mappings there.
 
@@ -430,6 +472,7 @@ class ComposedConfig(Config):
     channels: dict[str, Any] = field(default_factory=dict)
     brands: dict[str, Any] = field(default_factory=dict)
     segments: ComposedSegmentsConfig = field(default_factory=lambda: ComposedSegmentsConfig())
+    regions: ComposedRegionsConfig = field(default_factory=lambda: ComposedRegionsConfig())
 
 
 def register_schemas() -> None:

@@ -252,6 +252,7 @@ def validate(cfg: DictConfig) -> None:
 
     _validate_network(cfg.network, n)
     _validate_segments(cfg, channels)
+    _validate_regions(cfg, brands, channels)
 
     w = cfg.wom
     for k in ("talk_rate", "weight", "ad_weight", "ad_tone", "consideration", "purchase",
@@ -473,6 +474,107 @@ def _validate_segments(cfg: DictConfig, channels: list[str]) -> None:
         )
 
 
+MAX_FACTOR = 100.0  # a region's price or ad factor
+
+
+def _validate_regions(cfg: DictConfig, brands: list[str], channels: list[str]) -> None:
+    """Regions (``conf/regions/``): names, shares summing to 1, brands' terms, homophily."""
+    from sim.engine.region_spec import (
+        ALL_REGIONS,
+        MAX_CELLS,
+        MAX_REGIONS,
+        REGION_BRAND_KEYS,
+        REGION_KEYS,
+    )  # fmt: skip
+    from sim.engine.segment_spec import LOCAL_KINDS
+
+    reg = cfg.get("regions")
+    if reg is None:
+        return
+    homophily = _prob("regions.homophily", reg.get("homophily", 0.0))
+    groups = reg.get("groups") if reg.get("groups") is not None else {}
+    if not isinstance(groups, (DictConfig, dict)):
+        _fail("regions.groups", groups, "must map region names to {share, brands}")
+    names = list(groups.keys())
+    if len(names) > MAX_REGIONS:
+        _fail("regions.groups", ", ".join(names), f"must name at most {MAX_REGIONS} regions")
+    seg = (cfg.get("segments") or {}).get("groups") or {}
+    if max(len(names), 1) * max(len(seg), 1) > MAX_CELLS:
+        _fail("regions.groups", ", ".join(names), f"regions x segments must be at most "
+              f"{MAX_CELLS} ({len(names)} x {len(seg)})")  # fmt: skip
+    seen: dict[str, str] = {}
+    total = 0.0
+    for name in names:
+        key = f"regions.groups.{name}"
+        if not isinstance(name, str) or not SEGMENT_NAME.fullmatch(name):
+            _fail(key, groups[name], "region name must be 1-40 letters, digits or _, "
+                  "starting with a letter")  # fmt: skip
+        if name.lower() == ALL_REGIONS:
+            _fail(key, groups[name], f"'{ALL_REGIONS}' is reserved for the brand totals")
+        if name.lower() in seen:
+            _fail(key, groups[name], f"region names must be unique (ignoring case): "
+                  f"{seen[name.lower()]} is already one")  # fmt: skip
+        seen[name.lower()] = name
+        g = groups[name]
+        if not isinstance(g, DictConfig):
+            _fail(key, g, f"must be a mapping {{{', '.join(REGION_KEYS)}}}")
+        for k in g:
+            if k not in REGION_KEYS:
+                _fail(f"{key}.{k}", g[k], f"unknown key: must be one of {', '.join(REGION_KEYS)}")
+        total += _number(f"{key}.share", g.get("share", 1.0), 1e-9, 1.0)
+        terms = g.get("brands") if g.get("brands") is not None else {}
+        for brand, spec in terms.items():
+            bkey = f"{key}.brands.{brand}"
+            if brand not in brands:
+                _fail(bkey, spec, f"unknown brand: must be one of {', '.join(brands)}")
+            if not isinstance(spec, DictConfig):
+                _fail(bkey, spec, f"must map {', '.join(REGION_BRAND_KEYS)} to values")
+            for k in spec:
+                if k not in REGION_BRAND_KEYS:
+                    _fail(f"{bkey}.{k}", spec[k], f"unknown key: must be one of "
+                          f"{', '.join(REGION_BRAND_KEYS)}")  # fmt: skip
+            if spec.get("present", True) not in (True, False):
+                _fail(f"{bkey}.present", spec.get("present"), "must be true or false")
+            _integer(f"{bkey}.launch_step", spec.get("launch_step", 0) or 0, 0, MAX_STEPS)
+            _number(f"{bkey}.price_factor", spec.get("price_factor", 1.0), 1e-6, MAX_FACTOR)
+            factors = spec.get("ad_factor") if spec.get("ad_factor") is not None else {}
+            if not isinstance(factors, DictConfig):
+                _fail(f"{bkey}.ad_factor", factors, f"must map channel names "
+                      f"({', '.join(channels)}) to factors")  # fmt: skip
+            for c, v in factors.items():
+                if c not in channels:
+                    _fail(f"{bkey}.ad_factor.{c}", v,
+                          f"unknown channel: must be one of {', '.join(channels)}")  # fmt: skip
+                _number(f"{bkey}.ad_factor.{c}", v, 0.0, MAX_FACTOR)
+    if names and abs(total - 1.0) > SHARE_TOLERANCE:
+        _fail("regions.groups", ", ".join(f"{k}={_show(groups[k].get('share', 1.0))}"
+              for k in names), f"shares must sum to 1 (they sum to {total:.6g})")  # fmt: skip
+    kind = str(cfg.network.kind)
+    if homophily > 0.0 and len(names) > 1 and kind not in LOCAL_KINDS:
+        warn(
+            f"regions.homophily={_show(homophily)}: a {kind} network's ties are not local, "
+            f"so homophily acts only on {' and '.join(LOCAL_KINDS)}; regions mix at random"
+        )
+
+
+def region_names(cfg) -> list[str]:
+    """The config's region names (the one default region's when it names none)."""
+    from sim.engine.region_spec import DEFAULT_REGION
+
+    reg = cfg.get("regions")
+    groups = reg.get("groups") if reg is not None else None
+    return list(groups.keys()) if groups else [DEFAULT_REGION]
+
+
+def _region_of(cfg, key: str, region) -> None:
+    """An event's or a policy's ``region``: one of the config's regions."""
+    if region is None:
+        return
+    names = region_names(cfg)
+    if region not in names:
+        _fail(f"{key}.region", region, f"unknown region: must be one of {', '.join(names)}")
+
+
 def validate_events(cfg, brands: list[str], channels: list[str], steps: int) -> None:
     """Check the scenario's events before any work.
 
@@ -515,6 +617,11 @@ def validate_events(cfg, brands: list[str], channels: list[str], steps: int) -> 
                 if c not in channels:
                     _fail(f"{key}.channels", c, f"must be one of {', '.join(channels)}")
         _event_segment(cfg, key, kind, ev.get("segment"))
+        if kind == "new_entrant" and ev.get("region") is not None:
+            _fail(f"{key}.region", ev.get("region"), "a new_entrant event launches the brand "
+                  "everywhere: give a region's own launch in regions.groups.<region>.brands."
+                  f"{brand}.launch_step")  # fmt: skip
+        _region_of(cfg, key, ev.get("region"))
         start = _integer(f"{key}.start", ev.get("start", 0) or 0, 0, MAX_STEPS)
         end = ev.get("end")
         if end is not None:
@@ -560,3 +667,4 @@ def _validate_responses(cfg: DictConfig, brands: list[str], steps: int) -> None:
             _prob(f"{key}.quality_step", policy.quality_step)
             _prob(f"{key}.max_quality", policy.max_quality)
             _number(f"{key}.cost", policy.cost, 0.0, MAX_AMOUNT)
+            _region_of(cfg, key, policy.get("region"))

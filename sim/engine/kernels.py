@@ -764,51 +764,67 @@ def credit_conversion(b, touch, acc, chan, wom_channel):
 @njit(cache=True, error_model="numpy")
 def step_customers(
     lo, hi, step_key, n_channels, complete, customers, market, network, voice_in, voice_out,
-    acc_all, chan_all, flow, t, cohort, trace,
+    acc_all, chan_all, flow_all, t, cohort, trace,
 ):  # fmt: skip
     """One step of customers lo..hi-1 (see the module docstring), then their record.
 
     ``customers``, ``market``, ``network`` and ``trace`` are tuples of columns (see
     ``step_all``), unpacked once per chunk: the per-customer helpers are inlined, so no
     array reference counting happens per customer. ``acc_all[s]``, ``chan_all[s]`` are this
-    chunk's accumulators of segment s, ``flow`` its flow matrix; ``ad_cum[s]`` is segment
-    s's cumulated exposure table and ``quality_all[s]``, ``resolution_all[s]``,
-    ``friction_all[s]`` its service and buying tables, read at the customer's segment byte.
+    chunk's accumulators of cell s, ``flow_all[s]`` its flow matrix; ``ad_cum[s]`` is cell s's
+    cumulated exposure table and ``quality_all[s]``, ``resolution_all[s]``,
+    ``friction_all[s]`` its service and buying tables, read at the customer's cell
+    (region byte x segments + segment byte); ``params_all[r]`` is region r's brand table.
     """
     (
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
         price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
-        wom_threshold, disposition, segment,
+        wom_threshold, disposition, segment, region,
     ) = customers  # fmt: skip
     (
-        brand_params, ad_cum, quality_all, resolution_all, friction_all, channel_roles, g_values,
+        params_all, ad_cum, quality_all, resolution_all, friction_all, channel_roles, g_values,
         wait_prob, wait_friction, abandon, histogram,
     ) = market  # fmt: skip
     queue = (wait_prob, wait_friction, abandon)
     g = globals_of(g_values)
     indptr, indices, strong_bits, heard_counts = network
     trace_bits, trace_ids, trace_touch = trace
-    nb = brand_params.shape[0]
+    n_segments = ad_cum.shape[0] // params_all.shape[0]
+    nb = params_all.shape[1]
     n = stage.size
     wom_channel = n_channels  # word of mouth's pseudo-channel in ``chan``
     pairwise = g.wom_rule == rules.WOM_PAIRWISE
     fading = g.message_half_life > 0.0
     acc_all[:, :, :] = 0.0
     chan_all[:, :, :, :] = 0.0
-    flow[:, :] = 0
+    flow_all[:, :, :] = 0
     masks_all = np.zeros((acc_all.shape[0], 2, 256), dtype=np.int64)
     heard = np.zeros((nb, 3, 2))
     n_rates = ad_cum.shape[1]
     n_paid = n_rates // 2
     prices_moved = False
-    for b in range(nb):
-        prices_moved = prices_moved or brand_params[b, P.B_PRICE_GAP] != 0.0
+    for r in range(params_all.shape[0]):
+        for b in range(nb):
+            prices_moved = prices_moved or params_all[r, b, P.B_PRICE_GAP] != 0.0
+    # one region: the brand table is the same for everyone; one cell: every table is
+    seg = 0
+    brand_params = params_all[0]
+    acc, chan, masks, flow = acc_all[0], chan_all[0], masks_all[0], flow_all[0]
+    service_quality, resolution, friction = quality_all[0], resolution_all[0], friction_all[0]
+    regional = params_all.shape[0] > 1
+    cells = ad_cum.shape[0] > 1
     for i in range(lo, hi):
-        seg = np.int64(segment[i])
-        acc, chan, masks = acc_all[seg], chan_all[seg], masks_all[seg]
-        # the segment's service quality, resolution and friction (events may target it)
-        service_quality, resolution = quality_all[seg], resolution_all[seg]
-        friction = friction_all[seg]
+        if regional:
+            reg = np.int64(region[i])
+            brand_params = params_all[reg]  # the region's prices, launches and events
+            seg = reg * n_segments + np.int64(segment[i])  # the customer's cell
+        elif cells:
+            seg = np.int64(segment[i])
+        if cells:
+            acc, chan, masks, flow = acc_all[seg], chan_all[seg], masks_all[seg], flow_all[seg]
+            # the cell's service quality, resolution and friction (events may target it)
+            service_quality, resolution = quality_all[seg], resolution_all[seg]
+            friction = friction_all[seg]
         ad_total = ad_cum[seg, n_rates - 1]
         ck = customer_key(step_key, i)
         b0 = np.int64(brand[i])
@@ -1150,7 +1166,7 @@ def count_masks(masks, acc):
 def step_all(
     step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation,
     tenure, price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
-    wom_threshold, disposition, segment, voice_in, voice_out, indptr, indices, strong_bits,
+    wom_threshold, disposition, segment, region, voice_in, voice_out, indptr, indices, strong_bits,
     heard_counts, complete,
     brand_params, ad_cum, n_channels, service_quality, resolution, friction, channel_roles,
     g_values, wait_prob, wait_friction, abandon, histogram, acc, chan, flow, t, cohort,
@@ -1158,11 +1174,13 @@ def step_all(
 ):  # fmt: skip
     """One step of all customers, chunk by chunk in parallel (``g_values``: see ``globals_of``).
 
-    acc[k, s], chan[k, s] hold chunk k's aggregates of segment s, flow[k] and cohort[k] its
-    flows and cohorts (cohort over the whole run); ``ad_cum[s]`` is segment s's cumulated
-    exposure rates (paid ads of each brand and channel, then news); ``service_quality[s]``,
-    ``resolution[s]`` and ``friction[s]`` its service and buying tables ([S, B, C],
-    ``scenarios.events.Tables.segment_tables``); ``trace_touch`` receives
+    Customer i is in cell k = region_i S + segment_i (S segments, R regions, K = R S cells).
+    acc[j, k], chan[j, k] and flow[j, k] hold chunk j's aggregates and moves of cell k,
+    cohort[j] its cohorts (cohort over the whole run); ``brand_params[r]`` is region r's brand
+    table ([R, B, N]); ``ad_cum[k]`` is cell k's cumulated exposure rates (paid ads of each
+    brand and channel, then news); ``service_quality[k]``, ``resolution[k]`` and
+    ``friction[k]`` its service and buying tables ([K, B, C], ``JourneyModel.kernel_tables``);
+    ``trace_touch`` receives
     this step's touchpoint code of each traced customer; ``histogram[code]`` is the step's
     freshness-weighted count of each voice code (the complete network's neighbourhood for the
     cascade and threshold rules).
@@ -1170,7 +1188,7 @@ def step_all(
     customers = (
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
         price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
-        wom_threshold, disposition, segment,
+        wom_threshold, disposition, segment, region,
     )  # fmt: skip
     market = (brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g_values,
               wait_prob, wait_friction, abandon, histogram)  # fmt: skip
@@ -1188,24 +1206,27 @@ def step_all(
 @njit(cache=True, error_model="numpy")
 def record_chunk(
     lo, hi, step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, tenure,
-    grudge, segment, brand_params, g_values, voice_out, acc_all, flow,
+    grudge, segment, region, params_all, g_values, voice_out, acc_all, flow,
 ):  # fmt: skip
     """Record customers lo..hi-1 as they are (no move), and set what they say.
 
-    ``acc_all[s]`` holds segment s's aggregates.
+    ``acc_all[k]`` and ``flow[k]`` hold cell k's aggregates and moves; ``params_all[r]`` is
+    region r's brand table.
     """
     g = globals_of(g_values)
     acc_all[:, :, :] = 0.0
-    flow[:, :] = 0
+    flow[:, :, :] = 0
     masks_all = np.zeros((acc_all.shape[0], 2, 256), dtype=np.int64)
-    nb = brand_params.shape[0]
+    nb = params_all.shape[1]
+    n_segments = acc_all.shape[0] // params_all.shape[0]
     no_cohort = np.zeros((nb, 0), dtype=np.int64)  # step 0 has no cohort yet
     for i in range(lo, hi):
-        seg = np.int64(segment[i])
+        reg = np.int64(region[i])
+        seg = reg * n_segments + np.int64(segment[i])
         s = state_index(stage[i], np.int64(brand[i]), nb)
         record_customer(
             i, customer_key(step_key, i), s, stage, brand, last_brand, aware, consider, attitude,
-            satisfaction, tenure, grudge, brand_params, g, voice_out, acc_all[seg], flow,
+            satisfaction, tenure, grudge, params_all[reg], g, voice_out, acc_all[seg], flow[seg],
             masks_all[seg], 0, no_cohort,
         )  # fmt: skip
     for seg in range(acc_all.shape[0]):
@@ -1215,7 +1236,7 @@ def record_chunk(
 @njit(parallel=True, cache=True)
 def record_all(
     step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, tenure, grudge,
-    segment, brand_params, g_values, voice_out, acc, flow,
+    segment, region, brand_params, g_values, voice_out, acc, flow,
 ):  # fmt: skip
     """Record the state as it is (step 0), chunk by chunk, and set what everyone says."""
     n = stage.size
@@ -1223,8 +1244,8 @@ def record_all(
     for k in prange(n_chunks):
         record_chunk(
             k * CHUNK, min(n, (k + 1) * CHUNK), step_key, stage, brand, last_brand, aware,
-            consider, attitude, satisfaction, tenure, grudge, segment, brand_params, g_values,
-            voice_out, acc[k], flow[k],
+            consider, attitude, satisfaction, tenure, grudge, segment, region, brand_params,
+            g_values, voice_out, acc[k], flow[k],
         )  # fmt: skip
 
 

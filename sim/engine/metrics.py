@@ -14,10 +14,12 @@ import polars as pl
 from agents import rules
 from agents.rules import STAGE_NAMES
 from sim.engine import params as P
+from sim.engine.region_spec import ALL_REGIONS
 from sim.engine.segment_spec import ALL_SEGMENTS, brand_rows
 
 __all__ = [
-    "ALL_SEGMENTS", "Recorder", "brand_rows", "brand_totals", "metrics_file", "segment_file",
+    "ALL_REGIONS", "ALL_SEGMENTS", "Recorder", "brand_rows", "brand_totals", "metrics_file",
+    "segment_file",
 ]  # fmt: skip
 
 #: Columns of ``Result.metrics``, one row per (step, brand).
@@ -46,10 +48,11 @@ def state_labels(brand_names: list[str]) -> list[tuple[str, str | None]]:
 
 
 def brand_totals(chunks: np.ndarray) -> np.ndarray:
-    """Per-chunk, per-segment accumulators ([chunk, segment, brand, ...]) summed to brands.
+    """Per-chunk, per-cell accumulators ([chunk, cell, brand, ...]) summed to brands.
 
-    Summed over chunks in chunk order, then over segments in segment order: the same sums
-    whatever the number of threads (one segment: the chunk sums alone, as before segments).
+    Summed over chunks in chunk order, then over (region, segment) cells in cell order: the
+    same sums whatever the number of threads (one cell: the chunk sums alone, as before
+    segments and regions).
     """
     if chunks.shape[1] == 1:
         return chunks[:, 0].sum(axis=0)
@@ -65,10 +68,11 @@ def _shares_of(weights: np.ndarray, fallback: np.ndarray) -> np.ndarray:
 class Recorder:
     """Per-step aggregates in preallocated arrays: brand and channel tallies, money, flows.
 
-    With more than one segment the brand and channel tallies and the money are also kept per
-    segment (``seg_*``): what the kernels count per customer is the segment's own; brand-wide
-    costs not counted per customer (service staff or spend, programme costs) are shared out
-    (``add``).
+    With more than one segment or region the brand and channel tallies and the money are also
+    kept per (region, segment) cell (``seg_*``; cell k = region x S + segment): what the
+    kernels count per customer is the cell's own; brand-wide costs not counted per customer
+    (service staff or spend, programme costs) are shared out (``add``). A segment's rows sum
+    its cells over the regions, a region's over the segments.
     """
 
     def __init__(
@@ -78,20 +82,32 @@ class Recorder:
         channel_names: list[str],
         segment_names: list[str] | None = None,
         segment_shares: np.ndarray | None = None,
+        region_names: list[str] | None = None,
+        region_shares: np.ndarray | None = None,
     ):
         nb, nc = len(brand_names), len(channel_names)
         ns = nb + 4
         self.brand_names = brand_names
         self.channel_names = channel_names
         self.segment_names = list(segment_names or [ALL_SEGMENTS])
+        self.region_names = list(region_names or [ALL_REGIONS])
         k = len(self.segment_names)
         self.segment_shares = (
             np.full(k, 1.0 / k) if segment_shares is None else np.asarray(segment_shares, float)
         )
-        k = k if k > 1 else 0  # per-segment records only when there are segments
+        nr = len(self.region_names)
+        regional = np.full(nr, 1.0) if region_shares is None else np.asarray(region_shares, float)
+        # each cell's share of the population (the segment's, with one region)
+        self.cell_shares = (regional / regional.sum())[:, None] * self.segment_shares[None, :]
+        self.cell_shares = self.cell_shares.reshape(-1)
+        k = k * nr
+        k = k if k > 1 else 0  # per-cell records only when there are segments or regions
         self.seg_acc = np.zeros((steps + 1, k, nb, P.N_ACC))
         self.seg_chan = np.zeros((steps + 1, k, nb, nc + 1, P.N_CHAN))
-        self.seg_money = np.zeros((steps + 1, k, 4, nb))  # ad, service, programme, acquisition
+        # ad, service, programme, acquisition, and revenue x margin (the cell's region's)
+        self.seg_money = np.zeros((steps + 1, k, 5, nb))
+        self.seg_price = np.zeros((steps + 1, k, nb))  # the price the cell's region pays
+        self.seg_flows = np.zeros((steps + 1, k, ns, ns), dtype=np.int64)
         self.acc = np.zeros((steps + 1, nb, P.N_ACC))
         self.chan = np.zeros((steps + 1, nb, nc + 1, P.N_CHAN))
         self.ad_spend = np.zeros((steps + 1, nb))
@@ -109,7 +125,7 @@ class Recorder:
     def add(
         self, t: int, acc_chunks, chan_chunks, flow_chunks, tables, roles, programme,
         service_overhead=None, per_contact=None, wait_minutes=None, acc_total=None,
-        chan_total=None,
+        chan_total=None, region_params=None,
     ) -> None:  # fmt: skip
         """Store step t: chunk accumulators are summed in chunk order (thread independent).
 
@@ -128,14 +144,23 @@ class Recorder:
         and acquisition costs are its own tallies times their costs; the service overhead is
         shared out by the segment's share of the brand's contacts answered by people, the
         programme costs by its share of the brand's customers (each falling back on the
-        segment's share of the population where the brand has none).
+        segment's share of the population where the brand has none). The same per cell
+        (region, segment) with regions, each cell at its region's prices (``region_params``:
+        each region's brand table, [R, B, N]).
+
+        With more than one region the brand's ``price`` is the mean of the regions' prices
+        weighted by the brand's customers there (the brand-wide price where it has none), and
+        its ``margin`` the regions' margins weighted by their revenue, so revenue x margin is
+        the sum of the regions' (``_regional_brand``).
         """
         self.acc[t] = brand_totals(acc_chunks) if acc_total is None else acc_total
         self.chan[t] = brand_totals(chan_chunks) if chan_total is None else chan_total
-        self.flows[t] = flow_chunks.sum(axis=0)
+        flows = flow_chunks.sum(axis=0)  # [cell, state, state]: integer, exact in any order
+        self.flows[t] = flows.sum(axis=0)
         if self.seg_acc.shape[1] > 0:
+            self.seg_flows[t] = flows
             self._add_segments(t, acc_chunks, chan_chunks, tables, roles, programme,
-                               service_overhead, per_contact)  # fmt: skip
+                               service_overhead, per_contact, region_params)  # fmt: skip
         nc = roles.shape[0]
         self._costs = roles[:, P.R_COST]
         impressions = self.chan[t, :, :nc, P.C_IMPRESSIONS]
@@ -154,6 +179,8 @@ class Recorder:
                                           where=answered > 0)  # fmt: skip
         self.margin[t] = tables.brand_params[:, P.B_MARGIN]
         self.price[t] = tables.brand_params[:, P.B_PRICE]
+        if len(self.region_names) > 1:
+            self._regional_brand(t)
         self.programme_cost[t] = programme
         self.acquisition_cost[t] = (
             self.acc[t, :, P.A_ACQUIRED] * tables.brand_params[:, P.B_ACQUISITION_COST]
@@ -161,18 +188,22 @@ class Recorder:
         self.last_step = t
 
     def _add_segments(
-        self, t, acc_chunks, chan_chunks, tables, roles, programme, overhead, per_contact
-    ) -> None:
-        """Store step t's per-segment tallies and money (see ``add``)."""
+        self, t, acc_chunks, chan_chunks, tables, roles, programme, overhead, per_contact,
+        region_params=None,
+    ) -> None:  # fmt: skip
+        """Store step t's per-cell tallies and money (see ``add``)."""
         acc = self.seg_acc[t] = acc_chunks.sum(axis=0)
         chan = self.seg_chan[t] = chan_chunks.sum(axis=0)
         nc = roles.shape[0]
-        bp = tables.brand_params
+        # each cell's brand table: its region's ([K, B, N]), the brand-wide one with one region
+        if region_params is None:
+            region_params = tables.brand_params[None]
+        bp = np.repeat(region_params, len(self.segment_names), axis=0)
         contacts = chan[:, :, :nc, P.C_CONTACTS]
         paid = contacts if per_contact is None else np.where(per_contact[None], contacts, 0.0)
         people = paid @ roles[:, P.R_SERVICE_COST]
-        bot = acc[:, :, P.A_BOT_CONTACTS] * bp[None, :, P.B_BOT_COST]
-        fallback = self.segment_shares / self.segment_shares.sum()
+        bot = acc[:, :, P.A_BOT_CONTACTS] * bp[:, :, P.B_BOT_COST]
+        fallback = self.cell_shares / self.cell_shares.sum()
         by_contacts = _shares_of(contacts.sum(axis=2), fallback)
         by_customers = _shares_of(acc[:, :, P.A_CUSTOMERS], fallback)
         nb = acc.shape[1]
@@ -184,17 +215,42 @@ class Recorder:
         money[:, 0] = chan[:, :, :nc, P.C_IMPRESSIONS] @ roles[:, P.R_COST]
         money[:, 1] = people + bot + overhead
         money[:, 2] = programme[None, :] * by_customers
-        money[:, 3] = acc[:, :, P.A_ACQUIRED] * bp[None, :, P.B_ACQUISITION_COST]
+        money[:, 3] = acc[:, :, P.A_ACQUIRED] * bp[:, :, P.B_ACQUISITION_COST]
+        money[:, 4] = acc[:, :, P.A_REVENUE] * bp[:, :, P.B_MARGIN]
+        self.seg_price[t] = bp[:, :, P.B_PRICE]
 
-    def share(self, t: int) -> np.ndarray:
+    def _regional_brand(self, t: int) -> None:
+        """Step t's brand price and margin over the regions (see ``add``).
+
+        p_b = sum_r n_rb p_rb / sum_r n_rb (customers n), m_b = sum_r R_rb m_rb / sum_r R_rb
+        (revenue R); the brand-wide table's where the brand has no customers or revenue.
+        """
+        customers = self.seg_acc[t, :, :, P.A_CUSTOMERS]
+        revenue = self.seg_acc[t, :, :, P.A_REVENUE]
+        n = customers.sum(axis=0)
+        paid = (customers * self.seg_price[t]).sum(axis=0)
+        self.price[t] = np.where(n > 0, paid / np.where(n > 0, n, 1.0), self.price[t])
+        total = revenue.sum(axis=0)
+        gross = self.seg_money[t, :, 4].sum(axis=0)
+        self.margin[t] = np.where(total > 0, gross / np.where(total > 0, total, 1.0),
+                                  self.margin[t])  # fmt: skip
+
+    def _region_acc(self, t: int, region: int | None) -> np.ndarray:
+        """Step t's brand tallies, of everyone (None) or of one region's cells."""
+        if region is None:
+            return self.acc[t]
+        ns = len(self.segment_names)
+        return self.seg_acc[t, region * ns : (region + 1) * ns].sum(axis=0)
+
+    def share(self, t: int, region: int | None = None) -> np.ndarray:
         """Market share of each brand at step t (zeros when nobody is a customer)."""
-        customers = self.acc[t, :, P.A_CUSTOMERS]
+        customers = self._region_acc(t, region)[:, P.A_CUSTOMERS]
         total = customers.sum()
         return customers / total if total > 0 else np.zeros_like(customers)
 
-    def nps(self, t: int) -> np.ndarray:
+    def nps(self, t: int, region: int | None = None) -> np.ndarray:
         """NPS of each brand at step t (NaN for a brand without customers)."""
-        a = self.acc[t]
+        a = self._region_acc(t, region)
         customers = a[:, P.A_CUSTOMERS]
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(
@@ -224,6 +280,23 @@ class Recorder:
             self.mean_wait[:steps], list(self.brand_names), None, discount_rate, clv_horizon,
         )  # fmt: skip
 
+    def cells(self, x: np.ndarray, by: str) -> np.ndarray:
+        """Per-cell records [T, K, ...] summed to segments ([T, S, ...]) or regions ([T, R, ...]).
+
+        Cell k = region x S + segment: a segment's tally is the sum over the regions of its
+        cells, a region's the sum over the segments (one region: the cells are the segments).
+        """
+        nr, ns = len(self.region_names), len(self.segment_names)
+        grid = x.reshape(x.shape[0], nr, ns, *x.shape[2:])
+        return grid.sum(axis=1) if by == "segment" else grid.sum(axis=2)
+
+    def cell_indices(self, by: str, k: int) -> list[int]:
+        """The cells of segment k (``by="segment"``) or of region k (``by="region"``)."""
+        nr, ns = len(self.region_names), len(self.segment_names)
+        if by == "segment":
+            return [r * ns + k for r in range(nr)]
+        return [k * ns + s for s in range(ns)]
+
     def segment_metrics(self, discount_rate: float, clv_horizon: float) -> pl.DataFrame:
         """One row per (step, brand, segment), the columns of ``metrics`` and ``segment``.
 
@@ -232,34 +305,56 @@ class Recorder:
         customers; ratios (satisfaction, NPS, CLV...) are the segment's own. Empty with one
         segment.
         """
-        if self.seg_acc.shape[1] == 0:
+        return self.group_metrics("segment", discount_rate, clv_horizon)
+
+    def region_metrics(self, discount_rate: float, clv_horizon: float) -> pl.DataFrame:
+        """One row per (step, brand, region), the columns of ``metrics`` and ``region``.
+
+        As ``segment_metrics``, by region: counts and money sum over regions to the brand's
+        row; ``price`` is the region's, ``margin`` the region's; empty with one region.
+        """
+        return self.group_metrics("region", discount_rate, clv_horizon)
+
+    def group_metrics(self, by: str, discount_rate: float, clv_horizon: float) -> pl.DataFrame:
+        """Rows per (step, brand, group) of segments or regions (``segment_metrics``)."""
+        names = self.segment_names if by == "segment" else self.region_names
+        if self.seg_acc.shape[1] == 0 or len(names) == 1:
             return pl.DataFrame()
         steps = self.last_step + 1
-        ns, nb = len(self.segment_names), len(self.brand_names)
+        ns, nb = len(names), len(self.brand_names)
 
         def rows(x: np.ndarray) -> np.ndarray:  # [T, S, B, ...] -> [T, B * S, ...], brand-major
             return np.swapaxes(x, 1, 2).reshape(x.shape[0], nb * ns, *x.shape[3:])
 
-        acc = self.seg_acc[:steps]
+        acc = self.cells(self.seg_acc[:steps], by)
         customers = acc[:, :, :, P.A_CUSTOMERS]
         total = customers.sum(axis=2, keepdims=True)
         share = np.divide(customers, total, out=np.zeros_like(customers), where=total > 0)
-        money = tuple(rows(self.seg_money[:steps, :, k]) for k in range(4))
+        cash = self.cells(self.seg_money[:steps], by)
+        money = tuple(rows(cash[:, :, k]) for k in range(4))
 
         def per_brand(x: np.ndarray) -> np.ndarray:  # [T, B] -> [T, B * S]
             return np.repeat(x, ns, axis=1)
 
+        price, margin = per_brand(self.price[:steps]), per_brand(self.margin[:steps])
+        if len(self.region_names) > 1:  # the group's own: revenue-weighted margin and price
+            revenue = acc[:, :, :, P.A_REVENUE]
+            gross, fallback = cash[:, :, 4], self.margin[:steps][:, None, :]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                margin = rows(np.where(revenue > 0, gross / revenue, fallback))
+            if by == "region":
+                first = [self.cell_indices("region", r)[0] for r in range(ns)]
+                price = rows(self.seg_price[:steps][:, first])
         return self._metric_frame(
-            rows(acc), rows(share), money, per_brand(self.price[:steps]),
-            per_brand(self.margin[:steps]), per_brand(self.rating[:steps]),
+            rows(acc), rows(share), money, price, margin, per_brand(self.rating[:steps]),
             per_brand(self.mean_wait[:steps]), [b for b in self.brand_names for _ in range(ns)],
-            self.segment_names * nb, discount_rate, clv_horizon,
+            names * nb, discount_rate, clv_horizon, by,
         )  # fmt: skip
 
     @staticmethod
     def _metric_frame(
         acc, share, money, price, margin, rating, mean_wait, brands, segments, discount_rate,
-        clv_horizon,
+        clv_horizon, by: str = "segment",
     ) -> pl.DataFrame:  # fmt: skip
         """The metrics frame of rows [T, R] (a brand, or a brand in a segment, per row)."""
         steps, nb = acc.shape[0], acc.shape[1]
@@ -295,7 +390,7 @@ class Recorder:
 
         labels = {"brand": np.tile(np.array(brands, dtype=object), steps).tolist()}
         if segments is not None:
-            labels["segment"] = np.tile(np.array(segments, dtype=object), steps).tolist()
+            labels[by] = np.tile(np.array(segments, dtype=object), steps).tolist()
         frame = pl.DataFrame(
             {
                 "step": np.repeat(np.arange(steps), nb),
@@ -348,38 +443,55 @@ class Recorder:
         )
         return frame.with_columns(pl.col("step").cast(pl.Int32)).fill_nan(None)
 
-    def segment_frames(self) -> dict[str, pl.DataFrame]:
-        """Channels and tenure of each segment, with ``segment`` after ``brand`` ({} for one).
+    def segment_frames(self, by: str = "segment") -> dict[str, pl.DataFrame]:
+        """Channels, tenure and stages of each segment, ``segment`` after ``brand`` ({} for one).
 
-        Each segment's rows are the frame of its own tallies (``channels(s)``, ``tenure(s)``)
-        in the order of the brand frame's rows, segment after segment; counts and money sum
-        over segments to the brand frame's (``segment_file`` puts them in one file).
+        Each segment's rows are the frame of its own tallies (``channels(s)``, ``tenure(s)``,
+        ``stages(s)``) in the order of the brand frame's rows, segment after segment; counts
+        and money sum over segments to the brand frame's (``segment_file`` puts them in one
+        file). With
+        ``by="region"`` the same for each region (a ``region`` column).
         """
-        if self.seg_acc.shape[1] == 0:
+        names = self.segment_names if by == "segment" else self.region_names
+        if self.seg_acc.shape[1] == 0 or len(names) == 1:
             return {}
         out = {}
-        for name, frame_of in (("channels", self.channels), ("tenure", self.tenure)):
+        frames = (("channels", self.channels), ("tenure", self.tenure), ("stages", self.stages))
+        for name, frame_of in frames:
             parts = [
-                frame_of(k).with_columns(pl.lit(seg).alias("segment"))
-                for k, seg in enumerate(self.segment_names)
+                frame_of(self.cell_indices(by, k)).with_columns(pl.lit(seg).alias(by))
+                for k, seg in enumerate(names)
             ]
             columns = parts[0].columns[:-1]
             at = columns.index("brand") + 1
-            out[name] = pl.concat(parts).select([*columns[:at], "segment", *columns[at:]])
+            out[name] = pl.concat(parts).select([*columns[:at], by, *columns[at:]])
         return out
 
-    def channels(self, segment: int | None = None) -> pl.DataFrame:
+    def region_frames(self) -> dict[str, pl.DataFrame]:
+        """Channels, tenure and stages of each region, ``region`` after ``brand`` ({} for one)."""
+        return self.segment_frames("region")
+
+    def _cell_sum(self, x: np.ndarray, cells: list[int] | None) -> np.ndarray | None:
+        """x[:, cells] summed over the cells (in cell order), or None for the brand totals."""
+        if cells is None:
+            return None
+        if len(cells) == 1:
+            return x[:, cells[0]]
+        return x[:, cells].sum(axis=1)
+
+    def channels(self, segment: list[int] | None = None) -> pl.DataFrame:
         """One row per (step >= 1, brand, channel): impressions, spend, news, conversions.
 
         Word of mouth is the pseudo-channel ``word_of_mouth`` (impressions: conversations
         heard about the brand; spend 0). ``service_contacts`` are the contacts people
-        answered on the channel. With ``segment`` s: segment s's own tallies (spend: its
-        impressions times the channel's cost).
+        answered on the channel. With ``segment``, a list of cells: their own tallies summed
+        (spend: their impressions times the channel's cost).
         """
         steps = self.last_step + 1
         names = [*self.channel_names, "word_of_mouth"]
         nb, nc = len(self.brand_names), len(names)
-        chan = self.chan[1:steps] if segment is None else self.seg_chan[1:steps, segment]
+        own = self._cell_sum(self.seg_chan[1:steps], segment)
+        chan = self.chan[1:steps] if own is None else own
         t = steps - 1
         cost = np.zeros(nc)
         cost[: len(self.channel_names)] = self._costs
@@ -403,15 +515,16 @@ class Recorder:
             },
         )  # fmt: skip
 
-    def tenure(self, segment: int | None = None) -> pl.DataFrame:
+    def tenure(self, segment: list[int] | None = None) -> pl.DataFrame:
         """Revenue per customer-step by tenure band, per brand, over steps 1..T.
 
         Columns: brand, tenure (band in years, ``TENURE_BANDS``), customer_steps, revenue,
-        revenue_per_customer (per step; null where a band is empty). With ``segment`` s:
-        segment s's own.
+        revenue_per_customer (per step; null where a band is empty). With ``segment``, a list
+        of cells: their own.
         """
         steps = self.last_step + 1
-        acc = (self.acc if segment is None else self.seg_acc[:, segment])[1:steps].sum(axis=0)
+        own = self._cell_sum(self.seg_acc, segment)
+        acc = (self.acc if own is None else own)[1:steps].sum(axis=0)
         nb, k = len(self.brand_names), P.N_TENURE_BANDS
         counts = acc[:, P.A_TENURE_BANDS : P.A_TENURE_BANDS + k]
         revenue = acc[:, P.A_TENURE_BANDS + k : P.A_TENURE_BANDS + 2 * k]
@@ -455,11 +568,16 @@ class Recorder:
             }
         ).fill_nan(None)
 
-    def stages(self) -> pl.DataFrame:
-        """Customers per (step, stage, brand); brand is set for the customer stage only."""
+    def stages(self, segment: list[int] | None = None) -> pl.DataFrame:
+        """Customers per (step, stage, brand); brand is set for the customer stage only.
+
+        With ``segment``, a list of cells: the customers of those cells.
+        """
         steps = self.last_step + 1
         labels = state_labels(self.brand_names)
-        counts = self.flows[:steps].sum(axis=1)  # customers arriving in each state
+        own = self._cell_sum(self.seg_flows[:steps], segment)
+        flows = self.flows[:steps] if own is None else own
+        counts = flows.sum(axis=1)  # customers arriving in each state
         return pl.DataFrame(
             {
                 "step": np.repeat(np.arange(steps), len(labels)).astype(np.int32),
@@ -525,46 +643,89 @@ def projected_clv_path(
     return out
 
 
-def segment_file(frame: pl.DataFrame, by_segment: pl.DataFrame | None) -> pl.DataFrame:
-    """A result file with segments: after each row of ``frame``, the same row of each segment.
+def _groups(by_segment: pl.DataFrame | None, by_region: pl.DataFrame | None):
+    """The non-empty per-segment and per-region frames, each with the other's column ``all``."""
+    parts = [(col, f) for col, f in (("segment", by_segment), ("region", by_region))
+             if f is not None and not f.is_empty()]  # fmt: skip
+    columns = [col for col, _ in parts]
+    out = []
+    for col, frame in parts:
+        for other in columns:
+            if other != col:
+                frame = frame.with_columns(pl.lit(ALL_SEGMENTS).alias(other))
+        out.append(frame)
+    return columns, out
+
+
+def _with_labels(frame: pl.DataFrame, columns: list[str], like: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` (a brand frame) with each of ``columns`` set to ``all``, in ``like``'s order."""
+    order = [c for c in like.columns]
+    return frame.with_columns([pl.lit(ALL_SEGMENTS).alias(c) for c in columns]).select(order)
+
+
+def _ordered(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """``frame`` with ``segment`` then ``region`` right after ``brand``."""
+    rest = [c for c in frame.columns if c not in columns]
+    at = rest.index("brand") + 1
+    return frame.select([*rest[:at], *columns, *rest[at:]])
+
+
+def segment_file(
+    frame: pl.DataFrame, by_segment: pl.DataFrame | None, by_region: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """A result file with segments or regions: after each row of ``frame``, that row of each.
 
     ``by_segment`` holds every segment's rows in the order of ``frame``'s, segment after
-    segment (``Recorder.segment_frames``); each row of ``frame`` becomes the totals row
-    (segment ``all``) followed by that row of each segment. Without segments, ``frame``.
+    segment (``Recorder.segment_frames``), ``by_region`` every region's (``region_frames``);
+    each row of ``frame`` becomes the totals row (segment and region ``all``) followed by
+    that row of each segment (region ``all``), then of each region (segment ``all``).
+    Without segments and regions, ``frame``.
     """
-    if by_segment is None or by_segment.is_empty():
+    columns, parts = _groups(by_segment, by_region)
+    if not parts:
         return frame
+    parts = [_ordered(p, columns) for p in parts]
+    by = pl.concat([p.cast(parts[0].schema) for p in parts], how="vertical")
     n = frame.height
-    k = by_segment.height // max(n, 1)
-    totals = frame.with_columns(pl.lit(ALL_SEGMENTS).alias("segment")).select(by_segment.columns)
-    both = pl.concat([totals, by_segment.cast(totals.schema)], how="vertical")
+    k = by.height // max(n, 1)
+    totals = _with_labels(frame, columns, by)
+    both = pl.concat([totals, by.cast(totals.schema)], how="vertical")
     order = np.concatenate([np.arange(n), np.tile(np.arange(n), k)]) * (k + 1) + np.repeat(
         np.arange(k + 1), n
     )
     return both.with_columns(pl.Series("_o", order)).sort("_o").drop("_o")
 
 
-def metrics_file(metrics: pl.DataFrame, by_segment: pl.DataFrame) -> pl.DataFrame:
-    """What metrics.parquet holds: the brand rows, and with segments the rows of each.
+def metrics_file(
+    metrics: pl.DataFrame, by_segment: pl.DataFrame, by_region: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """What metrics.parquet holds: the brand rows, and with segments or regions the rows of each.
 
-    With one segment, ``metrics`` as it is. With more, a ``segment`` column after ``brand``:
-    per step and brand the brand's totals (segment ``all``, the rows of ``metrics``) then one
-    row per segment, whose counts and money sum to the totals.
+    With one segment and one region, ``metrics`` as it is. Otherwise a ``segment`` column
+    (with segments) and a ``region`` column (with regions) after ``brand``: per step and
+    brand the brand's totals (``all``, the rows of ``metrics``), then one row per segment
+    (region ``all``), then one per region (segment ``all``); each group's counts and money sum
+    to the totals.
     """
-    if by_segment.is_empty():
+    columns, parts = _groups(by_segment, by_region)
+    if not parts:
         return metrics
-    totals = metrics.with_columns(pl.lit(ALL_SEGMENTS).alias("segment")).select(by_segment.columns)
-    segments = by_segment["segment"].unique(maintain_order=True).to_list()
+    parts = [_ordered(p, columns) for p in parts]
+    totals = _with_labels(metrics, columns, parts[0])
+    labels = [[ALL_SEGMENTS] * len(columns)]
+    for col, part in zip(columns, parts, strict=True):
+        for name in part[col].unique(maintain_order=True).to_list():
+            labels.append([name if c == col else ALL_SEGMENTS for c in columns])
+    rank = {tuple(row): k for k, row in enumerate(labels)}
     brands = metrics["brand"].unique(maintain_order=True).to_list()
-    both = pl.concat([totals, by_segment.cast(totals.schema)], how="vertical")
+    both = pl.concat([totals, *(p.cast(totals.schema) for p in parts)], how="vertical")
+    key = pl.concat_list([pl.col(c) for c in columns]).list.join("\x1f")
     return (
         both.with_columns(
             _b=pl.col("brand").replace_strict({b: k for k, b in enumerate(brands)},
                                               return_dtype=pl.Int32),
-            _s=pl.col("segment").replace_strict(
-                {name: k for k, name in enumerate([ALL_SEGMENTS, *segments])},
-                return_dtype=pl.Int32,
-            ),
+            _s=key.replace_strict({"\x1f".join(r): k for r, k in rank.items()},
+                                  return_dtype=pl.Int32),
         )
         .sort("step", "_b", "_s", maintain_order=True)
         .drop("_b", "_s")

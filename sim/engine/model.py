@@ -9,6 +9,7 @@ simulated first and not recorded.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numba
@@ -22,6 +23,7 @@ from sim.engine import kernels
 from sim.engine import params as P
 from sim.engine.metrics import Recorder, brand_totals
 from sim.engine.network import network_from_config
+from sim.engine.regions import regional_price
 from sim.engine.rng import STREAM_BURN_IN, STREAM_INIT, STREAM_STEP, stream_key
 from sim.engine.segments import exposure_by_segment
 from sim.engine.service import Ratings, ServiceDesk
@@ -95,14 +97,13 @@ class JourneyModel:
         self.events = list(cfg.scenario.get("events") or [])
         # reference prices (what customers are used to paying): the baseline until step 1
         self._ref_price = self.market.brand_params[:, P.B_PRICE].copy()
+        self._ref_region = regional_price(self._ref_price, self.market.regions.price_factor)
         self._price_memory = float(cfg.market.churn.get("price_memory", 0.0) or 0.0)
-        self.responses = Responses(
-            cfg, self.market.brand_names, self.market.n_channels, self.n_steps,
-            self.market.brand_params[:, P.B_PRICE], self.market.service_quality,
-        )  # fmt: skip
+        self._start_responses(cfg, self.market)
         self.recorder = Recorder(
             self.n_steps, self.market.brand_names, self.market.channel_names,
             self.market.segments.names, self.market.segments.shares,
+            self.market.regions.names, self.market.regions.shares,
         )  # fmt: skip
         self.service = ServiceDesk(
             cfg, self.market.brand_names, self.market.channel_names, self.market.service_quality
@@ -114,12 +115,13 @@ class JourneyModel:
         )
         self.t = 0
         nb, nc = self.market.n_brands, self.market.n_channels
-        ns = self.market.n_segments
+        ns = self.market.n_cells
         chunks = kernels.n_chunks(self.customers.n)
-        # per chunk and segment: summed over both (chunks first) into the brands' totals
+        # per chunk and (region, segment) cell: summed over both (chunks first) into the
+        # brands' totals; cell k = region x segments + segment
         self._acc = np.zeros((chunks, ns, nb, P.N_ACC))
         self._chan = np.zeros((chunks, ns, nb, nc + 1, P.N_CHAN))
-        self._flow = np.zeros((chunks, nb + 4, nb + 4), dtype=np.int64)
+        self._flow = np.zeros((chunks, ns, nb + 4, nb + 4), dtype=np.int64)
         self._voice_next = np.zeros_like(self.customers.voice)
         self._heard_counts = self._running_counts()
         # Cohort retention numerators, per chunk, accumulated over the whole run.
@@ -147,6 +149,10 @@ class JourneyModel:
         contacts - forgetting - the category's entry or exit), all reach is scaled down to
         fit, so probabilities stay probabilities. Called once per step: response policies
         remember what they did (e.g. investment). Burn-in steps (t < 0) use the baseline.
+
+        With more than one region, ``tables.region_tables[r]`` are region r's
+        (``_region_tables``): the customers of r read them; the brand-wide tables hold the
+        events and responses that name no region and are what the brand's records use.
         """
         m = self.market
         tables = (
@@ -157,11 +163,62 @@ class JourneyModel:
         self.service.apply_quality(tables)
         tables.brand_params[:, P.B_RATING] = self.ratings.rating
         if t > 0:
-            apply_events(tables, self.events, t, m.brand_names, m.channel_names, m.segments.names)
+            apply_events(tables, self.events, t, m.brand_names, m.channel_names, m.segments.names,
+                         self._everywhere)  # fmt: skip
             if self.responses.active:
                 rec = self.recorder
                 self.responses.adjust(t, tables, rec.share(t - 1), rec.nps(t - 1))
-        launched = m.launch_step <= max(t, 0)
+        regional = [self._region_tables(t, tables, r) for r in range(m.n_regions)]
+        self._settle(t, tables, m.launch_step, self._ref_price)
+        self.service.queue(tables)
+        if t >= 0:
+            self.responses.observe_prices(t, tables)
+        if m.n_regions > 1:
+            for r, own in enumerate(regional):
+                self._settle(t, own, m.regions.launch[r], self._ref_region[r])
+                own.wait_prob, own.wait_friction, own.abandon = (
+                    tables.wait_prob,
+                    tables.wait_friction,
+                    tables.abandon,
+                )
+                if t >= 0 and self.region_responses[r].active:
+                    self.region_responses[r].observe_prices(t, own)
+            tables.region_tables = regional
+        return tables
+
+    def _region_tables(self, t: int, tables: Tables, r: int) -> Tables | None:
+        """Region r's tables at step t, from the brand-wide ones (None with one region).
+
+        p_rb = p_b k_rb (``regions.regional_price``) and reach_rbc = reach_bc a_rbc, the
+        region's price and ad factors on the brand-wide tables (after the events and responses
+        that name no region); then the events and response policies that name region r.
+        """
+        m = self.market
+        if m.n_regions == 1:
+            return None
+        reg = m.regions
+        own = tables.copy()
+        own.brand_params[:, P.B_PRICE] = regional_price(
+            tables.brand_params[:, P.B_PRICE], reg.price_factor[r]
+        )
+        own.ad_reach *= reg.ad_factor[r]
+        if t > 0:
+            apply_events(own, self.events, t, m.brand_names, m.channel_names, m.segments.names,
+                         (reg.names[r],))  # fmt: skip
+            policies = self.region_responses[r]
+            if policies.active:
+                rec = self.recorder
+                policies.adjust(t, own, rec.share(t - 1, region=r), rec.nps(t - 1, region=r))
+        return own
+
+    def _settle(self, t: int, tables: Tables, launch: np.ndarray, reference: np.ndarray) -> None:
+        """Launches, the room for ads and news, clipped tables, margins and reference prices.
+
+        Brands with ``launch`` after t are inactive and reach nobody; reach is scaled into
+        the room the other touchpoints leave; the unit cost stays when the price moves.
+        """
+        m = self.market
+        launched = launch <= max(t, 0)
         tables.brand_params[:, P.B_ACTIVE] = launched
         tables.ad_reach[~launched] = 0.0
         tables.news_reach[~launched] = 0.0
@@ -173,17 +230,65 @@ class JourneyModel:
         np.clip(tables.service_quality, 0.0, 1.0, out=tables.service_quality)
         np.clip(tables.resolution, 0.0, 1.0, out=tables.resolution)
         np.clip(tables.friction, 0.0, 1.0, out=tables.friction)
-        self.service.queue(tables)
         np.maximum(tables.brand_params[:, P.B_PRICE], 1e-9, out=tables.brand_params[:, P.B_PRICE])
         # the unit cost stays when events or responses move the price (profit = revenue x margin)
         tables.brand_params[:, P.B_MARGIN] = rules.margin_at_price(
             m.brand_params[:, P.B_MARGIN], m.brand_params[:, P.B_PRICE],
             tables.brand_params[:, P.B_PRICE],
         )  # fmt: skip
-        self._reference_prices(t, tables.brand_params)
-        if t >= 0:
-            self.responses.observe_prices(t, tables)
-        return tables
+        self._reference_prices(t, tables.brand_params, reference)
+
+    @property
+    def _everywhere(self) -> tuple:
+        """The ``region`` values of events and policies the brand-wide tables take."""
+        if self.market.n_regions == 1:
+            return (None, self.market.regions.names[0])
+        return (None,)
+
+    def _start_responses(self, cfg: DictConfig, m) -> None:
+        """The rivals' response policies: brand-wide, and each region's own."""
+        self.responses = Responses(
+            cfg, m.brand_names, m.n_channels, self.n_steps, m.brand_params[:, P.B_PRICE],
+            m.service_quality, self._everywhere,
+        )  # fmt: skip
+        self.region_responses = [
+            Responses(cfg, m.brand_names, m.n_channels, self.n_steps,
+                      regional_price(m.brand_params[:, P.B_PRICE], m.regions.price_factor)[r],
+                      m.service_quality, (name,))
+            for r, name in enumerate(m.regions.names)
+        ] if m.n_regions > 1 else []  # fmt: skip
+
+    @staticmethod
+    def _region_views(tables: Tables, params: np.ndarray) -> list[Tables]:
+        """For the mesa agents: the step's tables with each region's brand table."""
+        if params.shape[0] == 1:
+            return [tables]
+        return [dataclasses.replace(tables, brand_params=params[r], region_tables=None)
+                for r in range(params.shape[0])]  # fmt: skip
+
+    @staticmethod
+    def region_params(tables: Tables) -> np.ndarray:
+        """Each region's brand table ([R, B, N]; the brand-wide one with one region)."""
+        if not tables.region_tables:
+            return tables.brand_params[None]
+        return np.stack([own.brand_params for own in tables.region_tables])
+
+    def kernel_tables(self, tables: Tables) -> tuple[np.ndarray, ...]:
+        """What the kernels read per customer (both engines).
+
+        Returns:
+            brand_params [R, B, N] (each region's), ad_cum [K, 2 B C] (each cell's cumulated
+            exposure rates, ``exposure_table``) and the cells' service quality, resolution and
+            friction ([K, B, C] each), K = R S cells, cell k = region x S + segment.
+        """
+        regional = tables.region_tables
+        if not regional:
+            return (tables.brand_params[None], self.exposure_table(tables),
+                    *tables.segment_tables())  # fmt: skip
+        bp = self.region_params(tables)
+        ad_cum = np.concatenate([self.exposure_table(own) for own in regional])
+        cells = [own.segment_tables() for own in regional]
+        return bp, ad_cum, *(np.concatenate([c[k] for c in cells]) for k in range(3))
 
     def _room(self) -> float:
         """The per-step probability the competing touchpoints leave to ads and news."""
@@ -200,20 +305,21 @@ class JourneyModel:
             tables.ad_reach, tables.news_reach, self.market.segments, self._room()
         )
 
-    def _reference_prices(self, t: int, bp: np.ndarray) -> None:
+    def _reference_prices(self, t: int, bp: np.ndarray, reference: np.ndarray) -> None:
         """Set each brand's reference price and price gap for step t, then update the reference.
 
         Step t's customers compare its price with the reference formed by the prices of steps
         before t (``rules.reference_price``); burn-in and step 0 use the baseline, so the gap
         is 0 there. Without price memory the gap is always 0 (no price reaction).
+        ``reference`` (updated in place) is the brand-wide reference or a region's.
         """
         price = bp[:, P.B_PRICE]
         if t <= 0 or self._price_memory <= 0.0:
-            ref = price.copy() if self._price_memory <= 0.0 else self._ref_price.copy()
+            ref = price.copy() if self._price_memory <= 0.0 else reference.copy()
         else:
-            ref = self._ref_price.copy()
+            ref = reference.copy()
             for b in range(price.size):
-                self._ref_price[b] = rules.reference_price(ref[b], price[b], self._price_memory)
+                reference[b] = rules.reference_price(ref[b], price[b], self._price_memory)
         bp[:, P.B_REF_PRICE] = ref
         bp[:, P.B_PRICE_GAP] = np.log(price / ref)
 
@@ -310,10 +416,7 @@ class JourneyModel:
         m = self.market = build_market(today)
         self._g_values = m.global_values
         self._price_memory = float(today.market.churn.get("price_memory", 0.0) or 0.0)
-        self.responses = Responses(
-            today, m.brand_names, m.n_channels, self.n_steps,
-            m.brand_params[:, P.B_PRICE], m.service_quality,
-        )  # fmt: skip
+        self._start_responses(today, m)
         queue = self.service.load, self.service.wait_minutes
         self.service = ServiceDesk(today, m.brand_names, m.channel_names, m.service_quality)
         self.service.load, self.service.wait_minutes = queue
@@ -343,8 +446,10 @@ class JourneyModel:
             self._acc[:] = 0.0
             self._chan[:] = 0.0
             self._flow[:] = 0
-            self.exposure_now = self.exposure_table(tables)
-            self.segment_tables_now = tables.segment_tables()
+            kernel = self.kernel_tables(tables)
+            self.region_tables_now = self._region_views(tables, kernel[0])
+            self.exposure_now = kernel[1]
+            self.segment_tables_now = kernel[2:]
             self.agents.do("step_journey", key, tables, t)
         else:
             self._step_numba(key, tables, t)
@@ -402,18 +507,17 @@ class JourneyModel:
     # -- engine plumbing ----------------------------------------------------------
     def _step_numba(self, key, tables: Tables, t: int) -> None:
         c, net, m, tr = self.customers, self.network, self.market, self.tracer
-        # paid ads then news, as one cumulative table per segment (split in two halves)
-        ad_cum = self.exposure_table(tables)
-        # each segment's service quality, resolution and friction ([S, B, C]; Tables)
-        quality, resolution, friction = tables.segment_tables()
+        # each region's brand tables; each cell's paid ads then news, as one cumulative table
+        # (split in two halves), and its service quality, resolution and friction
+        brand_params, ad_cum, quality, resolution, friction = self.kernel_tables(tables)
         kernels.step_all(
             key, c.stage, c.brand, c.last_brand, c.aware, c.consider, c.attitude,
             c.satisfaction, c.expectation, c.tenure, c.price_sensitivity, c.wom_activity,
             c.churn_propensity, c.channel, c.flags, c.grudge, c.last_touch, c.wom_threshold,
-            c.disposition, c.segment,
+            c.disposition, c.segment, c.region,
             c.voice, self._voice_next, net.indptr, net.indices, net.strong, self._heard_counts,
             net.complete,
-            tables.brand_params, ad_cum, m.n_channels, quality, resolution, friction,
+            brand_params, ad_cum, m.n_channels, quality, resolution, friction,
             m.channel_roles, self._g_values,
             tables.wait_prob, tables.wait_friction, tables.abandon, self._histogram,
             self._acc, self._chan, self._flow, t, self._cohort, tr.bits, tr.ids, tr.touch,
@@ -431,12 +535,13 @@ class JourneyModel:
         if self.engine == "mesa":
             self._acc[:] = 0.0
             self._flow[:] = 0
+            self.region_tables_now = self._region_views(tables, self.region_params(tables))
             self.agents.do("record_initial", key, tables)
             c.voice[:] = self._voice_next  # what everyone says is heard from the next step on
         else:
             kernels.record_all(
                 key, c.stage, c.brand, c.last_brand, c.aware, c.consider, c.attitude,
-                c.satisfaction, c.tenure, c.grudge, c.segment, tables.brand_params,
+                c.satisfaction, c.tenure, c.grudge, c.segment, c.region, self.region_params(tables),
                 self._g_values, c.voice, self._acc, self._flow,
             )  # fmt: skip
         self._chan[:] = 0.0
@@ -459,11 +564,15 @@ class JourneyModel:
             + tables.brand_params[:, P.B_CUSTOMER_COST] * members
             + tables.brand_params[:, P.B_FIXED_COST]
             + self.responses.cost
-            + one_off_costs(self.events, t, m.brand_names, self.customers.n)
-        )
+            + one_off_costs(self.events, t, m.brand_names, self.customers.n,
+                            dict(zip(m.regions.names, m.regions.shares, strict=True)))
+        )  # fmt: skip
+        for own in self.region_responses:  # each region's response policies
+            programme = programme + own.cost
         overhead = self.service.overhead(members, m.channel_roles[:, P.R_SERVICE_COST])
         self.recorder.add(
             t, self._acc, self._chan, self._flow, tables, m.channel_roles, programme,
             service_overhead=overhead, per_contact=self.service.per_contact,
             wait_minutes=self.service.wait_minutes, acc_total=acc, chan_total=chan,
+            region_params=self.region_params(tables),
         )  # fmt: skip

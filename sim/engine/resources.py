@@ -2,8 +2,9 @@
 
 The estimate (bytes) is the sum of
 
-- customer state: N (45 + 4 B) (the columns of ``sim.engine.state.Customers``: one
-  float32 attitude per brand, the rest one to four bytes per customer, the segment one),
+- customer state: N (46 + 4 B) (the columns of ``sim.engine.state.Customers``: one
+  float32 attitude per brand, the rest one to four bytes per customer, the segment and the
+  region one each),
   plus 12 N B for the running neighbour counts of the cascade and threshold rules (numba
   engine, stored network, messages that never fade);
 - network: 8 (N + 1) + 4 M + ceil(M / 8) (CSR ``indptr``, ``indices`` and the tie-strength
@@ -18,9 +19,10 @@ The estimate (bytes) is the sum of
   or an edge list's loading (40 per listed tie, or after loading 9 per tie and 8 N);
 - per-step records: (T + 1) (B A + S^2) 8 (brand accumulators and the flow matrix of
   S = B + 4 states) plus 8 (T + 1) B 30 for the result frames;
-- per-chunk arrays: ceil(N / 2048) (G B A + S^2 + B H) 8, H = min(T, 730) + 1 cohort tenures,
-  G the number of segments (``conf/segments/``); with G > 1 also (T + 1) G B (A + 4 (C + 1)
-  + 4) 8 of per-segment records and 8 (T + 1) G B 60 for their rows of the metrics frame;
+- per-chunk arrays: ceil(N / 2048) (G B (A + 4 (C + 1)) + G S^2 + B H) 8, H = min(T, 730)
+  + 1 cohort tenures, G the number of (region, segment) cells (``conf/segments/``,
+  ``conf/regions/``); with G > 1 also (T + 1) G (B (A + 4 (C + 1) + 6) + S^2) 8 of per-cell
+  records and 8 (T + 1) (segments + regions) B 60 for their rows of the metrics frame;
 - the readable engine (``engine=mesa``) adds about 3 kB per customer (one Python object each);
 
 with N customers, B brands, T steps, A = 14 accumulators. Time is three parts, shown
@@ -43,7 +45,7 @@ from pathlib import Path
 from sim.engine import params as P
 
 CHUNK = 2048  # = sim.engine.kernels.CHUNK (not imported: that would compile the kernels)
-STATE_BYTES_FIXED = 45  # per customer (voice twice), besides one float32 attitude per brand
+STATE_BYTES_FIXED = 46  # per customer (voice twice), besides one float32 attitude per brand
 IN_DEGREE_BYTES = 4  # int32 per customer while a network is built
 SENT_TIE_BYTES = 6  # int32 owner + uint16 bucket-local target per tie sent to a bucket
 EDGELIST_LOAD_BYTES = 40  # per listed tie while polars reads, orients and sorts the file
@@ -220,12 +222,16 @@ def estimate(cfg, threads: int | None = None) -> Estimate:
     horizon = min(t, MAX_COHORT_TENURE) + 1
     chunks = math.ceil(n / CHUNK)
     records = 8 * (t + 1) * (b * P.N_ACC + states * states) + 8 * (t + 1) * b * 30
-    groups = (cfg.get("segments") or {}).get("groups") or {}
-    g = max(len(groups), 1)
-    records += 8 * chunks * (g * b * P.N_ACC + states * states + b * horizon)
+    segments = max(len((cfg.get("segments") or {}).get("groups") or {}), 1)
+    regions = max(len((cfg.get("regions") or {}).get("groups") or {}), 1)
+    g = segments * regions  # (region, segment) cells
+    nc = len(cfg.channels)
+    cell = b * (P.N_ACC + P.N_CHAN * (nc + 1)) + states * states
+    records += 8 * chunks * (g * cell + b * horizon)
     if g > 1:
-        nc = len(cfg.channels)
-        records += 8 * (t + 1) * g * b * (P.N_ACC + P.N_CHAN * (nc + 1) + 4 + 60)
+        records += 8 * (t + 1) * g * (cell + 6 * b)
+        records += 8 * (t + 1) * b * 60 * ((segments if segments > 1 else 0)
+                                           + (regions if regions > 1 else 0))  # fmt: skip
     mesa = str(cfg.engine.name) == "mesa"
     state += heard_count_bytes(cfg, n, b, mesa)
     threads = threads or _threads(cfg)

@@ -36,10 +36,13 @@ class Result:
             segment) with the columns of ``metrics`` (counts and money sum over segments to
             the brand's row); empty otherwise. metrics.parquet holds both
             (``sim.engine.metrics.metrics_file``).
-        segment_frames: with more than one segment, ``channels`` and ``tenure`` of each
+        segment_frames: with more than one segment, ``channels``, ``tenure`` and ``stages`` of each
             segment (a ``segment`` column; each segment's rows in the order of the brand
-            frame's); channels.parquet and tenure.parquet hold the brand rows (segment
+            frame's); channels.parquet, tenure.parquet and stages.parquet hold the rows (segment
             ``all``) each followed by its segments' (``sim.engine.metrics.segment_file``).
+        regions, region_frames: the same by region, with more than one region
+            (``conf/regions/``; a ``region`` column); the files hold the segments' rows, then
+            the regions'.
     """
 
     metrics: pl.DataFrame
@@ -52,6 +55,8 @@ class Result:
     config: DictConfig
     segments: pl.DataFrame = field(default_factory=pl.DataFrame)
     segment_frames: dict[str, pl.DataFrame] = field(default_factory=dict)
+    regions: pl.DataFrame = field(default_factory=pl.DataFrame)
+    region_frames: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 #: Customers per thread when ``engine.threads`` is null: below this a second thread costs more
@@ -112,4 +117,6 @@ def simulate(cfg: DictConfig, progress: Callable[[int], None] | None = None) -> 
         config=cfg,  # finalise's own copy, which the run only reads
         segments=rec.segment_metrics(model.market.discount_rate, horizon),
         segment_frames=rec.segment_frames(),
+        regions=rec.region_metrics(model.market.discount_rate, horizon),
+        region_frames=rec.region_frames(),
     )

@@ -45,12 +45,13 @@ def segment_trait(market_spec, changes) -> dict:
 def brand_rows(metrics):
     """The per-brand rows of a metrics frame or file (the ``all`` rows of a segmented one).
 
-    metrics.parquet of a market with segments holds each brand's totals (segment ``all``) and
-    each segment's rows (``sim.engine.metrics.metrics_file``); without segments it is returned
-    as it is.
+    metrics.parquet of a market with segments or regions holds each brand's totals (segment
+    and region ``all``) and each segment's and region's rows
+    (``sim.engine.metrics.metrics_file``); without either it is returned as it is.
     """
     import polars as pl
 
-    if "segment" not in metrics.columns:
-        return metrics
-    return metrics.filter(pl.col("segment") == ALL_SEGMENTS).drop("segment")
+    for column in ("segment", "region"):
+        if column in metrics.columns:
+            metrics = metrics.filter(pl.col(column) == ALL_SEGMENTS).drop(column)
+    return metrics

@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 
 from agents import rules
 from sim.engine import params as P
+from sim.engine.regions import Regions, build_regions, draw_regions
 from sim.engine.rng import STREAM_INIT, customer_key, stream_key, uniform
 from sim.engine.segments import TRAIT_NAMES, Segments, build_segments, draw_segments
 
@@ -39,11 +40,22 @@ class Market:
     globals: P.Globals  # market-wide rule parameters
     discount_rate: float
     segments: Segments  # per-segment tables
+    regions: Regions  # per-region tables
 
     @property
     def n_segments(self) -> int:
         """Number of segments of the population (1 by default)."""
         return self.segments.n_segments
+
+    @property
+    def n_regions(self) -> int:
+        """Number of regions of the market (1 by default)."""
+        return self.regions.n_regions
+
+    @property
+    def n_cells(self) -> int:
+        """Number of (region, segment) cells: cell k = region x segments + segment."""
+        return self.regions.n_regions * self.segments.n_segments
 
     @property
     def global_values(self) -> np.ndarray:
@@ -85,6 +97,7 @@ class Customers:
     last_touch: np.ndarray  # uint16: code of the last ad, news or word of mouth met
     voice: np.ndarray  # uint16: what the customer says (low byte, see encode_voice) and its age
     segment: np.ndarray  # uint8: segment (sim.engine.segments), 0 when there is one
+    region: np.ndarray  # uint8: region (sim.engine.regions), 0 when there is one
     extra: dict = field(default_factory=dict)
 
     @property
@@ -100,6 +113,7 @@ class Customers:
             self.satisfaction, self.expectation, self.tenure, self.price_sensitivity,
             self.wom_activity, self.churn_propensity, self.wom_threshold, self.disposition,
             self.channel, self.flags, self.grudge, self.last_touch, self.voice, self.segment,
+            self.region,
         )  # fmt: skip
         return int(sum(c.nbytes for c in cols))
 
@@ -167,6 +181,7 @@ def build_market(cfg: DictConfig) -> Market:
         globals=build_globals(cfg),
         discount_rate=float(cfg.finance.discount_rate),
         segments=build_segments(cfg, channel_names, roles[:, P.R_SERVICE]),
+        regions=build_regions(cfg, brand_names, channel_names, launch),
     )
 
 
@@ -492,11 +507,14 @@ def _pick(cum: np.ndarray, u: float) -> int:
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def _draw_brands(key: np.uint64, cum: np.ndarray, brand: np.ndarray) -> None:
-    """Current brand: b with probability initial_share_b (cumulated), none (-1) otherwise."""
-    nb = cum.size
+def _draw_brands(key: np.uint64, cum: np.ndarray, region: np.ndarray, brand: np.ndarray) -> None:
+    """Current brand: b with probability initial_share_b (cumulated), none (-1) otherwise.
+
+    ``cum[r]`` is region r's cumulated shares (a brand absent from r at step 0 has share 0).
+    """
+    nb = cum.shape[1]
     for i in prange(brand.size):
-        b = _pick(cum, uniform(customer_key(key, i), 0))
+        b = _pick(cum[region[i]], uniform(customer_key(key, i), 0))
         brand[i] = b if b < nb else -1
 
 
@@ -504,6 +522,7 @@ def _draw_brands(key: np.uint64, cum: np.ndarray, brand: np.ndarray) -> None:
 def _draw_customers(
     keys: np.ndarray,
     segment: np.ndarray,
+    region: np.ndarray,
     trait_keys: np.ndarray,
     brand_keys: np.ndarray,
     trait_specs: np.ndarray,
@@ -535,13 +554,15 @@ def _draw_customers(
     flags: np.ndarray,
     stage: np.ndarray,
 ) -> None:
-    """Every initial draw of every customer but the brand and segment, one customer per iteration.
+    """Every initial draw of every customer but the brand, segment and region (in parallel).
 
-    ``trait_specs[s, k]``, ``trait_tables[s, k]`` and ``cum_channel[s]`` are segment s's.
+    ``trait_specs[s, k]``, ``trait_tables[s, k]`` and ``cum_channel[s]`` are segment s's;
+    ``by_share[r]`` and ``launched[r]`` region r's.
     """
     nb = equity.size
     for i in prange(brand.size):
         s = np.int64(segment[i])
+        r = np.int64(region[i])
         for k in range(trait_specs.shape[1]):
             traits[k, i] = _trait_value(
                 int(trait_specs[s, k, 0]), trait_specs[s, k, 1], trait_specs[s, k, 2],
@@ -553,14 +574,14 @@ def _draw_customers(
         in_market = customer or uniform(ck, 0) >= out_share
         last = -1
         if not in_market and uniform(ck, 1) < served:
-            last = min(_pick(by_share, uniform(ck, 2)), nb - 1)
+            last = min(_pick(by_share[r], uniform(ck, 2)), nb - 1)
         known = 0
         considered = 0
         for b in range(nb):
             ckb = customer_key(brand_keys[b], i)
             a = np.float32(min(max(equity[b] + 0.1 * _normal(ckb, 0), 0.0), 1.0))
             attitude[i, b] = a
-            if not launched[b]:
+            if not launched[r, b]:
                 continue
             if uniform(ckb, 1) < init_aware[b] or own == b or last == b:
                 known |= 1 << b
@@ -637,25 +658,28 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
     7. Channel by the segment's service shares (``service_share`` by default); 8. stage
        from the above.
 
-    Before these, each customer's segment (``sim.engine.segments.draw_segments``); rules 1
-    and 7 use the segment's traits and channels.
+    Before these, each customer's segment (``sim.engine.segments.draw_segments``) and region
+    (``sim.engine.regions.draw_regions``); rules 1 and 7 use the segment's traits and
+    channels, rules 2-4 the brands present in the region at step 0 (its launch steps).
     """
     n = int(cfg.market.customers)
     nb = market.n_brands
-    launched = market.launch_step <= 0
-    shares = np.array([cfg.brands[b].initial_share for b in market.brand_names]) * launched
-    cum = np.cumsum(shares)
+    seg = market.segments
+    segment = draw_segments(seed, n, seg, str(cfg.network.kind))
+    region, segment = draw_regions(seed, n, market.regions, str(cfg.network.kind), segment)
+    launched = market.regions.launch <= 0  # [R, B]
+    initial = np.array([cfg.brands[b].initial_share for b in market.brand_names])
+    cum = np.cumsum(initial[None, :] * launched, axis=1)
     brand = np.empty(n, dtype=np.int8)
-    _draw_brands(_init_key(seed, _FAMILY_BRAND), cum.astype(np.float64), brand)
+    _draw_brands(_init_key(seed, _FAMILY_BRAND), cum.astype(np.float64), region, brand)
     served = float(np.count_nonzero(brand >= 0)) / max(n, 1)
     # Out of the market at steady state: exit / (entry + exit) of everyone, all of them
     # non-customers (customers have the need). Most people out of the market had the need
     # before and were customers then: lapsed, with a last brand drawn by the initial shares.
     out_share = min(1.0, (1.0 - in_market_share(market)) / max(1.0 - served, 1e-12))
-    by_share = cum / cum[-1] if cum.size and cum[-1] > 0 else np.ones(nb)
+    by_share = np.array([row / row[-1] if row.size and row[-1] > 0 else np.ones(nb)
+                         for row in cum]).reshape(cum.shape)  # fmt: skip
     names = TRAIT_NAMES
-    seg = market.segments
-    segment = draw_segments(seed, n, seg, str(cfg.network.kind))
     parsed = [[_trait_spec(traits_of[k]) for k in names] for traits_of in seg.traits]
     specs = np.array([[spec[:3] for spec in row] for row in parsed], dtype=np.float64)
     tables = np.zeros((seg.n_segments, len(names), _TABLE_SIZE))
@@ -683,9 +707,9 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
     brand_keys = np.array([_init_key(seed, _FAMILY_BRAND_OWN + b) for b in range(nb)], np.uint64)
     init_aware = np.array([cfg.brands[b].initial_awareness for b in market.brand_names])
     traits = np.empty((len(names), n), dtype=np.float32)
-    c = allocate_customers(n, nb, brand, traits, segment)
+    c = allocate_customers(n, nb, brand, traits, segment, region)
     _draw_customers(
-        keys, segment, trait_keys, brand_keys, specs, tables,
+        keys, segment, region, trait_keys, brand_keys, specs, tables,
         np.array([False, True, True, True, True]), out_share, served,
         by_share.astype(np.float64), launched.astype(np.bool_),
         market.brand_params[:, P.B_EQUITY].copy(), init_aware.astype(np.float64),
@@ -705,6 +729,7 @@ def allocate_customers(
     brand: np.ndarray | None = None,
     traits: np.ndarray | None = None,
     segment: np.ndarray | None = None,
+    region: np.ndarray | None = None,
 ) -> Customers:
     """Customers' columns, allocated and not drawn (``build_customers`` draws them).
 
@@ -734,6 +759,7 @@ def allocate_customers(
         last_touch=np.zeros(n, dtype=np.uint16),
         voice=np.zeros(n, dtype=np.uint16),  # filled by the initial record pass (kernels)
         segment=np.zeros(n, dtype=np.uint8) if segment is None else segment,
+        region=np.zeros(n, dtype=np.uint8) if region is None else region,
     )
 
 

@@ -73,12 +73,14 @@ def write_result(result, folder: str | Path) -> None:
     from sim.engine.metrics import metrics_file, segment_file
 
     by_segment = getattr(result, "segment_frames", None) or {}
+    by_region = getattr(result, "region_frames", None) or {}
     for name in FRAMES:
         frame = getattr(result, name)
-        if name == "metrics":  # with segments: the brand rows and each segment's
-            frame = metrics_file(frame, getattr(result, "segments", pl.DataFrame()))
-        else:  # channels and tenure with segments: each brand row, then its segments'
-            frame = segment_file(frame, by_segment.get(name))
+        if name == "metrics":  # with segments or regions: the brand rows and each group's
+            frame = metrics_file(frame, getattr(result, "segments", pl.DataFrame()),
+                                 getattr(result, "regions", pl.DataFrame()))  # fmt: skip
+        else:  # channels, tenure, stages with segments or regions: each row, then its groups'
+            frame = segment_file(frame, by_segment.get(name), by_region.get(name))
         write_parquet(frame, folder / f"{name}.parquet")
     write_text(OmegaConf.to_yaml(result.config), folder / "config.yaml")
     record = {

@@ -59,25 +59,31 @@ def run_overrides(run_dir: Path) -> dict[str, object]:
 
 #: Joins a brand and a segment in a summary's KPI column: ``<kpi>__<brand>@<segment>``.
 SEGMENT_SEP = "@"
+#: Joins a brand and a region in a summary's KPI column: ``<kpi>__<brand>#<region>``.
+REGION_SEP = "#"
+#: The separator of each breakdown of ``report(..., by=...)``.
+BY_SEP = {"segment": SEGMENT_SEP, "region": REGION_SEP}
 
 
 def run_kpis(metrics: pl.DataFrame, steps_per_year: float = 365.0) -> dict[str, float | None]:
     """The KPIs of one run as {"<kpi>__<brand>": value} (definitions in ``sim.engine.kpi``).
 
     A segmented metrics file (a ``segment`` column) adds each segment's KPIs, computed the same
-    way on its rows, as ``<kpi>__<brand>@<segment>`` (share: of the segment's customers).
+    way on its rows, as ``<kpi>__<brand>@<segment>`` (share: of the segment's customers); a
+    regional one (a ``region`` column) each region's, as ``<kpi>__<brand>#<region>``.
     """
     from sim.engine.segment_spec import ALL_SEGMENTS
 
     names = {"customers": "customers_end", "share": "share_end", "nps": "nps_end"}
     out: dict[str, float | None] = {}
     parts = [("", metrics)]
-    if "segment" in metrics.columns:
-        parts += [
-            (f"{SEGMENT_SEP}{seg}", metrics.filter(pl.col("segment") == seg).drop("segment"))
-            for seg in metrics["segment"].unique(maintain_order=True).to_list()
-            if seg != ALL_SEGMENTS
-        ]
+    for column, sep in BY_SEP.items():
+        if column in metrics.columns:
+            parts += [
+                (f"{sep}{name}", metrics.filter(pl.col(column) == name).drop(column))
+                for name in metrics[column].unique(maintain_order=True).to_list()
+                if name != ALL_SEGMENTS
+            ]
     for suffix, rows in parts:
         for row in brand_kpis(rows, steps_per_year).iter_rows(named=True):
             for kpi in SUMMARY_KPIS:
@@ -327,7 +333,8 @@ def report(
     all failed keeps its rows, with no values and its count of incomplete runs.
 
     ``by="segment"``: the KPIs of each segment of a segmented market instead of the brands'
-    totals, with a ``segment`` column after ``brand`` (``run_kpis``).
+    totals, with a ``segment`` column after ``brand`` (``run_kpis``); ``by="region"`` the
+    same for each region of a regional market (a ``region`` column).
 
     Runs that repeat another's overrides and seed count once (``drop_duplicate_runs``).
 
@@ -339,10 +346,13 @@ def report(
     done = summary.filter(pl.col("status") == "complete")
     if done.height == 0:
         raise ReportError("no complete runs to report on")
-    kpis = [c for c in kpi_columns(done) if (SEGMENT_SEP in c) == (by == "segment")]
+    kpis = [c for c in kpi_columns(done) if _breakdown(c) == by]
     if by == "segment" and not kpis:
         raise ReportError("--by segment: these runs have one segment (run a segmented market, "
                           "e.g. segments=example)")  # fmt: skip
+    if by == "region" and not kpis:
+        raise ReportError("--by region: these runs have one region (run a regional market, "
+                          "e.g. regions=example)")  # fmt: skip
     # Keys given on the command line but constant across runs name no setting.
     swept = [k for k in swept_keys(done) if k in ("scenario", "seed") or done[k].n_unique() > 1]
     # A key with one value per scenario is part of that scenario (the what-if's changes of
@@ -394,12 +404,21 @@ def report(
 
 
 def _kpi_parts(col: str, by: str | None) -> tuple[str, str, dict[str, str]]:
-    """(kpi, brand, {"segment": name} when reporting by segment) of a summary KPI column."""
+    """(kpi, brand, {"segment" or "region": name} when reporting by one) of a KPI column."""
     kpi, _, brand = col.partition("__")
-    if by != "segment":
+    if by is None:
         return kpi, brand, {}
-    brand, _, segment = brand.rpartition(SEGMENT_SEP)
-    return kpi, brand, {"segment": segment}
+    brand, _, name = brand.rpartition(BY_SEP[by])
+    return kpi, brand, {by: name}
+
+
+def _breakdown(col: str) -> str | None:
+    """What a summary KPI column is about: "segment", "region" or None (a brand's total)."""
+    brand = col.partition("__")[2]
+    for by, sep in BY_SEP.items():
+        if sep in brand:
+            return by
+    return None
 
 
 def _reference(
@@ -455,8 +474,8 @@ def _set_by_scenario(runs: pl.DataFrame, key: str) -> bool:
 
 def setting_columns(table: pl.DataFrame) -> list[str]:
     """The columns of a report that name a setting (scenario and other swept values)."""
-    fixed = ("kpi", "brand", "segment", "runs", "incomplete", "reference", "mean", "ci_low",
-             "ci_high", "pairs", "diff", "diff_low", "diff_high")  # fmt: skip
+    fixed = ("kpi", "brand", "segment", "region", "runs", "incomplete", "reference", "mean",
+             "ci_low", "ci_high", "pairs", "diff", "diff_low", "diff_high")  # fmt: skip
     return [c for c in table.columns if c not in fixed]
 
 
@@ -493,7 +512,7 @@ def clear_differences(table: pl.DataFrame) -> pl.DataFrame:
         & ((pl.col("diff_low") > 0) | (pl.col("diff_high") < 0))
     )
     rows = []
-    by = ["kpi", "brand", "segment"] if "segment" in table.columns else ["kpi", "brand"]
+    by = ["kpi", "brand", *(c for c in ("segment", "region") if c in table.columns)]
     for group, part in sig.group_by(by, maintain_order=True):
         out = dict(zip(by, group, strict=True))
         for side, pick in (("highest", part.sort("diff", descending=True)),
@@ -508,9 +527,9 @@ def clear_differences(table: pl.DataFrame) -> pl.DataFrame:
 
 
 def _who(row: Mapping) -> str:
-    """The brand of a report row, with its segment when the report is by segment."""
-    segment = row.get("segment")
-    return f"{row['brand']} / {segment}" if segment is not None else str(row["brand"])
+    """The brand of a report row, with its segment or region when the report is by one."""
+    where = row.get("segment") if row.get("segment") is not None else row.get("region")
+    return f"{row['brand']} / {where}" if where is not None else str(row["brand"])
 
 
 def print_report(table: pl.DataFrame, baseline: str, kpis: tuple[str, ...] | None = None) -> None:
