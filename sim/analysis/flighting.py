@@ -379,15 +379,29 @@ def week_spend(cfg, brand: str, channel: str, steps_per_week: int) -> float:
     return float(cfg.market.customers) * reach * float(cfg.channels[channel].cost) * steps_per_week
 
 
-def make_plan(cfg, brand: str, spec: str, weeks: int, steps_per_week: int) -> Plan:
+def make_plan(
+    cfg, brand: str, spec: str, weeks: int, steps_per_week: int, only: list[str] | None = None
+) -> Plan:
     """The plan ``spec`` (a generator spec or a plan file) for ``brand`` in market ``cfg``.
 
+    ``only`` limits the plan (and so the truth) to some of the brand's ad channels; the others
+    keep their configured reach every week and belong to the baseline.
+
     Raises:
-        ConfigError: a bad spec or file, or a brand without ads (one line).
+        ConfigError: a bad spec or file, a brand without ads, or a channel of ``only`` the
+            brand does not advertise on (one line).
     """
     channels = ad_channels(cfg, brand)
     if not channels:
         raise ConfigError(f"--brand {brand}: has no ads (every brands.{brand}.ad_reach is 0)")
+    if only:
+        for c in only:
+            if c not in channels:
+                raise ConfigError(f"--channels {','.join(only)}: {c!r} is not a channel "
+                                  f"{brand} advertises on ({', '.join(channels)})")  # fmt: skip
+        if len(set(only)) != len(only):
+            raise ConfigError(f"--channels {','.join(only)}: a channel is given twice")
+        channels = tuple(c for c in channels if c in only)
     regions = regions_of(cfg)
     path = Path(spec)
     if path.suffix.lower() in (".csv", ".yaml", ".yml"):

@@ -86,6 +86,9 @@ def parse_args(args: list[str]):
                    "or a plan file (.csv/.yaml)")  # fmt: skip
     p.add_argument("--brand", default=None, help="the brand whose ads follow the plan "
                    "(default: the first brand)")  # fmt: skip
+    p.add_argument("--channels", default=None, metavar="C1,C2",
+                   help="the channels the plan moves and the truth measures (default: every "
+                   "channel the brand advertises on)")  # fmt: skip
     p.add_argument(
         "--kpi",
         default="revenue",
@@ -135,6 +138,8 @@ def parse_args(args: list[str]):
         raise options.UsageError(f"--pulse-week {ns.pulse_week}: must be in [1, {ns.weeks}]")
     if ns.sample is not None and ns.sample < 0:
         raise options.UsageError(f"--sample {ns.sample}: must be at least 0")
+    if Path(ns.flighting).suffix.lower() not in (".csv", ".yaml", ".yml"):
+        flighting.parse_spec(ns.flighting)  # a generator: checked before the market is composed
     for o in ns.overrides:
         if o.partition("=")[0].lstrip("+~") in ("sim.steps", "sim.trace"):
             raise options.UsageError(f"{o}: set by groundtruth (--weeks, --sample)")
@@ -177,7 +182,8 @@ def _command(args: list[str]) -> int:
     if brand not in market.brands:
         raise ConfigError(f"--brand {brand}: not a brand of the market "
                           f"(brands: {', '.join(market.brands)})")  # fmt: skip
-    plan = flighting.make_plan(market.config, brand, ns.flighting, ns.weeks, spw)
+    only = [c.strip() for c in ns.channels.split(",") if c.strip()] if ns.channels else None
+    plan = flighting.make_plan(market.config, brand, ns.flighting, ns.weeks, spw, only)
     scenario_events = plain(market.config.scenario.get("events"))
     vs = T.variants(plan, ns.step, ns.curve, ns.pulse, ns.pulse_week)
     seeds = runs.replicate_seeds(market.seed, ns.replicates)
@@ -212,6 +218,7 @@ def _command(args: list[str]) -> int:
     by_variant = {v.name: got[i * len(seeds) : (i + 1) * len(seeds)] for i, v in enumerate(vs)}
     world = build(by_variant, plan, market, ns, spw, scenario_events)
     cargs = ["--weeks", str(ns.weeks), "--flighting", ns.flighting, "--brand", brand,
+             "--channels", ",".join(plan.channels),
              "--kpi", ns.kpi, "--step", f"{ns.step:g}", "--curve",
              ",".join(f"{k:g}" for k in ns.curve), "--pulse", f"{ns.pulse:g}",
              "--pulse-week", str(ns.pulse_week), "--sample", str(sample), "--seed",

@@ -1,11 +1,12 @@
 """``journeysim groundtruth --check MODEL.csv [--truth DIR]``: a model's estimates vs the truth.
 
 The model's file (CSV or parquet) has a ``channel`` column and one estimate per channel:
-``roas`` (incremental revenue per unit of spend over the run) or ``contribution`` (its
-incremental KPI over the run: revenue, or acquisitions with ``--kpi acquisitions``), and
+``roas`` (incremental revenue per unit of spend over the run), ``acquisitions_per_spend``
+(incremental acquisitions per unit of spend) or ``contribution`` (its incremental KPI over
+the run: revenue, or acquisitions with ``--kpi acquisitions``), and
 optionally ``<estimate>_low`` and ``<estimate>_high`` (the model's interval). The truth is
-``truth_channels.parquet`` of ``--truth DIR`` (default: the model file's folder): ``roas`` or
-``contribution_<kpi>`` per channel.
+``truth_channels.parquet`` of ``--truth DIR`` (default: the model file's folder): the column of
+the same name (``contribution_<kpi>`` for a contribution) per channel.
 
 Per channel: ``error = estimate - truth``, ``abs_error``, ``relative_error = error / |truth|``
 and, with intervals, ``covered`` (``low <= truth <= high``). Over the channels: the mean
@@ -26,7 +27,7 @@ import polars as pl
 from sim.analysis import options
 from sim.config import ConfigError
 
-ESTIMATES = ("roas", "contribution")
+ESTIMATES = ("roas", "acquisitions_per_spend", "contribution")
 #: Most rows (channels) a model file may have.
 MAX_CHANNELS = 1_000
 
@@ -41,7 +42,7 @@ def parse_args(args: list[str]):
         "--check",
         required=True,
         metavar="MODEL",
-        help="the model's estimates: channel and roas or contribution (CSV/parquet)",
+        help="the model's estimates: channel and roas, acquisitions_per_spend or contribution",
     )
     p.add_argument(
         "--truth",
@@ -62,7 +63,7 @@ def parse_args(args: list[str]):
 
 
 def read_model(path: Path) -> tuple[pl.DataFrame, str]:
-    """The model's table and the estimate it holds (``roas`` or ``contribution``).
+    """The model's table and the estimate it holds (one of ``ESTIMATES``).
 
     Raises:
         ConfigError: unreadable, no channel column, not exactly one estimate column, a
@@ -102,7 +103,7 @@ def compare(model: pl.DataFrame, est: str, truth: pl.DataFrame, kpi: str = "reve
 
     Args:
         model: channel, the estimate and optionally its _low/_high.
-        est: ``roas`` or ``contribution``.
+        est: ``roas``, ``acquisitions_per_spend`` or ``contribution``.
         truth: ``truth_channels.parquet``.
         kpi: the KPI of a contribution.
 
@@ -116,7 +117,7 @@ def compare(model: pl.DataFrame, est: str, truth: pl.DataFrame, kpi: str = "reve
     """
     from scipy import stats
 
-    col = "roas" if est == "roas" else f"contribution_{kpi}"
+    col = f"contribution_{kpi}" if est == "contribution" else est
     missing = sorted(set(model["channel"]) - set(truth["channel"]))
     if missing:
         raise ConfigError(f"channel {missing[0]!r} of the model is not in the truth "
@@ -156,7 +157,7 @@ def compare(model: pl.DataFrame, est: str, truth: pl.DataFrame, kpi: str = "reve
     else:
         rho = p = math.nan
     summary = {
-        "estimate": est if est == "roas" else f"contribution_{kpi}",
+        "estimate": col,
         "channels": n,
         "mae": float(table["abs_error"].mean()),
         "mape": float(table["relative_error"].abs().mean()),
