@@ -199,13 +199,14 @@ def test_command_writes_paired_truth_and_loadable_files(tmp_path, capsys):
     assert (zero["spend"] == 0).all() and (zero["incremental_revenue"] == 0).all()
     paths = pl.read_csv(out / "paths.csv", schema_overrides={"path": pl.Utf8})
     assert int(paths["conversions"].sum() + paths["nulls"].sum()) == 300
-    # the same command gives the same files
-    code, again = _groundtruth(tmp_path, "b", *args)
+    # the same command gives the same data (one seed: the data are the first seed's run)
+    one = [a if a != "2" or k == 0 or args[k - 1] != "--replicates" else "1"
+           for k, a in enumerate(args)]  # fmt: skip
+    code, again = _groundtruth(tmp_path, "b", *one)
     assert code == 0
     for f in ("mmm.csv", "pymc_marketing.csv", "meridian.csv", "paths.csv"):
         assert (out / f).read_bytes() == (again / f).read_bytes(), f
-    for f in ("truth.parquet", "truth_channels.parquet", "curves.parquet", "carryover.parquet"):
-        assert pl.read_parquet(out / f).equals(pl.read_parquet(again / f)), f
+    assert pl.read_parquet(out / "mmm.parquet").equals(pl.read_parquet(again / "mmm.parquet"))
 
 
 #: No word of mouth, no churn, one brand; an ad on tv or social (reach p each, awareness and
@@ -228,7 +229,7 @@ def test_truth_is_additive_and_matches_the_closed_form_without_word_of_mouth(tmp
     """
     from sim import load_config
 
-    reps = 4
+    reps = 3
     code, out = _groundtruth(tmp_path, "bass", "--weeks", str(BASS_WEEKS), "--flighting",
                              "constant", "--brand", "brand", "--kpi", "acquisitions",
                              "--replicates", str(reps), "--curve", "2", "--sample", "0",
