@@ -361,10 +361,16 @@ def from_rows(
 
 # -- the plan of a market -------------------------------------------------------------------
 def regions_of(cfg) -> tuple[str, ...]:
-    """The market's regions: ``(NATIONAL,)`` until the engine has regions."""
-    groups = cfg.get("regions")
-    names = list(groups.keys()) if hasattr(groups, "keys") else []
-    return tuple(str(n) for n in names) or (NATIONAL,)
+    """The market's regions: ``(NATIONAL,)`` for a market of one region.
+
+    Regions are being added to the engine; a market that names more than one
+    (``regions.groups``, as ``segments.groups``) is read here, and refused by ``make_plan``
+    until plans can be compiled per region.
+    """
+    node = cfg.get("regions")
+    groups = node.get("groups") if hasattr(node, "get") else None
+    names = [str(n) for n in groups.keys()] if hasattr(groups, "keys") else []
+    return tuple(names) if len(names) > 1 else (NATIONAL,)
 
 
 def ad_channels(cfg, brand: str) -> tuple[str, ...]:
@@ -403,6 +409,9 @@ def make_plan(
             raise ConfigError(f"--channels {','.join(only)}: a channel is given twice")
         channels = tuple(c for c in channels if c in only)
     regions = regions_of(cfg)
+    if len(regions) > 1:
+        raise ConfigError(f"regions: the market has {len(regions)} ({', '.join(regions)}); "
+                          "groundtruth plans one national region for now")  # fmt: skip
     path = Path(spec)
     if path.suffix.lower() in (".csv", ".yaml", ".yml"):
         what, rows = read_file(path)

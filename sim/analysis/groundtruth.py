@@ -410,6 +410,9 @@ def print_summary(w: dict) -> None:
         if k != "customers":
             print(f"  additivity ({k}): channels one by one / all at once = {_f(v['ratio'])} "
                   f"[{_f(v['ratio_low'])}, {_f(v['ratio_high'])}]")  # fmt: skip
+    if int(w["ns"].replicates) < 2:
+        options.say("warning: one seed: the truth has no interval; give --replicates 2 or more")
+        return
     prec = T.precision(w["channels"])
     for r in prec.iter_rows(named=True):
         x = r["relative_half_width"]
