@@ -31,23 +31,53 @@ def test_generators_are_reproducible_and_shaped():
     assert b[:, 0].tolist() == [3, 1, 1, 1, 3, 1, 1, 1]
 
 
-def test_plan_compiles_to_events_that_reproduce_it():
-    """Applying the compiled ad_burst events week by week gives back every multiplier."""
+def applied(events, weeks: int) -> np.ndarray:
+    """Brand a's reach on tv, social, search, store (1 configured) per week under ``events``.
+
+    Read at each week's first and last step (asserted equal); brand b stays as configured.
+    """
     from scenarios.events import Tables, apply_events
 
+    out = np.zeros((weeks, 4))
+    for week in range(1, weeks + 1):
+        seen = []
+        for t in ((week - 1) * 7 + 1, week * 7):
+            tables = Tables(np.zeros((2, 9)), np.ones((2, 4)), *(np.ones((2, 4)),) * 3)
+            apply_events(tables, events, t, ["a", "b"], ["tv", "social", "search", "store"])
+            assert tables.ad_reach[1].tolist() == [1] * 4  # brand b as configured
+            seen.append(tables.ad_reach[0].copy())
+        assert np.array_equal(*seen)
+        out[week - 1] = seen[0]
+    return out
+
+
+def test_plan_compiles_to_events_that_reproduce_it():
+    """Applying the compiled ad_burst events week by week gives back every multiplier."""
     rng = np.random.default_rng(1)
     m = rng.choice([0.0, 0.5, 1.0, 2.0], size=(9, 1, 3))
     m[2, 0, :], m[3:6, 0, :], m[6, 0, :] = 0.5, 2.0, 0.0  # weeks 4-6 at 2 everywhere: one event
     plan = flighting.Plan("a", ("tv", "social", "search"), ("national",), m, "test")
     events = flighting.events(plan, steps_per_week=7)
     assert sum(ev["start"] == 22 and ev["end"] == 43 for ev in events) == 1
-    names = ["tv", "social", "search", "store"]
-    for week in range(1, 10):
-        for t in ((week - 1) * 7 + 1, week * 7):
-            tables = Tables(np.zeros((2, 9)), np.ones((2, 4)), *(np.ones((2, 4)),) * 3)
-            apply_events(tables, events, t, ["a", "b"], names)
-            assert tables.ad_reach[0, :3].tolist() == m[week - 1, 0].tolist()
-            assert tables.ad_reach[0, 3] == 1 and tables.ad_reach[1].tolist() == [1] * 4
+    got = applied(events, 9)
+    assert np.array_equal(got[:, :3], m[:, 0, :]) and (got[:, 3] == 1).all()
+
+
+def test_a_counterfactual_changes_only_its_channels_events():
+    """Every variant's events differ from the plan's only in the channel it is about."""
+    from sim.analysis import truth
+
+    m = flighting.generate("random", {"sd": 0.5, "seed": 0}, 6, 3)[:, None, :]
+    plan = flighting.Plan("a", ("tv", "social", "search"), ("national",), m, "test")
+
+    vs = truth.variants(plan, 0.2, (0.5, 2.0), 2.0, 2)
+    assert [v.name for v in vs][:4] == ["base", "all_off", "off:tv", "step:tv"]
+    base = applied(flighting.events(plan, 7), 6)
+    for v in vs[2:]:
+        got = applied(flighting.events(v.plan, 7), 6)
+        changed = np.flatnonzero((got != base).any(axis=0))
+        assert changed.tolist() == [plan.channels.index(v.channel)], v.name
+    assert (applied(flighting.events(vs[1].plan, 7), 6)[:, :3] == 0).all()
 
 
 @pytest.mark.parametrize(
