@@ -210,6 +210,8 @@ def test_command_writes_paired_truth_and_loadable_files(tmp_path, capsys):
     plan_ = flighting.Plan("incumbent", PLANNED, ("national",), np.ones((3, 1, 2)), "")
     assert mmm_data.loading(plan_, "revenue", controls) in readme
     # the truth per week sums to the channel totals; tv's removal changes nothing in week 1
+    # (seed 0's plan run traces customers and its counterfactual does not: tracing changes no
+    # result)
     truth = pl.read_parquet(out / "truth.parquet")
     channels = pl.read_parquet(out / "truth_channels.parquet")
     assert set(channels["channel"]) == set(PLANNED)
