@@ -395,8 +395,8 @@ def readme(w: dict, reproduce: str) -> str:
         ),  # fmt: skip
         f"  Precision: the widest interval of a channel's incremental revenue is +/-"
         f"{_f(widest * 100 if widest is not None else None, '.0f')}% of it. Half-widths shrink "
-        "as 1/sqrt(replicates) and, at a given reach, as 1/sqrt(customers): keep them well "
-        "below the differences a model should resolve (docs/analysis.md).",
+        "as 1/sqrt(replicates); more customers narrow revenue's but not acquisitions' "
+        "(docs/analysis.md). Keep them well below the differences a model should resolve.",
         "",
         "LOADING THE FILES",
         w["loading"],

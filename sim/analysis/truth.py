@@ -29,8 +29,9 @@ summed over the week, customers at its end), and ``x_v,s[w, c]`` the brand's spe
   all of them at once (``y_base - y_all_off``): their ratio is 1 where effects add up.
 
 Why intervals matter: the truth is estimated from R seeds, so it has sampling error too.
-Paired differences cancel most of it (common random numbers), and the interval half-width
-shrinks as ``1 / sqrt(R)`` and, for a given share of the market, as ``1 / sqrt(N)``.
+Paired differences cancel part of it (common random numbers; docs/analysis.md says what the
+engine's competing-rates draw leaves), and the interval half-width shrinks as ``1 / sqrt(R)``;
+more customers narrow it for revenue, not for acquisitions (measured there).
 """
 
 from __future__ import annotations
