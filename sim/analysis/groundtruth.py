@@ -395,7 +395,8 @@ def readme(w: dict, reproduce: str) -> str:
         ),  # fmt: skip
         f"  Precision: the widest interval of a channel's incremental revenue is +/-"
         f"{_f(widest * 100 if widest is not None else None, '.0f')}% of it. Half-widths shrink "
-        "as 1/sqrt(replicates); more customers narrow revenue's but not acquisitions' "
+        "as 1/sqrt(replicates); more customers narrow revenue's, acquisitions' beyond about "
+        "10,000 customers not "
         "(docs/analysis.md). Keep them well below the differences a model should resolve.",
         "",
         "LOADING THE FILES",

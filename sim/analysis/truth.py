@@ -31,7 +31,8 @@ summed over the week, customers at its end), and ``x_v,s[w, c]`` the brand's spe
 Why intervals matter: the truth is estimated from R seeds, so it has sampling error too.
 Paired differences cancel part of it (common random numbers; docs/analysis.md says what the
 engine's competing-rates draw leaves), and the interval half-width shrinks as ``1 / sqrt(R)``;
-more customers narrow it for revenue, not for acquisitions (measured there).
+more customers narrow it for revenue, for acquisitions only up to about 10,000 (measured
+there).
 """
 
 from __future__ import annotations
