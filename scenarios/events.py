@@ -133,6 +133,33 @@ CHANNEL_EVENTS = frozenset(
 SEGMENT_EVENTS = ("service_outage", "friction_reduction")
 
 
+#: The events list last converted by ``plain_events`` and its plain copy.
+_PLAIN: tuple[object, list] | None = None
+
+
+def plain_events(events) -> list:
+    """The events as plain dicts (config nodes converted), converted once per list.
+
+    The engine passes the same list object at every step; reading a config node costs
+    microseconds, which a long weekly plan (hundreds of ``ad_burst`` events, one per week
+    and channel: ``sim.analysis.flighting``) multiplied into seconds per run. The last list
+    converted is remembered by identity (a strong reference, so its id cannot be reused);
+    another list is converted afresh. The values are the same, so results do not change.
+    """
+    global _PLAIN
+    if not events:
+        return []
+    if _PLAIN is not None and _PLAIN[0] is events and len(_PLAIN[1]) == len(events):
+        return _PLAIN[1]
+    from omegaconf import DictConfig, OmegaConf
+
+    plain = [
+        OmegaConf.to_container(e, resolve=True) if isinstance(e, DictConfig) else e for e in events
+    ]
+    _PLAIN = (events, plain)
+    return plain
+
+
 def in_window(event, t: int) -> bool:
     """True while start <= t < end (end null: to the end of the run)."""
     start = int(event.get("start", 0) or 0)
@@ -177,7 +204,7 @@ def apply_events(
     ``tables.segment_scale`` instead of the brand's tables (``segment_event``).
     """
     bp = tables.brand_params
-    for ev in events or ():
+    for ev in plain_events(events):
         kind = ev["kind"]
         if kind == "new_entrant" or not in_window(ev, t) or ev.get("region") not in regions:
             continue
@@ -246,7 +273,7 @@ def one_off_costs(
     ``region_shares``).
     """
     out = np.zeros(len(brand_names))
-    for ev in events or ():
+    for ev in plain_events(events):
         # charged when the event first acts (events act from step 1 on)
         if ev.get("investment") and max(int(ev.get("start", 0) or 0), 1) == t:
             people = population

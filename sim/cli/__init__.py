@@ -8,6 +8,8 @@
   seed by seed) in one command, then its report.
 - ``journeysim report SWEEP_DIR``: means, intervals and paired differences of a sweep.
 - ``journeysim facts [overrides]``: the market against stylised facts of real markets.
+- ``journeysim groundtruth [overrides] --weeks W --flighting PLAN``: media-mix data with the
+  true effect of every channel (``--check MODEL.csv``: a model's estimates against it).
 
 Each subcommand is a module with ``command(args) -> exit code``, registered in
 ``SUBCOMMANDS`` by its import path (imported only when used). Bad values stop before any
@@ -36,6 +38,7 @@ SUBCOMMANDS = {
     "optimise": "sim.analysis.optimise:command",
     "journeys": "sim.analysis.journeys:command",
     "attribute": "sim.analysis.attribution:command",
+    "groundtruth": "sim.analysis.groundtruth:command",
 }
 
 
