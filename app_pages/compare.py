@@ -62,6 +62,7 @@ def _form_defaults(s: dash.Settings, specs: list[dash.Lever]) -> dict:
         "form_overrides": " ".join(s.overrides),
         "form_long_run": LONG_RUN if s.long_run else FROM_TODAY,
         "form_segments": s.segments,
+        "form_regions": s.regions,
     }
     moved = s.lever_values
     for lever in specs:
@@ -83,6 +84,7 @@ def _submit(specs: list[dash.Lever]) -> None:
         overrides_text=ss["form_overrides"],
         long_run=ss["form_long_run"] == LONG_RUN,
         segments=ss.get("form_segments", "default"),
+        regions=ss.get("form_regions", "default"),
     )
     ss["form_scenarios"] = list(new.scenarios)  # the baseline is not compared with itself
     common.request_run(new)
@@ -128,12 +130,21 @@ def settings_form() -> None:
             key="form_steps",
             help="sim.steps: a step is a day.",
         )
-        st.selectbox(
+        c6, c7 = st.columns(2)
+        c6.selectbox(
             "Segments",
             dash.segment_sets(),
             key="form_segments",
             help="Who the customers are, in every run (conf/segments): with more than one "
             "segment the results add the differences by segment.",
+        )
+        c7.selectbox(
+            "Regions",
+            dash.region_sets(),
+            key="form_regions",
+            help="Where the customers live, in every run (conf/regions: brands' presence, "
+            "prices and ad budgets by region): with more than one region the results add "
+            "the differences by region.",
         )
         with st.expander(
             "Levers: change the market (adds a 'levers' scenario: the baseline with these changes)",
@@ -282,17 +293,26 @@ def deltas_section(comp: dash.Comparison) -> None:
 
 @st.fragment
 def segments_section(comp: dash.Comparison) -> None:
-    """Whose KPI moved: one KPI's difference against the baseline, segment by segment."""
-    if not comp.segment_names or not comp.others:
+    """Whose KPI moved: one KPI's difference against the baseline, segment or region by one."""
+    kinds = comp.breakdowns
+    if not kinds or not comp.others:
         return
-    common.heading("Differences by segment", "segments")
-    st.caption(
-        f"Segments of the market ({', '.join(comp.segment_names)}): the paired difference of "
-        "one KPI against the baseline in each segment, with its 95% interval, as "
-        "`journeysim report --by segment` gives it."
+    common.heading("Differences by segment and region", "segments")
+    common.valid_choice("breakdown_by", kinds)
+    by = (
+        st.radio("By", kinds, key="breakdown_by", horizontal=True, **common.VIEW)
+        if len(kinds) > 1
+        else kinds[0]
     )
-    kpis = dash.tables.kpi_order(comp.segment_table)
-    brands = dash.tables.brand_order(comp.segment_table)
+    names = comp.group_names(by)
+    st.caption(
+        f"The market's {by}s ({', '.join(names)}): the paired difference of one KPI against "
+        f"the baseline in each {by}, with its 95% interval, as `journeysim report --by {by}` "
+        "gives it."
+    )
+    table = comp.breakdown_tables[by]
+    kpis = dash.tables.kpi_order(table)
+    brands = dash.tables.brand_order(table)
     common.valid_choice("segment_kpi", kpis, "churn_rate")
     if "segment_kpi" not in st.session_state and "churn_rate" in kpis:
         st.session_state["segment_kpi"] = "churn_rate"  # whose churn: the question asked first
@@ -300,8 +320,8 @@ def segments_section(comp: dash.Comparison) -> None:
     c1, c2 = st.columns(2)
     kpi = c1.selectbox("KPI", kpis, key="segment_kpi", format_func=dash.kpi_title, **common.VIEW)
     brand = c2.selectbox("Brand", brands, key="segment_brand", **common.VIEW)
-    st.plotly_chart(comp.segment_figure(kpi, brand), key="chart_segments")
-    frame = dash.segment_breakdown(comp.segment_table, kpi, brand, comp.baseline)
+    st.plotly_chart(comp.breakdown_figure(kpi, brand, by), key="chart_segments")
+    frame = dash.breakdown(table, kpi, brand, comp.baseline, by)
     st.dataframe(frame, hide_index=True, height=dash.table_height(frame.height))
 
 

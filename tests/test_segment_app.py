@@ -1,7 +1,7 @@
-"""The app by segment (issue 19): a segmented market in the Compare form, differences by segment.
+"""The app by segment and region (issue 19): the Compare form's populations, the differences.
 
-The chart data are pure functions (``sim.dashboard.tables.segment_table``,
-``segment_breakdown``) tested here on real runs; the page only lays them out.
+The chart data are pure functions (``sim.dashboard.tables.breakdown_table``, ``breakdown``)
+tested here on real runs; the page only lays them out.
 """
 
 from __future__ import annotations
@@ -38,21 +38,39 @@ def test_the_form_puts_every_run_in_the_chosen_segments():
     assert form.segments == "example"
 
 
+def test_the_form_puts_every_run_in_the_chosen_regions():
+    assert "example" in dash.region_sets() and dash.region_sets()[0] == "default"
+    both = Settings(segments="example", regions="example")
+    assert size_overrides(both)[-2:] == ["segments=example", "regions=example"]
+    assert "regions" not in to_query(Settings())
+    assert "segments example · regions example" in both.describe()
+    back = from_query(to_query(both), ["baseline"], [])[0]
+    assert (back.segments, back.regions) == ("example", "example")
+    kept, problems = from_query({"regions": "atlantis"}, ["baseline"], [])
+    assert kept.regions == "default" and problems == ["regions='atlantis' is not a region config"]
+    cfg = load_config([])
+    jobs = plan(Settings(regions="example"), dash.lever_specs(cfg), cfg)
+    assert all("regions=example" in job.overrides for job in jobs)
+    form = dash.settings_from_form(1000, 1, 30, "baseline", [], {}, [], "", regions="example")
+    assert form.regions == "example"
+
+
 def _runs():
     out = []
     for label, scenario in (("baseline", ("scenario=baseline",)), ("service_outage", APP_DOWN)):
         for seed in range(3):
             result = run(*MARKET, *scenario, f"seed={seed}")
-            out.append((label, seed, {"metrics": result.metrics, "segments": result.segments}))
+            out.append((label, seed, {"metrics": result.metrics, "segments": result.segments,
+                                      "regions": result.regions}))  # fmt: skip
     return out
 
 
 def test_the_breakdown_by_segment_shows_whose_churn_the_app_outage_raised():
     runs = _runs()
-    table = dash.segment_table(
-        [(lab, s, f["metrics"], f["segments"]) for lab, s, f in runs], "baseline"
+    table = dash.breakdown_table(
+        [(lab, s, f["metrics"], f["segments"], f["regions"]) for lab, s, f in runs], "baseline"
     )
-    frame = dash.segment_breakdown(table, "churn_rate", "incumbent", "baseline")
+    frame = dash.breakdown(table, "churn_rate", "incumbent", "baseline")
     assert frame.columns == ["scenario", "segment", "level", "mean", "diff", "diff_low",
                              "diff_high"]  # fmt: skip
     assert frame["scenario"].to_list() == ["service_outage"] * 4
@@ -66,8 +84,9 @@ def test_the_breakdown_by_segment_shows_whose_churn_the_app_outage_raised():
     settings = Settings(scenarios=("service_outage",), replicates=3, segments="example")
     jobs = [Job(lab, s) for lab, s, _ in runs]
     comp = dash.Comparison(settings, jobs, runs, [""] * len(runs), [])
-    assert comp.segment_names == NAMES
-    fig = comp.segment_figure("churn_rate", "incumbent")
+    assert comp.group_names("segment") == NAMES and comp.breakdowns == ["segment"]
+    assert comp.group_names("region") == []  # one region: no breakdown by region
+    fig = comp.breakdown_figure("churn_rate", "incumbent")
     (bars,) = fig.data
     assert list(bars.x) == NAMES and bars.name == "service_outage"
     assert abs(bars.y[0] - 100 * digital["diff"]) < 1e-9  # percentage points
@@ -76,17 +95,20 @@ def test_the_breakdown_by_segment_shows_whose_churn_the_app_outage_raised():
 
 def test_one_segment_has_no_breakdown():
     result = run("market.customers=1000", "sim.steps=10", "sim.burn_in=5")
-    runs = [("baseline", 0, {"metrics": result.metrics, "segments": result.segments})]
+    runs = [("baseline", 0, {"metrics": result.metrics, "segments": result.segments,
+                              "regions": result.regions})]  # fmt: skip
     comp = dash.Comparison(Settings(scenarios=()), [Job("baseline", 0)], runs, [""], [])
-    assert comp.segment_table.is_empty() and comp.segment_names == []
-    assert dash.segment_breakdown(
-        comp.segment_table, "churn_rate", "incumbent", "baseline"
+    assert comp.breakdowns == [] and comp.group_names("segment") == []
+    assert all(t.is_empty() for t in comp.breakdown_tables.values())
+    assert dash.breakdown(
+        comp.breakdown_tables["region"], "churn_rate", "incumbent", "baseline", "region"
     ).is_empty()
 
 
-def test_the_compare_page_breaks_a_segmented_comparison_down_by_segment():
-    """A link choosing segments=example: the form holds it, the runs use it, the page adds
-    the differences by segment (KPI and brand pickers, a chart)."""
+def test_the_compare_page_breaks_a_comparison_down_by_segment_and_region():
+    """A link choosing segments=example and regions=example: the form holds them, the runs
+    use them, the page adds the differences by segment or region (a picker, KPI and brand
+    pickers, a chart)."""
     import json
     from pathlib import Path
 
@@ -95,20 +117,26 @@ def test_the_compare_page_breaks_a_segmented_comparison_down_by_segment():
 
     st.cache_data.clear()
     query = {"customers": "1000", "replicates": "2", "days": "80", "segments": "example",
-             "scenarios": "service_outage"}  # fmt: skip
+             "regions": "example", "scenarios": "service_outage"}  # fmt: skip
     root = Path(__file__).resolve().parent.parent
     at = AppTest.from_file(str(root / "app.py"), default_timeout=240)
     at.query_params.update(query)
     at.run()
     assert at.selectbox(key="form_segments").value == "example"
+    assert at.selectbox(key="form_regions").value == "example"
     at.button(key="run").click().run()
     assert not at.exception, at.exception[0].message
     comp = at.session_state["comparison"]
-    assert comp.settings.segments == "example" and comp.segment_names == NAMES
-    assert "Differences by segment" in [h.value for h in at.subheader]
+    assert comp.settings.segments == "example" and comp.group_names("segment") == NAMES
+    assert comp.group_names("region") == ["north", "south", "west"]
+    assert "Differences by segment and region" in [h.value for h in at.subheader]
     assert at.selectbox(key="segment_kpi").value == "churn_rate"
     at.selectbox(key="segment_brand").set_value("challenger").run()
     assert not at.exception
     titles = [json.loads(el.proto.spec)["layout"]["title"]["text"] for el in at.get("plotly_chart")]
     assert any(t.startswith("Churn rate of challenger: difference") for t in titles), titles
+    at.radio(key="breakdown_by").set_value("region").run()
+    assert not at.exception
+    titles = [json.loads(el.proto.spec)["layout"]["title"]["text"] for el in at.get("plotly_chart")]
+    assert any(t.endswith("by region (95% intervals)") for t in titles), titles
     st.cache_data.clear()

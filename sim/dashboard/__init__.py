@@ -114,6 +114,7 @@ from sim.dashboard.state import (
     lever_specs,
     outside_roots,
     plan,
+    region_sets,
     reproduce_commands,
     segment_sets,
     settings_from_form,
@@ -136,11 +137,11 @@ from sim.dashboard.sweeps import (
     sweep_view,
 )
 from sim.dashboard.tables import (
+    breakdown,
+    breakdown_table,
     comparison_table,
     headline,
     kpi_levels,
-    segment_breakdown,
-    segment_table,
     table_height,
     wide_deltas,
 )
@@ -163,7 +164,8 @@ __all__ = [
     "kpi_title", "lever_overrides", "lever_specs", "metric_columns", "metric_info",
     "metric_title", "newest_sweep", "option_label", "plural", "plan", "replicate_band",
     "reproduce_commands", "resolve_under",
-    "segment_breakdown", "segment_sets", "segment_table", "retention_band", "retention_cut",
+    "breakdown", "breakdown_table", "region_sets", "segment_sets", "retention_band",
+    "retention_cut",
     "rule_curve",
     "curve_defaults",
     "sankey_data", "sankey_figure", "sankey_positions", "scenario_colours", "screen_message",

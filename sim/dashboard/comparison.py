@@ -27,10 +27,17 @@ from sim.dashboard.charts import (
 from sim.dashboard.export import comparison_zip
 from sim.dashboard.format import kpi_info, kpi_title, metric_info, metric_title
 from sim.dashboard.state import Job, Settings
-from sim.dashboard.tables import comparison_table, segment_breakdown, segment_table, wide_deltas
+from sim.dashboard.tables import (
+    BREAKDOWNS,
+    breakdown,
+    breakdown_table,
+    comparison_table,
+    wide_deltas,
+)
 
-#: Result frames a comparison keeps (``segments``: metrics by segment, empty for one segment).
-RESULT_FRAMES = ("metrics", "stages", "flows", "retention", "segments")
+#: Result frames a comparison keeps (``segments``, ``regions``: metrics by segment or region,
+#: empty for one segment or one region).
+RESULT_FRAMES = ("metrics", "stages", "flows", "retention", "segments", "regions")
 
 
 @dataclass
@@ -98,25 +105,35 @@ class Comparison:
         return comparison_table([(lab, s, f["metrics"]) for lab, s, f in self.runs], self.baseline)
 
     @cached_property
-    def segment_table(self) -> pl.DataFrame:
-        """The KPI report by segment (``tables.segment_table``); empty for one segment."""
-        runs = [(lab, s, f["metrics"], f.get("segments", pl.DataFrame()))
-                for lab, s, f in self.runs]  # fmt: skip
-        return segment_table(runs, self.baseline)
+    def breakdown_tables(self) -> dict[str, pl.DataFrame]:
+        """The KPI report by segment and by region (``tables.breakdown_table``).
 
-    @cached_property
-    def segment_names(self) -> list[str]:
-        """The market's segments, in order ([] for one segment)."""
-        if self.segment_table.is_empty():
-            return []
-        return self.segment_table["segment"].unique(maintain_order=True).to_list()
-
-    def segment_figure(self, kpi: str, brand: str) -> go.Figure:
-        """A KPI's paired difference against the baseline per segment: bars with intervals.
-
-        The data are ``tables.segment_breakdown``'s (differences of shares in points).
+        Each is empty when the market has one segment (one region).
         """
-        frame = segment_breakdown(self.segment_table, kpi, brand, self.baseline)
+        empty = pl.DataFrame()
+        runs = [(lab, s, f["metrics"], f.get("segments", empty), f.get("regions", empty))
+                for lab, s, f in self.runs]  # fmt: skip
+        return {by: breakdown_table(runs, self.baseline, by) for by in BREAKDOWNS}
+
+    def group_names(self, by: str) -> list[str]:
+        """The market's segments or regions (``by``), in order ([] for one)."""
+        table = self.breakdown_tables.get(by, pl.DataFrame())
+        if table.is_empty():
+            return []
+        return table[by].unique(maintain_order=True).to_list()
+
+    @property
+    def breakdowns(self) -> list[str]:
+        """The kinds of group this comparison can be broken down by ("segment", "region")."""
+        return [by for by in BREAKDOWNS if self.group_names(by)]
+
+    def breakdown_figure(self, kpi: str, brand: str, by: str = "segment") -> go.Figure:
+        """A KPI's paired difference against the baseline per segment (or region): bars.
+
+        The data are ``tables.breakdown``'s (differences of shares in points), with their
+        95% intervals as error bars.
+        """
+        frame = breakdown(self.breakdown_tables[by], kpi, brand, self.baseline, by)
         scale = 100.0 if kpi_info(kpi).kind == "percent" else 1.0
         fig = go.Figure()
         for label in self.others:
@@ -125,15 +142,15 @@ class Comparison:
             low = part["diff_low"].fill_null(float("nan")).to_numpy() * scale
             high = part["diff_high"].fill_null(float("nan")).to_numpy() * scale
             fig.add_bar(
-                x=part["segment"].to_list(), y=diff, name=label,
+                x=part[by].to_list(), y=diff, name=label,
                 marker_color=self.colours.get(label),
                 error_y={"type": "data", "symmetric": False, "array": high - diff,
                          "arrayminus": diff - low},
             )  # fmt: skip
         fig.update_layout(
             barmode="group", title=f"{kpi_info(kpi).label} of {brand}: difference against "
-            f"{self.baseline}, by segment (95% intervals)",
-            yaxis_title=f"difference in {kpi_title(kpi, delta=True)}", xaxis_title="segment",
+            f"{self.baseline}, by {by} (95% intervals)",
+            yaxis_title=f"difference in {kpi_title(kpi, delta=True)}", xaxis_title=by,
         )  # fmt: skip
         fig.add_hline(y=0.0, line_color="#888", line_width=1)
         return fig

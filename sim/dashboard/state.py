@@ -171,6 +171,7 @@ class Settings:
     overrides: tuple[str, ...] = ()
     long_run: bool = False  # levers change the market itself, burn-in included
     segments: str = "default"  # conf/segments/<name>.yaml: who the customers are, every run
+    regions: str = "default"  # conf/regions/<name>.yaml: where they live, every run
 
     @property
     def lever_values(self) -> dict[str, float]:
@@ -189,15 +190,34 @@ class Settings:
             mode = (
                 " · levers as long-run steady states" if self.long_run else " · levers from today"
             )
-        who = "" if self.segments == "default" else f" · segments {self.segments}"
+        who = "".join(f" · {kind} {name}" for kind, name in self.populations().items())
         return f"{vs}{mode} · {self.customers:,} customers{who} · {self.steps} days · {reps}"
+
+    def populations(self) -> dict[str, str]:
+        """The segment and region configs chosen, when not the default: {"segments": name}."""
+        chosen = {"segments": self.segments, "regions": self.regions}
+        return {kind: name for kind, name in chosen.items() if name != "default"}
+
+
+#: Config groups that say who the customers are and where they live (one choice per run).
+POPULATION_GROUPS = ("segments", "regions")
+
+
+def config_sets(group: str, folder: Path | None = None) -> list[str]:
+    """The options of a config group (``conf/<group>/*.yaml``), ``default`` first."""
+    folder = folder or Path(__file__).resolve().parents[2] / "conf" / group
+    names = sorted(p.stem for p in folder.glob("*.yaml"))
+    return ["default", *[n for n in names if n != "default"]]
 
 
 def segment_sets(folder: Path | None = None) -> list[str]:
     """The segment configs (``conf/segments/*.yaml``), ``default`` first."""
-    folder = folder or Path(__file__).resolve().parents[2] / "conf" / "segments"
-    names = sorted(p.stem for p in folder.glob("*.yaml"))
-    return ["default", *[n for n in names if n != "default"]]
+    return config_sets("segments", folder)
+
+
+def region_sets(folder: Path | None = None) -> list[str]:
+    """The region configs (``conf/regions/*.yaml``), ``default`` first."""
+    return config_sets("regions", folder)
 
 
 def moved_levers(settings: Settings, specs: Sequence[Lever]) -> dict[str, float]:
@@ -228,8 +248,8 @@ def lever_changes(settings: Settings, specs: Sequence[Lever], cfg) -> list[str]:
 
 
 def size_overrides(settings: Settings) -> list[str]:
-    """The market size, run length and (when not the default) segments every run gets."""
-    who = [] if settings.segments == "default" else [f"segments={settings.segments}"]
+    """The market size, run length and (when not the default) segments and regions of every run."""
+    who = [f"{kind}={name}" for kind, name in settings.populations().items()]
     return [f"market.customers={settings.customers}", f"sim.steps={settings.steps}", *who]
 
 
@@ -302,7 +322,7 @@ def reproduce_commands(settings: Settings, specs: Sequence[Lever], cfg) -> list[
 
 # -- query parameters --------------------------------------------------------------------------
 QUERY_KEYS = ("customers", "replicates", "days", "baseline", "scenarios", "levers", "overrides",
-              "long_run", "segments")  # fmt: skip
+              "long_run", "segments", "regions")  # fmt: skip
 
 
 def to_query(settings: Settings) -> dict[str, str]:
@@ -316,7 +336,7 @@ def to_query(settings: Settings) -> dict[str, str]:
         "levers": ",".join(f"{k}:{_clean(v)}" for k, v in settings.levers),
         "overrides": " ".join(settings.overrides),
         **({"long_run": "1"} if settings.long_run else {}),
-        **({"segments": settings.segments} if settings.segments != "default" else {}),
+        **settings.populations(),
     }
 
 
@@ -390,11 +410,13 @@ def from_query(
         s = replace(s, overrides=tuple(x for x in query["overrides"].split() if x))
     if "long_run" in query:
         s = replace(s, long_run=query["long_run"] == "1")
-    if "segments" in query:
-        if query["segments"] in segment_sets():
-            s = replace(s, segments=query["segments"])
+    for group in POPULATION_GROUPS:
+        if group not in query:
+            continue
+        if query[group] in config_sets(group):
+            s = replace(s, **{group: query[group]})
         else:
-            problems.append(f"segments={query['segments']!r} is not a segment config")
+            problems.append(f"{group}={query[group]!r} is not a {group[:-1]} config")
     return s, problems
 
 
@@ -409,6 +431,7 @@ def settings_from_form(
     overrides_text: str,
     long_run: bool = False,
     segments: str = "default",
+    regions: str = "default",
 ) -> Settings:
     """Settings from the form's widgets: only moved levers kept, the baseline not repeated."""
     by_id = {lever.id: lever for lever in specs}
@@ -426,6 +449,7 @@ def settings_from_form(
         overrides=tuple(x for x in overrides_text.split() if x),
         long_run=bool(long_run),
         segments=str(segments),
+        regions=str(regions),
     )
 
 

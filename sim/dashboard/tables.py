@@ -44,47 +44,53 @@ def comparison_table(
     return report(pl.DataFrame(rows), baseline=baseline, level=level)
 
 
-def segment_table(
-    runs: Sequence[tuple[str, int, pl.DataFrame, pl.DataFrame]], baseline: str,
-    level: float = 0.95,
-) -> pl.DataFrame:  # fmt: skip
-    """KPIs per scenario, brand and segment, with paired differences (empty for one segment).
+#: The groups a comparison can be broken down by: Result frame of their metrics, per group kind.
+BREAKDOWNS = {"segment": "segments", "region": "regions"}
 
-    ``runs`` are (scenario, seed, metrics, metrics by segment); each run's KPIs are those of
-    its metrics file (``sim.engine.metrics.metrics_file``), and the table is the sweep
-    report's by segment (``report(..., by="segment")``): the columns of ``comparison_table``
-    with ``segment`` after ``brand``.
+
+def breakdown_table(
+    runs: Sequence[tuple[str, int, pl.DataFrame, pl.DataFrame, pl.DataFrame]], baseline: str,
+    by: str = "segment", level: float = 0.95,
+) -> pl.DataFrame:  # fmt: skip
+    """KPIs per scenario, brand and segment (or region), with paired differences.
+
+    ``runs`` are (scenario, seed, metrics, metrics by segment, metrics by region); each run's
+    KPIs are those of its metrics file (``sim.engine.metrics.metrics_file``), and the table is
+    the sweep report's by segment or region (``report(..., by=by)``): the columns of
+    ``comparison_table`` with ``segment`` (or ``region``) after ``brand``. Empty when the
+    market has one group of that kind.
     """
     from sim.engine.metrics import metrics_file
 
-    if not runs or any(by_segment.is_empty() for *_, by_segment in runs):
+    column = 3 if by == "segment" else 4
+    if by not in BREAKDOWNS or not runs or any(run[column].is_empty() for run in runs):
         return pl.DataFrame()
     rows = [
         {"run": f"{scenario}/{seed}", "status": "complete", "scenario": scenario, "seed": seed,
-         **run_kpis(metrics_file(metrics, by_segment))}
-        for scenario, seed, metrics, by_segment in runs
+         **run_kpis(metrics_file(metrics, by_segment, by_region))}
+        for scenario, seed, metrics, by_segment, by_region in runs
     ]  # fmt: skip
-    return report(pl.DataFrame(rows), baseline=baseline, level=level, by="segment")
+    return report(pl.DataFrame(rows), baseline=baseline, level=level, by=by)
 
 
-def segment_breakdown(table: pl.DataFrame, kpi: str, brand: str, baseline: str) -> pl.DataFrame:
-    """One KPI's difference against the baseline, by scenario and segment, for one brand.
+def breakdown(
+    table: pl.DataFrame, kpi: str, brand: str, baseline: str, by: str = "segment"
+) -> pl.DataFrame:
+    """One KPI's difference against the baseline, by scenario and segment (or region).
 
-    Columns scenario, segment, level (the baseline's mean in the segment), mean, diff,
-    diff_low, diff_high (the paired difference and its interval, from ``segment_table``);
-    the baseline's own rows are left out, scenarios and segments keep the table's order.
+    Columns scenario, ``by``, level (the baseline's mean in the group), mean, diff,
+    diff_low, diff_high (the paired difference and its interval, from ``breakdown_table``);
+    the baseline's own rows are left out, scenarios and groups keep the table's order.
     """
-    columns = ["scenario", "segment", "level", "mean", "diff", "diff_low", "diff_high"]
-    if table.is_empty():
+    columns = ["scenario", by, "level", "mean", "diff", "diff_low", "diff_high"]
+    if table.is_empty() or by not in table.columns:
         return pl.DataFrame(schema=dict.fromkeys(columns, pl.Float64) | {
-            "scenario": pl.Utf8, "segment": pl.Utf8})  # fmt: skip
+            "scenario": pl.Utf8, by: pl.Utf8})  # fmt: skip
     rows = table.filter((pl.col("kpi") == kpi) & (pl.col("brand") == brand))
-    level = rows.filter(pl.col("scenario") == baseline).select(
-        "segment", pl.col("mean").alias("level")
-    )
+    level = rows.filter(pl.col("scenario") == baseline).select(by, pl.col("mean").alias("level"))
     return (
         rows.filter(pl.col("scenario") != baseline)
-        .join(level, on="segment", how="left", maintain_order="left")
+        .join(level, on=by, how="left", maintain_order="left")
         .select(columns)
     )
 
