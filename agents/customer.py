@@ -1,6 +1,6 @@
 """CustomerAgent: the readable engine, one mesa.Agent per customer.
 
-The step below is the same journey as the fast kernel (``sim/engine/kernels.py``), written
+The step below is the same journey as the fast kernel (``sim/engine/kernels/``), written
 for reading: it calls the same rules (``agents/rules.py``) and draws the same
 counter-based random numbers, so the two engines can be docked against each other.
 """
@@ -14,11 +14,8 @@ import numpy as np
 
 from agents import rules
 from sim.engine import params as P
-from sim.engine.kernels import (
-    AGE_SHIFT,
-    CODE_MASK,
-    COMPLAINT,
-    IN_MARKET,
+from sim.engine.params import AGE_SHIFT, CODE_MASK, COMPLAINT, IN_MARKET
+from sim.engine.rng import (
     SLOT_ABANDON,
     SLOT_ATTENTION,
     SLOT_AWARE,
@@ -44,8 +41,10 @@ from sim.engine.kernels import (
     SLOT_WAIT,
     SLOT_WOM,
     SLOT_WOM_ATTENTION,
+    customer_key,
+    randint,
+    uniform,
 )
-from sim.engine.rng import customer_key, randint, uniform
 
 
 class CustomerAgent(mesa.Agent):

@@ -1,7 +1,7 @@
 """Behaviour rules of journeysim: one small pure function per rule.
 
 Every rule is compiled with Numba and takes scalars, so the fast engine
-(``sim/kernels.py``) and the readable Mesa engine (``agents/customer.py``) call
+(``sim/engine/kernels/``) and the readable Mesa engine (``agents/customer.py``) call
 exactly the same code. Each docstring states the rule's equation; ``docs/model.md``
 lists them together with the parameters that control them.
 

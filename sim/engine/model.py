@@ -496,10 +496,10 @@ class JourneyModel:
         if not self.network.complete or g.wom_rule == rules.WOM_PAIRWISE:
             return
         voice = self.customers.voice.astype(np.int64)
-        codes = voice & kernels.CODE_MASK
+        codes = voice & P.CODE_MASK
         weights = None
         if g.message_half_life > 0:
-            weights = np.exp2(-(voice >> kernels.AGE_SHIFT) / g.message_half_life)
+            weights = np.exp2(-(voice >> P.AGE_SHIFT) / g.message_half_life)
         counts = np.bincount(codes, weights=weights, minlength=self._histogram.size)
         self._histogram[:] = counts[: self._histogram.size]
         self._histogram[0] = 0.0

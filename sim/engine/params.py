@@ -15,6 +15,17 @@ from typing import NamedTuple
 #: Kinds of social network (``sim.engine.network``).
 NETWORK_KINDS = ("complete", "erdos_renyi", "watts_strogatz", "barabasi_albert")
 
+#: Customers per work unit of the kernels: fixed, so float sums do not depend on threads.
+CHUNK = 2048
+
+# The voice column: the message code in the low byte, its age (steps) in the high byte.
+CODE_MASK = 0xFF
+AGE_SHIFT = 8
+
+# Bits of the per-customer ``flags`` column.
+IN_MARKET = 1  # the customer has a need for the category
+COMPLAINT = 2  # a complaint is pending: a service contact is likely soon
+
 
 class Globals(NamedTuple):
     """Market-wide parameters of the rules (config key in brackets)."""

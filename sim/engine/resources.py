@@ -44,7 +44,7 @@ from pathlib import Path
 
 from sim.engine import params as P
 
-CHUNK = 2048  # = sim.engine.kernels.CHUNK (not imported: that would compile the kernels)
+CHUNK = P.CHUNK
 STATE_BYTES_FIXED = 46  # per customer (voice twice), besides one float32 attitude per brand
 IN_DEGREE_BYTES = 4  # int32 per customer while a network is built
 SENT_TIE_BYTES = 6  # int32 owner + uint16 bucket-local target per tie sent to a bucket

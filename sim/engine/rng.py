@@ -34,6 +34,33 @@ STREAM_NETWORK = 1
 STREAM_INIT = 2
 STREAM_BURN_IN = 3  # the unrecorded steps before step 0
 
+#: Draw slots: each decision of a customer's step has its own counter (both engines use them).
+SLOT_EVENT = 0
+SLOT_PARTNER = 1
+SLOT_EXPERIENCE = 2
+SLOT_AWARE = 3
+SLOT_CONSIDER = 4
+SLOT_TRIGGER = 5
+SLOT_SERVICE = 6
+SLOT_SHOCK = 7
+SLOT_OCCASION = 8
+SLOT_CHOICE = 9
+SLOT_CHURN = 10
+SLOT_SWITCH = 11
+SLOT_BOT = 12
+SLOT_FORGET = 13
+SLOT_COMPLAINT = 14
+SLOT_VOICE = 15
+SLOT_ATTENTION = 16
+SLOT_REVIEW = 17  # writing a review after an experience
+SLOT_WAIT = 18  # waiting in a queue (service.rule: capacity)
+SLOT_ABANDON = 19  # giving up while waiting
+SLOT_ESCALATE = 20  # a chatbot handing a contact to people
+SLOT_FRESH = 21  # whether a faded message is still heard (pairwise)
+SLOT_WOM_ATTENTION = 22  # whether network word of mouth registers out of the market
+SLOT_WOM = 24  # network word of mouth about brand b: slot 24 + 2 b (reached), 25 + 2 b (set)
+SLOT_READ = 40  # reading reviews: slot 40 + b (brand b enters the set)
+
 
 @njit(cache=True, inline="always")
 def mix64(z: np.uint64) -> np.uint64:

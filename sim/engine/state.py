@@ -592,7 +592,7 @@ def _draw_customers(
         aware[i] = known
         consider[i] = considered
         last_brand[i] = last
-        flags[i] = 1 if in_market else 0  # sim.engine.kernels.IN_MARKET
+        flags[i] = P.IN_MARKET if in_market else 0
         own_level = 0.0
         if disposition_sd > 0.0:
             own_level = disposition_sd * _normal(customer_key(keys[4], i), 0)

@@ -1,0 +1,190 @@
+"""Step phase 4, tenure, stage and record: newcomers, voice and the step's tallies."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from agents import rules
+from sim.engine import params as P
+from sim.engine.kernels.common import globals_of, state_index
+from sim.engine.params import CHUNK
+from sim.engine.rng import SLOT_VOICE, customer_key, uniform
+
+
+@njit(cache=True, inline="always")
+def newcomer(
+    i, aware, consider, attitude, flags, grudge, last_touch, last_brand, stage, brand_params
+):
+    """A newcomer takes the place of someone who left the population (births, deaths, moves).
+
+    It knows no brand (attitudes at each brand's equity), has no need for the category yet,
+    no past brand and nothing to say; it keeps the place's traits, drawn from the same
+    distributions.
+    """
+    aware[i] = 0
+    consider[i] = 0
+    for b in range(brand_params.shape[0]):
+        attitude[i, b] = brand_params[b, P.B_EQUITY]
+    flags[i] = 0
+    grudge[i] = 0
+    last_touch[i] = 0
+    last_brand[i] = -1
+    stage[i] = rules.UNAWARE
+
+
+@njit(cache=True, inline="always")
+def credit_conversion(b, touch, acc, chan, wom_channel):
+    """Credit an acquisition of b to its last touchpoint, if that was b's message."""
+    if touch == 0:
+        return
+    about = (touch >> 8) & 0xF
+    kind = touch >> 12
+    if about != b and not (kind == rules.TOUCH_REVIEWS and about == rules.ANY_BRAND):
+        return
+    if kind == rules.TOUCH_WOM:
+        acc[b, P.A_ACQUIRED_WOM] += 1.0
+        chan[b, wom_channel, P.C_CONVERSIONS] += 1.0
+    elif kind == rules.TOUCH_AD or kind == rules.TOUCH_NEWS or kind == rules.TOUCH_REVIEWS:
+        chan[b, touch & 0xFF, P.C_CONVERSIONS] += 1.0
+
+
+@njit(cache=True, inline="always")
+def voice_of(i, ck, stage, brand, last_brand, attitude, satisfaction, grudge, g) -> int:
+    """What a customer will say when asked next step (0 is silence, see ``state.encode_voice``).
+
+    A customer who left a brand warns about it with the fading probability of its grudge
+    (``rules.grudge_probability``); otherwise customers speak about their brand and lapsed
+    customers about their last one, by their likelihood to recommend; others are silent.
+    """
+    st = stage[i]
+    if grudge[i] > 0:
+        age = grudge[i] - 1
+        p = rules.grudge_probability(age, g.grudge_half_life)
+        grudge[i] = 0 if (p < 0.01 or grudge[i] >= 255) else grudge[i] + 1
+        if uniform(ck, SLOT_VOICE) < p and last_brand[i] >= 0:
+            return 1 + 3 * np.int64(last_brand[i]) + rules.WARN
+    b = np.int64(brand[i])
+    if st == rules.LAPSED:
+        b = np.int64(last_brand[i])
+    if b < 0 or (st != rules.CUSTOMER and st != rules.LAPSED):
+        return 0
+    score = rules.recommend_score(satisfaction[i], attitude[i, b], g.recommend_weight)
+    return 1 + 3 * b + rules.message_kind(score)
+
+
+@njit(cache=True, inline="always")
+def record_customer(
+    i, ck, s_from, stage, brand, last_brand, aware, consider, attitude, satisfaction, tenure,
+    grudge, brand_params, g, voice_out, acc, flow, masks, t, cohort,
+):  # fmt: skip
+    """Add customer i to the step's accumulators; customers pay for the step.
+
+    ``cohort[b, k]`` counts, over the run, customers of b seen k steps after joining
+    (tenure k < t, so only cohorts acquired during the run): the numerators of the
+    cohort retention curve.
+
+    Awareness and consideration are counted as histograms of the 8-bit masks
+    (``masks``), expanded into per-brand counts once per chunk by ``count_masks``.
+
+    Revenue of a customer of b: p_b * m_b * (1 + g min(tenure / steps_per_year, cap)),
+    also tallied by tenure band (years 0-1, 1-2, 2-3, 3+).
+    """
+    nb = brand_params.shape[0]
+    st = stage[i]
+    b = np.int64(brand[i])
+    flow[s_from, state_index(st, b, nb)] += 1
+    masks[0, aware[i]] += 1
+    if b >= 0:
+        masks[1, consider[i] & ~(1 << b)] += 1
+    else:
+        masks[1, consider[i]] += 1
+    if b >= 0:
+        k = np.int64(tenure[i])
+        if k < t and k < cohort.shape[1]:
+            cohort[b, k] += 1
+        s = satisfaction[i]
+        a = attitude[i, b]
+        acc[b, P.A_CUSTOMERS] += 1.0
+        acc[b, P.A_SATISFACTION] += s
+        acc[b, P.A_ATTITUDE] += a
+        spend = rules.spend_multiplier(tenure[i], g.steps_per_year, g.tenure_uplift, g.tenure_cap)
+        revenue = brand_params[b, P.B_PRICE] * brand_params[b, P.B_SPEND_MULT] * spend
+        acc[b, P.A_REVENUE] += revenue
+        band = min(int(tenure[i] / g.steps_per_year), P.N_TENURE_BANDS - 1)
+        acc[b, P.A_TENURE_BANDS + band] += 1.0
+        acc[b, P.A_TENURE_BANDS + P.N_TENURE_BANDS + band] += revenue
+        score = rules.recommend_score(s, a, g.recommend_weight)
+        # promoters, passives and detractors are summed from these by ``count_masks``
+        acc[b, P.A_LTR + rules.likelihood_to_recommend(score)] += 1.0
+    voice_out[i] = voice_of(i, ck, stage, brand, last_brand, attitude, satisfaction, grudge, g)
+
+
+@njit(cache=True, inline="always")
+def count_masks(masks, acc):
+    """Per-brand aware and considering counts from the chunk's mask histograms.
+
+    Also the NPS classes from the likelihood-to-recommend counts (``rules.nps_class`` of each
+    score), once per chunk rather than once per customer.
+    """
+    nb = acc.shape[0]
+    for m in range(256):
+        for k in range(nb):
+            if (m >> k) & 1:
+                acc[k, P.A_AWARE] += masks[0, m]
+                acc[k, P.A_CONSIDERING] += masks[1, m]
+    for k in range(nb):
+        for ltr in range(11):
+            cls = rules.nps_class(ltr)
+            if cls == rules.PROMOTER:
+                acc[k, P.A_PROMOTERS] += acc[k, P.A_LTR + ltr]
+            elif cls == rules.DETRACTOR:
+                acc[k, P.A_DETRACTORS] += acc[k, P.A_LTR + ltr]
+            else:
+                acc[k, P.A_PASSIVES] += acc[k, P.A_LTR + ltr]
+
+
+@njit(cache=True, error_model="numpy")
+def record_chunk(
+    lo, hi, step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, tenure,
+    grudge, segment, region, params_all, g_values, voice_out, acc_all, flow,
+):  # fmt: skip
+    """Record customers lo..hi-1 as they are (no move), and set what they say.
+
+    ``acc_all[k]`` and ``flow[k]`` hold cell k's aggregates and moves; ``params_all[r]`` is
+    region r's brand table.
+    """
+    g = globals_of(g_values)
+    acc_all[:, :, :] = 0.0
+    flow[:, :, :] = 0
+    masks_all = np.zeros((acc_all.shape[0], 2, 256), dtype=np.int64)
+    nb = params_all.shape[1]
+    n_segments = acc_all.shape[0] // params_all.shape[0]
+    no_cohort = np.zeros((nb, 0), dtype=np.int64)  # step 0 has no cohort yet
+    for i in range(lo, hi):
+        reg = np.int64(region[i])
+        seg = reg * n_segments + np.int64(segment[i])
+        s = state_index(stage[i], np.int64(brand[i]), nb)
+        record_customer(
+            i, customer_key(step_key, i), s, stage, brand, last_brand, aware, consider, attitude,
+            satisfaction, tenure, grudge, params_all[reg], g, voice_out, acc_all[seg], flow[seg],
+            masks_all[seg], 0, no_cohort,
+        )  # fmt: skip
+    for seg in range(acc_all.shape[0]):
+        count_masks(masks_all[seg], acc_all[seg])
+
+
+@njit(parallel=True, cache=True)
+def record_all(
+    step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, tenure, grudge,
+    segment, region, brand_params, g_values, voice_out, acc, flow,
+):  # fmt: skip
+    """Record the state as it is (step 0), chunk by chunk, and set what everyone says."""
+    n = stage.size
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    for k in prange(n_chunks):
+        record_chunk(
+            k * CHUNK, min(n, (k + 1) * CHUNK), step_key, stage, brand, last_brand, aware,
+            consider, attitude, satisfaction, tenure, grudge, segment, region, brand_params,
+            g_values, voice_out, acc[k], flow[k],
+        )  # fmt: skip
