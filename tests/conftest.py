@@ -26,6 +26,35 @@ settings.load_profile("journeysim")
 # subprocess): tests/test_plots_images.py turns them back on where they are tested.
 os.environ.setdefault("JOURNEYSIM_NO_IMAGES", "1")
 
+#: Tiny runs that compile the kernels of every network kind and of segments into Numba's disk
+#: cache (sim/engine/__pycache__), which the test processes and their subprocesses share.
+WARM_UP = (
+    (),
+    ("segments=example",),
+    *((f"network={kind}",) for kind in ("erdos_renyi", "barabasi_albert", "clustered", "complete")),
+)
+
+
+def pytest_sessionstart(session):
+    """Compile the kernels once, before any test, when Numba's disk cache is stale.
+
+    A cold compile is about a minute of CPU, and every process that starts before the cache
+    is written compiles for itself: at the start of a two-process run with a cold cache, the
+    two test processes and each subprocess their first tests start (CLI runs, sweeps, joblib
+    workers, Streamlit) all compiled the same kernels at once, some of them twice. Here the
+    controlling process (or the only one) compiles them before the test processes start;
+    the test processes themselves never do this.
+    """
+    if hasattr(session.config, "workerinput"):
+        return  # a pytest-xdist test process: its controller has warmed the cache
+    from sim.engine.resources import kernels_compiled
+
+    if kernels_compiled():
+        return
+    for extra in WARM_UP:
+        simulate(load_config(["market.customers=300", "sim.steps=2", "sim.burn_in=2", *extra]))
+
+
 #: The small baseline market used across the model tests (a short burn-in: these tests check
 #: mechanisms and identities; the calibrated steady state is checked by test_facts.py).
 BASE = ("market.customers=3000", "sim.steps=60", "sim.burn_in=30")
