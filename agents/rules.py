@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
 from agents import rule_names
+from sim.engine.jit import njit
 
 # Journey stages. A customer is in exactly one of them at every step.
 UNAWARE = 0

@@ -45,8 +45,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
 
+from sim.engine.jit import njit, prange
 from sim.engine.network_kinds import KINDS
 from sim.engine.rng import STREAM_NETWORK, customer_key, randint, stream_key, uniform
 

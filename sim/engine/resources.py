@@ -101,15 +101,32 @@ def record_rate(engine: str, customer_steps: float, seconds: float, threads: int
         pass  # an estimate is a convenience: never fail a run for it
 
 
+#: Files whose code or constants a cached kernel can compile in (folders: every .py inside);
+#: a change to any of them recompiles every kernel (``sim.engine.jit``).
+KERNEL_SOURCES = ("sim/engine", "agents/rules.py")
+
+
+def kernel_files() -> list[Path]:
+    """Every file of ``KERNEL_SOURCES``, in a fixed order."""
+    root = Path(__file__).resolve().parents[2]
+    files: list[Path] = []
+    for name in KERNEL_SOURCES:
+        path = root / name
+        files += [path] if path.is_file() else sorted(path.rglob("*.py"))
+    return files
+
+
 def kernels_compiled() -> bool:
-    """Whether Numba's disk cache holds kernels at least as new as their source files."""
-    engine = Path(__file__).resolve().parent
-    cache = engine / "__pycache__"
-    decorated = re.compile(r"^@.*cache=True", re.MULTILINE)  # a kernel cached on disk
-    sources = [p for p in engine.glob("*.py") if decorated.search(p.read_text())]
+    """Whether Numba's disk cache holds kernels at least as new as every kernel source."""
+    sources = kernel_files()
+    newest = max(p.stat().st_mtime for p in sources)
+    # a kernel cached on disk: inlined helpers are compiled into their callers' entries
+    decorated = re.compile(r"^@(?!.*inline=\"always\").*cache=True", re.MULTILINE)
     for source in sources:
-        indexes = list(cache.glob(f"{source.stem}.*.nbi"))
-        if not indexes or max(i.stat().st_mtime for i in indexes) < source.stat().st_mtime:
+        if not decorated.search(source.read_text()):
+            continue
+        indexes = list((source.parent / "__pycache__").glob(f"{source.stem}.*.nbi"))
+        if not indexes or max(i.stat().st_mtime for i in indexes) < newest:
             return False
     return True
 

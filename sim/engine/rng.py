@@ -16,7 +16,8 @@ Usage inside a kernel::
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from sim.engine.jit import njit
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _SECOND = np.uint64(0xD1B54A32D192ED03)

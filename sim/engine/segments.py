@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
 from omegaconf import DictConfig, OmegaConf
 
+from sim.engine.jit import njit, prange
 from sim.engine.rng import STREAM_INIT, customer_key, stream_key, uniform
 from sim.engine.segment_spec import (
     DEFAULT_NAME,

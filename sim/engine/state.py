@@ -12,11 +12,11 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit, prange
 from omegaconf import DictConfig
 
 from agents import rules
 from sim.engine import params as P
+from sim.engine.jit import njit, prange
 from sim.engine.regions import Regions, build_regions, draw_regions
 from sim.engine.rng import STREAM_INIT, customer_key, stream_key, uniform
 from sim.engine.segments import TRAIT_NAMES, Segments, build_segments, draw_segments

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from agents import rules
 from sim.engine import params as P
+from sim.engine.jit import njit
 from sim.engine.kernels.choice import utility_of
 
 

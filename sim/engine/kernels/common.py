@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from agents import rules
 from sim.engine import params as P
+from sim.engine.jit import njit
 
 
 @njit(cache=True, inline="always")

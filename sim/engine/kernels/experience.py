@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from numba import njit
-
 from agents import rules
 from sim.engine import params as P
+from sim.engine.jit import njit
 from sim.engine.params import COMPLAINT
 from sim.engine.rng import (
     SLOT_ABANDON,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from agents import rules
 from sim.engine import params as P
+from sim.engine.jit import njit
 from sim.engine.params import IN_MARKET
 from sim.engine.rng import SLOT_ATTENTION, SLOT_AWARE, SLOT_CONSIDER, SLOT_TRIGGER, uniform
 

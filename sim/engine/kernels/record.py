@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
 
 from agents import rules
 from sim.engine import params as P
+from sim.engine.jit import njit, prange
 from sim.engine.kernels.common import globals_of, state_index
 from sim.engine.params import CHUNK
 from sim.engine.rng import SLOT_VOICE, customer_key, uniform

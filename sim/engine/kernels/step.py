@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
 
 from agents import rules
 from sim.engine import params as P
+from sim.engine.jit import njit, prange
 from sim.engine.kernels.choice import choose_brand
 from sim.engine.kernels.churn import (
     alternatives_of,

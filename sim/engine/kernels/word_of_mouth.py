@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
 
 from agents import rules
 from sim.engine import params as P
+from sim.engine.jit import njit, prange
 from sim.engine.kernels.messages import attends
 from sim.engine.params import AGE_SHIFT, CODE_MASK, IN_MARKET
 from sim.engine.rng import (
