@@ -231,6 +231,22 @@ def test_a_regional_event_changes_only_its_regions_tables():
         assert changed, event
 
 
+def test_an_event_for_one_segment_in_one_region_changes_that_cell_only():
+    """An app outage for the digital natives of the north: their cell's service tables only."""
+    event = ("+scenario.events=[{kind: service_outage, brand: incumbent, channels: [app], "
+             "severity: 1.0, region: north, segment: digital_natives, start: 1}]")  # fmt: skip
+    plain, targeted = _model(), _model(event)
+    a, b = _kernel(plain, 3), _kernel(targeted, 3)
+    cell = 0  # north (region 0) x digital_natives (segment 0)
+    app = targeted.market.channel_names.index("app")
+    for x, y in zip(a[2:4], b[2:4], strict=True):  # quality, resolution
+        others = np.ones(x.shape[0], dtype=bool)
+        others[cell] = False
+        assert np.array_equal(x[others], y[others])
+        assert y[cell, 0, app] == 0.0 < x[cell, 0, app]
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
 def test_other_regions_move_as_without_the_event_in_its_first_step():
     plain = run(*SMALL, *EXAMPLE)
     cut = run(*SMALL, *EXAMPLE, SOUTH_CUT)
