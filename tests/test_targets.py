@@ -197,3 +197,11 @@ def test_report_by_region_shows_a_targeted_price_cut_with_intervals(tmp_path, ca
     south = table.filter(pl.col("region") == "south")
     assert north["diff_low"].item() > 0.0, north
     assert south["diff"].item() == 0.0 and south["diff_high"].item() == 0.0, south
+
+
+def test_targeted_runs_do_not_depend_on_threads():
+    small = ("market.customers=4000", "sim.steps=6", "sim.burn_in=4", "regions=example",
+             "segments=example", APP, NORTH, DIGITAL)  # fmt: skip
+    a, b = run(*small, "engine.threads=1"), run(*small, "engine.threads=2")
+    for name in ("metrics", "channels", "segments", "regions"):
+        assert getattr(a, name).equals(getattr(b, name)), name
