@@ -64,6 +64,9 @@ class Tables:
     segment_scale: np.ndarray | None = None
     # with more than one region: each region's tables (``JourneyModel.tables_at``), else None
     region_tables: list | None = None
+    # with a change targeted at a segment (``scenario.target``): (s, per region the tables
+    # segment s reads there, None where it reads the region's own); ``JourneyModel.tables_at``
+    segment_target: tuple | None = None
 
     def __post_init__(self) -> None:
         for name in ("news_reach", "wait_prob", "wait_friction", "abandon"):
@@ -89,9 +92,9 @@ class Tables:
                 self.friction[None] * m[2])  # fmt: skip
 
     def copy(self) -> Tables:
-        """A deep copy of the arrays (without the regions' tables)."""
+        """A deep copy of the arrays (without the regions' and the target's tables)."""
         return Tables(*(np.array(a, copy=True) for k, a in self.__dict__.items()
-                        if k != "region_tables"))  # fmt: skip
+                        if k not in ("region_tables", "segment_target")))  # fmt: skip
 
     def exposure(self) -> np.ndarray:
         """Per-step probability of meeting a brand's message on a channel: paid + news."""

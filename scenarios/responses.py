@@ -51,6 +51,7 @@ class Responses:
         self.prices = np.full((steps + 1, nb), np.nan)  # effective prices charged
         self.quality_gain = np.zeros((nb, n_channels))  # persistent service investment
         self.cost = np.zeros(nb)  # this step's cost of the policies
+        self._done: list[tuple[int, int, float]] = []  # this step's (column or -1: reach, b, x)
 
     @property
     def active(self) -> bool:
@@ -58,8 +59,12 @@ class Responses:
         return bool(self.policies)
 
     def adjust(self, t: int, tables, share: np.ndarray | None, nps: np.ndarray | None) -> None:
-        """Apply every policy to step t's tables in place, from steps before t."""
+        """Apply every policy to step t's tables in place, from steps before t.
+
+        What the policies do is remembered for the step (``replay``).
+        """
         self.cost[:] = 0.0
+        self._done = []
         for b, policy in self.policies:
             kind = policy["kind"]
             if kind == "match_price":
@@ -72,10 +77,10 @@ class Responses:
                     ratio = self.prices[t - lag, ids] / self.base_prices[ids]
                 ratio = ratio[np.isfinite(ratio)]
                 if ratio.size and ratio.min() < 1.0:
-                    tables.brand_params[b, P.B_PRICE] *= float(ratio.min())
+                    self._done.append((P.B_PRICE, b, float(ratio.min())))
             elif kind == "ad_boost":
                 if share is not None and share[b] < float(policy.get("share_below", 0.2)):
-                    tables.ad_reach[b] *= float(policy.get("multiplier", 1.5))
+                    self._done.append((-1, b, float(policy.get("multiplier", 1.5))))
             elif kind == "service_investment":
                 if nps is not None and not np.isnan(nps[b]) and nps[b] < float(policy["nps_below"]):
                     top = float(policy.get("max_quality", 0.95))
@@ -85,6 +90,20 @@ class Responses:
                         float(policy.get("quality_step", 0.002)), room
                     )
                     self.cost[b] += float(policy.get("cost", 0.0))
+        self.replay(tables)
+
+    def replay(self, tables) -> None:
+        """Do to ``tables`` what the policies did at this step's ``adjust``, in order.
+
+        p_b *= the matched ratio, reach_b *= the boost, q_bc += the invested gain (clipped
+        to [0, 1]): the same decisions on other tables, e.g. those of the customers a
+        targeted change acts on (``JourneyModel.tables_at``), without deciding again.
+        """
+        for column, b, factor in self._done:
+            if column < 0:
+                tables.ad_reach[b] *= factor
+            else:
+                tables.brand_params[b, column] *= factor
         tables.service_quality += self.quality_gain
         np.clip(tables.service_quality, 0.0, 1.0, out=tables.service_quality)
 

@@ -75,7 +75,8 @@ def _parser():
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a what-if made today on the baseline's status quo ('levers')",
+        help="a what-if made today on the baseline's status quo ('levers'); "
+        "scenario.target.region=NAME or scenario.target.segment=NAME: for that group only",
     )
     p.add_argument(
         "--market",
@@ -95,7 +96,7 @@ def _parser():
 
 def _check(ns) -> None:
     from sim.analysis.options import UsageError, check_jobs
-    from sim.sweeps.plan import override_key
+    from sim.sweeps.plan import TARGET_KEYS, check_target, override_key
 
     if not 1 <= ns.replicates <= 1000:
         raise UsageError(f"--replicates {ns.replicates}: must be between 1 and 1000")
@@ -106,9 +107,15 @@ def _check(ns) -> None:
             if "=" not in text:
                 raise UsageError(f"{flag} {text}: not an override such as market.customers=20000")
             key = override_key(text)
+            if flag == "--change" and key in TARGET_KEYS:
+                continue  # the changes' target (scenario.target.region, ...)
             for owned, by in OWNED.items():
                 if key == owned or key.startswith(owned + "."):
                     raise UsageError(f"{flag} {text}: {owned} is set by {by}")
+    try:
+        check_target(ns.change, ns.long_run)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def planned_jobs(args: list[str]):

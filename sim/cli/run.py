@@ -210,8 +210,12 @@ def print_plan(p: Plan) -> None:
         f"{human_seconds(total_seconds / max(1, p.concurrent))} in all"
     )
     if cfg.scenario.get("changes"):
+        from sim.config.changes import target_of
+
+        aim = ", ".join(f"{k} {v}" for k, v in target_of(cfg).items() if v is not None)
+        only = f", for the customers of {aim} only" if aim else ""
         print("# question: a change made today (scenario.changes act from step 0 on the "
-              "shared status quo)")  # fmt: skip
+              f"shared status quo{only})")  # fmt: skip
     if p.out_dir is not None:
         print(f"# results would go to {p.out_dir}")
 

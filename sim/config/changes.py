@@ -13,6 +13,19 @@ today?". Customers keep what they are used to (reference prices, expectations, r
 so they react to the change. Only keys the market's tables are built from may change
 today (``CHANGEABLE``); the population, the network, the seed and the run's length are
 the status quo's own.
+
+A change may act on one group of customers only, ``scenario.target``:
+
+    scenario:
+      target: {region: north}  # or {segment: digital_natives}, or both (one cell)
+      changes:
+        brands.incumbent.price: 0.9
+
+Everyone else keeps the status quo's tables (``JourneyModel._change_today``). A region has
+its own brand tables, so every brand key but the service desk's (``REGION_KEYS``) may
+change for a region; the kernels hold per segment only the exposure and service tables, so
+only ad reach, service quality, first-contact resolution and friction (``SEGMENT_KEYS``)
+may change for a segment; both: the keys both allow, on that cell.
 """
 
 from __future__ import annotations
@@ -34,6 +47,21 @@ CHANGEABLE = (
 )  # fmt: skip
 #: Of those, keys that choose a rule (a different kernel): not a change of today.
 FIXED = ("wom.rule", "service.rule")
+#: Keys a change targeted at one region may set: the brand's tables a region holds of its own.
+REGION_KEYS = (
+    "brands.*.price", "brands.*.margin", "brands.*.product_quality", "brands.*.equity",
+    "brands.*.ad_reach.*", "brands.*.service_quality.*", "brands.*.first_contact_resolution.*",
+    "brands.*.friction.*", "brands.*.acquisition_cost",
+)  # fmt: skip
+#: Brand keys of the service desk: one queue and one invested quality per brand, market-wide.
+DESK_KEYS = ("brands.*.service_capacity.*", "brands.*.service_spend")
+#: Keys a change targeted at one segment may set: the tables the kernels hold per segment.
+SEGMENT_KEYS = (
+    "brands.*.ad_reach.*", "brands.*.service_quality.*", "brands.*.first_contact_resolution.*",
+    "brands.*.friction.*",
+)  # fmt: skip
+#: What ``target_of`` gives when the changes act on everyone.
+NO_TARGET = {"region": None, "segment": None}
 
 
 def changes_of(cfg) -> dict:
@@ -44,6 +72,68 @@ def changes_of(cfg) -> dict:
     if isinstance(changes, DictConfig):
         return OmegaConf.to_container(changes, resolve=True)
     return dict(changes)
+
+
+def target_of(cfg) -> dict:
+    """The scenario's target as ``{"region": name or None, "segment": name or None}``."""
+    target = OmegaConf.select(cfg, "scenario.target", default=None) if cfg else None
+    if target is None:
+        return dict(NO_TARGET)
+    if isinstance(target, DictConfig):
+        target = OmegaConf.to_container(target, resolve=True)
+    return {"region": target.get("region"), "segment": target.get("segment")}
+
+
+def _matches(key: str, patterns) -> bool:
+    return any(fnmatch.fnmatchcase(key, p) for p in patterns)
+
+
+def check_target(cfg) -> None:
+    """A target names a known region and/or segment, with changes that may act on it alone.
+
+    Raises:
+        ConfigError: one line naming the key, the value and what is allowed: an unknown
+            region or segment, a target without changes, or a changed key the target's
+            customers do not hold tables of their own for.
+    """
+    from sim.config.validate import region_names, segment_names
+
+    target = target_of(cfg)
+    region, segment = target["region"], target["segment"]
+    if region is None and segment is None:
+        return
+    for key, value, names in (("region", region, region_names(cfg)),
+                              ("segment", segment, segment_names(cfg))):  # fmt: skip
+        if value is not None and value not in names:
+            raise ConfigError(f"scenario.target.{key}={value}: unknown {key}: must be one of "
+                              f"{', '.join(names)}")  # fmt: skip
+    who = ", ".join(f"{k}={v}" for k, v in target.items() if v is not None)
+    changes = changes_of(cfg)
+    if not changes:
+        raise ConfigError(
+            f"scenario.target={{{who}}}: a target needs scenario.changes (it says whose customers "
+            "the changes made today act on; a change of the market itself, a long-run "
+            "comparison, acts on everyone)"
+        )
+    for key in map(str, changes):
+        if region is not None and not _matches(key, REGION_KEYS):
+            why = (
+                "a brand's service desk (one queue, one invested quality) serves the whole market"
+                if _matches(key, DESK_KEYS)
+                else "it is market-wide"
+            )
+            raise ConfigError(
+                f"scenario.changes.{key}: cannot change for one region ({who}): {why}; "
+                "a region may change brands' price, margin, product_quality, equity, "
+                "acquisition_cost, ad_reach.*, service_quality.*, first_contact_resolution.*, "
+                "friction.*"
+            )
+        if segment is not None and not _matches(key, SEGMENT_KEYS):
+            raise ConfigError(
+                f"scenario.changes.{key}: cannot change for one segment ({who}): the engine holds "
+                "per segment only exposure and service tables; a segment may change brands' "
+                "ad_reach.*, service_quality.*, first_contact_resolution.*, friction.*"
+            )
 
 
 def check_key(key: str) -> None:
@@ -83,11 +173,13 @@ def apply_changes(cfg: DictConfig) -> DictConfig:
             old = float(cfg.brands[name].price)
             brand.margin = float(margin_at_price(float(brand.margin), old, float(brand.price)))
     today.scenario.changes = {}
+    if "target" in today.scenario:
+        today.scenario.target = dict(NO_TARGET)
     return today
 
 
 def check_changes(cfg: DictConfig) -> None:
-    """Every change names a changeable key, and the market it makes is valid.
+    """Every change names a changeable key, the market it makes is valid, so is its target.
 
     Raises:
         ConfigError: one line naming ``scenario.changes.KEY``, the value and the rule.
@@ -95,6 +187,7 @@ def check_changes(cfg: DictConfig) -> None:
     from sim.config.compose import with_defaults
     from sim.config.validate import validate
 
+    check_target(cfg)
     changes = changes_of(cfg)
     if not changes:
         return

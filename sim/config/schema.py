@@ -299,6 +299,14 @@ class EventConfig:
 
 
 @dataclass
+class TargetConfig:
+    """Whose customers a scenario's ``changes`` act on (``sim.config.changes``): all by default."""
+
+    region: str | None = None  # only this region's customers (conf/regions/)
+    segment: str | None = None  # only this segment's customers (conf/segments/)
+
+
+@dataclass
 class ScenarioConfig:
     """A named what-if: a description and timed events on top of the baseline."""
 
@@ -308,6 +316,8 @@ class ScenarioConfig:
     events: list[EventConfig] = field(default_factory=list)
     # key -> value set at step 0 on the shared status quo (sim.config.changes)
     changes: dict[str, Any] = field(default_factory=dict)
+    # the changes act only on this region's and/or segment's customers (sim.config.changes)
+    target: TargetConfig = field(default_factory=TargetConfig)
 
 
 @dataclass

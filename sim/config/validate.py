@@ -566,6 +566,15 @@ def region_names(cfg) -> list[str]:
     return list(groups.keys()) if groups else [DEFAULT_REGION]
 
 
+def segment_names(cfg) -> list[str]:
+    """The config's segment names (the one default segment's when it names none)."""
+    from sim.engine.segment_spec import DEFAULT_NAME
+
+    seg = cfg.get("segments")
+    groups = seg.get("groups") if seg is not None else None
+    return list(groups.keys()) if groups else [DEFAULT_NAME]
+
+
 def _region_of(cfg, key: str, region) -> None:
     """An event's or a policy's ``region``: one of the config's regions."""
     if region is None:
@@ -633,16 +642,13 @@ def validate_events(cfg, brands: list[str], channels: list[str], steps: int) -> 
 def _event_segment(cfg, key: str, kind: str, segment) -> None:
     """An event's ``segment``: one of the config's segments, on a kind that can target one."""
     from scenarios.events import SEGMENT_EVENTS
-    from sim.engine.segment_spec import DEFAULT_NAME
 
     if segment is None:
         return
     if kind not in SEGMENT_EVENTS:
         _fail(f"{key}.segment", segment, f"a {kind} event cannot target a segment (only "
               f"{', '.join(SEGMENT_EVENTS)} can)")  # fmt: skip
-    seg = cfg.get("segments")
-    groups = seg.get("groups") if seg is not None else None
-    names = list(groups.keys()) if groups else [DEFAULT_NAME]
+    names = segment_names(cfg)
     if segment not in names:
         _fail(f"{key}.segment", segment, f"must be one of {', '.join(names)}")
 

@@ -185,6 +185,11 @@ class Recorder:
         self.acquisition_cost[t] = (
             self.acc[t, :, P.A_ACQUIRED] * tables.brand_params[:, P.B_ACQUISITION_COST]
         )
+        if self.seg_acc.shape[1] > 0 and region_params is not None:
+            own = region_params[:, :, P.B_ACQUISITION_COST]
+            if np.any(own != tables.brand_params[None, :, P.B_ACQUISITION_COST]):
+                # a region's own cost (a change targeted at it): the sum of the cells' costs
+                self.acquisition_cost[t] = self.seg_money[t, :, 3].sum(axis=0)
         self.last_step = t
 
     def _add_segments(

@@ -39,6 +39,24 @@ freeze_imports("engine")
 MAX_COHORT_TENURE = 730  # cohort retention curves are followed for up to this many steps
 
 
+@dataclasses.dataclass
+class _Target:
+    """A change made today for one region and/or segment (``JourneyModel._change_today``).
+
+    ``region`` and ``segment`` are indices (None: every region, every segment); ``market``
+    the changed market's tables, ``service`` its service desk; ``ref_price`` and
+    ``ref_region`` the reference prices of the targeted tables where they are kept beside
+    the status quo's (a segment's).
+    """
+
+    region: int | None
+    segment: int | None
+    market: object
+    service: ServiceDesk
+    ref_price: np.ndarray
+    ref_region: np.ndarray
+
+
 class _VoiceNext:
     """The model's one array the burn-in leaves for step 0: what everyone says next."""
 
@@ -78,6 +96,7 @@ class JourneyModel:
         return super().__new__(cls)
 
     def __init__(self, cfg: DictConfig):
+        self._target: _Target | None = None  # a change targeted at a region or segment
         self.seed = int(cfg.seed)
         self._start_framework()
         self.cfg = cfg
@@ -153,29 +172,34 @@ class JourneyModel:
         With more than one region, ``tables.region_tables[r]`` are region r's
         (``_region_tables``): the customers of r read them; the brand-wide tables hold the
         events and responses that name no region and are what the brand's records use.
+
+        With a change targeted at a region or segment (``_change_today``) the targeted
+        customers' tables are built the same way from the changed market's tables (the same
+        events; the responses' decisions of this step replayed, ``Responses.replay``):
+        region r's tables for a region, ``tables.segment_target`` for a segment.
         """
         m = self.market
-        tables = (
-            Tables(m.brand_params, m.ad_reach, m.service_quality, m.resolution, m.friction)
-            .copy()
-            .with_segments(m.n_segments)
-        )
-        self.service.apply_quality(tables)
-        tables.brand_params[:, P.B_RATING] = self.ratings.rating
+        tables = self._fresh_tables(m, self.service)
         if t > 0:
             apply_events(tables, self.events, t, m.brand_names, m.channel_names, m.segments.names,
                          self._everywhere)  # fmt: skip
             if self.responses.active:
                 rec = self.recorder
                 self.responses.adjust(t, tables, rec.share(t - 1), rec.nps(t - 1))
-        regional = [self._region_tables(t, tables, r) for r in range(m.n_regions)]
+        aim = self._target
+        changed = None if aim is None else self._changed_tables(t, aim)
+        whole = None if aim is None or aim.segment is not None else aim.region  # all of r's
+        regional = [
+            self._region_tables(t, changed if whole == r else tables, r) for r in range(m.n_regions)
+        ]
         self._settle(t, tables, m.launch_step, self._ref_price)
         self.service.queue(tables)
         if t >= 0:
             self.responses.observe_prices(t, tables)
         if m.n_regions > 1:
             for r, own in enumerate(regional):
-                self._settle(t, own, m.regions.launch[r], self._ref_region[r])
+                self._settle(t, own, m.regions.launch[r], self._ref_region[r],
+                             aim.market if whole == r else m)  # fmt: skip
                 own.wait_prob, own.wait_friction, own.abandon = (
                     tables.wait_prob,
                     tables.wait_friction,
@@ -184,14 +208,76 @@ class JourneyModel:
                 if t >= 0 and self.region_responses[r].active:
                     self.region_responses[r].observe_prices(t, own)
             tables.region_tables = regional
+        if aim is not None and aim.segment is not None:
+            tables.segment_target = (aim.segment, self._segment_tables(t, aim, changed, tables))
         return tables
 
-    def _region_tables(self, t: int, tables: Tables, r: int) -> Tables | None:
+    def _fresh_tables(self, m, desk: ServiceDesk) -> Tables:
+        """A copy of market m's tables with the service desk's quality and the ratings."""
+        tables = (
+            Tables(m.brand_params, m.ad_reach, m.service_quality, m.resolution, m.friction)
+            .copy()
+            .with_segments(m.n_segments)
+        )
+        desk.apply_quality(tables)
+        tables.brand_params[:, P.B_RATING] = self.ratings.rating
+        return tables
+
+    def _changed_tables(self, t: int, aim: _Target) -> Tables:
+        """Step t's brand-wide tables of the changed market (targeted customers' source).
+
+        The changed market's tables, its own service desk's quality, the ratings, the events
+        that name no region and this step's responses replayed (``Responses.replay``): the
+        brand-wide tables an untargeted change would give everyone.
+        """
+        m = self.market
+        changed = self._fresh_tables(aim.market, aim.service)
+        if t > 0:
+            apply_events(changed, self.events, t, m.brand_names, m.channel_names,
+                         m.segments.names, self._everywhere)  # fmt: skip
+            if self.responses.active:
+                self.responses.replay(changed)
+        return changed
+
+    def _segment_tables(self, t: int, aim: _Target, changed: Tables, tables: Tables) -> list:
+        """Per region, the settled tables the targeted segment reads there (None: not it).
+
+        With one region, the changed market's brand-wide tables; with more, each targeted
+        region's tables derived from them as ``_region_tables`` derives the region's own
+        (region events, the region's responses replayed), settled with references of their
+        own (``_Target.ref_price``, ``_Target.ref_region``) so the status quo's do not move
+        twice.
+        """
+        m = self.market
+        if m.n_regions == 1:
+            self._settle(t, changed, m.launch_step, aim.ref_price, aim.market)
+            self._queue_of(changed, tables)
+            return [changed]
+        out = []
+        for r in range(m.n_regions):
+            if aim.region is not None and aim.region != r:
+                out.append(None)
+                continue
+            own = self._region_tables(t, changed, r, replay=True)
+            self._settle(t, own, m.regions.launch[r], aim.ref_region[r], aim.market)
+            self._queue_of(own, tables)
+            out.append(own)
+        return out
+
+    @staticmethod
+    def _queue_of(own: Tables, tables: Tables) -> None:
+        """The step's queue tables (one service desk per brand, market-wide) on ``own``."""
+        own.wait_prob, own.wait_friction, own.abandon = (
+            tables.wait_prob, tables.wait_friction, tables.abandon,
+        )  # fmt: skip
+
+    def _region_tables(self, t: int, tables: Tables, r: int, replay: bool = False) -> Tables | None:
         """Region r's tables at step t, from the brand-wide ones (None with one region).
 
         p_rb = p_b k_rb (``regions.regional_price``) and reach_rbc = reach_bc a_rbc, the
         region's price and ad factors on the brand-wide tables (after the events and responses
-        that name no region); then the events and response policies that name region r.
+        that name no region); then the events and response policies that name region r
+        (with ``replay``, what the policies did this step is done again: no new decision).
         """
         m = self.market
         if m.n_regions == 1:
@@ -206,18 +292,24 @@ class JourneyModel:
             apply_events(own, self.events, t, m.brand_names, m.channel_names, m.segments.names,
                          (reg.names[r],))  # fmt: skip
             policies = self.region_responses[r]
-            if policies.active:
+            if policies.active and replay:
+                policies.replay(own)
+            elif policies.active:
                 rec = self.recorder
                 policies.adjust(t, own, rec.share(t - 1, region=r), rec.nps(t - 1, region=r))
         return own
 
-    def _settle(self, t: int, tables: Tables, launch: np.ndarray, reference: np.ndarray) -> None:
+    def _settle(
+        self, t: int, tables: Tables, launch: np.ndarray, reference: np.ndarray, m=None
+    ) -> None:
         """Launches, the room for ads and news, clipped tables, margins and reference prices.
 
         Brands with ``launch`` after t are inactive and reach nobody; reach is scaled into
-        the room the other touchpoints leave; the unit cost stays when the price moves.
+        the room the other touchpoints leave; the unit cost stays when the price moves:
+        margin = ``rules.margin_at_price``(m_b, p_b, price) from market m's own m_b and p_b
+        (the status quo's, or a targeted change's, ``_change_today``).
         """
-        m = self.market
+        m = self.market if m is None else m
         launched = launch <= max(t, 0)
         tables.brand_params[:, P.B_ACTIVE] = launched
         tables.ad_reach[~launched] = 0.0
@@ -282,6 +374,8 @@ class JourneyModel:
             friction ([K, B, C] each), K = R S cells, cell k = region x S + segment.
         """
         regional = tables.region_tables
+        if tables.segment_target is not None:
+            return self._targeted_kernel_tables(tables)
         if not regional:
             return (tables.brand_params[None], self.exposure_table(tables),
                     *tables.segment_tables())  # fmt: skip
@@ -289,6 +383,28 @@ class JourneyModel:
         ad_cum = np.concatenate([self.exposure_table(own) for own in regional])
         cells = [own.segment_tables() for own in regional]
         return bp, ad_cum, *(np.concatenate([c[k] for c in cells]) for k in range(3))
+
+    def _targeted_kernel_tables(self, tables: Tables) -> tuple[np.ndarray, ...]:
+        """``kernel_tables`` with a change targeted at segment s (``Tables.segment_target``).
+
+        In every targeted region r, cell (r, s) reads segment s's rows of the targeted
+        tables: its exposure rates ad_cum[s] and its service quality, resolution and friction
+        ([s] of ``Tables.segment_tables``); every other cell reads the region's own.
+        """
+        s, targeted = tables.segment_target
+        per_region = tables.region_tables or [tables]
+        bp = self.region_params(tables)
+        ads, cells = [], []
+        for own, aimed in zip(per_region, targeted, strict=True):
+            ad = self.exposure_table(own)
+            cell = [np.array(x) for x in own.segment_tables()]
+            if aimed is not None:
+                ad[s] = self.exposure_table(aimed)[s]
+                for k, x in enumerate(aimed.segment_tables()):
+                    cell[k][s] = x[s]
+            ads.append(ad)
+            cells.append(cell)
+        return bp, np.concatenate(ads), *(np.concatenate([c[k] for c in cells]) for k in range(3))
 
     def _room(self) -> float:
         """The per-step probability the competing touchpoints leave to ads and news."""
@@ -407,12 +523,27 @@ class JourneyModel:
         (``sim.config.changes``); what customers are used to (reference prices,
         expectations, ratings) and the service queue carry over, so the change is one
         made today, not a different history. Rivals' responses start from today's prices.
+
+        With ``scenario.target`` the status quo's market stays everyone's and the changed
+        one is kept for the targeted customers only (``_Target``, ``tables_at``): a region's
+        own policies start from its prices today; the brand-wide policies decide from the
+        whole market, as before. A target that is everyone (the one region, the one segment)
+        is an untargeted change.
         """
-        from sim.config.changes import apply_changes, changes_of
+        from sim.config.changes import apply_changes, changes_of, target_of
 
         if not changes_of(self.cfg):
             return
         today = apply_changes(self.cfg)
+        aim = target_of(self.cfg)
+        m = self.market
+        region = m.regions.names.index(aim["region"]) if aim["region"] is not None else None
+        segment = m.segments.names.index(aim["segment"]) if aim["segment"] is not None else None
+        region = region if m.n_regions > 1 else None
+        segment = segment if m.n_segments > 1 else None
+        if region is not None or segment is not None:
+            self._target_today(today, region, segment)
+            return
         m = self.market = build_market(today)
         self._g_values = m.global_values
         self._price_memory = float(today.market.churn.get("price_memory", 0.0) or 0.0)
@@ -420,6 +551,26 @@ class JourneyModel:
         queue = self.service.load, self.service.wait_minutes
         self.service = ServiceDesk(today, m.brand_names, m.channel_names, m.service_quality)
         self.service.load, self.service.wait_minutes = queue
+
+    def _target_today(self, today: DictConfig, region: int | None, segment: int | None) -> None:
+        """Keep the changed market ``today`` for the targeted region r and/or segment s.
+
+        Its service desk is its own (the service quality it reaches), fed the same contacts;
+        references start from the status quo's. A targeted region's own response policies
+        start again from the region's prices today, p_rb k_rb of the changed market.
+        """
+        m = self.market
+        changed = build_market(today)
+        desk = ServiceDesk(today, m.brand_names, m.channel_names, changed.service_quality)
+        desk.load, desk.wait_minutes = self.service.load.copy(), self.service.wait_minutes.copy()
+        self._target = _Target(region, segment, changed, desk, self._ref_price.copy(),
+                               self._ref_region.copy())  # fmt: skip
+        if region is not None and segment is None:
+            self.region_responses[region] = Responses(
+                today, m.brand_names, m.n_channels, self.n_steps,
+                regional_price(changed.brand_params[:, P.B_PRICE], m.regions.price_factor)[region],
+                changed.service_quality, (m.regions.names[region],),
+            )  # fmt: skip
 
     def _burn_in(self) -> None:
         """Simulate ``sim.burn_in`` unrecorded steps of the baseline market (keys of their own)."""
@@ -466,6 +617,8 @@ class JourneyModel:
         self.ratings.update(acc[:, P.A_REVIEWS], acc[:, P.A_REVIEW_SUM])
         nc = self.market.n_channels
         self.service.after_step(chan[:, :nc, P.C_CONTACTS])
+        if self._target is not None:
+            self._target.service.after_step(chan[:, :nc, P.C_CONTACTS])
         return acc, chan
 
     def _running_counts(self) -> np.ndarray:

@@ -9,7 +9,10 @@ report`` on its folder gives the app's table.
 A change (``key=value``) is by default made today: ``++scenario.changes={key: value}`` acts
 from step 0 on the status quo the baseline shares (``sim.config.changes``); a rule or the
 network (``wom=cascade``) is part of the status quo and stays an override of the market
-itself. With ``long_run`` every change is an override of the market itself, burn-in included
+itself. A target (``scenario.target.region=north``, ``scenario.target.segment=...``: the
+changes act on that group's customers only) is kept as it is, an override of the variant's
+scenario; it needs changes made today, so it is refused with ``long_run``. With ``long_run``
+every change is an override of the market itself, burn-in included
 (a comparison of long-run steady states). Overrides of the variant's market (``market``)
 always change the market itself.
 """
@@ -23,6 +26,8 @@ from dataclasses import dataclass, field
 
 #: The label of the variant made of changes to the baseline.
 LEVERS_LABEL = "levers"
+#: Overrides of these keys say whose customers the changes made today act on.
+TARGET_KEYS = ("scenario.target.region", "scenario.target.segment")
 
 
 @dataclass(frozen=True)
@@ -75,11 +80,40 @@ def variants(
     """
     out = [(baseline, [f"scenario={baseline}"])]
     out += [(s, [f"scenario={s}"]) for s in dict.fromkeys(scenarios) if s != baseline]
+    check_target(changes, long_run)
     made = list(changes) if long_run else from_today(changes)
     if made or market:
         out.append((LEVERS_LABEL, [f"scenario={baseline}", f"++scenario.name={LEVERS_LABEL}",
                                    *made, *market]))  # fmt: skip
     return out
+
+
+def is_target(text: str) -> bool:
+    """True for an override that sets the changes' target (``TARGET_KEYS``)."""
+    return override_key(text) in TARGET_KEYS
+
+
+def check_target(changes: Sequence[str], long_run: bool = False) -> None:
+    """A target among the changes needs changes made today: not ``long_run``, not alone.
+
+    Raises:
+        ConfigError: one line naming the target's override and why.
+    """
+    from sim.config.errors import ConfigError
+
+    aimed = [t for t in changes if is_target(t)]
+    if not aimed:
+        return
+    if long_run:
+        raise ConfigError(
+            f"{aimed[0]}: a target needs changes made today; a long-run comparison changes "
+            "the market for everyone (drop --long-run)"
+        )
+    if len(aimed) == len(changes):
+        raise ConfigError(
+            f"{aimed[0]}: a target needs changes (e.g. brands.incumbent.price=0.9) for its "
+            "customers"
+        )
 
 
 def jobs(
