@@ -63,6 +63,7 @@ def _form_defaults(s: dash.Settings, specs: list[dash.Lever]) -> dict:
         "form_long_run": LONG_RUN if s.long_run else FROM_TODAY,
         "form_segments": s.segments,
         "form_regions": s.regions,
+        "form_target": s.target,
     }
     moved = s.lever_values
     for lever in specs:
@@ -85,6 +86,7 @@ def _submit(specs: list[dash.Lever]) -> None:
         long_run=ss["form_long_run"] == LONG_RUN,
         segments=ss.get("form_segments", "default"),
         regions=ss.get("form_regions", "default"),
+        target=ss.get("form_target", ""),
     )
     ss["form_scenarios"] = list(new.scenarios)  # the baseline is not compared with itself
     common.request_run(new)
@@ -98,6 +100,7 @@ def settings_form() -> None:
     for key, value in _form_defaults(s, specs).items():
         if key not in st.session_state:  # a fresh session, or back from another page
             st.session_state[key] = value
+    population_widgets()
     with st.form("comparison_form"):
         c1, c2 = st.columns([1, 2])
         c1.selectbox("Baseline", names, key="form_baseline", format_func=dash.option_label)
@@ -130,22 +133,6 @@ def settings_form() -> None:
             key="form_steps",
             help="sim.steps: a step is a day.",
         )
-        c6, c7 = st.columns(2)
-        c6.selectbox(
-            "Segments",
-            dash.segment_sets(),
-            key="form_segments",
-            help="Who the customers are, in every run (conf/segments): with more than one "
-            "segment the results add the differences by segment.",
-        )
-        c7.selectbox(
-            "Regions",
-            dash.region_sets(),
-            key="form_regions",
-            help="Where the customers live, in every run (conf/regions: brands' presence, "
-            "prices and ad budgets by region): with more than one region the results add "
-            "the differences by region.",
-        )
         with st.expander(
             "Levers: change the market (adds a 'levers' scenario: the baseline with these changes)",
             expanded=bool(s.levers or s.overrides),
@@ -160,6 +147,22 @@ def settings_form() -> None:
                 "change the market itself, burn-in included, so the arms are two histories "
                 "(which steady state is better?). Rules and the network always change the "
                 "market itself.",
+            )
+            targets = dash.target_options(
+                st.session_state.get("form_segments", "default"),
+                st.session_state.get("form_regions", "default"),
+            )
+            common.valid_choice("form_target", targets, "")
+            st.selectbox(
+                "Levers act on",
+                targets,
+                key="form_target",
+                format_func=dash.target_label,
+                disabled=len(targets) == 1,
+                help="Everyone, or one segment's or region's customers only (scenario.target: "
+                "changes made today; prices, margins and quality can change for a region, ad "
+                "reach, service and friction for a segment too). Choose segments or regions "
+                "above to target one.",
             )
             lever_widgets(specs)
             st.text_input(
@@ -178,6 +181,26 @@ def settings_form() -> None:
             on_click=_submit,
             args=(specs,),
         )
+
+
+def population_widgets() -> None:
+    """Who the customers are and where they live, outside the form: the levers' targets follow."""
+    c6, c7 = st.columns(2)
+    c6.selectbox(
+        "Segments",
+        dash.segment_sets(),
+        key="form_segments",
+        help="Who the customers are, in every run (conf/segments): with more than one "
+        "segment the results add the differences by segment.",
+    )
+    c7.selectbox(
+        "Regions",
+        dash.region_sets(),
+        key="form_regions",
+        help="Where the customers live, in every run (conf/regions: brands' presence, "
+        "prices and ad budgets by region): with more than one region the results add "
+        "the differences by region.",
+    )
 
 
 def lever_widgets(specs: list[dash.Lever]) -> None:

@@ -6,6 +6,8 @@ tested here on real runs; the page only lays them out.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 from conftest import run
 
@@ -117,7 +119,8 @@ def test_the_compare_page_breaks_a_comparison_down_by_segment_and_region():
 
     st.cache_data.clear()
     query = {"customers": "1000", "replicates": "2", "days": "80", "segments": "example",
-             "regions": "example", "scenarios": "service_outage"}  # fmt: skip
+             "regions": "example", "scenarios": "service_outage",
+             "levers": "brands.incumbent.price:0.8", "target": "region:north"}  # fmt: skip
     root = Path(__file__).resolve().parent.parent
     at = AppTest.from_file(str(root / "app.py"), default_timeout=240)
     at.query_params.update(query)
@@ -129,6 +132,15 @@ def test_the_compare_page_breaks_a_comparison_down_by_segment_and_region():
     comp = at.session_state["comparison"]
     assert comp.settings.segments == "example" and comp.group_names("segment") == NAMES
     assert comp.group_names("region") == ["north", "south", "west"]
+    assert at.selectbox(key="form_target").value == "region:north"
+    levers = [job for job in comp.jobs if job.label == "levers"]
+    assert levers and all("scenario.target.region=north" in job.overrides for job in levers)
+    # the incumbent's price cut for the north only: its north customers rise, the west's stay
+    table = comp.breakdown_tables["region"]
+    rows = table.filter((pl.col("scenario") == "levers") & (pl.col("kpi") == "customers")
+                        & (pl.col("brand") == "incumbent"))  # fmt: skip
+    north, west = (rows.filter(pl.col("region") == r).row(0, named=True) for r in ("north", "west"))
+    assert north["diff"] > 0 and abs(west["diff"]) < north["diff"] / 4, (north, west)
     assert "Differences by segment and region" in [h.value for h in at.subheader]
     assert at.selectbox(key="segment_kpi").value == "churn_rate"
     at.selectbox(key="segment_brand").set_value("challenger").run()
@@ -140,3 +152,33 @@ def test_the_compare_page_breaks_a_comparison_down_by_segment_and_region():
     titles = [json.loads(el.proto.spec)["layout"]["title"]["text"] for el in at.get("plotly_chart")]
     assert any(t.endswith("by region (95% intervals)") for t in titles), titles
     st.cache_data.clear()
+
+
+def test_levers_can_target_a_segment_or_a_region():
+    from sim.dashboard.state import lever_changes, target_options
+
+    assert target_options() == [""]  # one segment, one region: everyone only
+    options = target_options("example", "example")
+    assert options == ["", *(f"segment:{n}" for n in NAMES), "region:north", "region:south",
+                       "region:west"]  # fmt: skip
+    cfg = load_config([])
+    specs = dash.lever_specs(cfg)
+    price = next(lv for lv in specs if lv.keys == ("brands.incumbent.price",))
+    north = Settings(regions="example", levers=((price.id, 0.9),), target="region:north")
+    changes = lever_changes(north, specs, cfg)
+    assert changes[-1] == "scenario.target.region=north" and len(changes) == 2
+    assert "levers from today for region north" in north.describe()
+    (levers,) = [overrides for label, overrides in dash.variants(north, specs, cfg)
+                 if label == "levers"]  # fmt: skip
+    assert "scenario.target.region=north" in levers
+    assert lever_changes(replace(north, target=""), specs, cfg)[-1] != changes[-1]
+    assert lever_changes(replace(north, levers=()), specs, cfg) == []  # no levers, no target
+    back, problems = from_query(to_query(north), ["baseline", "chatbot_rollout"], specs)
+    assert back.target == "region:north" and not problems
+    kept, problems = from_query({"target": "region:atlantis", "regions": "example"},
+                                ["baseline"], [])  # fmt: skip
+    assert kept.target == "" and problems == [
+        "target='region:atlantis' is not a segment or region of this market"]  # fmt: skip
+    form = dash.settings_from_form(1000, 1, 30, "baseline", [], {}, [], "", regions="example",
+                                   target="segment:mainstream")  # fmt: skip
+    assert form.target == ""  # the segments chosen have no such segment

@@ -118,6 +118,8 @@ from sim.dashboard.state import (
     reproduce_commands,
     segment_sets,
     settings_from_form,
+    target_label,
+    target_options,
     to_query,
     variants,
 )
@@ -164,7 +166,8 @@ __all__ = [
     "kpi_title", "lever_overrides", "lever_specs", "metric_columns", "metric_info",
     "metric_title", "newest_sweep", "option_label", "plural", "plan", "replicate_band",
     "reproduce_commands", "resolve_under",
-    "breakdown", "breakdown_table", "region_sets", "segment_sets", "retention_band",
+    "breakdown", "breakdown_table", "region_sets", "segment_sets", "target_label",
+    "target_options", "retention_band",
     "retention_cut",
     "rule_curve",
     "curve_defaults",

@@ -172,6 +172,7 @@ class Settings:
     long_run: bool = False  # levers change the market itself, burn-in included
     segments: str = "default"  # conf/segments/<name>.yaml: who the customers are, every run
     regions: str = "default"  # conf/regions/<name>.yaml: where they live, every run
+    target: str = ""  # "segment:NAME" or "region:NAME": whose customers the levers change
 
     @property
     def lever_values(self) -> dict[str, float]:
@@ -191,6 +192,8 @@ class Settings:
                 " · levers as long-run steady states" if self.long_run else " · levers from today"
             )
         who = "".join(f" · {kind} {name}" for kind, name in self.populations().items())
+        if self.levers and self.target:
+            mode += f" for {target_label(self.target)}"
         return f"{vs}{mode} · {self.customers:,} customers{who} · {self.steps} days · {reps}"
 
     def populations(self) -> dict[str, str]:
@@ -201,6 +204,38 @@ class Settings:
 
 #: Config groups that say who the customers are and where they live (one choice per run).
 POPULATION_GROUPS = ("segments", "regions")
+
+
+def target_label(target: str) -> str:
+    """'region north' for ``region:north``; 'everyone' for no target."""
+    return target.replace(":", " ", 1) if target else "everyone"
+
+
+def population_groups(group: str, option: str, folder: Path | None = None) -> list[str]:
+    """The groups an option of ``segments`` or ``regions`` names, in order ([] for one).
+
+    Read as data (``yaml.safe_load``) from ``conf/<group>/<option>.yaml``; the default's one
+    group, or a file that cannot be read, gives [].
+    """
+    import yaml
+
+    if option == "default" or option not in config_sets(group, folder):
+        return []
+    path = (folder or Path(__file__).resolve().parents[2] / "conf" / group) / f"{option}.yaml"
+    try:
+        groups = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("groups") or {}
+    except (OSError, yaml.YAMLError, AttributeError):
+        return []
+    return [str(name) for name in groups] if len(groups) > 1 else []
+
+
+def target_options(segments: str = "default", regions: str = "default") -> list[str]:
+    """Whose customers the levers can change: everyone (""), a segment or a region."""
+    return [
+        "",
+        *(f"segment:{name}" for name in population_groups("segments", segments)),
+        *(f"region:{name}" for name in population_groups("regions", regions)),
+    ]
 
 
 def config_sets(group: str, folder: Path | None = None) -> list[str]:
@@ -243,8 +278,16 @@ def variants(settings: Settings, specs: Sequence[Lever], cfg) -> list[tuple[str,
 
 
 def lever_changes(settings: Settings, specs: Sequence[Lever], cfg) -> list[str]:
-    """The moved levers as ``key=value`` changes (``wom=cascade`` for a rule)."""
-    return lever_overrides(moved_levers(settings, specs), specs, cfg)
+    """The moved levers as ``key=value`` changes (``wom=cascade`` for a rule).
+
+    With a target (``Settings.target``) and levers moved, ``scenario.target.<kind>=<name>``
+    follows them: the changes made today act on that segment's or region's customers only.
+    """
+    changes = lever_overrides(moved_levers(settings, specs), specs, cfg)
+    if changes and settings.target and not settings.long_run:
+        kind, _, name = settings.target.partition(":")
+        changes.append(f"scenario.target.{kind}={name}")
+    return changes
 
 
 def size_overrides(settings: Settings) -> list[str]:
@@ -322,7 +365,7 @@ def reproduce_commands(settings: Settings, specs: Sequence[Lever], cfg) -> list[
 
 # -- query parameters --------------------------------------------------------------------------
 QUERY_KEYS = ("customers", "replicates", "days", "baseline", "scenarios", "levers", "overrides",
-              "long_run", "segments", "regions")  # fmt: skip
+              "long_run", "segments", "regions", "target")  # fmt: skip
 
 
 def to_query(settings: Settings) -> dict[str, str]:
@@ -337,6 +380,7 @@ def to_query(settings: Settings) -> dict[str, str]:
         "overrides": " ".join(settings.overrides),
         **({"long_run": "1"} if settings.long_run else {}),
         **settings.populations(),
+        **({"target": settings.target} if settings.target else {}),
     }
 
 
@@ -417,6 +461,11 @@ def from_query(
             s = replace(s, **{group: query[group]})
         else:
             problems.append(f"{group}={query[group]!r} is not a {group[:-1]} config")
+    if "target" in query:
+        if query["target"] in target_options(s.segments, s.regions):
+            s = replace(s, target=query["target"])
+        else:
+            problems.append(f"target={query['target']!r} is not a segment or region of this market")
     return s, problems
 
 
@@ -432,6 +481,7 @@ def settings_from_form(
     long_run: bool = False,
     segments: str = "default",
     regions: str = "default",
+    target: str = "",
 ) -> Settings:
     """Settings from the form's widgets: only moved levers kept, the baseline not repeated."""
     by_id = {lever.id: lever for lever in specs}
@@ -450,6 +500,7 @@ def settings_from_form(
         long_run=bool(long_run),
         segments=str(segments),
         regions=str(regions),
+        target=str(target) if str(target) in target_options(str(segments), str(regions)) else "",
     )
 
 
