@@ -462,6 +462,8 @@ def region_lines(w: dict) -> list[str]:
         "regions; ads do not), total, spend removed, lift ROAS and total ROAS.",
     ]
     lift = w["geo_lift"]
+    if lift.height == 0:
+        lines.append("  (no geo lifts: --no-geo-lift; geo_lift.parquet is empty)")
     for row in lift.iter_rows(named=True):
         lines.append(
             f"  {row['channel']} off in {row['region']}: spend removed "
