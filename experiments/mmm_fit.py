@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     ns = p.parse_args(argv)
     world = Path(ns.world)
     mmm = pl.read_csv(world / "mmm.csv")
+    if "all" in set(mmm["region"].cast(pl.String)):  # a world of several regions: fit the sum
+        mmm = mmm.filter(pl.col("region") == "all")
     manifest = yaml.safe_load((world / "analysis.yaml").read_text())
     channels = list(manifest["channels"])  # the channels the truth measures
     kpi_col = f"{ns.kpi}_{manifest['brand']}"

@@ -31,10 +31,12 @@ def test_generators_are_reproducible_and_shaped():
     assert b[:, 0].tolist() == [3, 1, 1, 1, 3, 1, 1, 1]
 
 
-def applied(events, weeks: int) -> np.ndarray:
+def applied(events, weeks: int, regions: tuple = (None,)) -> np.ndarray:
     """Brand a's reach on tv, social, search, store (1 configured) per week under ``events``.
 
     Read at each week's first and last step (asserted equal); brand b stays as configured.
+    ``regions``: the events' regions that act (``apply_events``; a region's tables take the
+    events naming no region and those naming it).
     """
     from scenarios.events import Tables, apply_events
 
@@ -43,7 +45,8 @@ def applied(events, weeks: int) -> np.ndarray:
         seen = []
         for t in ((week - 1) * 7 + 1, week * 7):
             tables = Tables(np.zeros((2, 9)), np.ones((2, 4)), *(np.ones((2, 4)),) * 3)
-            apply_events(tables, events, t, ["a", "b"], ["tv", "social", "search", "store"])
+            apply_events(tables, events, t, ["a", "b"], ["tv", "social", "search", "store"],
+                         regions=regions)  # fmt: skip
             assert tables.ad_reach[1].tolist() == [1] * 4  # brand b as configured
             seen.append(tables.ad_reach[0].copy())
         assert np.array_equal(*seen)
@@ -78,6 +81,67 @@ def test_a_counterfactual_changes_only_its_channels_events():
         changed = np.flatnonzero((got != base).any(axis=0))
         assert changed.tolist() == [plan.channels.index(v.channel)], v.name
     assert (applied(flighting.events(vs[1].plan, 7), 6)[:, :3] == 0).all()
+
+
+REGIONS = ("north", "south", "west")
+
+
+def test_generators_vary_by_region():
+    """Independent draws per region (random, steps); flights and bursts shifted per region."""
+    spec = {"sd": 0.5, "seed": 3}
+    one = flighting.generate("random", spec, 20, 2)
+    per = [flighting.generate("random", spec, 20, 2, r, 3) for r in range(3)]
+    assert not np.array_equal(per[0], per[1]) and not np.array_equal(per[1], per[2])
+    assert not np.array_equal(one, per[0])  # keyed [seed, k, r + 1], not the national [seed, k]
+    assert np.array_equal(per[2], flighting.generate("random", spec, 20, 2, 2, 3))
+    steps = {"changes": 2, "low": 0.5, "high": 1.5, "seed": 0}
+    assert not np.array_equal(*(flighting.generate("steps", steps, 20, 1, r, 2) for r in (0, 1)))
+    f = [flighting.generate("flights", {"on": 2, "off": 1, "level": 1.0}, 6, 1, r, 3)[:, 0]
+         for r in range(3)]  # fmt: skip
+    assert f[0].tolist() == [1, 1, 0, 1, 1, 0] and f[1].tolist() == [1, 0, 1, 1, 0, 1]
+    assert f[2].tolist() == [0, 1, 1, 0, 1, 1]  # region r shifted by r * 3 // 3 weeks
+
+
+def test_a_regional_plan_compiles_to_events_naming_their_regions():
+    """Each region's events name it and reproduce its multipliers; no other region moves."""
+    m = np.stack([flighting.generate("random", {"sd": 0.5, "seed": 1}, 5, 3, r, 3)
+                  for r in range(3)], axis=1)  # fmt: skip
+    plan = flighting.Plan("a", ("tv", "social", "search"), REGIONS, m, "test")
+    events = flighting.events(plan, steps_per_week=7)
+    assert events and {ev["region"] for ev in events} == set(REGIONS)
+    assert applied(events, 5).tolist() == np.ones((5, 4)).tolist()  # no event is brand-wide
+    for r, g in enumerate(REGIONS):
+        got = applied(events, 5, (None, g))
+        assert np.allclose(got[:, :3], m[:, r, :]) and (got[:, 3] == 1).all(), g
+    # a geo holdout changes only its region's events
+    held = plan.scaled_in("tv", "south", 0.0)
+    for g in REGIONS:
+        base, off = (applied(flighting.events(p, 7), 5, (None, g)) for p in (plan, held))
+        changed = np.flatnonzero((base != off).any(axis=0)).tolist()
+        assert changed == ([0] if g == "south" else []), g
+
+
+def test_a_plan_file_region_column_is_honoured(tmp_path):
+    """Rows naming a region set it only; rows without one set every region; spend per region."""
+    path = tmp_path / "plan.csv"
+    path.write_text("week,region,channel,spend\n1,south,tv,35\n2,,social,20\n")
+    what, rows = flighting.read_file(path)
+    unit = {(g, c): 10.0 * (k + 1) for k, g in enumerate(REGIONS) for c in CHANNELS}
+    m = flighting.from_rows(what, rows, 2, CHANNELS, REGIONS, unit, str(path))
+    expected = np.ones((2, 3, 4))
+    expected[0, 1, 0] = 35 / 20  # south's week 1 of tv, by south's unit
+    expected[1, :, 1] = [20 / 10, 20 / 20, 20 / 30]  # every region's social, by its own unit
+    assert np.allclose(m, expected)
+    yaml_plan = tmp_path / "plan.yaml"
+    yaml_plan.write_text("multiplier:\n  west: {tv: [0, 2]}\n  social: [3]\n")
+    what, rows = flighting.read_file(yaml_plan)
+    m = flighting.from_rows(what, rows, 2, CHANNELS, REGIONS, unit, str(yaml_plan))
+    assert m[:, 2, 0].tolist() == [0, 2] and m[0, :, 1].tolist() == [3, 3, 3]
+    from sim.config import ConfigError
+
+    path.write_text("week,region,channel,multiplier\n1,,tv,1\n1,west,tv,2\n")
+    with pytest.raises(ConfigError, match="week 1, region west, channel tv given twice"):
+        flighting.from_rows(*flighting.read_file(path), 2, CHANNELS, REGIONS, unit, str(path))
 
 
 @pytest.mark.parametrize(
@@ -337,3 +401,67 @@ def test_check_reproduces_a_hand_computed_error_table(tmp_path, capsys):
     model.write_text("channel,contribution\ntv,abc\n")
     assert main(["groundtruth", "--check", str(model)]) == 2
     assert "contribution must hold numbers" in capsys.readouterr().err
+
+
+# -- regions -------------------------------------------------------------------------------
+#: Three regions (regions=example) without word of mouth: nothing but ads reaches a customer
+#: from elsewhere, so a channel removed in one region leaves the others' rows as they were.
+GEO = ("regions=example", "wom.talk_rate=0", *SMALL)
+
+
+def test_regional_world_sums_to_the_market_and_a_geo_lift_stays_in_its_region(tmp_path, capsys):
+    """Per-region rows sum to the market's; a geo holdout moves only its region (paired)."""
+    plan = tmp_path / "plan.csv"  # tv doubled in the north in week 1, off in the south in week 2
+    plan.write_text("week,region,channel,multiplier\n1,north,tv,2\n2,south,tv,0\n")
+    code, out = _groundtruth(tmp_path, "geo", "--weeks", "2", "--flighting", str(plan),
+                             "--channels", "tv", "--curve", "", "--replicates", "1",
+                             "--sample", "0", "--jobs", "2", *GEO)  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    mmm = pl.read_csv(out / "mmm.csv")
+    assert mmm["region"].to_list() == ["all", *REGIONS] * 2
+    parts, total = mmm.filter(pl.col("region") != "all"), mmm.filter(pl.col("region") == "all")
+    summed = [c for c in mmm.columns if c.startswith(("spend_", "impressions_", "acquisitions_",
+                                                      "customers_", "revenue_", "competitor_"))]  # fmt: skip
+    sums = parts.group_by("week").agg(pl.col(summed).sum()).sort("week")
+    for c in [*summed, "population"]:
+        expected = total[c].to_list() if c != "population" else [1500, 1500]
+        got = sums[c].to_list() if c != "population" else parts.group_by("week").agg(
+            pl.col("population").sum()).sort("week")["population"].to_list()  # fmt: skip
+        assert got == pytest.approx(expected), c
+    south = mmm.filter(pl.col("region") == "south")
+    assert south["spend_tv"][1] == 0 and south["spend_tv"][0] > 0
+    # Meridian's geo layout: the regions' rows, geo, time, population first
+    meridian = pl.read_csv(out / "meridian.csv")
+    controls = ["competitor_spend_challenger", "competitor_spend_budget"]
+    assert meridian.columns == ["geo", "time", "population", "tv_impression", "tv_spend",
+                                *controls, "conversions", "revenue_per_conversion"]  # fmt: skip
+    assert meridian["geo"].to_list() == list(REGIONS) * 2
+    assert meridian["conversions"].to_list() == pytest.approx(parts["revenue_incumbent"].to_list())
+    pymc = pl.read_csv(out / "pymc_marketing.csv")  # the national sum, as a market of one
+    assert pymc.columns == ["date_week", "y", "tv", *controls, "t"] and pymc.height == 2
+    geo = pl.read_csv(out / "pymc_marketing_geo.csv")
+    assert geo.columns == ["date_week", "geo", "y", "tv", *controls, "t"] and geo.height == 6
+    # the truth: regions' rows sum to the market's
+    truth = pl.read_parquet(out / "truth.parquet")
+    keys = ["channel", "week", "brand", "kpi"]
+    mine = truth.filter(pl.col("region") != "all").group_by(keys).agg(
+        pl.col("incremental", "spend").sum())  # fmt: skip
+    joined = truth.filter(pl.col("region") == "all").join(mine, on=keys, suffix="_regions")
+    assert joined.height == 2 * 3 * 3
+    assert joined["incremental_regions"].to_list() == pytest.approx(joined["incremental"].to_list())
+    assert joined["spend_regions"].to_list() == pytest.approx(joined["spend"].to_list())
+    regions = pl.read_parquet(out / "truth_regions.parquet")
+    assert regions["region"].to_list() == list(REGIONS)
+    lift = pl.read_parquet(out / "geo_lift.parquet")
+    assert lift["region"].to_list() == list(REGIONS)
+    for row in lift.iter_rows(named=True):
+        # without word of mouth nothing crosses regions: the others' rows are unchanged
+        assert row["spillover_acquisitions"] == 0 and row["spillover_revenue"] == 0, row
+        assert row["total_revenue"] == pytest.approx(row["lift_revenue"])
+        assert row["spend_removed"] > 0
+    # ... and removing tv everywhere is, read in a region, removing it there only
+    assert lift["lift_revenue"].to_list() == pytest.approx(
+        regions["contribution_revenue"].to_list()
+    )
+    assert lift["spend_removed"].to_list() == pytest.approx(regions["spend"].to_list())
+    assert "REGIONS" in (out / "README.txt").read_text()

@@ -4,32 +4,42 @@ A plan is a multiplier ``m[w, r, c]`` of the brand's configured ad reach on chan
 week ``w`` (1..W) and region ``r``: in that week the brand's reach is ``m * reach_c``, so its
 expected spend is ``m`` times the configured week's (``spend = N * reach_c * cost_c * steps``,
 ``sim.analysis.budget``). A multiplier of 0 is an off week, 1 the market as configured.
-Regions: the market has one, ``national``, until the engine has regions; every table of the
-plan and of the outputs already carries a ``region`` column so that geo data fits later.
+Regions: a market of one region (``conf/regions/default.yaml``) has one plan region,
+``national``; a market of several (``regions=example``) has one per configured region, and the
+brand's reach there is ``m[w, r, c] * reach_c * a_rc`` (``a_rc`` the region's ``ad_factor``,
+``sim.engine.regions``): a multiplier of the region's own configured reach. Every generator
+then varies the multipliers by region too, so a geo model has variation between regions to
+use (``generate``); plan files may give rows per region.
 
 A plan comes from a named generator or a file (``--flighting``):
 
 - ``constant``: every multiplier 1 (no variation: a media-mix model cannot identify anything).
 - ``flights[:on=4,off=2,level=1]``: on/off flights: channel k (0-based) is on at ``level`` for
   ``on`` weeks, then off for ``off`` weeks, its cycle shifted by ``k (on + off) // C`` weeks,
-  so channels are not switched together.
+  so channels are not switched together; in region r (0-based, of R) shifted by
+  ``r (on + off) // R`` weeks more.
 - ``bursts[:every=8,length=2,size=3]``: multiplier 1 with bursts of ``size`` lasting ``length``
-  weeks every ``every`` weeks, channel k's shifted by ``k every // C`` weeks.
+  weeks every ``every`` weeks, channel k's shifted by ``k every // C`` weeks (and region r's by
+  ``r every // R`` more).
 - ``steps[:changes=2,low=0.5,high=1.5,seed=0]``: step changes: each channel's level is drawn
   uniformly in [low, high] at week 1 and at ``changes`` change weeks drawn without
   replacement from 2..W, and held between them.
 - ``random[:sd=0.5,seed=0]`` (the default): independent log-normal weekly multipliers with
   mean 1, ``m = exp(sd z - sd^2 / 2)``, z standard normal, clipped to [0, ``MAX_MULTIPLIER``].
 
-Random generators draw from ``numpy.random.default_rng([seed, k])`` for channel k: the same
-spec gives the same plan on every machine.
+Random generators draw from ``numpy.random.default_rng([seed, k])`` for channel k (with more
+than one region ``default_rng([seed, k, r + 1])`` for channel k in region r: independent draws per
+region): the same spec gives the same plan on every machine.
 
 A plan file is data, never code: a CSV with columns ``week``, ``channel``, one of
 ``multiplier`` or ``spend`` (money per week) and optionally ``region``; or a YAML mapping
-``{multiplier: {channel: [m_1, ..., m_W]}}`` (or ``spend:``). Weeks and channels not given keep
-multiplier 1. A spend is turned into a multiplier by dividing by the configured week's expected
-spend (``spend / (N reach_c cost_c steps_per_week)``). Every value is checked: one line names the
-key, the value and the allowed range.
+``{multiplier: {channel: [m_1, ..., m_W]}}`` (or ``spend:``), or per region
+``{multiplier: {region: {channel: [...]}}}``. A row without a region (no ``region`` column, an
+empty value, or the YAML's first form) applies to every region; weeks, regions and channels
+not given keep multiplier 1. A spend is turned into a multiplier by dividing by the
+configured week's expected spend (``spend / (N reach_c cost_c steps_per_week)``; a region's
+row by its region's, ``N share_r reach_c a_rc cost_c steps_per_week``). Every value is
+checked: one line names the key, the value and the allowed range.
 """
 
 from __future__ import annotations
@@ -82,7 +92,7 @@ class Plan:
     Attributes:
         brand: the brand whose ads the plan moves.
         channels: the channels it moves (those the brand advertises on), in config order.
-        regions: the regions (``[NATIONAL]`` while the engine has none).
+        regions: the regions (``(NATIONAL,)`` in a market of one region).
         multipliers: ``[W, R, C]`` multipliers of the configured ad reach.
         source: the generator spec or file the plan came from.
     """
@@ -102,6 +112,12 @@ class Plan:
         """This plan with one channel's multipliers times ``factor`` (0: its spend removed)."""
         m = self.multipliers.copy()
         m[:, :, self.channels.index(channel)] *= factor
+        return Plan(self.brand, self.channels, self.regions, m, self.source)
+
+    def scaled_in(self, channel: str, region: str, factor: float) -> Plan:
+        """This plan with one channel's multipliers in one region times ``factor``."""
+        m = self.multipliers.copy()
+        m[:, self.regions.index(region), self.channels.index(channel)] *= factor
         return Plan(self.brand, self.channels, self.regions, m, self.source)
 
     def pulsed(self, channel: str, week: int, size: float) -> Plan:
@@ -138,27 +154,29 @@ def events(plan: Plan, steps_per_week: int) -> list[dict]:
     event multiplies the reach the market has then (``reach * m``), so the scenario's own
     events still act, in their order, before the plan's.
 
-    Raises:
-        ConfigError: more than one region (the engine has none yet).
+    With more than one region each region's multipliers are encoded alike into events that
+    name the region (``region: r``, region after region): they act on that region's tables
+    only, on its reach ``reach_c a_rc`` after the events that name no region
+    (``JourneyModel._region_tables``). A market of one region gets the events without
+    ``region``, exactly as before regions existed.
     """
-    if len(plan.regions) != 1:
-        raise ConfigError(f"the plan has {len(plan.regions)} regions; this market has one")
-    m = plan.multipliers[:, 0, :]
-    runs: dict[tuple[int, int, float], list[str]] = {}
-    for k, channel in enumerate(plan.channels):
-        w = 0
-        while w < plan.weeks:
-            v = float(m[w, k])
-            end = w + 1
-            while end < plan.weeks and float(m[end, k]) == v:
-                end += 1
-            if v != 1.0:
-                runs.setdefault((w, end, v), []).append(channel)
-            w = end
+    regional = len(plan.regions) > 1
     out = []
-    for (w0, w1, v), channels in sorted(runs.items()):
-        out.append(
-            {
+    for r, region in enumerate(plan.regions):
+        m = plan.multipliers[:, r, :]
+        runs: dict[tuple[int, int, float], list[str]] = {}
+        for k, channel in enumerate(plan.channels):
+            w = 0
+            while w < plan.weeks:
+                v = float(m[w, k])
+                end = w + 1
+                while end < plan.weeks and float(m[end, k]) == v:
+                    end += 1
+                if v != 1.0:
+                    runs.setdefault((w, end, v), []).append(channel)
+                w = end
+        for (w0, w1, v), channels in sorted(runs.items()):
+            ev = {
                 "kind": "ad_burst",
                 "brand": plan.brand,
                 "channels": channels,
@@ -166,7 +184,7 @@ def events(plan: Plan, steps_per_week: int) -> list[dict]:
                 "start": w0 * steps_per_week + 1,
                 "end": w1 * steps_per_week + 1,
             }
-        )
+            out.append({**ev, "region": region} if regional else ev)
     return out
 
 
@@ -208,26 +226,39 @@ def parse_spec(spec: str) -> tuple[str, dict[str, float]]:
     return name, params
 
 
-def generate(name: str, params: dict, weeks: int, n_channels: int) -> np.ndarray:
-    """The ``[W, C]`` multipliers of a named generator (see the module docstring)."""
+def generate(
+    name: str, params: dict, weeks: int, n_channels: int, region: int = 0, n_regions: int = 1
+) -> np.ndarray:
+    """The ``[W, C]`` multipliers of a named generator in region ``region`` of ``n_regions``.
+
+    With one region (the default) the plan of a market without regions; with more, region r's
+    flights and bursts are shifted by ``r cycle // R`` weeks and its random draws are its own
+    (``default_rng([seed, k, r + 1])``). See the module docstring.
+    """
     out = np.ones((weeks, n_channels))
     w = np.arange(weeks)
+
+    def rng_of(k: int) -> np.random.Generator:
+        key = [int(params["seed"]), k] + ([region + 1] if n_regions > 1 else [])
+        return np.random.default_rng(key)
+
     for k in range(n_channels):
         if name == "flights":
             cycle = params["on"] + params["off"]
-            phase = (w + k * cycle // n_channels) % cycle
+            phase = (w + k * cycle // n_channels + region * cycle // n_regions) % cycle
             out[:, k] = np.where(phase < params["on"], params["level"], 0.0)
         elif name == "bursts":
-            phase = (w + k * params["every"] // n_channels) % params["every"]
+            every = params["every"]
+            phase = (w + k * every // n_channels + region * every // n_regions) % every
             out[:, k] = np.where(phase < params["length"], params["size"], 1.0)
         elif name == "steps":
-            rng = np.random.default_rng([int(params["seed"]), k])
+            rng = rng_of(k)
             n = min(int(params["changes"]), weeks - 1)
             cuts = np.sort(rng.choice(np.arange(1, weeks), size=n, replace=False)) if n else []
             levels = rng.uniform(params["low"], params["high"], size=n + 1)
             out[:, k] = levels[np.searchsorted(np.asarray(cuts), w, side="right")]
         elif name == "random":
-            rng = np.random.default_rng([int(params["seed"]), k])
+            rng = rng_of(k)
             sd = params["sd"]
             out[:, k] = np.exp(sd * rng.standard_normal(weeks) - sd * sd / 2)
     return np.clip(out, 0.0, MAX_MULTIPLIER)
@@ -244,8 +275,10 @@ def _value(where: str, value, lo: float, hi: float) -> float:
     return x
 
 
-def read_file(path: Path) -> tuple[str, list[tuple[int, str, str, float]]]:
+def read_file(path: Path) -> tuple[str, list[tuple[int, str | None, str, float]]]:
     """A plan file's rows as (what, [(week, region, channel, value)]); what is multiplier/spend.
+
+    ``region`` is None for a row that names no region (it applies to every region).
 
     Raises:
         ConfigError: missing, too large, unreadable, or not in a plan layout (one line).
@@ -276,8 +309,8 @@ def read_file(path: Path) -> tuple[str, list[tuple[int, str, str, float]]]:
             zip(table["week"].to_list(), table["channel"].to_list(), table[what[0]].to_list(),
                 strict=True)
         ):  # fmt: skip
-            region = NATIONAL if regions is None else regions[i]
-            rows.append((week, str(region), str(channel), value))
+            region = None if regions is None or regions[i] in (None, "") else str(regions[i])
+            rows.append((week, region, str(channel), value))
         return what[0], rows
     if suffix in (".yaml", ".yml"):
         try:
@@ -294,35 +327,42 @@ def read_file(path: Path) -> tuple[str, list[tuple[int, str, str, float]]]:
             )
         ):
             raise ConfigError(f"{path}: a plan YAML is {{multiplier: {{channel: [m_1, ...]}}}} "
-                              "or {spend: {channel: [...]}}")  # fmt: skip
+                              "or {spend: {channel: [...]}}, optionally per region "
+                              "{multiplier: {region: {channel: [...]}}}")  # fmt: skip
         what, by_channel = next(iter(data.items()))
         if not isinstance(by_channel, dict):
             raise ConfigError(f"{path}: {what} must map each channel to a list of weekly values")
         rows = []
-        for channel, values in by_channel.items():
-            if not isinstance(values, list):
-                raise ConfigError(f"{path}: {what}.{channel} must be a list of weekly values")
-            if len(values) > MAX_WEEKS:
-                raise ConfigError(f"{path}: {what}.{channel} has {len(values)} weeks; at most "
-                                  f"{MAX_WEEKS}")  # fmt: skip
-            rows += [(w + 1, NATIONAL, str(channel), v) for w, v in enumerate(values)]
+        for key, values in by_channel.items():
+            # a region's mapping of channels, or a channel's weeks for every region
+            lists = values.items() if isinstance(values, dict) else [(key, values)]
+            region = str(key) if isinstance(values, dict) else None
+            for channel, weekly in lists:
+                where = f"{what}.{key}" + (f".{channel}" if region is not None else "")
+                if not isinstance(weekly, list):
+                    raise ConfigError(f"{path}: {where} must be a list of weekly values")
+                if len(weekly) > MAX_WEEKS:
+                    raise ConfigError(f"{path}: {where} has {len(weekly)} weeks; at most "
+                                      f"{MAX_WEEKS}")  # fmt: skip
+                rows += [(w + 1, region, str(channel), v) for w, v in enumerate(weekly)]
         return what, rows
     raise ConfigError(f"--flighting {path}: a plan file must be .csv, .yaml or .yml")
 
 
 def from_rows(
     what: str,
-    rows: list[tuple[int, str, str, object]],
+    rows: list[tuple[int, str | None, str, object]],
     weeks: int,
     channels: tuple[str, ...],
     regions: tuple[str, ...],
-    week_spend: dict[str, float],
+    week_spend: dict,
     where: str,
 ) -> np.ndarray:
     """The ``[W, R, C]`` multipliers of a plan file's rows; pairs not given stay 1.
 
-    ``week_spend[c]`` is the configured expected spend of a week on channel c, which a spend
-    is divided by.
+    A row whose region is None sets every region. ``week_spend[(r, c)]`` (or
+    ``week_spend[c]`` for every region) is the configured expected spend of a week on channel
+    c in region r, which a spend is divided by.
 
     Raises:
         ConfigError: a week outside 1..W, an unknown region or channel, a pair given twice,
@@ -341,32 +381,29 @@ def from_rows(
             ) from None
         if not 1 <= w <= weeks:
             raise ConfigError(f"{where}: week={w}: must be in [1, {weeks}] (--weeks {weeks})")
-        if region not in regions:
+        if region is not None and region not in regions:
             raise ConfigError(f"{where}: region={region!r}: must be one of {', '.join(regions)}")
         if channel not in channels:
             raise ConfigError(f"{where}: channel={channel!r}: must be one the brand advertises "
                               f"on ({', '.join(channels)})")  # fmt: skip
-        if (w, region, channel) in seen:
-            raise ConfigError(f"{where}: week {w}, region {region}, channel {channel} given twice")
-        seen.add((w, region, channel))
-        key = f"{where}: {what}[week {w}, {channel}]"
-        if what == "multiplier":
-            x = _value(key, value, 0.0, MAX_MULTIPLIER)
-        else:
-            top = MAX_MULTIPLIER * week_spend[channel]
-            x = _value(key, value, 0.0, top) / week_spend[channel]
-        m[w - 1, regions.index(region), channels.index(channel)] = x
+        for r in regions if region is None else (region,):
+            if (w, r, channel) in seen:
+                raise ConfigError(f"{where}: week {w}, region {r}, channel {channel} given twice")
+            seen.add((w, r, channel))
+            named = f", {r}" if len(regions) > 1 else ""
+            key = f"{where}: {what}[week {w}{named}, {channel}]"
+            if what == "multiplier":
+                x = _value(key, value, 0.0, MAX_MULTIPLIER)
+            else:
+                unit = week_spend.get((r, channel), week_spend.get(channel))
+                x = _value(key, value, 0.0, MAX_MULTIPLIER * unit) / unit
+            m[w - 1, regions.index(r), channels.index(channel)] = x
     return m
 
 
 # -- the plan of a market -------------------------------------------------------------------
 def regions_of(cfg) -> tuple[str, ...]:
-    """The market's regions: ``(NATIONAL,)`` for a market of one region.
-
-    Regions are being added to the engine; a market that names more than one
-    (``regions.groups``, as ``segments.groups``) is read here, and refused by ``make_plan``
-    until plans can be compiled per region.
-    """
+    """The market's regions (``regions.groups``): ``(NATIONAL,)`` for a market of one."""
     node = cfg.get("regions")
     groups = node.get("groups") if hasattr(node, "get") else None
     names = [str(n) for n in groups.keys()] if hasattr(groups, "keys") else []
@@ -379,10 +416,31 @@ def ad_channels(cfg, brand: str) -> tuple[str, ...]:
     return tuple(str(c) for c in cfg.channels if float(reach.get(c, 0.0) or 0.0) > 0)
 
 
-def week_spend(cfg, brand: str, channel: str, steps_per_week: int) -> float:
-    """Expected spend of one configured week: ``N * reach_c * cost_c * steps_per_week``."""
+def week_spend(
+    cfg, brand: str, channel: str, steps_per_week: int, region: str | None = None
+) -> float:
+    """Expected spend of one configured week: ``N * reach_c * cost_c * steps_per_week``.
+
+    In region r (a market of several): ``N share_r reach_c a_rc cost_c steps_per_week``, with
+    ``a_rc`` the brand's ``ad_factor`` there (1 when not given).
+    """
     reach = float(cfg.brands[brand].ad_reach[channel])
-    return float(cfg.market.customers) * reach * float(cfg.channels[channel].cost) * steps_per_week
+    spend = float(cfg.market.customers) * reach * float(cfg.channels[channel].cost) * steps_per_week
+    if region is None or region == NATIONAL:
+        return spend
+    group = cfg.regions.groups[region]
+    factors = ((group.get("brands") or {}).get(brand) or {}).get("ad_factor") or {}
+    return spend * float(group.get("share", 1.0)) * float(factors.get(channel, 1.0))
+
+
+def region_shares(cfg, regions: tuple[str, ...]) -> dict[str, float]:
+    """Each plan region's configured share of the population (1 for ``NATIONAL``)."""
+    if regions == (NATIONAL,):
+        return {NATIONAL: 1.0}
+    groups = cfg.regions.groups
+    shares = {r: float(groups[r].get("share", 1.0)) for r in regions}
+    total = sum(shares.values())
+    return {r: v / total for r, v in shares.items()}
 
 
 def make_plan(
@@ -409,16 +467,14 @@ def make_plan(
             raise ConfigError(f"--channels {','.join(only)}: a channel is given twice")
         channels = tuple(c for c in channels if c in only)
     regions = regions_of(cfg)
-    if len(regions) > 1:
-        raise ConfigError(f"regions: the market has {len(regions)} ({', '.join(regions)}); "
-                          "groundtruth plans one national region for now")  # fmt: skip
     path = Path(spec)
     if path.suffix.lower() in (".csv", ".yaml", ".yml"):
         what, rows = read_file(path)
-        spend = {c: week_spend(cfg, brand, c, steps_per_week) for c in channels}
+        spend = {(r, c): week_spend(cfg, brand, c, steps_per_week, r)
+                 for r in regions for c in channels}  # fmt: skip
         m = from_rows(what, rows, weeks, channels, regions, spend, str(path))
     else:
         name, params = parse_spec(spec)
-        one = generate(name, params, weeks, len(channels))
-        m = np.repeat(one[:, None, :], len(regions), axis=1)
+        m = np.stack([generate(name, params, weeks, len(channels), r, len(regions))
+                      for r in range(len(regions))], axis=1)  # fmt: skip
     return Plan(brand, channels, regions, m, spec)

@@ -18,6 +18,15 @@ folder gets:
   writes them (the focal brand's touchpoints and acquisitions);
 - ``README.txt``: the world and how the truth was computed; ``analysis.yaml`` last.
 
+With more than one region (``regions=example``) the plan varies by region too (its events
+name their regions), ``mmm.*`` has per week the market's row (region ``all``) and one per
+region, ``meridian.csv`` is Meridian's geo layout, ``pymc_marketing.csv`` the national sum
+and ``pymc_marketing_geo.csv`` the geo panel; ``truth.parquet`` has the regions' rows after
+the market's, and two more files: ``truth_regions.parquet`` (per channel and region, the
+national removal's effect there) and ``geo_lift.parquet`` (per channel and region, the truth
+of removing the channel in that region only: a geo experiment's; ``--no-geo-lift`` skips its
+C x R extra variants).
+
 ``journeysim groundtruth --check MODEL.csv [--truth DIR]`` compares a model's estimates with
 the truth (``sim.analysis.truthcheck``).
 """
@@ -38,6 +47,8 @@ from sim.config import ConfigError
 OUTPUTS = ("mmm.parquet", "mmm.csv", "pymc_marketing.csv", "meridian.csv", "truth.parquet",
            "truth_channels.parquet", "curves.parquet", "carryover.parquet",
            "cross_brand.parquet", "plan.parquet", "paths.csv", "README.txt")  # fmt: skip
+#: The further files of a market of several regions.
+GEO_OUTPUTS = ("pymc_marketing_geo.csv", "truth_regions.parquet", "geo_lift.parquet")
 DEFAULT_WEEKS = 52
 DEFAULT_REPLICATES = 3
 MAX_REPLICATES = 100
@@ -108,6 +119,12 @@ def parse_args(args: list[str]):
         help="multiplier added in the pulse week, for carry-over (default 2)",
     )
     p.add_argument("--pulse-week", type=int, default=1, help="the pulse's week (default 1)")
+    p.add_argument(
+        "--no-geo-lift",
+        action="store_true",
+        help="with several regions, skip the geo lifts (a channel removed in one region only; "
+        "geo_lift.parquet empty)",
+    )
     p.add_argument(
         "--sample",
         type=int,
@@ -190,7 +207,9 @@ def _command(args: list[str]) -> int:
     only = [c.strip() for c in ns.channels.split(",") if c.strip()] if ns.channels else None
     plan = flighting.make_plan(market.config, brand, ns.flighting, ns.weeks, spw, only)
     scenario_events = plain(market.config.scenario.get("events"))
-    vs = T.variants(plan, ns.step, ns.curve, ns.pulse, ns.pulse_week)
+    regional = len(plan.regions) > 1
+    vs = T.variants(plan, ns.step, ns.curve, ns.pulse, ns.pulse_week,
+                    geo_lift=regional and not ns.no_geo_lift)  # fmt: skip
     seeds = runs.replicate_seeds(market.seed, ns.replicates)
     if len(vs) * len(seeds) > MAX_RUNS:
         raise ConfigError(f"{len(vs)} variants x {len(seeds)} seeds = "
@@ -209,7 +228,8 @@ def _command(args: list[str]) -> int:
         values = {"scenario.events": scenario_events + flighting.events(v.plan, spw)}
         for k, s in enumerate(seeds):
             traced = v.kind == "base" and k == 0 and sample > 0  # the data's run
-            extract = partial(T.extract, steps_per_week=spw, paths_brand=brand, paths=traced)
+            extract = partial(T.extract, steps_per_week=spw, paths_brand=brand, paths=traced,
+                              **({"regional": True} if regional else {}))  # fmt: skip
             tasks.append(runs.Task({**values, "sim.trace": sample} if traced else values, s,
                                    extract))  # fmt: skip
     options.say(f"groundtruth: {len(vs)} variants x {len(seeds)} seed(s) = {len(tasks)} runs of "
@@ -228,11 +248,11 @@ def _command(args: list[str]) -> int:
              ",".join(f"{k:g}" for k in ns.curve), "--pulse", f"{ns.pulse:g}",
              "--pulse-week", str(ns.pulse_week), "--sample", str(sample), "--seed",
              str(market.seed), "--replicates", str(ns.replicates), "--out", str(folder),
-             *ns.overrides]  # fmt: skip
+             *(["--no-geo-lift"] if ns.no_geo_lift else []), *ns.overrides]  # fmt: skip
     reproduce = options.reproduce("groundtruth", cargs)
     write(folder, world, reproduce)
     print_summary(world)
-    print(f"results in {folder}: " + ", ".join(OUTPUTS))
+    print(f"results in {folder}: " + ", ".join(OUTPUTS + (GEO_OUTPUTS if regional else ())))
     return 0
 
 
@@ -245,10 +265,19 @@ def build(by_variant: dict, plan, market: runs.Market, ns, spw: int, scenario_ev
     carry = T.carryover(r, plan, ns.pulse_week)
     channels = T.channel_table(r, plan, ns.step, carry)
     first = by_variant["base"][0]
-    mmm = mmm_data.mmm_frame(first["kpis"], first["media"], plan, brands,
-                             int(market.config.market.customers), scenario_events, spw)  # fmt: skip
+    geo = {}
+    if len(plan.regions) > 1:
+        people = mmm_data.region_populations(market.config, market.seed, plan.regions)
+        mmm = mmm_data.geo_frame(first, plan, brands, people, scenario_events, spw)
+        geo = {"pymc_marketing_geo": mmm_data.pymc_marketing_geo_frame(mmm, plan, ns.kpi),
+               "truth_regions": T.region_table(r, plan), "geo_lift": T.geo_lift(r, plan),
+               "populations": people}  # fmt: skip
+    else:
+        mmm = mmm_data.mmm_frame(first["kpis"], first["media"], plan, brands,
+                                 int(market.config.market.customers), scenario_events,
+                                 spw)  # fmt: skip
     controls = mmm_data.controls(mmm)
-    return {
+    return geo | {
         "plan": plan,
         "market": market,
         "ns": ns,
@@ -278,6 +307,10 @@ def write(folder: Path, w: dict, reproduce: str) -> None:
     write_text(w["mmm"].write_csv(), folder / "mmm.csv")
     write_text(w["pymc_marketing"].write_csv(), folder / "pymc_marketing.csv")
     write_text(w["meridian"].write_csv(), folder / "meridian.csv")
+    if "geo_lift" in w:
+        write_text(w["pymc_marketing_geo"].write_csv(), folder / "pymc_marketing_geo.csv")
+        write_parquet(w["truth_regions"], folder / "truth_regions.parquet")
+        write_parquet(w["geo_lift"], folder / "geo_lift.parquet")
     for name in ("truth", "curves", "carryover", "cross_brand"):
         write_parquet(w[name], folder / f"{name}.parquet")
     write_parquet(w["channels"], folder / "truth_channels.parquet")
@@ -301,6 +334,7 @@ def write(folder: Path, w: dict, reproduce: str) -> None:
         roas={r["channel"]: _round(r["roas"]) for r in ch.iter_rows(named=True)},
         marginal_roas={r["channel"]: _round(r["marginal_roas"]) for r in ch.iter_rows(named=True)},
         additivity={k: _round(v["ratio"]) for k, v in w["additivity"].items()},
+        **({"regions": list(w["plan"].regions)} if "geo_lift" in w else {}),
     )
 
 
@@ -399,10 +433,46 @@ def readme(w: dict, reproduce: str) -> str:
         "10,000 customers not "
         "(docs/analysis.md). Keep them well below the differences a model should resolve.",
         "",
+        *(region_lines(w) if "geo_lift" in w else []),
         "LOADING THE FILES",
         w["loading"],
     ]
     return "\n".join(lines) + "\n"
+
+
+def region_lines(w: dict) -> list[str]:
+    """README.txt's section on the regions of a market of several."""
+    plan, people = w["plan"], w["populations"]
+    lines = [
+        "REGIONS",
+        "  " + ", ".join(f"{g} {people[g]:,} people" for g in plan.regions) + " (seed "
+        f"{w['market'].seed}'s draw). The plan varies by week, channel and region; its events "
+        "name their regions (ad_burst with region: g), each multiplying the region's own "
+        "configured reach (its ad_factor included).",
+        "  mmm.csv: per week the market's row (region all, the sum) then one row per region "
+        "(population: the region's people); meridian.csv: the regions' rows (geo layout); "
+        "pymc_marketing.csv: the national sum; pymc_marketing_geo.csv: one row per week and "
+        "region with a geo column.",
+        "  truth.parquet: the market's rows (region all) then each region's: the channel removed "
+        "everywhere, its effect read in the region's rows (they sum to the all rows).",
+        "  truth_regions.parquet: the same per channel and region over the run, with the "
+        "region's spend and ROAS (what a geo media-mix model estimates per geo).",
+        "  geo_lift.parquet: the channel removed in one region only (a geo holdout): lift in the "
+        "region, spillover to the others (word of mouth, ratings, rivals' responses cross "
+        "regions; ads do not), total, spend removed, lift ROAS and total ROAS.",
+    ]
+    lift = w["geo_lift"]
+    if lift.height == 0:
+        lines.append("  (no geo lifts: --no-geo-lift; geo_lift.parquet is empty)")
+    for row in lift.iter_rows(named=True):
+        lines.append(
+            f"  {row['channel']} off in {row['region']}: spend removed "
+            f"{_f(row['spend_removed'], ',.0f')}, lift revenue {_f(row['lift_revenue'], ',.0f')} "
+            f"[{_f(row['lift_revenue_low'], ',.0f')}, {_f(row['lift_revenue_high'], ',.0f')}], "
+            f"spillover {_f(row['spillover_revenue'], ',.0f')}, lift ROAS {_f(row['lift_roas'])} "
+            f"[{_f(row['lift_roas_low'])}, {_f(row['lift_roas_high'])}]"
+        )
+    return [*lines, ""]
 
 
 def print_summary(w: dict) -> None:

@@ -28,6 +28,16 @@ summed over the week, customers at its end), and ``x_v,s[w, c]`` the brand's spe
 - **additivity**: the contributions of the channels one by one against the contribution of
   all of them at once (``y_base - y_all_off``): their ratio is 1 where effects add up.
 
+Regions (a market of several, ``regions=example``): every run also keeps its weekly KPIs and
+media per region (the engine's region rows, which sum to the brand's), ``y_v,s[w, g, b]`` and
+``x_v,s[w, g, c]``. The counterfactuals above remove a channel everywhere; their contribution
+is then read per region too (``truth.parquet``'s region rows, ``truth_regions.parquet``: the
+per-geo effect of the national plan, what a geo media-mix model estimates). A **geo lift**
+(``geo_lift.parquet``, variants ``geo:c:g``) removes channel c in region g only, as a geo
+experiment's holdout does: ``y_base,s[., g] - y_geo:c:g,s[., g]`` is its true lift in g, and
+the same difference in the other regions its spillover (word of mouth, ratings and rivals'
+responses cross regions; ads do not).
+
 Why intervals matter: the truth is estimated from R seeds, so it has sampling error too.
 Paired differences cancel part of it (common random numbers; docs/analysis.md says what the
 engine's competing-rates draw leaves), and the interval half-width shrinks as ``1 / sqrt(R)``;
@@ -39,7 +49,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -50,6 +60,8 @@ from sim.analysis.flighting import Plan
 KPIS = ("acquisitions", "revenue", "customers")
 #: Cumulative share of a pulse's effect that defines how long it lasts.
 CARRYOVER_SHARE = 0.9
+#: The region label of the market's total rows with more than one region (as the engine's).
+ALL = "all"
 
 
 @dataclass(frozen=True)
@@ -57,16 +69,26 @@ class Variant:
     """One plan variant: a name (``base``, ``off:tv``, ``step:tv``, ...) and its plan."""
 
     name: str
-    kind: str  # base, all_off, off, step, curve, pulse
+    kind: str  # base, all_off, off, step, curve, pulse, geo
     channel: str | None
     factor: float | None
     plan: Plan
+    region: str | None = None  # a geo lift's region
 
 
 def variants(
-    plan: Plan, step: float, curve: Sequence[float], pulse: float, pulse_week: int
+    plan: Plan,
+    step: float,
+    curve: Sequence[float],
+    pulse: float,
+    pulse_week: int,
+    geo_lift: bool = False,
 ) -> list[Variant]:
-    """The plan and its counterfactuals, in the order they run (see the module docstring)."""
+    """The plan and its counterfactuals, in the order they run (see the module docstring).
+
+    With ``geo_lift`` (and more than one region) the geo lifts come last: per channel and
+    region the plan with the channel removed in that region only.
+    """
     out = [Variant("base", "base", None, 1.0, plan)]
     all_off = plan
     for c in plan.channels:
@@ -78,6 +100,10 @@ def variants(
         for k in curve:
             out.append(Variant(f"curve:{c}:{k:g}", "curve", c, float(k), plan.scaled(c, k)))
         out.append(Variant(f"pulse:{c}", "pulse", c, pulse, plan.pulsed(c, pulse_week, pulse)))
+    if geo_lift and len(plan.regions) > 1:
+        for c in plan.channels:
+            for g in plan.regions:
+                out.append(Variant(f"geo:{c}:{g}", "geo", c, 0.0, plan.scaled_in(c, g, 0.0), g))
     return out
 
 
@@ -87,11 +113,12 @@ def week_column(steps_per_week: int) -> pl.Expr:
     return ((pl.col("step") - 1) // steps_per_week + 1).cast(pl.Int64).alias("week")
 
 
-def weekly_kpis(metrics: pl.DataFrame, steps_per_week: int) -> pl.DataFrame:
+def weekly_kpis(metrics: pl.DataFrame, steps_per_week: int, by: tuple = ()) -> pl.DataFrame:
     """A run's KPIs per week and brand (brand rows; recorded steps only).
 
-    Columns: week, brand, acquisitions, revenue, ad_spend (sums over the week), customers (at
-    its end), price (mean).
+    Columns: week, brand, the ``by`` columns (``("region",)`` for the engine's region rows),
+    acquisitions, revenue, ad_spend (sums over the week), customers (at its end), price
+    (mean).
     """
     m = metrics
     if "segment" in m.columns:
@@ -100,7 +127,7 @@ def weekly_kpis(metrics: pl.DataFrame, steps_per_week: int) -> pl.DataFrame:
         m.filter(pl.col("step") >= 1)
         .sort("step")
         .with_columns(week_column(steps_per_week))
-        .group_by("week", "brand", maintain_order=True)
+        .group_by("week", "brand", *by, maintain_order=True)
         .agg(
             pl.col("acquired").sum().cast(pl.Float64).alias("acquisitions"),
             pl.col("revenue").sum().alias("revenue"),
@@ -108,30 +135,45 @@ def weekly_kpis(metrics: pl.DataFrame, steps_per_week: int) -> pl.DataFrame:
             pl.col("price").mean().alias("price"),
             pl.col("ad_spend").sum().alias("ad_spend"),
         )
-        .sort("week", "brand")
+        .sort("week", "brand", *by)
     )
 
 
-def weekly_media(channels: pl.DataFrame, steps_per_week: int) -> pl.DataFrame:
-    """week, brand, channel, spend, impressions summed per week (brand rows)."""
+def weekly_media(channels: pl.DataFrame, steps_per_week: int, by: tuple = ()) -> pl.DataFrame:
+    """week, brand, the ``by`` columns, channel, spend, impressions summed per week."""
     c = channels
     if "segment" in c.columns:
         c = c.filter(pl.col("segment") == "all")
     return (
         c.filter(pl.col("step") >= 1)
         .with_columns(week_column(steps_per_week))
-        .group_by("week", "brand", "channel", maintain_order=True)
+        .group_by("week", "brand", *by, "channel", maintain_order=True)
         .agg(pl.col("spend").sum(), pl.col("impressions").sum().cast(pl.Float64))
-        .sort("week", "brand", "channel")
+        .sort("week", "brand", *by, "channel")
     )
 
 
-def extract(result, steps_per_week: int, paths_brand: str | None = None, paths: bool = False):
-    """Worker side: a run's weekly KPIs and media (and its path counts if ``paths``)."""
+def extract(
+    result,
+    steps_per_week: int,
+    paths_brand: str | None = None,
+    paths: bool = False,
+    regional: bool = False,
+):
+    """Worker side: a run's weekly KPIs and media (and its path counts if ``paths``).
+
+    With ``regional`` also per region (``kpis_region``, ``media_region``: the engine's region
+    rows, ``Result.regions`` and ``Result.region_frames["channels"]``).
+    """
     out = {
         "kpis": weekly_kpis(result.metrics, steps_per_week),
         "media": weekly_media(result.channels, steps_per_week),
     }
+    if regional:
+        out["kpis_region"] = weekly_kpis(result.regions, steps_per_week, ("region",))
+        out["media_region"] = weekly_media(
+            result.region_frames["channels"], steps_per_week, ("region",)
+        )
     if paths:
         from sim.analysis.journeys import aggregate_paths, customer_paths
 
@@ -151,17 +193,38 @@ class Runs:
         x: variant name -> ``[R, W, C]`` the focal brand's spend per channel of the plan.
         brands: the brands, in the arrays' order.
         channels: the plan's channels.
+        yr: with more than one region, variant name -> ``[R, W, G, B, K]`` per region g.
+        xr: likewise ``[R, W, G, C]``, the focal brand's spend per region.
+        regions: the regions of ``yr`` and ``xr`` (empty with one region).
     """
 
     y: dict[str, np.ndarray]
     x: dict[str, np.ndarray]
     brands: list[str]
     channels: tuple[str, ...]
+    yr: dict[str, np.ndarray] = field(default_factory=dict)
+    xr: dict[str, np.ndarray] = field(default_factory=dict)
+    regions: tuple[str, ...] = ()
+
+
+def _grid(frame: pl.DataFrame, keys: dict[str, list[str]], values: list[str]) -> np.ndarray:
+    """``frame``'s ``values`` as an array [W, *keys, V], rows ordered by week then ``keys``.
+
+    Every (week, key...) combination must be present once (the engine writes every brand,
+    region and channel each step).
+    """
+    order = [pl.col(k).replace_strict(names, list(range(len(names))), return_dtype=pl.Int64)
+             .alias(f"_{k}") for k, names in keys.items()]  # fmt: skip
+    f = frame.filter(*[pl.col(k).is_in(names) for k, names in keys.items()])
+    f = f.with_columns(order).sort("week", *[f"_{k}" for k in keys])
+    shape = [-1, *(len(n) for n in keys.values()), len(values)]
+    return f.select(values).to_numpy().astype(float).reshape(shape)
 
 
 def collect(got: dict[str, list[dict]], brands: list[str], plan: Plan) -> Runs:
     """Arrays from the workers' frames (``got``: variant name -> one extract per seed)."""
-    y, x = {}, {}
+    y, x, yr, xr = {}, {}, {}, {}
+    regional = len(plan.regions) > 1
     for name, per_seed in got.items():
         ys, xs = [], []
         for g in per_seed:
@@ -181,7 +244,18 @@ def collect(got: dict[str, list[dict]], brands: list[str], plan: Plan) -> Runs:
                 )  # fmt: skip
             )
         y[name], x[name] = np.asarray(ys, float), np.asarray(xs, float)
-    return Runs(y, x, brands, plan.channels)
+        if regional:
+            regions = list(plan.regions)
+            yr[name] = np.asarray([
+                _grid(g["kpis_region"], {"region": regions, "brand": brands}, list(KPIS))
+                for g in per_seed
+            ])  # fmt: skip
+            xr[name] = np.asarray([
+                _grid(g["media_region"].filter(pl.col("brand") == plan.brand),
+                      {"region": regions, "channel": list(plan.channels)}, ["spend"])[..., 0]
+                for g in per_seed
+            ])  # fmt: skip
+    return Runs(y, x, brands, plan.channels, yr, xr, plan.regions if regional else ())
 
 
 def interval(values: np.ndarray) -> tuple[float, float, float]:
@@ -207,19 +281,27 @@ def contributions(r: Runs, plan: Plan) -> pl.DataFrame:
     Columns: channel, week, region, brand, kpi, incremental (mean over seeds of
     ``y_base - y_off:c``), incremental_low, incremental_high, spend (the focal brand's spend on
     c that week in the plan, mean over seeds), replicates.
+
+    With more than one region: per channel and week the market's rows (region ``all``) and
+    then each region's, the same removal (c everywhere) read in the region's rows; the
+    regions' rows sum to the ``all`` rows (the engine's region rows sum to the brand's).
     """
     rows = []
     base = r.y["base"]
     n_seeds = base.shape[0]
+    national = ALL if r.regions else plan.regions[0]
     for ci, c in enumerate(r.channels):
-        d = base - r.y[f"off:{c}"]
-        spend = r.x["base"][:, :, ci].mean(0)
-        for w in range(d.shape[1]):
-            for bi, b in enumerate(r.brands):
-                for ki, k in enumerate(KPIS):
-                    mean, lo, hi = interval(d[:, w, bi, ki])
-                    rows.append((c, w + 1, plan.regions[0], b, k, mean, _none(lo), _none(hi),
-                                 float(spend[w]), n_seeds))  # fmt: skip
+        parts = [(national, base - r.y[f"off:{c}"], r.x["base"][:, :, ci].mean(0))]
+        for gi, g in enumerate(r.regions):
+            d = r.yr["base"][:, :, gi] - r.yr[f"off:{c}"][:, :, gi]
+            parts.append((g, d, r.xr["base"][:, :, gi, ci].mean(0)))
+        for w in range(base.shape[1]):
+            for region, d, spend in parts:
+                for bi, b in enumerate(r.brands):
+                    for ki, k in enumerate(KPIS):
+                        mean, lo, hi = interval(d[:, w, bi, ki])
+                        rows.append((c, w + 1, region, b, k, mean, _none(lo), _none(hi),
+                                     float(spend[w]), n_seeds))  # fmt: skip
     return pl.DataFrame(
         rows,
         schema={"channel": pl.String, "week": pl.Int64, "region": pl.String, "brand": pl.String,
@@ -285,7 +367,7 @@ def channel_table(r: Runs, plan: Plan, step: float, carry: pl.DataFrame) -> pl.D
     bi = r.brands.index(plan.brand)
     rows = []
     for ci, c in enumerate(r.channels):
-        row: dict = {"channel": c, "region": plan.regions[0]}
+        row: dict = {"channel": c, "region": ALL if r.regions else plan.regions[0]}
         spend = r.x["base"][:, :, ci].sum(1)
         row["spend"] = float(spend.mean())
         for k in KPIS:
@@ -391,3 +473,89 @@ def precision(channels: pl.DataFrame, kpi: str = "revenue") -> pl.DataFrame:
             "relative_half_width"
         ),
     )
+
+
+# -- regions -----------------------------------------------------------------------------
+def _total_region(y: np.ndarray, gi, bi: int, kpi: str) -> np.ndarray:
+    """Per seed, a KPI over the run in region(s) ``gi`` of ``[R, W, G, B, K]`` (summed)."""
+    ki = KPIS.index(kpi)
+    part = y[:, -1, gi, bi, ki] if kpi == "customers" else y[:, :, gi, bi, ki].sum(1)
+    return part.sum(-1) if part.ndim > 1 else part
+
+
+def _effect(row: dict, name: str, values: np.ndarray) -> None:
+    m, lo, hi = interval(values)
+    row |= {name: m, f"{name}_low": _none(lo), f"{name}_high": _none(hi)}
+
+
+def region_table(r: Runs, plan: Plan) -> pl.DataFrame:
+    """``truth_regions.parquet``: per channel and region the national removal's effect there.
+
+    The channel removed everywhere (``off:c``), read in region g's rows over the run (the
+    focal brand's): columns channel, region, spend (the plan's in g), contribution_<kpi> with
+    _low/_high, roas and acquisitions_per_spend (per seed: g's contribution / g's spend) with
+    _low/_high, replicates. Empty with one region.
+    """
+    bi = r.brands.index(plan.brand)
+    rows = []
+    for ci, c in enumerate(r.channels):
+        for gi, g in enumerate(r.regions):
+            spend = r.xr["base"][:, :, gi, ci].sum(1)
+            row: dict = {"channel": c, "region": g, "spend": float(spend.mean())}
+            for k in KPIS:
+                d = _total_region(r.yr["base"], gi, bi, k) - _total_region(
+                    r.yr[f"off:{c}"], gi, bi, k
+                )
+                _effect(row, f"contribution_{k}", d)
+            for name, k in (("roas", "revenue"), ("acquisitions_per_spend", "acquisitions")):
+                d = _total_region(r.yr["base"], gi, bi, k) - _total_region(
+                    r.yr[f"off:{c}"], gi, bi, k
+                )
+                _effect(row, name, _ratio(d, spend))
+            row["replicates"] = int(spend.size)
+            rows.append(row)
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def geo_lift(r: Runs, plan: Plan) -> pl.DataFrame:
+    """``geo_lift.parquet``: per channel and region g, the truth of a geo holdout in g.
+
+    Variant ``geo:c:g`` removes c in g only; with ``y`` the focal brand's KPIs over the run,
+    paired per seed: ``lift_<kpi>`` = ``y_base - y_geo`` in g (what a geo experiment
+    estimates), ``spillover_<kpi>`` the same in the other regions, ``total_<kpi>`` in the
+    market (each with _low/_high); ``spend_removed`` (g's spend on c in the plan minus the
+    holdout's), ``lift_roas`` = lift_revenue / spend_removed and ``total_roas`` =
+    total_revenue / spend_removed per seed (_low/_high), replicates. Empty without geo lifts.
+    """
+    bi = r.brands.index(plan.brand)
+    rows = []
+    for ci, c in enumerate(r.channels):
+        for gi, g in enumerate(r.regions):
+            v = f"geo:{c}:{g}"
+            if v not in r.yr:
+                continue
+            others = [h for h in range(len(r.regions)) if h != gi]
+            removed = r.xr["base"][:, :, gi, ci].sum(1) - r.xr[v][:, :, gi, ci].sum(1)
+            row: dict = {"channel": c, "region": g, "spend_removed": float(removed.mean())}
+            for k in KPIS:
+                base, held = r.yr["base"], r.yr[v]
+                _effect(
+                    row,
+                    f"lift_{k}",
+                    _total_region(base, gi, bi, k) - _total_region(held, gi, bi, k),
+                )
+                _effect(
+                    row,
+                    f"spillover_{k}",
+                    _total_region(base, others, bi, k) - _total_region(held, others, bi, k),
+                )
+                _effect(row, f"total_{k}", _total(r.y["base"], bi, k) - _total(r.y[v], bi, k))
+            lift = _total_region(r.yr["base"], gi, bi, "revenue") - _total_region(
+                r.yr[v], gi, bi, "revenue"
+            )
+            _effect(row, "lift_roas", _ratio(lift, removed))
+            total = _total(r.y["base"], bi, "revenue") - _total(r.y[v], bi, "revenue")
+            _effect(row, "total_roas", _ratio(total, removed))
+            row["replicates"] = int(removed.size)
+            rows.append(row)
+    return pl.DataFrame(rows, infer_schema_length=None)
