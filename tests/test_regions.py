@@ -456,3 +456,18 @@ def test_stages_by_segment_and_region_sum_to_the_stage_counts(regional, tmp_path
     people = f.filter((pl.col("step") == 0) & (pl.col("region") != "all"))
     by_region = people.group_by("region").agg(pl.col("customers").sum()).sort("region")
     assert by_region["customers"].sum() == 4000
+
+
+def test_cell_cohort_counts_take_memory_by_threads_not_customers():
+    """8 W G B H bytes (W threads, G cells, H tenures), as the memory estimate counts them."""
+    import numba
+
+    from sim.engine import resources
+
+    big, small = _model("market.customers=4000"), _model()
+    g, b, h = 12, len(BRANDS), 21  # 3 regions x 4 segments; 20 steps + 1
+    assert resources._most_threads() == numba.config.NUMBA_NUM_THREADS
+    for m in (big, small):
+        assert m._cohort_cells.nbytes == 8 * numba.config.NUMBA_NUM_THREADS * g * b * h
+    one = JourneyModel(load_config(["market.customers=2000", "sim.steps=20", "sim.burn_in=0"]))
+    assert one._cohort_cells.nbytes == 0 and one.cohort_cell_counts() is None
