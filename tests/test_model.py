@@ -353,6 +353,54 @@ def test_better_service_improves_retention():
     assert better_rate < 0.95 * base_rate
 
 
+def _retention_digest(frame: pl.DataFrame) -> str:
+    """SHA-256 (16 hex digits) of a retention frame's values, independent of file formats."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update("\x1f".join(frame["brand"].to_list()).encode())
+    for c in ("tenure", "cohort_size", "active"):
+        h.update(frame[c].to_numpy().astype(np.int64).tobytes())
+    h.update(frame["retention"].fill_null(-1.0).to_numpy().astype(np.float64).tobytes())
+    return h.hexdigest()[:16]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "digest"),
+    [
+        (("market.customers=3000", "sim.steps=60", "sim.burn_in=10", "seed=5"),
+         "c352029ce7bf668d"),
+        (("market.customers=300", "sim.steps=30", "sim.burn_in=0", "seed=5", "engine=mesa"),
+         "ce13c64c966870cb"),
+    ],
+)  # fmt: skip
+def test_one_cell_retention_is_as_before_per_cell_cohorts(overrides, digest, tmp_path):
+    """A market of one segment and one region: retention.parquet's values as before cells.
+
+    The digests are of the code before per-cell cohort counts (main at 041330f), both
+    engines; the file holds the brand frame unchanged (no segment or region column).
+    """
+    from sim.sweeps.io import write_result
+
+    r = run(*overrides)
+    assert _retention_digest(r.retention) == digest
+    assert "retention" not in r.segment_frames and "retention" not in r.region_frames
+    write_result(r, tmp_path)
+    assert pl.read_parquet(tmp_path / "retention.parquet").equals(r.retention)
+
+
+def test_retention_is_active_over_cohort_size_of_the_runs_acquisitions(baseline):
+    """S_b(k) = active_b(k) / sum_{s=1}^{T-k} acquired_b(s); tenure 0 is the whole cohort."""
+    ret, m = baseline.retention, baseline.metrics.filter(pl.col("step") >= 1)
+    steps = m["step"].max()
+    for b in BRANDS:
+        mine = ret.filter(pl.col("brand") == b).sort("tenure")
+        acquired = m.filter(pl.col("brand") == b).sort("step")["acquired"].to_numpy()
+        size = np.concatenate([[0], np.cumsum(acquired)])[steps - mine["tenure"].to_numpy()]
+        assert (mine["cohort_size"].to_numpy() == size).all(), b
+        assert mine["active"][0] == mine["cohort_size"][0]  # everyone acquired is seen once
+
+
 def test_better_service_raises_satisfaction_and_nps():
     base = run(*BASE, "seed=0")
     better = run(*BASE, "seed=0", *BETTER_SERVICE)

@@ -310,12 +310,60 @@ def test_metrics_channels_and_tenure_files_hold_totals_segments_then_regions(reg
     assert set(channels["channel"]) == {*CHANNELS, "word_of_mouth"}
 
 
+def test_retention_rows_by_segment_and_region_sum_to_the_brand_rows(regional, tmp_path):
+    """Each segment's and each region's cohort sizes and actives sum to the brand's, exactly.
+
+    A group's cohort size at tenure k is its own acquisitions over steps 1..T-k (its rows of
+    metrics.parquet); retention.parquet holds each brand row, then its segments', then its
+    regions'.
+    """
+    from sim.sweeps.io import write_result
+
+    brand = regional.retention
+    steps = regional.metrics["step"].max()
+    for by, frames, rows in (
+        ("segment", regional.segment_frames, regional.segments),
+        ("region", regional.region_frames, regional.regions),
+    ):
+        ret = frames["retention"]
+        assert ret.columns == ["brand", by, "tenure", "cohort_size", "active", "retention"]
+        assert ret.height == brand.height * rows[by].n_unique()
+        sums = ret.group_by("brand", "tenure", maintain_order=True).agg(
+            pl.col("cohort_size").sum(), pl.col("active").sum()
+        )
+        joined = brand.join(sums, on=["brand", "tenure"], suffix="_sum")
+        assert joined.height == brand.height
+        for c in ("cohort_size", "active"):
+            assert (joined[c] == joined[f"{c}_sum"]).all(), (by, c)
+        for (b, name), mine in ret.group_by("brand", by, maintain_order=True):
+            own = rows.filter((pl.col("brand") == b) & (pl.col(by) == name) & (pl.col("step") > 0))
+            cum = np.concatenate([[0], np.cumsum(own.sort("step")["acquired"].to_numpy())])
+            assert (mine["cohort_size"].to_numpy() == cum[steps - mine["tenure"].to_numpy()]).all()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = mine["active"].to_numpy() / mine["cohort_size"].to_numpy()
+            assert np.allclose(mine["retention"].fill_null(np.nan).to_numpy(), share,
+                               equal_nan=True)  # fmt: skip
+        west = ret.filter(pl.col("brand") == "challenger")
+        if by == "region":  # the challenger acquires no one in the west, so no curve there
+            assert (west.filter(pl.col("region") == "west")["cohort_size"] == 0).all()
+    write_result(regional, tmp_path)
+    f = pl.read_parquet(tmp_path / "retention.parquet")
+    assert f.columns[:4] == ["brand", "segment", "region", "tenure"]
+    totals = f.filter((pl.col("segment") == "all") & (pl.col("region") == ALL_REGIONS))
+    assert totals.drop("segment", "region").equals(brand)
+    first = f.filter((pl.col("brand") == "incumbent") & (pl.col("tenure") == 1))
+    segments = ["digital_natives", "mainstream", "traditional", "price_hunters"]
+    assert first["segment"].to_list() == ["all", *segments, *["all"] * 3]
+    assert first["region"].to_list() == ["all", *["all"] * 4, *NAMES]
+
+
 def test_regional_runs_do_not_depend_on_threads():
     small = ("market.customers=5000", "sim.steps=8", "sim.burn_in=5", *EXAMPLE, SOUTH_CUT)
     a = run(*small, "engine.threads=1")
     b = run(*small, "engine.threads=2")
     _frames_equal(a, b)
     assert a.regions.equals(b.regions)
+    assert "retention" in a.region_frames
     for name, frame in a.region_frames.items():
         assert frame.equals(b.region_frames[name]), name
 
@@ -424,3 +472,18 @@ def test_stages_by_segment_and_region_sum_to_the_stage_counts(regional, tmp_path
     people = f.filter((pl.col("step") == 0) & (pl.col("region") != "all"))
     by_region = people.group_by("region").agg(pl.col("customers").sum()).sort("region")
     assert by_region["customers"].sum() == 4000
+
+
+def test_cell_cohort_counts_take_memory_by_threads_not_customers():
+    """8 W G B H bytes (W threads, G cells, H tenures), as the memory estimate counts them."""
+    import numba
+
+    from sim.engine import resources
+
+    big, small = _model("market.customers=4000"), _model()
+    g, b, h = 12, len(BRANDS), 21  # 3 regions x 4 segments; 20 steps + 1
+    assert resources._most_threads() == numba.config.NUMBA_NUM_THREADS
+    for m in (big, small):
+        assert m._cohort_cells.nbytes == 8 * numba.config.NUMBA_NUM_THREADS * g * b * h
+    one = JourneyModel(load_config(["market.customers=2000", "sim.steps=20", "sim.burn_in=0"]))
+    assert one._cohort_cells.nbytes == 0 and one.cohort_cell_counts() is None

@@ -259,12 +259,17 @@ def test_metrics_file_holds_totals_then_segments(segmented, tmp_path):
         ("channels", ("step", "brand", "channel"),
          ("impressions", "news", "conversions", "service_contacts"), ("spend",)),
         ("tenure", ("brand", "tenure"), ("customer_steps",), ("revenue",)),
+        ("retention", ("brand", "tenure"), ("cohort_size", "active"), ()),
     ],
 )  # fmt: skip
 def test_channels_and_tenure_files_hold_totals_then_segments(
     segmented, tmp_path, name, keys, counts, money
 ):
-    """channels.parquet, tenure.parquet: each brand row (segment all), then its segments'."""
+    """channels, tenure and retention.parquet: each brand row (segment all), then its segments'.
+
+    Counts sum over the segments to the brand row's exactly (retention: each segment's cohort
+    sizes from its own acquisitions, and its actives).
+    """
     from sim.sweeps.io import write_result
 
     write_result(segmented, tmp_path)
@@ -287,6 +292,7 @@ def test_segmented_runs_do_not_depend_on_threads():
     b = run("market.customers=5000", "sim.steps=8", "sim.burn_in=5", *EXAMPLE, "engine.threads=2")
     _frames_equal(a, b)
     assert a.segments.equals(b.segments)
+    assert "retention" in a.segment_frames
     for name, frame in a.segment_frames.items():
         assert frame.equals(b.segment_frames[name]), name
 

@@ -8,6 +8,8 @@ brand and channel) and a flow matrix of moves between (stage, brand) states; a
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import polars as pl
 
@@ -448,20 +450,26 @@ class Recorder:
         )
         return frame.with_columns(pl.col("step").cast(pl.Int32)).fill_nan(None)
 
-    def segment_frames(self, by: str = "segment") -> dict[str, pl.DataFrame]:
+    def segment_frames(
+        self, by: str = "segment", cohort: np.ndarray | None = None
+    ) -> dict[str, pl.DataFrame]:
         """Channels, tenure and stages of each segment, ``segment`` after ``brand`` ({} for one).
 
         Each segment's rows are the frame of its own tallies (``channels(s)``, ``tenure(s)``,
         ``stages(s)``) in the order of the brand frame's rows, segment after segment; counts
         and money sum over segments to the brand frame's (``segment_file`` puts them in one
-        file). With
-        ``by="region"`` the same for each region (a ``region`` column).
+        file). With ``cohort``, the cells' cohort counts ([K, B, L],
+        ``JourneyModel.cohort_cell_counts``), also each segment's retention
+        (``retention(cohort, s)``). With ``by="region"`` the same for each region (a
+        ``region`` column).
         """
         names = self.segment_names if by == "segment" else self.region_names
         if self.seg_acc.shape[1] == 0 or len(names) == 1:
             return {}
         out = {}
-        frames = (("channels", self.channels), ("tenure", self.tenure), ("stages", self.stages))
+        frames = [("channels", self.channels), ("tenure", self.tenure), ("stages", self.stages)]
+        if cohort is not None:
+            frames.append(("retention", functools.partial(self.retention, cohort)))
         for name, frame_of in frames:
             parts = [
                 frame_of(self.cell_indices(by, k)).with_columns(pl.lit(seg).alias(by))
@@ -472,9 +480,9 @@ class Recorder:
             out[name] = pl.concat(parts).select([*columns[:at], by, *columns[at:]])
         return out
 
-    def region_frames(self) -> dict[str, pl.DataFrame]:
-        """Channels, tenure and stages of each region, ``region`` after ``brand`` ({} for one)."""
-        return self.segment_frames("region")
+    def region_frames(self, cohort: np.ndarray | None = None) -> dict[str, pl.DataFrame]:
+        """Channels, tenure, stages (and retention) of each region, ``region`` after ``brand``."""
+        return self.segment_frames("region", cohort)
 
     def _cell_sum(self, x: np.ndarray, cells: list[int] | None) -> np.ndarray | None:
         """x[:, cells] summed over the cells (in cell order), or None for the brand totals."""
@@ -545,7 +553,7 @@ class Recorder:
             }
         ).fill_nan(None)
 
-    def retention(self, cohort: np.ndarray) -> pl.DataFrame:
+    def retention(self, cohort: np.ndarray, segment: list[int] | None = None) -> pl.DataFrame:
         """Cohort retention by tenure, pooled over the cohorts acquired during the run.
 
         Of the customers a brand acquired during the run, the share still with it k steps
@@ -553,10 +561,23 @@ class Recorder:
 
         S_b(k) = sum_t active_b(t, tenure k) / sum_{s=1}^{T-k} acquired_b(s): only cohorts
         old enough to be seen at tenure k count in the denominator.
+
+        Args:
+            cohort: active_b(k) summed over the run, [B, L] (``JourneyModel.cohort_counts``);
+                with ``segment``, per cell, [K, B, L] (``cohort_cell_counts``).
+            segment: a list of cells: their own curve, S_{G,b}(k) = sum_{g in G} active_{g,b}(k)
+                / sum_{g in G} sum_{s=1}^{T-k} acquired_{g,b}(s), from the cells' own
+                acquisitions; cohort sizes and actives sum over a partition of the cells to
+                the brand's.
         """
         steps = self.last_step
+        if segment is None:
+            acquired = self.acc[1 : steps + 1, :, P.A_ACQUIRED]  # cohorts s = 1..T
+        else:
+            own = self._cell_sum(self.seg_acc[1 : steps + 1], segment)
+            acquired = own[:, :, P.A_ACQUIRED]
+            cohort = cohort[segment].sum(axis=0)
         nb, horizon = cohort.shape
-        acquired = self.acc[1 : steps + 1, :, P.A_ACQUIRED]  # cohorts s = 1..T
         cum = np.concatenate([np.zeros((1, nb)), np.cumsum(acquired, axis=0)])
         k = np.arange(min(horizon, steps + 1))
         size = cum[steps - k]  # sum of acquired over s = 1..T-k

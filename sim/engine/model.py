@@ -146,6 +146,10 @@ class JourneyModel:
         # Cohort retention numerators, per chunk, accumulated over the whole run.
         self.max_tenure = min(self.n_steps, MAX_COHORT_TENURE) + 1
         self._cohort = np.zeros((chunks, nb, self.max_tenure), dtype=np.int64)
+        # and per (region, segment) cell with several, per Numba thread (integer counts)
+        self._cohort_cells = np.zeros(
+            (numba.config.NUMBA_NUM_THREADS, ns, nb, self.max_tenure if ns > 1 else 0), np.int64
+        )
         if self.engine == "mesa":
             from agents.customer import CustomerAgent
 
@@ -583,6 +587,7 @@ class JourneyModel:
             self.service.queue(tables)
             self._move(np.uint64(stream_key(self.seed, k, STREAM_BURN_IN)), tables, t=0)
         self._cohort[:] = 0
+        self._cohort_cells[:] = 0
 
     def _move(self, key, tables: Tables, t: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Move every customer one step with either engine; ``t`` is the cohort clock.
@@ -673,12 +678,17 @@ class JourneyModel:
             brand_params, ad_cum, m.n_channels, quality, resolution, friction,
             m.channel_roles, self._g_values,
             tables.wait_prob, tables.wait_friction, tables.abandon, self._histogram,
-            self._acc, self._chan, self._flow, t, self._cohort, tr.bits, tr.ids, tr.touch,
+            self._acc, self._chan, self._flow, t, self._cohort, self._cohort_cells, tr.bits,
+            tr.ids, tr.touch,
         )  # fmt: skip
 
     def cohort_counts(self) -> np.ndarray:
         """cohort[b, k]: customers of b seen k steps after joining, summed over the run."""
         return self._cohort.sum(axis=0)
+
+    def cohort_cell_counts(self) -> np.ndarray | None:
+        """cohort[k, b, l]: the same for cell k's customers ([K, B, L]; None for one cell)."""
+        return self._cohort_cells.sum(axis=0) if self._cohort_cells.shape[3] else None
 
     def _record_initial(self, count: bool) -> None:
         """Record the state as it is (what everyone says; step 0's row when ``count``)."""

@@ -22,7 +22,9 @@ The estimate (bytes) is the sum of
 - per-chunk arrays: ceil(N / 2048) (G B (A + 4 (C + 1)) + G S^2 + B H) 8, H = min(T, 730)
   + 1 cohort tenures, G the number of (region, segment) cells (``conf/segments/``,
   ``conf/regions/``); with G > 1 also (T + 1) G (B (A + 4 (C + 1) + 6) + S^2) 8 of per-cell
-  records and 8 (T + 1) (segments + regions) B 60 for their rows of the metrics frame;
+  records, 8 (T + 1) (segments + regions) B 60 for their rows of the metrics frame, and
+  8 W G B H for the cells' cohort counts, W the most Numba threads (``NUMBA_NUM_THREADS``,
+  the cores by default; one array per thread, whatever the number of customers);
 - the readable engine (``engine=mesa``) adds about 3 kB per customer (one Python object each);
 
 with N customers, B brands, T steps, A = 14 accumulators. Time is three parts, shown
@@ -249,6 +251,7 @@ def estimate(cfg, threads: int | None = None) -> Estimate:
         records += 8 * (t + 1) * g * (cell + 6 * b)
         records += 8 * (t + 1) * b * 60 * ((segments if segments > 1 else 0)
                                            + (regions if regions > 1 else 0))  # fmt: skip
+        records += 8 * _most_threads() * g * b * horizon  # the cells' cohort counts
     mesa = str(cfg.engine.name) == "mesa"
     state += heard_count_bytes(cfg, n, b, mesa)
     threads = threads or _threads(cfg)
@@ -289,6 +292,12 @@ def heard_count_bytes(cfg, n: int, b: int, mesa: bool) -> int:
     if mesa or rule == "pairwise" or fades or str(cfg.network.kind) == "complete":
         return 0
     return n * 3 * b * 2 * 2
+
+
+def _most_threads() -> int:
+    """Numba's most threads (``NUMBA_NUM_THREADS``, else the cores): per-thread arrays' count."""
+    wanted = os.environ.get("NUMBA_NUM_THREADS")
+    return max(1, int(wanted)) if wanted and wanted.isdigit() else (os.cpu_count() or 1)
 
 
 def _threads(cfg) -> int:

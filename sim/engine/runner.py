@@ -38,8 +38,9 @@ class Result:
             (``sim.engine.metrics.metrics_file``).
         segment_frames: with more than one segment, ``channels``, ``tenure`` and ``stages`` of each
             segment (a ``segment`` column; each segment's rows in the order of the brand
-            frame's); channels.parquet, tenure.parquet and stages.parquet hold the rows (segment
-            ``all``) each followed by its segments' (``sim.engine.metrics.segment_file``).
+            frame's); channels.parquet, tenure.parquet, stages.parquet and retention.parquet
+            hold the rows (segment ``all``) each followed by its segments'
+            (``sim.engine.metrics.segment_file``).
         regions, region_frames: the same by region, with more than one region
             (``conf/regions/``; a ``region`` column); the files hold the segments' rows, then
             the regions'.
@@ -116,7 +117,7 @@ def simulate(cfg: DictConfig, progress: Callable[[int], None] | None = None) -> 
         touchpoints=model.tracer.frame(),
         config=cfg,  # finalise's own copy, which the run only reads
         segments=rec.segment_metrics(model.market.discount_rate, horizon),
-        segment_frames=rec.segment_frames(),
+        segment_frames=rec.segment_frames(cohort=model.cohort_cell_counts()),
         regions=rec.region_metrics(model.market.discount_rate, horizon),
-        region_frames=rec.region_frames(),
+        region_frames=rec.region_frames(model.cohort_cell_counts()),
     )

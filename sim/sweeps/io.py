@@ -79,7 +79,7 @@ def write_result(result, folder: str | Path) -> None:
         if name == "metrics":  # with segments or regions: the brand rows and each group's
             frame = metrics_file(frame, getattr(result, "segments", pl.DataFrame()),
                                  getattr(result, "regions", pl.DataFrame()))  # fmt: skip
-        else:  # channels, tenure, stages with segments or regions: each row, then its groups'
+        else:  # channels, tenure, stages, retention by segment or region: rows, then groups'
             frame = segment_file(frame, by_segment.get(name), by_region.get(name))
         write_parquet(frame, folder / f"{name}.parquet")
     write_text(OmegaConf.to_yaml(result.config), folder / "config.yaml")

@@ -76,13 +76,16 @@ def voice_of(i, ck, stage, brand, last_brand, attitude, satisfaction, grudge, g)
 @njit(cache=True, inline="always")
 def record_customer(
     i, ck, s_from, stage, brand, last_brand, aware, consider, attitude, satisfaction, tenure,
-    grudge, brand_params, g, voice_out, acc, flow, masks, t, cohort,
+    grudge, brand_params, g, voice_out, acc, flow, masks, t, cohort, cell_cohort,
 ):  # fmt: skip
     """Add customer i to the step's accumulators; customers pay for the step.
 
     ``cohort[b, k]`` counts, over the run, customers of b seen k steps after joining
     (tenure k < t, so only cohorts acquired during the run): the numerators of the
-    cohort retention curve.
+    cohort retention curve, active_b(k) = sum_t #{i of b at step t: tenure_i = k < t}.
+    ``cell_cohort[b, k]`` counts the same for the customer's (region, segment) cell, so
+    the cells' counts sum to the brand's; it has no tenures (shape [B, 0]) in a market of
+    one cell, where nothing is added.
 
     Awareness and consideration are counted as histograms of the 8-bit masks
     (``masks``), expanded into per-brand counts once per chunk by ``count_masks``.
@@ -103,6 +106,8 @@ def record_customer(
         k = np.int64(tenure[i])
         if k < t and k < cohort.shape[1]:
             cohort[b, k] += 1
+            if k < cell_cohort.shape[1]:
+                cell_cohort[b, k] += 1
         s = satisfaction[i]
         a = attitude[i, b]
         acc[b, P.A_CUSTOMERS] += 1.0
@@ -168,7 +173,7 @@ def record_chunk(
         record_customer(
             i, customer_key(step_key, i), s, stage, brand, last_brand, aware, consider, attitude,
             satisfaction, tenure, grudge, params_all[reg], g, voice_out, acc_all[seg], flow[seg],
-            masks_all[seg], 0, no_cohort,
+            masks_all[seg], 0, no_cohort, no_cohort,
         )  # fmt: skip
     for seg in range(acc_all.shape[0]):
         count_masks(masks_all[seg], acc_all[seg])

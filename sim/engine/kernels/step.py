@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import get_thread_id
 
 from agents import rules
 from sim.engine import params as P
@@ -43,7 +44,7 @@ from sim.engine.rng import (
 @njit(cache=True, error_model="numpy")
 def step_customers(
     lo, hi, step_key, n_channels, complete, customers, market, network, voice_in, voice_out,
-    acc_all, chan_all, flow_all, t, cohort, trace,
+    acc_all, chan_all, flow_all, t, cohort, cohort_cells, trace,
 ):  # fmt: skip
     """One step of customers lo..hi-1 (see the module docstring), then their record.
 
@@ -54,6 +55,7 @@ def step_customers(
     cumulated exposure table and ``quality_all[s]``, ``resolution_all[s]``,
     ``friction_all[s]`` its service and buying tables, read at the customer's cell
     (region byte x segments + segment byte); ``params_all[r]`` is region r's brand table.
+    ``cohort_cells[s]`` is the running thread's cohort counts of cell s (``step_all``).
     """
     (
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
@@ -89,6 +91,7 @@ def step_customers(
     seg = 0
     brand_params = params_all[0]
     acc, chan, masks, flow = acc_all[0], chan_all[0], masks_all[0], flow_all[0]
+    cell_cohort = cohort_cells[0]
     service_quality, resolution, friction = quality_all[0], resolution_all[0], friction_all[0]
     regional = params_all.shape[0] > 1
     cells = ad_cum.shape[0] > 1
@@ -101,6 +104,7 @@ def step_customers(
             seg = np.int64(segment[i])
         if cells:
             acc, chan, masks, flow = acc_all[seg], chan_all[seg], masks_all[seg], flow_all[seg]
+            cell_cohort = cohort_cells[seg]
             # the cell's service quality, resolution and friction (events may target it)
             service_quality, resolution = quality_all[seg], resolution_all[seg]
             friction = friction_all[seg]
@@ -332,7 +336,7 @@ def step_customers(
             trace_touch[np.searchsorted(trace_ids, i)] = touch
         record_customer(
             i, ck, s_from, stage, brand, last_brand, aware, consider, attitude, satisfaction,
-            tenure, grudge, brand_params, g, voice_out, acc, flow, masks, t, cohort,
+            tenure, grudge, brand_params, g, voice_out, acc, flow, masks, t, cohort, cell_cohort,
         )  # fmt: skip
         if fading:  # a message ages while it is repeated unchanged, with no new experience
             code = np.int64(voice_out[i]) & CODE_MASK
@@ -354,13 +358,17 @@ def step_all(
     heard_counts, complete,
     brand_params, ad_cum, n_channels, service_quality, resolution, friction, channel_roles,
     g_values, wait_prob, wait_friction, abandon, histogram, acc, chan, flow, t, cohort,
-    trace_bits, trace_ids, trace_touch,
+    cohort_cells, trace_bits, trace_ids, trace_touch,
 ):  # fmt: skip
     """One step of all customers, chunk by chunk in parallel (``g_values``: see ``globals_of``).
 
     Customer i is in cell k = region_i S + segment_i (S segments, R regions, K = R S cells).
     acc[j, k], chan[j, k] and flow[j, k] hold chunk j's aggregates and moves of cell k,
-    cohort[j] its cohorts (cohort over the whole run); ``brand_params[r]`` is region r's brand
+    cohort[j] its cohorts (cohort over the whole run) and cohort_cells[h, k] the cohorts of
+    cell k counted by thread h (``numba.get_thread_id``; [H, K, B, tenures], H the most
+    threads, no tenures for one cell): integer counts, so their sum over threads is the same
+    whatever thread ran which chunk, and memory grows with threads, not with customers;
+    ``brand_params[r]`` is region r's brand
     table ([R, B, N]); ``ad_cum[k]`` is cell k's cumulated exposure rates (paid ads of each
     brand and channel, then news); ``service_quality[k]``, ``resolution[k]`` and
     ``friction[k]`` its service and buying tables ([K, B, C], ``JourneyModel.kernel_tables``);
@@ -383,7 +391,8 @@ def step_all(
     for k in prange(n_chunks):
         step_customers(
             k * CHUNK, min(n, (k + 1) * CHUNK), step_key, n_channels, complete, customers,
-            market, network, voice_in, voice_out, acc[k], chan[k], flow[k], t, cohort[k], trace,
+            market, network, voice_in, voice_out, acc[k], chan[k], flow[k], t, cohort[k],
+            cohort_cells[get_thread_id()], trace,
         )  # fmt: skip
 
 
