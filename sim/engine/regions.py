@@ -16,12 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from sim.engine.jit import njit, prange
 from sim.engine.region_spec import DEFAULT_REGION, FAMILY_REGION, NEVER
 from sim.engine.rng import STREAM_INIT, customer_key, stream_key, uniform
-from sim.engine.segment_spec import LOCAL_KINDS
+from sim.engine.segment_spec import LOCAL_KINDS, config_groups
 
 __all__ = ["Regions", "build_regions", "draw_regions", "region_launch", "regional_price"]
 
@@ -45,11 +45,7 @@ class Regions:
 
 def region_groups(cfg: DictConfig) -> dict:
     """The config's regions as a plain mapping (one region, everywhere, when it names none)."""
-    reg = cfg.get("regions") if isinstance(cfg, DictConfig) else None
-    groups = reg.get("groups") if reg is not None else None
-    if not groups:
-        return {DEFAULT_REGION: {"share": 1.0}}
-    return OmegaConf.to_container(groups, resolve=True)
+    return config_groups(cfg, "regions", DEFAULT_REGION)
 
 
 def region_launch(brand_launch: int, spec: dict) -> int:

@@ -55,3 +55,15 @@ def brand_rows(metrics):
         if column in metrics.columns:
             metrics = metrics.filter(pl.col(column) == ALL_SEGMENTS).drop(column)
     return metrics
+
+
+def config_groups(cfg, group: str, default: str) -> dict:
+    """A config's ``segments`` or ``regions`` groups as a plain mapping.
+
+    One group named ``default``, holding everyone (share 1), when the config names none.
+    """
+    node = cfg.get(group) if isinstance(cfg, DictConfig) else None
+    groups = node.get("groups") if node is not None else None
+    if not groups:
+        return {default: {"share": 1.0}}
+    return OmegaConf.to_container(groups, resolve=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from sim.engine.jit import njit, prange
 from sim.engine.rng import STREAM_INIT, customer_key, stream_key, uniform
@@ -25,6 +25,7 @@ from sim.engine.segment_spec import (
     LOCAL_KINDS,
     MAX_SEGMENTS,
     TRAIT_NAMES,
+    config_groups,
     segment_trait,
 )
 
@@ -55,11 +56,7 @@ class Segments:
 
 def segment_groups(cfg: DictConfig) -> dict:
     """The config's segments as a plain mapping (one segment, everyone, when it names none)."""
-    seg = cfg.get("segments") if isinstance(cfg, DictConfig) else None
-    groups = seg.get("groups") if seg is not None else None
-    if not groups:
-        return {DEFAULT_NAME: {"share": 1.0}}
-    return OmegaConf.to_container(groups, resolve=True)
+    return config_groups(cfg, "segments", DEFAULT_NAME)
 
 
 def build_segments(cfg: DictConfig, channel_names: list[str], service_share: np.ndarray):
