@@ -354,13 +354,7 @@ def print_attribution(table: pl.DataFrame, title: str) -> None:
 
 
 def command(args: list[str]) -> int:
-    """``journeysim attribute PATHS.csv [--out DIR]`` or ``attribute --truth [overrides]``."""
-    if "--truth" in args:
-        from sim.analysis import journeys
-
-        return options.run_command(
-            lambda: journeys.truth_command([a for a in args if a != "--truth"])
-        )
+    """``journeysim attribute PATHS.csv [--out DIR]`` (``--truth``: ``sim.cli.attribute``)."""
     return options.run_command(lambda: _command(args))
 
 

@@ -37,7 +37,7 @@ SUBCOMMANDS = {
     "sensitivity": "sim.analysis.sensitivity:command",
     "optimise": "sim.analysis.optimise:command",
     "journeys": "sim.analysis.journeys:command",
-    "attribute": "sim.analysis.attribution:command",
+    "attribute": "sim.cli.attribute:command",
     "groundtruth": "sim.analysis.groundtruth:command",
 }
 
