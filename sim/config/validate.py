@@ -398,6 +398,34 @@ TRAIT_KEYS = ("dist", "mean", "sd", "alpha", "beta")
 SHARE_TOLERANCE = 1e-6  # segment shares must sum to 1 within this
 
 
+def _named_groups(node, kind: str, most: int, fields: str, reserved: str):
+    """The ``groups`` of ``segments`` or ``regions`` (``kind``), their names checked.
+
+    A mapping of at most ``most`` groups whose names are 1-40 letters, digits or _ (starting
+    with a letter), unique ignoring case, and not ``reserved`` (the brand totals' label).
+    """
+    where = f"{kind}s.groups"
+    groups = node.get("groups") if node.get("groups") is not None else {}
+    if not isinstance(groups, (DictConfig, dict)):
+        _fail(where, groups, f"must map {kind} names to {fields}")
+    names = list(groups.keys())
+    if len(names) > most:
+        _fail(where, ", ".join(names), f"must name at most {most} {kind}s")
+    seen: dict[str, str] = {}
+    for name in names:
+        key = f"{where}.{name}"
+        if not isinstance(name, str) or not SEGMENT_NAME.fullmatch(name):
+            _fail(key, groups[name], f"{kind} name must be 1-40 letters, digits or _, "
+                  "starting with a letter")  # fmt: skip
+        if name.lower() == reserved:
+            _fail(key, groups[name], f"'{reserved}' is reserved for the brand totals")
+        if name.lower() in seen:
+            _fail(key, groups[name], f"{kind} names must be unique (ignoring case): "
+                  f"{seen[name.lower()]} is already one")  # fmt: skip
+        seen[name.lower()] = name
+    return groups
+
+
 def _validate_segments(cfg: DictConfig, channels: list[str]) -> None:
     """Segments (``conf/segments/``): names, shares summing to 1, traits, channels, homophily.
 
@@ -416,25 +444,11 @@ def _validate_segments(cfg: DictConfig, channels: list[str]) -> None:
     if seg is None:
         return
     homophily = _prob("segments.homophily", seg.get("homophily", 0.0))
-    groups = seg.get("groups") if seg.get("groups") is not None else {}
-    if not isinstance(groups, (DictConfig, dict)):
-        _fail("segments.groups", groups, "must map segment names to {share, traits, ...}")
+    groups = _named_groups(seg, "segment", MAX_SEGMENTS, "{share, traits, ...}", ALL_SEGMENTS)
     names = list(groups.keys())
-    if len(names) > MAX_SEGMENTS:
-        _fail("segments.groups", ", ".join(names), f"must name at most {MAX_SEGMENTS} segments")
-    seen: dict[str, str] = {}
     total = 0.0
     for name in names:
         key = f"segments.groups.{name}"
-        if not isinstance(name, str) or not SEGMENT_NAME.fullmatch(name):
-            _fail(key, groups[name], "segment name must be 1-40 letters, digits or _, "
-                  "starting with a letter")  # fmt: skip
-        if name.lower() == ALL_SEGMENTS:
-            _fail(key, groups[name], f"'{ALL_SEGMENTS}' is reserved for the brand totals")
-        if name.lower() in seen:
-            _fail(key, groups[name], f"segment names must be unique (ignoring case): "
-                  f"{seen[name.lower()]} is already one")  # fmt: skip
-        seen[name.lower()] = name
         g = groups[name]
         if not isinstance(g, DictConfig):
             _fail(key, g, "must be a mapping {share, traits, attention, service}")
@@ -492,29 +506,15 @@ def _validate_regions(cfg: DictConfig, brands: list[str], channels: list[str]) -
     if reg is None:
         return
     homophily = _prob("regions.homophily", reg.get("homophily", 0.0))
-    groups = reg.get("groups") if reg.get("groups") is not None else {}
-    if not isinstance(groups, (DictConfig, dict)):
-        _fail("regions.groups", groups, "must map region names to {share, brands}")
+    groups = _named_groups(reg, "region", MAX_REGIONS, "{share, brands}", ALL_REGIONS)
     names = list(groups.keys())
-    if len(names) > MAX_REGIONS:
-        _fail("regions.groups", ", ".join(names), f"must name at most {MAX_REGIONS} regions")
     seg = (cfg.get("segments") or {}).get("groups") or {}
     if max(len(names), 1) * max(len(seg), 1) > MAX_CELLS:
         _fail("regions.groups", ", ".join(names), f"regions x segments must be at most "
               f"{MAX_CELLS} ({len(names)} x {len(seg)})")  # fmt: skip
-    seen: dict[str, str] = {}
     total = 0.0
     for name in names:
         key = f"regions.groups.{name}"
-        if not isinstance(name, str) or not SEGMENT_NAME.fullmatch(name):
-            _fail(key, groups[name], "region name must be 1-40 letters, digits or _, "
-                  "starting with a letter")  # fmt: skip
-        if name.lower() == ALL_REGIONS:
-            _fail(key, groups[name], f"'{ALL_REGIONS}' is reserved for the brand totals")
-        if name.lower() in seen:
-            _fail(key, groups[name], f"region names must be unique (ignoring case): "
-                  f"{seen[name.lower()]} is already one")  # fmt: skip
-        seen[name.lower()] = name
         g = groups[name]
         if not isinstance(g, DictConfig):
             _fail(key, g, f"must be a mapping {{{', '.join(REGION_KEYS)}}}")
