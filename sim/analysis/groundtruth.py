@@ -196,7 +196,6 @@ def market_of(ns) -> tuple[runs.Market, int, int]:
 
 def _command(args: list[str]) -> int:
     from sim.engine.resources import check_memory
-    from sim.sweeps.progress import step_progress
 
     ns = parse_args(args)
     market, spw, sample = market_of(ns)
@@ -234,12 +233,7 @@ def _command(args: list[str]) -> int:
                                    extract))  # fmt: skip
     options.say(f"groundtruth: {len(vs)} variants x {len(seeds)} seed(s) = {len(tasks)} runs of "
                 f"{ns.weeks} weeks, {int(market.config.market.customers):,} customers")  # fmt: skip
-    with step_progress(len(tasks), "journeysim groundtruth") as advance:
-        with runs.Runner(market, jobs, advance) as runner:
-            got = runner.run(tasks)
-    for g in got:
-        if isinstance(g, runs.Failed):
-            raise ConfigError(g.message)
+    got = runs.run_all(market, tasks, jobs, "journeysim groundtruth")
     by_variant = {v.name: got[i * len(seeds) : (i + 1) * len(seeds)] for i, v in enumerate(vs)}
     world = build(by_variant, plan, market, ns, spw, scenario_events)
     cargs = ["--weeks", str(ns.weeks), "--flighting", ns.flighting, "--brand", brand,

@@ -222,7 +222,6 @@ def _command(args: list[str]) -> int:
     from sim.analysis import plots
     from sim.engine.resources import check_memory
     from sim.sweeps.io import write_parquet, write_text
-    from sim.sweeps.progress import step_progress
 
     p = options.parser("journeys", "Sampled customers' touchpoint paths and the weekly mix.")
     _add_options(p, "customers to trace per replicate (default 10000, at most all)")
@@ -238,12 +237,8 @@ def _command(args: list[str]) -> int:
     options.check_out(folder)
     seeds = runs.replicate_seeds(market.seed, ns.replicates)
     extract = partial(journey_extract, brand=ns.brand, touches=touches)
-    with step_progress(len(seeds), "journeysim journeys") as advance:
-        with runs.Runner(market, jobs, advance) as runner:
-            got = runner.run([runs.Task({}, s, extract) for s in seeds])
-    for g in got:
-        if isinstance(g, runs.Failed):
-            raise ConfigError(g.message)
+    tasks = [runs.Task({}, s, extract) for s in seeds]
+    got = runs.run_all(market, tasks, jobs, "journeysim journeys")
     paths = combine_paths([g["paths"] for g in got])
     mix = pl.concat([g["mix"] for g in got]).select("seed", pl.exclude("seed"))
     cargs = [
@@ -465,7 +460,6 @@ def truth_command(args: list[str]) -> int:
     from sim.analysis import plots
     from sim.engine.resources import check_memory
     from sim.sweeps.io import write_parquet, write_text
-    from sim.sweeps.progress import step_progress
 
     p = options.parser(
         "attribute --truth",
@@ -493,12 +487,7 @@ def truth_command(args: list[str]) -> int:
     extract = partial(conversions_extract, brand=ns.brand, touches=touches)
     variants = [("", {})] + [(c, switched_off(market, ns.brand, c)) for c in channels]
     tasks = [runs.Task(values, s, extract) for _, values in variants for s in seeds]
-    with step_progress(len(tasks), "journeysim attribute --truth") as advance:
-        with runs.Runner(market, jobs, advance) as runner:
-            got = runner.run(tasks)
-    for g in got:
-        if isinstance(g, runs.Failed):
-            raise ConfigError(g.message)
+    got = runs.run_all(market, tasks, jobs, "journeysim attribute --truth")
     r = len(seeds)
     base = got[:r]
     paths = combine_paths([g["paths"] for g in base])

@@ -234,6 +234,23 @@ class Runner:
         return out
 
 
+def run_all(market: Market, tasks: Sequence[Task], jobs: int, label: str) -> list:
+    """Every task's result in order, with progress lines under ``label``; one study's batch.
+
+    Raises:
+        ConfigError: the first run that failed, with its one-line message.
+    """
+    from sim.sweeps.progress import step_progress
+
+    with step_progress(len(tasks), label) as advance:
+        with Runner(market, jobs, advance) as runner:
+            got = runner.run(tasks)
+    failed = next((g for g in got if isinstance(g, Failed)), None)
+    if failed is not None:
+        raise ConfigError(failed.message)
+    return got
+
+
 def default_jobs() -> int:
     """Processes to use by default: the cores this process may run on."""
     try:
