@@ -64,25 +64,41 @@ def folder() -> Path:
     return cache_home() / "configs"
 
 
-def _digest_files(h, paths) -> None:
+def files_digest(paths, root: Path) -> str:
+    """SHA-256 of each file's path (relative to ``root``) and text.
+
+    Keyed by the files' sizes and modification times, so a long-lived process (the app)
+    reads them again only after one of them changed.
+    """
+    stamps = []
     for path in paths:
-        h.update(str(path.relative_to(ROOT)).encode() + b"\0")
-        h.update(path.read_bytes())
+        st = path.stat()
+        stamps.append((str(path.relative_to(root)), st.st_mtime_ns, st.st_size))
+    return _stamped_digest(str(root), tuple(stamps))
+
+
+@lru_cache(maxsize=16)
+def _stamped_digest(root: str, stamps: tuple) -> str:
+    h = hashlib.sha256()
+    for name, _, _ in stamps:
+        h.update(name.encode() + b"\0")
+        h.update((Path(root) / name).read_bytes())
         h.update(b"\0")
+    return h.hexdigest()
+
+
+def sources_digest() -> str:
+    """A digest of the packaged config files, the configuration code and the versions."""
+    files = [p for name in CONFIG_FOLDERS for p in sorted((ROOT / name).rglob("*.yaml"))]
+    files += [p for name in CODE_SOURCES for p in sorted((ROOT / name).rglob("*.py"))]
+    return f"{_versions()} {files_digest(files, ROOT)}"
 
 
 @lru_cache(maxsize=1)
-def sources_digest() -> str:
-    """A digest of the packaged config files, the configuration code and the versions."""
+def _versions() -> str:
     import omegaconf
 
-    h = hashlib.sha256(f"{MEMO_FORMAT} {sys.version} {omegaconf.__version__}".encode())
-    h.update(_hydra_version().encode())
-    for name in CONFIG_FOLDERS:
-        _digest_files(h, sorted((ROOT / name).rglob("*.yaml")))
-    for name in CODE_SOURCES:
-        _digest_files(h, sorted((ROOT / name).rglob("*.py")))
-    return h.hexdigest()
+    return f"{MEMO_FORMAT} {sys.version} {omegaconf.__version__} {_hydra_version()}"
 
 
 def _hydra_version() -> str:

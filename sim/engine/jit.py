@@ -12,13 +12,12 @@ them recompiles every kernel once. Cache folders are Numba's usual ones (the pac
 
 from __future__ import annotations
 
-import hashlib
-from functools import lru_cache
 from pathlib import Path
 
 from numba import njit, prange
 from numba.core import caching
 
+from sim.config.memo import files_digest
 from sim.engine.resources import kernel_files
 
 __all__ = ["kernel_sources_digest", "njit", "prange"]
@@ -26,22 +25,9 @@ __all__ = ["kernel_sources_digest", "njit", "prange"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@lru_cache(maxsize=8)
-def _digest(stamps: tuple) -> bytes:
-    h = hashlib.sha256()
-    for name, _, _ in stamps:
-        h.update(name.encode() + b"\0")
-        h.update((ROOT / name).read_bytes())
-    return h.digest()
-
-
-def kernel_sources_digest() -> bytes:
-    """SHA-256 of every kernel source's path and text (recomputed when a file changes)."""
-    stamps = []
-    for path in kernel_files():
-        st = path.stat()
-        stamps.append((str(path.relative_to(ROOT)), st.st_mtime_ns, st.st_size))
-    return _digest(tuple(stamps))
+def kernel_sources_digest() -> str:
+    """SHA-256 of every kernel source's path and text (read again when a file changes)."""
+    return files_digest(kernel_files(), ROOT)
 
 
 def _ours(py_file: str) -> bool:
