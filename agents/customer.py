@@ -672,10 +672,8 @@ class CustomerAgent(mesa.Agent):
                 acc[k, P.A_CONSIDERING] += 1
         b = self.brand
         if b >= 0:
-            if self.tenure < t and self.tenure < m._cohort.shape[2]:
-                m._cohort[0, b, self.tenure] += 1  # cohort retention numerators
-                if self.tenure < m._cohort_cells.shape[3]:  # and the cell's, with several
-                    m._cohort_cells[0, self.cell, b, self.tenure] += 1
+            if self.tenure < t and self.tenure < m._cohort_cells.shape[3]:
+                m._cohort_cells[0, self.cell, b, self.tenure] += 1  # cohort retention numerators
             acc[b, P.A_CUSTOMERS] += 1
             acc[b, P.A_SATISFACTION] += self.satisfaction
             acc[b, P.A_ATTITUDE] += self.attitude[b]

@@ -49,16 +49,15 @@ def state_labels(brand_names: list[str]) -> list[tuple[str, str | None]]:
     )
 
 
-def brand_totals(chunks: np.ndarray) -> np.ndarray:
-    """Per-chunk, per-cell accumulators ([chunk, cell, brand, ...]) summed to brands.
+def brand_totals(cells: np.ndarray) -> np.ndarray:
+    """Per-cell accumulators ([cell, brand, ...]) summed to brands, in cell order.
 
-    Summed over chunks in chunk order, then over (region, segment) cells in cell order: the
-    same sums whatever the number of threads (one cell: the chunk sums alone, as before
-    segments and regions).
+    The cells' tallies are the chunks' summed in chunk order (``kernels.sum_chunks``), so
+    these are the same sums whatever the number of threads (one cell: the chunk sums alone).
     """
-    if chunks.shape[1] == 1:
-        return chunks[:, 0].sum(axis=0)
-    return chunks.sum(axis=0).sum(axis=0)
+    if cells.shape[0] == 1:
+        return cells[0].copy()
+    return cells.sum(axis=0)
 
 
 def _shares_of(weights: np.ndarray, fallback: np.ndarray) -> np.ndarray:
@@ -125,14 +124,15 @@ class Recorder:
         self.last_step = -1
 
     def add(
-        self, t: int, acc_chunks, chan_chunks, flow_chunks, tables, roles, programme,
+        self, t: int, acc_cells, chan_cells, flow_cells, tables, roles, programme,
         service_overhead=None, per_contact=None, wait_minutes=None, acc_total=None,
         chan_total=None, region_params=None,
     ) -> None:  # fmt: skip
-        """Store step t: chunk accumulators are summed in chunk order (thread independent).
+        """Store step t from each (region, segment) cell's tallies ([cell, brand, ...]).
 
-        ``acc_total`` and ``chan_total``, when given, are those sums already taken (the
-        same ``sum(axis=0)`` of the same chunks), so a step sums each array once.
+        ``acc_cells``, ``chan_cells`` and ``flow_cells`` are the chunks' tallies summed in
+        chunk order (thread independent, ``kernels.sum_chunks``); ``acc_total`` and
+        ``chan_total``, when given, are their brand totals already taken (``brand_totals``).
 
         Ad spend is the realised exposures times each channel's cost; service cost the
         contacts answered by people times the channel's cost per contact (where people are
@@ -155,13 +155,12 @@ class Recorder:
         its ``margin`` the regions' margins weighted by their revenue, so revenue x margin is
         the sum of the regions' (``_regional_brand``).
         """
-        self.acc[t] = brand_totals(acc_chunks) if acc_total is None else acc_total
-        self.chan[t] = brand_totals(chan_chunks) if chan_total is None else chan_total
-        flows = flow_chunks.sum(axis=0)  # [cell, state, state]: integer, exact in any order
-        self.flows[t] = flows.sum(axis=0)
+        self.acc[t] = brand_totals(acc_cells) if acc_total is None else acc_total
+        self.chan[t] = brand_totals(chan_cells) if chan_total is None else chan_total
+        self.flows[t] = flow_cells.sum(axis=0)  # integer: exact in any order
         if self.seg_acc.shape[1] > 0:
-            self.seg_flows[t] = flows
-            self._add_segments(t, acc_chunks, chan_chunks, tables, roles, programme,
+            self.seg_flows[t] = flow_cells
+            self._add_segments(t, acc_cells, chan_cells, tables, roles, programme,
                                service_overhead, per_contact, region_params)  # fmt: skip
         nc = roles.shape[0]
         self._costs = roles[:, P.R_COST]
@@ -195,12 +194,13 @@ class Recorder:
         self.last_step = t
 
     def _add_segments(
-        self, t, acc_chunks, chan_chunks, tables, roles, programme, overhead, per_contact,
+        self, t, acc_cells, chan_cells, tables, roles, programme, overhead, per_contact,
         region_params=None,
     ) -> None:  # fmt: skip
         """Store step t's per-cell tallies and money (see ``add``)."""
-        acc = self.seg_acc[t] = acc_chunks.sum(axis=0)
-        chan = self.seg_chan[t] = chan_chunks.sum(axis=0)
+        self.seg_acc[t] = acc_cells
+        self.seg_chan[t] = chan_cells
+        acc, chan = self.seg_acc[t], self.seg_chan[t]
         nc = roles.shape[0]
         # each cell's brand table: its region's ([K, B, N]), the brand-wide one with one region
         if region_params is None:

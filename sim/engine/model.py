@@ -135,20 +135,25 @@ class JourneyModel:
         self.t = 0
         nb, nc = self.market.n_brands, self.market.n_channels
         ns = self.market.n_cells
-        chunks = kernels.n_chunks(self.customers.n)
-        # per chunk and (region, segment) cell: summed over both (chunks first) into the
-        # brands' totals; cell k = region x segments + segment
-        self._acc = np.zeros((chunks, ns, nb, P.N_ACC))
-        self._chan = np.zeros((chunks, ns, nb, nc + 1, P.N_CHAN))
-        self._flow = np.zeros((chunks, ns, nb + 4, nb + 4), dtype=np.int64)
+        # per chunk of a wave (``kernels.step_all``) and (region, segment) cell, cell
+        # k = region x segments + segment: summed in chunk order into the cells' tallies
+        chunks, threads = kernels.n_chunks(self.customers.n), numba.config.NUMBA_NUM_THREADS
+        wave = P.wave_size(chunks, threads, ns)
+        self._acc = np.zeros((wave, ns, nb, P.N_ACC))
+        self._chan = np.zeros((wave, ns, nb, nc + 1, P.N_CHAN))
+        self._flow = np.zeros((wave, ns, nb + 4, nb + 4), dtype=np.int64)
+        # the step's per-cell tallies (summed over cells into the brands' totals)
+        self._acc_cells = np.zeros(self._acc.shape[1:])
+        self._chan_cells = np.zeros(self._chan.shape[1:])
+        self._flow_cells = np.zeros(self._flow.shape[1:], dtype=np.int64)
         self._voice_next = np.zeros_like(self.customers.voice)
         self._heard_counts = self._running_counts()
-        # Cohort retention numerators, per chunk, accumulated over the whole run.
+        # Cohort retention numerators per (region, segment) cell, accumulated over the whole
+        # run, per Numba thread: integer counts, so their sums do not depend on which thread
+        # ran which chunk, and their memory grows with threads, not with customers
         self.max_tenure = min(self.n_steps, MAX_COHORT_TENURE) + 1
-        self._cohort = np.zeros((chunks, nb, self.max_tenure), dtype=np.int64)
-        # and per (region, segment) cell with several, per Numba thread (integer counts)
         self._cohort_cells = np.zeros(
-            (numba.config.NUMBA_NUM_THREADS, ns, nb, self.max_tenure if ns > 1 else 0), np.int64
+            (numba.config.NUMBA_NUM_THREADS, ns, nb, self.max_tenure), np.int64
         )
         if self.engine == "mesa":
             from agents.customer import CustomerAgent
@@ -586,7 +591,6 @@ class JourneyModel:
             self.service.apply_quality(tables)
             self.service.queue(tables)
             self._move(np.uint64(stream_key(self.seed, k, STREAM_BURN_IN)), tables, t=0)
-        self._cohort[:] = 0
         self._cohort_cells[:] = 0
 
     def _move(self, key, tables: Tables, t: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -617,14 +621,23 @@ class JourneyModel:
                 self._voice_next, c.voice, net.indptr, net.indices, net.strong,
                 self._heard_counts, numba.get_num_threads(),
             )  # fmt: skip
-        acc = brand_totals(self._acc)
-        chan = brand_totals(self._chan)
+        if self.engine == "mesa":
+            self._sum_chunks()
+        acc = brand_totals(self._acc_cells)
+        chan = brand_totals(self._chan_cells)
         self.ratings.update(acc[:, P.A_REVIEWS], acc[:, P.A_REVIEW_SUM])
         nc = self.market.n_channels
         self.service.after_step(chan[:, :nc, P.C_CONTACTS])
         if self._target is not None:
             self._target.service.after_step(chan[:, :nc, P.C_CONTACTS])
         return acc, chan
+
+    def _sum_chunks(self) -> None:
+        """Each cell's tallies of the mesa engine's step (which fills chunk 0 alone)."""
+        for chunks, cells in ((self._acc, self._acc_cells), (self._chan, self._chan_cells),
+                              (self._flow, self._flow_cells)):  # fmt: skip
+            cells[:] = 0
+            kernels.add_chunks(chunks, 1, cells)
 
     def _running_counts(self) -> np.ndarray:
         """Each customer's speaking neighbours per voice code and tie strength, or empty.
@@ -678,17 +691,18 @@ class JourneyModel:
             brand_params, ad_cum, m.n_channels, quality, resolution, friction,
             m.channel_roles, self._g_values,
             tables.wait_prob, tables.wait_friction, tables.abandon, self._histogram,
-            self._acc, self._chan, self._flow, t, self._cohort, self._cohort_cells, tr.bits,
+            self._acc, self._chan, self._flow, self._acc_cells, self._chan_cells,
+            self._flow_cells, t, self._cohort_cells, tr.bits,
             tr.ids, tr.touch,
         )  # fmt: skip
 
     def cohort_counts(self) -> np.ndarray:
         """cohort[b, k]: customers of b seen k steps after joining, summed over the run."""
-        return self._cohort.sum(axis=0)
+        return self._cohort_cells.sum(axis=(0, 1))
 
     def cohort_cell_counts(self) -> np.ndarray | None:
         """cohort[k, b, l]: the same for cell k's customers ([K, B, L]; None for one cell)."""
-        return self._cohort_cells.sum(axis=0) if self._cohort_cells.shape[3] else None
+        return self._cohort_cells.sum(axis=0) if self._cohort_cells.shape[1] > 1 else None
 
     def _record_initial(self, count: bool) -> None:
         """Record the state as it is (what everyone says; step 0's row when ``count``)."""
@@ -705,9 +719,10 @@ class JourneyModel:
             kernels.record_all(
                 key, c.stage, c.brand, c.last_brand, c.aware, c.consider, c.attitude,
                 c.satisfaction, c.tenure, c.grudge, c.segment, c.region, self.region_params(tables),
-                self._g_values, c.voice, self._acc, self._flow,
+                self._g_values, c.voice, self._acc, self._flow, self._acc_cells, self._flow_cells,
             )  # fmt: skip
         self._chan[:] = 0.0
+        self._chan_cells[:] = 0.0
         if self._heard_counts.shape[0] > 0:
             net = self.network
             kernels.count_heard(c.voice, net.indptr, net.indices, net.strong, self._heard_counts)
@@ -720,7 +735,11 @@ class JourneyModel:
     ) -> None:
         """Record step t; ``totals``: the chunks' tallies as ``_move`` summed them, or None."""
         m = self.market
-        acc, chan = totals if totals is not None else (brand_totals(self._acc), None)
+        if totals is None:
+            if self.engine == "mesa":
+                self._sum_chunks()
+            totals = brand_totals(self._acc_cells), None
+        acc, chan = totals
         members = acc[:, P.A_CUSTOMERS]
         programme = (
             tables.brand_params[:, P.B_MEMBER_COST] * members
@@ -734,7 +753,8 @@ class JourneyModel:
             programme = programme + own.cost
         overhead = self.service.overhead(members, m.channel_roles[:, P.R_SERVICE_COST])
         self.recorder.add(
-            t, self._acc, self._chan, self._flow, tables, m.channel_roles, programme,
+            t, self._acc_cells, self._chan_cells, self._flow_cells, tables, m.channel_roles,
+            programme,
             service_overhead=overhead, per_contact=self.service.per_contact,
             wait_minutes=self.service.wait_minutes, acc_total=acc, chan_total=chan,
             region_params=self.region_params(tables),

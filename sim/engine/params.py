@@ -18,6 +18,21 @@ NETWORK_KINDS = ("complete", "erdos_renyi", "watts_strogatz", "barabasi_albert")
 #: Customers per work unit of the kernels: fixed, so float sums do not depend on threads.
 CHUNK = 2048
 
+#: Chunks of a wave (``kernels.step_all``) per thread at least: enough to keep threads busy.
+WAVE_PER_THREAD = 8
+
+
+def wave_size(chunks: int, threads: int, cells: int) -> int:
+    """Chunks whose tallies ``kernels.step_all`` holds at once (results do not depend on it).
+
+    One wave of every chunk for one cell; with K (region, segment) cells a K-th of the chunks
+    (at least ``WAVE_PER_THREAD`` per thread), so the tallies take no more memory than one
+    cell's, whatever the number of segments and regions, at K - 1 more waits for the
+    slowest thread per step.
+    """
+    return max(1, min(chunks, max(WAVE_PER_THREAD * threads, -(-chunks // max(cells, 1)))))
+
+
 # The voice column: the message code in the low byte, its age (steps) in the high byte.
 CODE_MASK = 0xFF
 AGE_SHIFT = 8

@@ -19,12 +19,14 @@ The estimate (bytes) is the sum of
   or an edge list's loading (40 per listed tie, or after loading 9 per tie and 8 N);
 - per-step records: (T + 1) (B A + S^2) 8 (brand accumulators and the flow matrix of
   S = B + 4 states) plus 8 (T + 1) B 30 for the result frames;
-- per-chunk arrays: ceil(N / 2048) (G B (A + 4 (C + 1)) + G S^2 + B H) 8, H = min(T, 730)
-  + 1 cohort tenures, G the number of (region, segment) cells (``conf/segments/``,
-  ``conf/regions/``); with G > 1 also (T + 1) G (B (A + 4 (C + 1) + 6) + S^2) 8 of per-cell
-  records, 8 (T + 1) (segments + regions) B 60 for their rows of the metrics frame, and
-  8 W G B H for the cells' cohort counts, W the most Numba threads (``NUMBA_NUM_THREADS``,
-  the cores by default; one array per thread, whatever the number of customers);
+- per-chunk tallies: (V + 1) G (B (A + 4 (C + 1)) + S^2) 8 for a wave of V chunks
+  (``params.wave_size``: all ceil(N / 2048) chunks for one cell, a G-th of them for G
+  cells) and the step's sums, G the number of (region, segment) cells
+  (``conf/segments/``, ``conf/regions/``); 8 W G B H for the cells' cohort counts,
+  H = min(T, 730) + 1 tenures, W the most Numba threads (``NUMBA_NUM_THREADS``, the cores
+  by default; one array per thread, whatever the number of customers); with G > 1 also
+  (T + 1) G (B (A + 4 (C + 1) + 6) + S^2) 8 of per-cell records and
+  8 (T + 1) (segments + regions) B 60 for their rows of the metrics frame;
 - the readable engine (``engine=mesa``) adds about 3 kB per customer (one Python object each);
 
 with N customers, B brands, T steps, A = 14 accumulators. Time is three parts, shown
@@ -246,12 +248,13 @@ def estimate(cfg, threads: int | None = None) -> Estimate:
     g = segments * regions  # (region, segment) cells
     nc = len(cfg.channels)
     cell = b * (P.N_ACC + P.N_CHAN * (nc + 1)) + states * states
-    records += 8 * chunks * (g * cell + b * horizon)
+    wave = P.wave_size(chunks, _most_threads(), g)
+    records += 8 * (wave + 1) * g * cell  # a wave's tallies and the step's sums
+    records += 8 * _most_threads() * g * b * horizon  # the cells' cohort counts
     if g > 1:
         records += 8 * (t + 1) * g * (cell + 6 * b)
         records += 8 * (t + 1) * b * 60 * ((segments if segments > 1 else 0)
                                            + (regions if regions > 1 else 0))  # fmt: skip
-        records += 8 * _most_threads() * g * b * horizon  # the cells' cohort counts
     mesa = str(cfg.engine.name) == "mesa"
     state += heard_count_bytes(cfg, n, b, mesa)
     threads = threads or _threads(cfg)

@@ -61,6 +61,7 @@ from sim.engine.kernels.messages import (
     see_news,
 )
 from sim.engine.kernels.record import (
+    add_chunks,
     count_masks,
     credit_conversion,
     newcomer,
@@ -114,6 +115,7 @@ __all__ = [
     "record_all",
     "record_chunk",
     "record_customer",
+    "add_chunks",
     "see_ad",
     "see_news",
     "serve",

@@ -76,16 +76,15 @@ def voice_of(i, ck, stage, brand, last_brand, attitude, satisfaction, grudge, g)
 @njit(cache=True, inline="always")
 def record_customer(
     i, ck, s_from, stage, brand, last_brand, aware, consider, attitude, satisfaction, tenure,
-    grudge, brand_params, g, voice_out, acc, flow, masks, t, cohort, cell_cohort,
+    grudge, brand_params, g, voice_out, acc, flow, masks, t, cohort_cells, cell,
 ):  # fmt: skip
     """Add customer i to the step's accumulators; customers pay for the step.
 
-    ``cohort[b, k]`` counts, over the run, customers of b seen k steps after joining
-    (tenure k < t, so only cohorts acquired during the run): the numerators of the
-    cohort retention curve, active_b(k) = sum_t #{i of b at step t: tenure_i = k < t}.
-    ``cell_cohort[b, k]`` counts the same for the customer's (region, segment) cell, so
-    the cells' counts sum to the brand's; it has no tenures (shape [B, 0]) in a market of
-    one cell, where nothing is added.
+    ``acc``, ``flow`` and ``masks`` are the tallies of the customer's (region, segment) cell
+    ``cell``; ``cohort_cells[cell, b, k]`` counts, over the run, customers of b in the cell
+    seen k steps after joining (tenure k < t, so only cohorts acquired during the run): the
+    numerators of the cohort retention curve, active_b(k) = sum_t #{i of b at step t:
+    tenure_i = k < t}, summed over the cells.
 
     Awareness and consideration are counted as histograms of the 8-bit masks
     (``masks``), expanded into per-brand counts once per chunk by ``count_masks``.
@@ -104,10 +103,8 @@ def record_customer(
         masks[1, consider[i]] += 1
     if b >= 0:
         k = np.int64(tenure[i])
-        if k < t and k < cohort.shape[1]:
-            cohort[b, k] += 1
-            if k < cell_cohort.shape[1]:
-                cell_cohort[b, k] += 1
+        if k < t and k < cohort_cells.shape[2]:
+            cohort_cells[cell, b, k] += 1
         s = satisfaction[i]
         a = attitude[i, b]
         acc[b, P.A_CUSTOMERS] += 1.0
@@ -165,7 +162,7 @@ def record_chunk(
     masks_all = np.zeros((acc_all.shape[0], 2, 256), dtype=np.int64)
     nb = params_all.shape[1]
     n_segments = acc_all.shape[0] // params_all.shape[0]
-    no_cohort = np.zeros((nb, 0), dtype=np.int64)  # step 0 has no cohort yet
+    no_cohort = np.zeros((acc_all.shape[0], nb, 0), dtype=np.int64)  # no cohort at step 0
     for i in range(lo, hi):
         reg = np.int64(region[i])
         seg = reg * n_segments + np.int64(segment[i])
@@ -173,7 +170,7 @@ def record_chunk(
         record_customer(
             i, customer_key(step_key, i), s, stage, brand, last_brand, aware, consider, attitude,
             satisfaction, tenure, grudge, params_all[reg], g, voice_out, acc_all[seg], flow[seg],
-            masks_all[seg], 0, no_cohort, no_cohort,
+            masks_all[seg], 0, no_cohort, seg,
         )  # fmt: skip
     for seg in range(acc_all.shape[0]):
         count_masks(masks_all[seg], acc_all[seg])
@@ -182,14 +179,49 @@ def record_chunk(
 @njit(parallel=True, cache=True)
 def record_all(
     step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, tenure, grudge,
-    segment, region, brand_params, g_values, voice_out, acc, flow,
+    segment, region, brand_params, g_values, voice_out, acc, flow, acc_cells, flow_cells,
 ):  # fmt: skip
-    """Record the state as it is (step 0), chunk by chunk, and set what everyone says."""
+    """Record the state as it is (step 0), chunk by chunk, and set what everyone says.
+
+    ``acc`` and ``flow`` hold a wave of chunks' tallies (``step_all``), summed in chunk
+    order into each cell's, ``acc_cells`` and ``flow_cells``.
+    """
     n = stage.size
     n_chunks = (n + CHUNK - 1) // CHUNK
-    for k in prange(n_chunks):
-        record_chunk(
-            k * CHUNK, min(n, (k + 1) * CHUNK), step_key, stage, brand, last_brand, aware,
-            consider, attitude, satisfaction, tenure, grudge, segment, region, brand_params,
-            g_values, voice_out, acc[k], flow[k],
-        )  # fmt: skip
+    acc_cells[:] = 0.0
+    flow_cells[:] = 0
+    wave = acc.shape[0]
+    for first in range(0, n_chunks, wave):
+        m = min(wave, n_chunks - first)
+        for k in prange(m):
+            j = first + k
+            record_chunk(
+                j * CHUNK, min(n, (j + 1) * CHUNK), step_key, stage, brand, last_brand, aware,
+                consider, attitude, satisfaction, tenure, grudge, segment, region, brand_params,
+                g_values, voice_out, acc[k], flow[k],
+            )  # fmt: skip
+        add_chunks(acc, m, acc_cells)
+        add_chunks(flow, m, flow_cells)
+
+
+#: Elements of a tally summed by one task of ``add_chunks`` (a few cache lines).
+SUM_BLOCK = 64
+
+
+@njit(parallel=True, cache=True)
+def add_chunks(chunks, count, out) -> None:
+    """Add the first ``count`` chunks' tallies to out, in chunk order: out += chunks[j].
+
+    With out zeroed before the first chunk, the same additions in the same order as numpy's
+    ``chunks.sum(axis=0)`` (a chunk's tallies start at +0.0, so they are never -0.0), hence
+    the same sums whatever the number of threads; blocks of elements are summed in parallel.
+    """
+    flat = chunks.reshape(chunks.shape[0], -1)
+    total = out.reshape(-1)
+    size = total.size
+    for block in prange((size + SUM_BLOCK - 1) // SUM_BLOCK):
+        lo = block * SUM_BLOCK
+        hi = min(size, lo + SUM_BLOCK)
+        for j in range(count):
+            for e in range(lo, hi):
+                total[e] += flat[j, e]

@@ -19,7 +19,13 @@ from sim.engine.kernels.churn import (
 from sim.engine.kernels.common import globals_of, nth_bit, popcount8, state_index
 from sim.engine.kernels.experience import experience_touchpoint, serve
 from sim.engine.kernels.messages import forget_brand, see_ad, see_news
-from sim.engine.kernels.record import count_masks, credit_conversion, newcomer, record_customer
+from sim.engine.kernels.record import (
+    add_chunks,
+    count_masks,
+    credit_conversion,
+    newcomer,
+    record_customer,
+)
 from sim.engine.kernels.word_of_mouth import (
     hear_word_of_mouth,
     network_word_of_mouth,
@@ -44,7 +50,7 @@ from sim.engine.rng import (
 @njit(cache=True, error_model="numpy")
 def step_customers(
     lo, hi, step_key, n_channels, complete, customers, market, network, voice_in, voice_out,
-    acc_all, chan_all, flow_all, t, cohort, cohort_cells, trace,
+    acc_all, chan_all, flow_all, t, cohort_cells, trace,
 ):  # fmt: skip
     """One step of customers lo..hi-1 (see the module docstring), then their record.
 
@@ -90,9 +96,7 @@ def step_customers(
     # one region: the brand table is the same for everyone; one cell: every table is
     seg = 0
     brand_params = params_all[0]
-    acc, chan, masks, flow = acc_all[0], chan_all[0], masks_all[0], flow_all[0]
-    cell_cohort = cohort_cells[0]
-    service_quality, resolution, friction = quality_all[0], resolution_all[0], friction_all[0]
+    acc, masks, flow = acc_all[0], masks_all[0], flow_all[0]
     regional = params_all.shape[0] > 1
     cells = ad_cum.shape[0] > 1
     for i in range(lo, hi):
@@ -103,11 +107,7 @@ def step_customers(
         elif cells:
             seg = np.int64(segment[i])
         if cells:
-            acc, chan, masks, flow = acc_all[seg], chan_all[seg], masks_all[seg], flow_all[seg]
-            cell_cohort = cohort_cells[seg]
-            # the cell's service quality, resolution and friction (events may target it)
-            service_quality, resolution = quality_all[seg], resolution_all[seg]
-            friction = friction_all[seg]
+            acc, masks, flow = acc_all[seg], masks_all[seg], flow_all[seg]
         ad_total = ad_cum[seg, n_rates - 1]
         ck = customer_key(step_key, i)
         b0 = np.int64(brand[i])
@@ -130,7 +130,7 @@ def step_customers(
                 triggered = see_ad(
                     i, ck, b, c, aware, consider, attitude, flags, channel_roles, brand_params, g
                 )
-                chan[b, c, P.C_IMPRESSIONS] += 1.0
+                chan_all[seg, b, c, P.C_IMPRESSIONS] += 1.0
                 touch = rules.touch_code(rules.TOUCH_AD, b, c)
             else:
                 k -= n_paid
@@ -138,7 +138,7 @@ def step_customers(
                 see_news(
                     i, ck, b, c, aware, consider, attitude, flags, channel_roles, brand_params, g
                 )
-                chan[b, c, P.C_NEWS] += 1.0
+                chan_all[seg, b, c, P.C_NEWS] += 1.0
                 touch = rules.touch_code(rules.TOUCH_NEWS, b, c)
             last_touch[i] = touch
         elif u < ad_total + talk:
@@ -148,7 +148,7 @@ def step_customers(
             )  # fmt: skip
             if code > 0:
                 b, kind = (code - 1) // 3, (code - 1) % 3
-                chan[b, wom_channel, P.C_IMPRESSIONS] += 1.0
+                chan_all[seg, b, wom_channel, P.C_IMPRESSIONS] += 1.0
                 touch = rules.touch_code(rules.TOUCH_WOM, b, rules.NO_CHANNEL)
                 last_touch[i] = touch
                 triggered = wom_triggers(i, ck, b, kind, consider, g, SLOT_TRIGGER)
@@ -181,8 +181,8 @@ def step_customers(
                 elif u < g.usage_rate + contact:
                     c = channel[i]
                     outcome, q, f = serve(
-                        i, ck, b0, c, service_quality, resolution, friction, queue, brand_params,
-                        acc, chan,
+                        i, ck, b0, c, quality_all[seg], resolution_all[seg], friction_all[seg],
+                        queue, brand_params, acc, chan_all[seg],
                     )  # fmt: skip
                     x_ok = rules.experience_draw(q, g.noise, uniform(ck, SLOT_EXPERIENCE))
                     x = rules.service_experience(
@@ -235,8 +235,8 @@ def step_customers(
             code, prompted = network_word_of_mouth(
                 i, ck, voice_in, indptr, indices, strong_bits, heard_counts, complete, n,
                 histogram, heard,
-                aware, consider, attitude, flags, wom_threshold, brand_params, chan, wom_channel,
-                g,
+                aware, consider, attitude, flags, wom_threshold, brand_params, chan_all[seg],
+                wom_channel, g,
             )  # fmt: skip
             if code > 0:
                 b = (code - 1) // 3
@@ -254,7 +254,8 @@ def step_customers(
         if choice_set != 0 and not (shocked or exited or replaced) and flags[i] & IN_MARKET:
             if triggered or uniform(ck, SLOT_OCCASION) < g.need_rate:
                 chosen = choose_brand(
-                    i, choice_set, b0, attitude, price_sensitivity, channel, brand_params, friction,
+                    i, choice_set, b0, attitude, price_sensitivity, channel, brand_params,
+                    friction_all[seg],
                     g, uniform(ck, SLOT_CHOICE),
                 )  # fmt: skip
                 if chosen >= 0:
@@ -287,7 +288,7 @@ def step_customers(
                         mult *= rules.alternatives_factor(
                             alternatives_of(
                                 i, b0, aware, attitude, price_sensitivity, channel,
-                                brand_params, friction, g,
+                                brand_params, friction_all[seg], g,
                             ),
                             g.alternatives_weight, g.alternatives_reference,
                         )  # fmt: skip
@@ -310,7 +311,7 @@ def step_customers(
                     competitors = np.int64(consider[i]) & ~(1 << b0)
                     b1 = choose_brand(
                         i, competitors, -1, attitude, price_sensitivity, channel, brand_params,
-                        friction, g, uniform(ck, SLOT_SWITCH),
+                        friction_all[seg], g, uniform(ck, SLOT_SWITCH),
                     )  # fmt: skip
                 if b1 < 0:
                     brand[i] = -1
@@ -323,7 +324,7 @@ def step_customers(
             if b1 >= 0:
                 join_brand(i, b1, attitude, satisfaction, tenure, aware, consider, brand)
                 acc[b1, P.A_ACQUIRED] += 1.0
-                credit_conversion(b1, last_touch[i], acc, chan, wom_channel)
+                credit_conversion(b1, last_touch[i], acc, chan_all[seg], wom_channel)
         elif b0 >= 0:
             tenure[i] = min(np.int64(tenure[i]) + 1, 65535)
         if replaced:
@@ -336,7 +337,7 @@ def step_customers(
             trace_touch[np.searchsorted(trace_ids, i)] = touch
         record_customer(
             i, ck, s_from, stage, brand, last_brand, aware, consider, attitude, satisfaction,
-            tenure, grudge, brand_params, g, voice_out, acc, flow, masks, t, cohort, cell_cohort,
+            tenure, grudge, brand_params, g, voice_out, acc, flow, masks, t, cohort_cells, seg,
         )  # fmt: skip
         if fading:  # a message ages while it is repeated unchanged, with no new experience
             code = np.int64(voice_out[i]) & CODE_MASK
@@ -357,18 +358,20 @@ def step_all(
     wom_threshold, disposition, segment, region, voice_in, voice_out, indptr, indices, strong_bits,
     heard_counts, complete,
     brand_params, ad_cum, n_channels, service_quality, resolution, friction, channel_roles,
-    g_values, wait_prob, wait_friction, abandon, histogram, acc, chan, flow, t, cohort,
-    cohort_cells, trace_bits, trace_ids, trace_touch,
+    g_values, wait_prob, wait_friction, abandon, histogram, acc, chan, flow, acc_cells,
+    chan_cells, flow_cells, t, cohort_cells, trace_bits, trace_ids, trace_touch,
 ):  # fmt: skip
     """One step of all customers, chunk by chunk in parallel (``g_values``: see ``globals_of``).
 
     Customer i is in cell k = region_i S + segment_i (S segments, R regions, K = R S cells).
-    acc[j, k], chan[j, k] and flow[j, k] hold chunk j's aggregates and moves of cell k,
-    cohort[j] its cohorts (cohort over the whole run) and cohort_cells[h, k] the cohorts of
-    cell k counted by thread h (``numba.get_thread_id``; [H, K, B, tenures], H the most
-    threads, no tenures for one cell): integer counts, so their sum over threads is the same
-    whatever thread ran which chunk, and memory grows with threads, not with customers;
-    ``brand_params[r]`` is region r's brand
+    Chunks run in waves of as many as ``acc`` holds: acc[j, k], chan[j, k] and flow[j, k]
+    hold the wave's chunk j's aggregates and moves of cell k, summed after each wave, in
+    chunk order, into the step's ``acc_cells[k]``, ``chan_cells[k]`` and ``flow_cells[k]``
+    (the same sums whatever the number of threads, with memory for one wave); and
+    cohort_cells[h, k] the cohorts of cell k (over the whole run) counted by thread h
+    (``numba.get_thread_id``; [H, K, B, tenures], H the most threads): integer counts, so
+    their sum over threads is the same whatever thread ran which chunk, and their memory
+    grows with threads, not with customers; ``brand_params[r]`` is region r's brand
     table ([R, B, N]); ``ad_cum[k]`` is cell k's cumulated exposure rates (paid ads of each
     brand and channel, then news); ``service_quality[k]``, ``resolution[k]`` and
     ``friction[k]`` its service and buying tables ([K, B, C], ``JourneyModel.kernel_tables``);
@@ -388,12 +391,22 @@ def step_all(
     trace = (trace_bits, trace_ids, trace_touch)
     n = stage.size
     n_chunks = (n + CHUNK - 1) // CHUNK
-    for k in prange(n_chunks):
-        step_customers(
-            k * CHUNK, min(n, (k + 1) * CHUNK), step_key, n_channels, complete, customers,
-            market, network, voice_in, voice_out, acc[k], chan[k], flow[k], t, cohort[k],
-            cohort_cells[get_thread_id()], trace,
-        )  # fmt: skip
+    acc_cells[:] = 0.0
+    chan_cells[:] = 0.0
+    flow_cells[:] = 0
+    wave = acc.shape[0]
+    for first in range(0, n_chunks, wave):
+        m = min(wave, n_chunks - first)
+        for k in prange(m):
+            j = first + k
+            step_customers(
+                j * CHUNK, min(n, (j + 1) * CHUNK), step_key, n_channels, complete, customers,
+                market, network, voice_in, voice_out, acc[k], chan[k], flow[k], t,
+                cohort_cells[get_thread_id()], trace,
+            )  # fmt: skip
+        add_chunks(acc, m, acc_cells)
+        add_chunks(chan, m, chan_cells)
+        add_chunks(flow, m, flow_cells)
 
 
 def n_chunks(n: int) -> int:
