@@ -527,6 +527,7 @@ def _draw_customers(
     brand_keys: np.ndarray,
     trait_specs: np.ndarray,
     trait_tables: np.ndarray,
+    table_of: np.ndarray,
     trait_clip: np.ndarray,
     out_share: float,
     served: float,
@@ -556,7 +557,8 @@ def _draw_customers(
 ) -> None:
     """Every initial draw of every customer but the brand, segment and region (in parallel).
 
-    ``trait_specs[s, k]``, ``trait_tables[s, k]`` and ``cum_channel[s]`` are segment s's;
+    ``trait_specs[s, k]``, ``trait_tables[table_of[s, k]]`` and ``cum_channel[s]`` are
+    segment s's (one table for the segments that share a trait's distribution);
     ``by_share[r]`` and ``launched[r]`` region r's.
     """
     nb = equity.size
@@ -566,7 +568,7 @@ def _draw_customers(
         for k in range(trait_specs.shape[1]):
             traits[k, i] = _trait_value(
                 int(trait_specs[s, k, 0]), trait_specs[s, k, 1], trait_specs[s, k, 2],
-                trait_tables[s, k], customer_key(trait_keys[k], i), trait_clip[k],
+                trait_tables[table_of[s, k]], customer_key(trait_keys[k], i), trait_clip[k],
             )  # fmt: skip
         own = brand[i]
         customer = own >= 0
@@ -682,11 +684,18 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
     names = TRAIT_NAMES
     parsed = [[_trait_spec(traits_of[k]) for k in names] for traits_of in seg.traits]
     specs = np.array([[spec[:3] for spec in row] for row in parsed], dtype=np.float64)
-    tables = np.zeros((seg.n_segments, len(names), _TABLE_SIZE))
+    # each distinct quantile table once (``_beta_quantiles`` returns one array per Beta):
+    # a table is half a megabyte, and segments mostly share the market's traits
+    unique: list[np.ndarray] = []
+    table_of = np.zeros((seg.n_segments, len(names)), dtype=np.int64)
     for s, row in enumerate(parsed):
         for k, spec in enumerate(row):
             if spec[3] is not None:
-                tables[s, k] = spec[3]
+                known = [j for j, table in enumerate(unique) if table is spec[3]]
+                table_of[s, k] = known[0] if known else len(unique)
+                if not known:
+                    unique.append(spec[3])
+    tables = np.stack(unique) if unique else np.zeros((1, _TABLE_SIZE))
     service_share = market.channel_roles[:, P.R_SERVICE]
     total = service_share.sum()
     own = seg.n_segments == 1 and total > 0
@@ -709,7 +718,7 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
     traits = np.empty((len(names), n), dtype=np.float32)
     c = allocate_customers(n, nb, brand, traits, segment, region)
     _draw_customers(
-        keys, segment, region, trait_keys, brand_keys, specs, tables,
+        keys, segment, region, trait_keys, brand_keys, specs, tables, table_of,
         np.array([False, True, True, True, True]), out_share, served,
         by_share.astype(np.float64), launched.astype(np.bool_),
         market.brand_params[:, P.B_EQUITY].copy(), init_aware.astype(np.float64),
