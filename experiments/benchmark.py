@@ -72,10 +72,15 @@ def child(n: int, steps: int, extra: list[str]) -> None:
     model.run()
     t_run = time.perf_counter() - t1
     peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, _resident_bytes())
+    rec = model.recorder
+    tallies = [model._acc, model._chan, model._flow, model._acc_cells, model._chan_cells,
+               model._flow_cells, model._cohort_cells, rec.seg_acc, rec.seg_chan, rec.seg_money,
+               rec.seg_price, rec.seg_flows]  # fmt: skip
     print(json.dumps({
         "build_s": t_build, "run_s": t_run, "rate": n * steps / t_run,
         "bytes_per_customer": (peak - base) / n,
         "state_bytes": model.customers.nbytes / n, "network_bytes": model.network.nbytes / n,
+        "tally_bytes": sum(a.nbytes for a in tallies) / n,
     }))  # fmt: skip
 
 
@@ -114,6 +119,47 @@ def print_warm_start(runs: int) -> None:
 
 
 COMPARISON_SCENARIOS = ("baseline", "price_war", "pr_crisis", "service_outage")
+
+#: Markets of the segments-and-regions cost (``--cells``): the neutral ones behave exactly
+#: as one cell (the same tallies), so their extra time is the cells' own overhead.
+CELL_MARKETS = {
+    "one cell": [],
+    "4 neutral segments": [
+        "segments.homophily=0.5",
+        "++segments.groups={everyone: {share: 0.3}, b: {share: 0.4}, c: {share: 0.2}, "
+        "d: {share: 0.1}}",
+    ],
+    "3 neutral regions": [
+        "regions.homophily=0.7",
+        "++regions.groups={everywhere: {share: 0.45}, b: {share: 0.35}, c: {share: 0.2}}",
+    ],
+    "segments=example": ["segments=example"],
+    "regions=example": ["regions=example"],
+    "both examples (12 cells)": ["segments=example", "regions=example"],
+}
+
+
+def print_cells(n: int, steps: int, network: str, rounds: int) -> None:
+    """Time and memory of segments and regions against one cell, markets alternated."""
+    import statistics
+
+    runs: dict[str, list[dict]] = {name: [] for name in CELL_MARKETS}
+    for _ in range(rounds):
+        for name, extra in CELL_MARKETS.items():
+            args = ["--child", "--large", str(n), "--steps", str(steps), "--network", network,
+                    *extra]  # fmt: skip
+            runs[name].append(_child_json(args, {}))
+    one = runs["one cell"]
+    base_s = statistics.median(r["run_s"] for r in one)
+    base_b = statistics.median(r["bytes_per_customer"] for r in one)
+    base_t = statistics.median(r["tally_bytes"] for r in one)
+    print(f"segments and regions: N={n:,}, {steps} steps, {rounds} alternating rounds (medians)")
+    for name, rows in runs.items():
+        s = statistics.median(r["run_s"] for r in rows)
+        b = statistics.median(r["bytes_per_customer"] for r in rows)
+        t = statistics.median(r["tally_bytes"] for r in rows)
+        print(f"  {name:26s} {s:6.2f} s {s / base_s:5.3f}x  peak {b:6.1f} B/customer "
+              f"({b - base_b:+5.1f}; tallies and per-step records {t - base_t:+5.1f})")  # fmt: skip
 
 
 def comparison_child(burn_in: int, customers: int, steps: int) -> None:
@@ -223,6 +269,9 @@ def main() -> None:
     parser.add_argument("--burn-in", type=int, default=365, help=argparse.SUPPRESS)
     parser.add_argument("--warm-starts", type=int, default=5,
                         help="new processes timed for the warm start (median printed)")  # fmt: skip
+    parser.add_argument("--cells", type=int, default=0, metavar="ROUNDS",
+                        help="only the segments-and-regions cost, markets alternated ROUNDS "
+                        "times")  # fmt: skip
     parser.add_argument("--warm-start-only", action="store_true",
                         help="only the warm start figure")  # fmt: skip
     args, rule = parser.parse_known_args()
@@ -243,6 +292,9 @@ def main() -> None:
     logging.getLogger("MESA").setLevel(logging.WARNING)
     if args.child:
         child(args.large, args.steps, extra)
+        return
+    if args.cells:
+        print_cells(args.large, args.steps, args.network, args.cells)
         return
 
     import numba

@@ -368,6 +368,32 @@ def test_regional_runs_do_not_depend_on_threads():
         assert frame.equals(b.region_frames[name]), name
 
 
+def test_results_do_not_depend_on_the_waves_of_chunks(monkeypatch):
+    """12 cells' chunk tallies summed wave by wave give the frames of one wave of them all."""
+    small = ("market.customers=10000", "sim.steps=6", "sim.burn_in=0", *EXAMPLE,
+             "segments=example", SOUTH_CUT)  # fmt: skip
+    monkeypatch.setattr(P, "wave_size", lambda chunks, threads, cells: 2)  # 5 chunks: 3 waves
+    waves = run(*small)
+    monkeypatch.setattr(P, "wave_size", lambda chunks, threads, cells: chunks)
+    one = run(*small)
+    _frames_equal(waves, one)
+    for name, frame in waves.region_frames.items():
+        assert frame.equals(one.region_frames[name]), name
+    assert waves.metrics["customers"].sum() > 0
+
+
+def test_chunks_are_summed_in_numpys_order():
+    """add_chunks adds the chunks as numpy's sum(axis=0) does: bit for bit, any magnitudes."""
+    from sim.engine import kernels
+
+    rng = np.random.default_rng(3)
+    chunks = rng.standard_normal((37, 4, 3, 49)) * 10.0 ** rng.integers(-8, 9, (37, 4, 3, 49))
+    out = np.zeros(chunks.shape[1:])
+    kernels.add_chunks(chunks, 20, out)
+    kernels.add_chunks(chunks[20:], 17, out)
+    assert np.array_equal(out, chunks.sum(axis=0))
+
+
 # -- validation: one line naming the key, the value and the rule -----------------------------
 @pytest.mark.parametrize(
     ("overrides", "message"),
