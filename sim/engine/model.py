@@ -137,7 +137,9 @@ class JourneyModel:
         ns = self.market.n_cells
         # per chunk of a wave (``kernels.step_all``) and (region, segment) cell, cell
         # k = region x segments + segment: summed in chunk order into the cells' tallies
-        chunks, threads = kernels.n_chunks(self.customers.n), numba.config.NUMBA_NUM_THREADS
+        self._chunk = P.chunk_size(ns)
+        chunks = kernels.n_chunks(self.customers.n, self._chunk)
+        threads = numba.config.NUMBA_NUM_THREADS
         wave = P.wave_size(chunks, threads, ns)
         self._acc = np.zeros((wave, ns, nb, P.N_ACC))
         self._chan = np.zeros((wave, ns, nb, nc + 1, P.N_CHAN))
@@ -693,7 +695,7 @@ class JourneyModel:
             tables.wait_prob, tables.wait_friction, tables.abandon, self._histogram,
             self._acc, self._chan, self._flow, self._acc_cells, self._chan_cells,
             self._flow_cells, t, self._cohort_cells, tr.bits,
-            tr.ids, tr.touch,
+            tr.ids, tr.touch, self._chunk,
         )  # fmt: skip
 
     def cohort_counts(self) -> np.ndarray:
@@ -720,6 +722,7 @@ class JourneyModel:
                 key, c.stage, c.brand, c.last_brand, c.aware, c.consider, c.attitude,
                 c.satisfaction, c.tenure, c.grudge, c.segment, c.region, self.region_params(tables),
                 self._g_values, c.voice, self._acc, self._flow, self._acc_cells, self._flow_cells,
+                self._chunk,
             )  # fmt: skip
         self._chan[:] = 0.0
         self._chan_cells[:] = 0.0

@@ -18,6 +18,20 @@ NETWORK_KINDS = ("complete", "erdos_renyi", "watts_strogatz", "barabasi_albert")
 #: Customers per work unit of the kernels: fixed, so float sums do not depend on threads.
 CHUNK = 2048
 
+#: (Region, segment) cells per ``CHUNK`` of customers at most (``chunk_size``).
+CELLS_PER_CHUNK = 4
+
+
+def chunk_size(cells: int) -> int:
+    """Customers per work unit with K (region, segment) cells: CHUNK ceil(K / 4).
+
+    Each chunk clears and sums K cells' tallies, so a chunk grows with the cells past four
+    to keep that work per customer no more than four cells' at ``CHUNK``. Fixed by the
+    config, so float sums do not depend on threads (one to four cells: ``CHUNK``).
+    """
+    return CHUNK * max(1, -(-cells // CELLS_PER_CHUNK))
+
+
 #: Chunks of a wave (``kernels.step_all``) per thread at least: enough to keep threads busy.
 WAVE_PER_THREAD = 8
 

@@ -20,8 +20,9 @@ The estimate (bytes) is the sum of
 - per-step records: (T + 1) (B A + S^2) 8 (brand accumulators and the flow matrix of
   S = B + 4 states) plus 8 (T + 1) B 30 for the result frames;
 - per-chunk tallies: (V + 1) G (B (A + 4 (C + 1)) + S^2) 8 for a wave of V chunks
-  (``params.wave_size``: all ceil(N / 2048) chunks for one cell, a G-th of them for G
-  cells) and the step's sums, G the number of (region, segment) cells
+  (``params.wave_size``: all ceil(N / chunk) chunks for one cell, a G-th of them for G
+  cells; ``params.chunk_size``: 2048 customers a chunk up to four cells, 2048 ceil(G / 4)
+  beyond) and the step's sums, G the number of (region, segment) cells
   (``conf/segments/``, ``conf/regions/``); 8 W G B H for the cells' cohort counts,
   H = min(T, 730) + 1 tenures, W the most Numba threads (``NUMBA_NUM_THREADS``, the cores
   by default; one array per thread, whatever the number of customers); with G > 1 also
@@ -48,7 +49,6 @@ from pathlib import Path
 
 from sim.engine import params as P
 
-CHUNK = P.CHUNK
 STATE_BYTES_FIXED = 46  # per customer (voice twice), besides one float32 attitude per brand
 IN_DEGREE_BYTES = 4  # int32 per customer while a network is built
 SENT_TIE_BYTES = 6  # int32 owner + uint16 bucket-local target per tie sent to a bucket
@@ -241,11 +241,11 @@ def estimate(cfg, threads: int | None = None) -> Estimate:
     build = build_bytes(cfg)
     states = b + 4
     horizon = min(t, MAX_COHORT_TENURE) + 1
-    chunks = math.ceil(n / CHUNK)
     records = 8 * (t + 1) * (b * P.N_ACC + states * states) + 8 * (t + 1) * b * 30
     segments = max(len((cfg.get("segments") or {}).get("groups") or {}), 1)
     regions = max(len((cfg.get("regions") or {}).get("groups") or {}), 1)
     g = segments * regions  # (region, segment) cells
+    chunks = math.ceil(n / P.chunk_size(g))
     nc = len(cfg.channels)
     cell = b * (P.N_ACC + P.N_CHAN * (nc + 1)) + states * states
     wave = P.wave_size(chunks, _most_threads(), g)

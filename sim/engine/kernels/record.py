@@ -8,7 +8,6 @@ from agents import rules
 from sim.engine import params as P
 from sim.engine.jit import njit, prange
 from sim.engine.kernels.common import globals_of, state_index
-from sim.engine.params import CHUNK
 from sim.engine.rng import SLOT_VOICE, customer_key, uniform
 
 
@@ -179,7 +178,7 @@ def record_chunk(
 @njit(parallel=True, cache=True)
 def record_all(
     step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, tenure, grudge,
-    segment, region, brand_params, g_values, voice_out, acc, flow, acc_cells, flow_cells,
+    segment, region, brand_params, g_values, voice_out, acc, flow, acc_cells, flow_cells, chunk,
 ):  # fmt: skip
     """Record the state as it is (step 0), chunk by chunk, and set what everyone says.
 
@@ -187,7 +186,7 @@ def record_all(
     order into each cell's, ``acc_cells`` and ``flow_cells``.
     """
     n = stage.size
-    n_chunks = (n + CHUNK - 1) // CHUNK
+    n_chunks = (n + chunk - 1) // chunk
     acc_cells[:] = 0.0
     flow_cells[:] = 0
     wave = acc.shape[0]
@@ -196,7 +195,7 @@ def record_all(
         for k in prange(m):
             j = first + k
             record_chunk(
-                j * CHUNK, min(n, (j + 1) * CHUNK), step_key, stage, brand, last_brand, aware,
+                j * chunk, min(n, (j + 1) * chunk), step_key, stage, brand, last_brand, aware,
                 consider, attitude, satisfaction, tenure, grudge, segment, region, brand_params,
                 g_values, voice_out, acc[k], flow[k],
             )  # fmt: skip

@@ -359,7 +359,7 @@ def step_all(
     heard_counts, complete,
     brand_params, ad_cum, n_channels, service_quality, resolution, friction, channel_roles,
     g_values, wait_prob, wait_friction, abandon, histogram, acc, chan, flow, acc_cells,
-    chan_cells, flow_cells, t, cohort_cells, trace_bits, trace_ids, trace_touch,
+    chan_cells, flow_cells, t, cohort_cells, trace_bits, trace_ids, trace_touch, chunk,
 ):  # fmt: skip
     """One step of all customers, chunk by chunk in parallel (``g_values``: see ``globals_of``).
 
@@ -390,7 +390,7 @@ def step_all(
     network = (indptr, indices, strong_bits, heard_counts)
     trace = (trace_bits, trace_ids, trace_touch)
     n = stage.size
-    n_chunks = (n + CHUNK - 1) // CHUNK
+    n_chunks = (n + chunk - 1) // chunk
     acc_cells[:] = 0.0
     chan_cells[:] = 0.0
     flow_cells[:] = 0
@@ -400,7 +400,7 @@ def step_all(
         for k in prange(m):
             j = first + k
             step_customers(
-                j * CHUNK, min(n, (j + 1) * CHUNK), step_key, n_channels, complete, customers,
+                j * chunk, min(n, (j + 1) * chunk), step_key, n_channels, complete, customers,
                 market, network, voice_in, voice_out, acc[k], chan[k], flow[k], t,
                 cohort_cells[get_thread_id()], trace,
             )  # fmt: skip
@@ -409,6 +409,6 @@ def step_all(
         add_chunks(flow, m, flow_cells)
 
 
-def n_chunks(n: int) -> int:
-    """Number of work units for n customers."""
-    return (n + CHUNK - 1) // CHUNK
+def n_chunks(n: int, chunk: int = CHUNK) -> int:
+    """Number of work units of ``chunk`` customers for n customers."""
+    return (n + chunk - 1) // chunk
