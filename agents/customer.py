@@ -103,7 +103,7 @@ class CustomerAgent(mesa.Agent):
         self._ck = ck
         tables = m.region_tables_now[self.region]  # its region's brand table (Tables)
         self._tables = tables
-        acc, chan = m._acc[0, self.cell], m._chan[0, self.cell]
+        acc, chan = m._acc_cells[self.cell], m._chan_cells[self.cell]
         before = self.state_index(nb)
         start_brand = self.brand
         triggered = shocked = exited = replaced = False
@@ -487,7 +487,7 @@ class CustomerAgent(mesa.Agent):
         """Contact the brand's service on this customer's channel; may fail or be recovered."""
         b, c = self.brand, self.channel
         bp = tables.brand_params
-        acc = self.model._acc[0, self.cell]
+        acc = self.model._acc_cells[self.cell]
         if bp[b, P.B_BOT_SHARE] > 0.0 and uniform(self._ck, SLOT_BOT) < bp[b, P.B_BOT_SHARE]:
             # the chatbot answers first: it solves the contact, escalates it to people, or not
             acc[b, P.A_BOT_CONTACTS] += 1
@@ -522,7 +522,7 @@ class CustomerAgent(mesa.Agent):
 
     def people_answer(self, b: int, c: int, extra: float, tables) -> tuple[int, float, float]:
         """The brand's people answer on channel c, after a queue if any (see the kernel's)."""
-        acc, chan = self.model._acc[0, self.cell], self.model._chan[0, self.cell]
+        acc, chan = self.model._acc_cells[self.cell], self.model._chan_cells[self.cell]
         chan[b, c, P.C_CONTACTS] += 1
         # this customer's segment's tables (JourneyModel.segment_tables_now)
         quality_s, resolution_s, friction_s = self.model.segment_tables_now
@@ -554,12 +554,12 @@ class CustomerAgent(mesa.Agent):
             u = uniform(self._ck, SLOT_COMPLAINT)
             if rules.complaint_filed(d, g.complaint_threshold, g.complaint_rate, u):
                 self.complaint = True
-                self.model._acc[0, self.cell][self.brand, P.A_COMPLAINTS] += 1
+                self.model._acc_cells[self.cell][self.brand, P.A_COMPLAINTS] += 1
         if g.review_read > 0.0 and g.review_write > 0.0:  # reviews only matter when read
             p = rules.review_probability(d, g.review_write, g.review_extremity)
             if uniform(self._ck, SLOT_REVIEW) < p:
-                self.model._acc[0, self.cell][self.brand, P.A_REVIEWS] += 1
-                self.model._acc[0, self.cell][self.brand, P.A_REVIEW_SUM] += v
+                self.model._acc_cells[self.cell][self.brand, P.A_REVIEWS] += 1
+                self.model._acc_cells[self.cell][self.brand, P.A_REVIEW_SUM] += v
         if rules.is_shock(d, g.shock_threshold):
             return uniform(self._ck, SLOT_SHOCK) < g.shock_switch
         return False
@@ -663,8 +663,8 @@ class CustomerAgent(mesa.Agent):
     def record(self, before: int, tables, g, nb: int, t: int) -> None:
         """Add this customer to the step's aggregates and set what it will say."""
         m = self.model
-        acc = m._acc[0, self.cell]
-        m._flow[0, self.cell, before, self.state_index(nb)] += 1
+        acc = m._acc_cells[self.cell]
+        m._flow_cells[self.cell, before, self.state_index(nb)] += 1
         for k in range(nb):
             if (self.aware >> k) & 1:
                 acc[k, P.A_AWARE] += 1

@@ -52,7 +52,7 @@ def state_labels(brand_names: list[str]) -> list[tuple[str, str | None]]:
 def brand_totals(cells: np.ndarray) -> np.ndarray:
     """Per-cell accumulators ([cell, brand, ...]) summed to brands, in cell order.
 
-    The cells' tallies are the chunks' summed in chunk order (``kernels.sum_chunks``), so
+    The cells' tallies are the chunks' summed in chunk order (``kernels.add_chunks``), so
     these are the same sums whatever the number of threads (one cell: the chunk sums alone).
     """
     if cells.shape[0] == 1:
@@ -131,7 +131,7 @@ class Recorder:
         """Store step t from each (region, segment) cell's tallies ([cell, brand, ...]).
 
         ``acc_cells``, ``chan_cells`` and ``flow_cells`` are the chunks' tallies summed in
-        chunk order (thread independent, ``kernels.sum_chunks``); ``acc_total`` and
+        chunk order (thread independent, ``kernels.add_chunks``); ``acc_total`` and
         ``chan_total``, when given, are their brand totals already taken (``brand_totals``).
 
         Ad spend is the realised exposures times each channel's cost; service cost the

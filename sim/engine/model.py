@@ -605,9 +605,9 @@ class JourneyModel:
         t = self.t if t is None else t
         self._count_voices()
         if self.engine == "mesa":
-            self._acc[:] = 0.0
-            self._chan[:] = 0.0
-            self._flow[:] = 0
+            self._acc_cells[:] = 0.0  # the mesa engine tallies by cell directly
+            self._chan_cells[:] = 0.0
+            self._flow_cells[:] = 0
             kernel = self.kernel_tables(tables)
             self.region_tables_now = self._region_views(tables, kernel[0])
             self.exposure_now = kernel[1]
@@ -623,8 +623,6 @@ class JourneyModel:
                 self._voice_next, c.voice, net.indptr, net.indices, net.strong,
                 self._heard_counts, numba.get_num_threads(),
             )  # fmt: skip
-        if self.engine == "mesa":
-            self._sum_chunks()
         acc = brand_totals(self._acc_cells)
         chan = brand_totals(self._chan_cells)
         self.ratings.update(acc[:, P.A_REVIEWS], acc[:, P.A_REVIEW_SUM])
@@ -633,13 +631,6 @@ class JourneyModel:
         if self._target is not None:
             self._target.service.after_step(chan[:, :nc, P.C_CONTACTS])
         return acc, chan
-
-    def _sum_chunks(self) -> None:
-        """Each cell's tallies of the mesa engine's step (which fills chunk 0 alone)."""
-        for chunks, cells in ((self._acc, self._acc_cells), (self._chan, self._chan_cells),
-                              (self._flow, self._flow_cells)):  # fmt: skip
-            cells[:] = 0
-            kernels.add_chunks(chunks, 1, cells)
 
     def _running_counts(self) -> np.ndarray:
         """Each customer's speaking neighbours per voice code and tie strength, or empty.
@@ -712,8 +703,8 @@ class JourneyModel:
         tables = self.tables_at(0) if count else self.tables_at(-1)
         key = np.uint64(stream_key(self.seed, 0, STREAM_INIT if count else STREAM_BURN_IN))
         if self.engine == "mesa":
-            self._acc[:] = 0.0
-            self._flow[:] = 0
+            self._acc_cells[:] = 0.0
+            self._flow_cells[:] = 0
             self.region_tables_now = self._region_views(tables, self.region_params(tables))
             self.agents.do("record_initial", key, tables)
             c.voice[:] = self._voice_next  # what everyone says is heard from the next step on
@@ -724,7 +715,6 @@ class JourneyModel:
                 self._g_values, c.voice, self._acc, self._flow, self._acc_cells, self._flow_cells,
                 self._chunk,
             )  # fmt: skip
-        self._chan[:] = 0.0
         self._chan_cells[:] = 0.0
         if self._heard_counts.shape[0] > 0:
             net = self.network
@@ -738,11 +728,7 @@ class JourneyModel:
     ) -> None:
         """Record step t; ``totals``: the chunks' tallies as ``_move`` summed them, or None."""
         m = self.market
-        if totals is None:
-            if self.engine == "mesa":
-                self._sum_chunks()
-            totals = brand_totals(self._acc_cells), None
-        acc, chan = totals
+        acc, chan = totals if totals is not None else (brand_totals(self._acc_cells), None)
         members = acc[:, P.A_CUSTOMERS]
         programme = (
             tables.brand_params[:, P.B_MEMBER_COST] * members

@@ -378,7 +378,7 @@ def step_all(
     ``trace_touch`` receives
     this step's touchpoint code of each traced customer; ``histogram[code]`` is the step's
     freshness-weighted count of each voice code (the complete network's neighbourhood for the
-    cascade and threshold rules).
+    cascade and threshold rules); ``chunk`` is the customers per chunk (``params.chunk_size``).
     """
     customers = (
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
