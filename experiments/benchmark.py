@@ -74,8 +74,8 @@ def child(n: int, steps: int, extra: list[str]) -> None:
     peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, _resident_bytes())
     rec = model.recorder
     tallies = [model._acc, model._chan, model._flow, model._acc_cells, model._chan_cells,
-               model._flow_cells, model._cohort_cells, rec.seg_acc, rec.seg_chan, rec.seg_money,
-               rec.seg_price, rec.seg_flows]  # fmt: skip
+               model._flow_cells, model._cohort_cells, rec.cell_acc, rec.cell_chan,
+               rec.cell_flows, rec.cell_money, rec.cell_price]  # fmt: skip
     print(json.dumps({
         "build_s": t_build, "run_s": t_run, "rate": n * steps / t_run,
         "bytes_per_customer": (peak - base) / n,

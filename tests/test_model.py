@@ -230,6 +230,26 @@ def test_same_seed_is_bit_identical(baseline):
     assert _same(baseline, again)
 
 
+def test_step_records_keep_counts_and_sums_bit_for_bit():
+    """The records store counts as integers, sums as float64, and read back every bit."""
+    from sim.engine.step_records import StepRecords
+
+    records = StepRecords(3, (2,), 4, sums=(1,))
+    tally = np.array([[3.0, 0.1 + 0.2, 7.0, 5.0], [0.0, 1e-300, 1.0, 4.0]])
+    records[1] = tally
+    assert records.counts.dtype == np.int32  # half the bytes of float64
+    assert np.array_equal(records[1], tally)
+    assert np.array_equal(records[1:2], tally[None])
+    assert not records[0].any() and not records[2].any()
+    huge = tally.copy()
+    huge[0, 3] = 2.0**31 + 5.0  # past int32: the counts widen, and stay exact
+    records[2] = huge
+    assert records.counts.dtype == np.int64
+    assert np.array_equal(records[2], huge) and np.array_equal(records[1], tally)
+    with pytest.raises(ValueError, match="fraction"):
+        records[0] = np.full((2, 4), 0.5)
+
+
 def test_threads_do_not_change_results():
     over = ["market.customers=5000", "sim.steps=30", "seed=4"]  # 3 chunks of customers
     one = simulate(load_config([*over, "engine.threads=1"]))

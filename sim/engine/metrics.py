@@ -18,6 +18,7 @@ from agents.rules import STAGE_NAMES
 from sim.engine import params as P
 from sim.engine.region_spec import ALL_REGIONS
 from sim.engine.segment_spec import ALL_SEGMENTS, brand_rows
+from sim.engine.step_records import StepRecords
 
 __all__ = [
     "ALL_REGIONS", "ALL_SEGMENTS", "Recorder", "brand_rows", "brand_totals", "metrics_file",
@@ -69,11 +70,14 @@ def _shares_of(weights: np.ndarray, fallback: np.ndarray) -> np.ndarray:
 class Recorder:
     """Per-step aggregates in preallocated arrays: brand and channel tallies, money, flows.
 
-    With more than one segment or region the brand and channel tallies and the money are also
-    kept per (region, segment) cell (``seg_*``; cell k = region x S + segment): what the
-    kernels count per customer is the cell's own; brand-wide costs not counted per customer
-    (service staff or spend, programme costs) are shared out (``add``). A segment's rows sum
-    its cells over the regions, a region's over the segments.
+    The brand and channel tallies and the flows are kept per (region, segment) cell
+    (``cell_*``, one cell without segments or regions; cell k = region x S + segment), as
+    whole counts and float64 sums (``StepRecords``); the brands' are their sums over the
+    cells (``brand_totals``), taken when read. With more than one cell the money is also kept
+    per cell (``cell_money``): what the kernels count per customer is the cell's own;
+    brand-wide costs not counted per customer (service staff or spend, programme costs) are
+    shared out (``add``). A segment's rows sum its cells over the regions, a region's over the
+    segments.
     """
 
     def __init__(
@@ -101,16 +105,14 @@ class Recorder:
         # each cell's share of the population (the segment's, with one region)
         self.cell_shares = (regional / regional.sum())[:, None] * self.segment_shares[None, :]
         self.cell_shares = self.cell_shares.reshape(-1)
-        k = k * nr
-        k = k if k > 1 else 0  # per-cell records only when there are segments or regions
-        self.seg_acc = np.zeros((steps + 1, k, nb, P.N_ACC))
-        self.seg_chan = np.zeros((steps + 1, k, nb, nc + 1, P.N_CHAN))
+        self.n_cells = k * nr
+        self.cell_acc = StepRecords(steps + 1, (self.n_cells, nb), P.N_ACC, P.A_SUMS)
+        self.cell_chan = StepRecords(steps + 1, (self.n_cells, nb, nc + 1), P.N_CHAN)
+        self.cell_flows = StepRecords(steps + 1, (self.n_cells, ns), ns)
+        k = self.n_cells if self.n_cells > 1 else 0  # money per cell: segments or regions
         # ad, service, programme, acquisition, and revenue x margin (the cell's region's)
-        self.seg_money = np.zeros((steps + 1, k, 5, nb))
-        self.seg_price = np.zeros((steps + 1, k, nb))  # the price the cell's region pays
-        self.seg_flows = np.zeros((steps + 1, k, ns, ns), dtype=np.int64)
-        self.acc = np.zeros((steps + 1, nb, P.N_ACC))
-        self.chan = np.zeros((steps + 1, nb, nc + 1, P.N_CHAN))
+        self.cell_money = np.zeros((steps + 1, k, 5, nb))
+        self.cell_price = np.zeros((steps + 1, k, nb))  # the price the cell's region pays
         self.ad_spend = np.zeros((steps + 1, nb))
         self.service_cost = np.zeros((steps + 1, nb))
         self.margin = np.zeros((steps + 1, nb))
@@ -120,8 +122,30 @@ class Recorder:
         self.rating = np.zeros((steps + 1, nb))
         self.mean_wait = np.zeros((steps + 1, nb))
         self._costs = np.zeros(nc)
-        self.flows = np.zeros((steps + 1, ns, ns), dtype=np.int64)
         self.last_step = -1
+
+    @staticmethod
+    def _brands(cells: np.ndarray) -> np.ndarray:
+        """Per-step records of the cells ([T, K, ...]) summed to brands ([T, ...]) in cell order.
+
+        The same sums as ``brand_totals`` of each step (numpy adds the cells one after another).
+        """
+        return cells[:, 0] if cells.shape[1] == 1 else cells.sum(axis=1)
+
+    @property
+    def acc(self) -> np.ndarray:
+        """Brand tallies per step, [T + 1, B, ``N_ACC``] (steps not run yet: zeros)."""
+        return self._brands(self.cell_acc[:])
+
+    @property
+    def chan(self) -> np.ndarray:
+        """Brand and channel tallies per step, [T + 1, B, C + 1, ``N_CHAN``]."""
+        return self._brands(self.cell_chan[:])
+
+    @property
+    def flows(self) -> np.ndarray:
+        """Moves between (stage, brand) states per step, [T + 1, S, S] (float64 counts)."""
+        return self._brands(self.cell_flows[:])
 
     def add(
         self, t: int, acc_cells, chan_cells, flow_cells, tables, roles, programme,
@@ -155,21 +179,22 @@ class Recorder:
         its ``margin`` the regions' margins weighted by their revenue, so revenue x margin is
         the sum of the regions' (``_regional_brand``).
         """
-        self.acc[t] = brand_totals(acc_cells) if acc_total is None else acc_total
-        self.chan[t] = brand_totals(chan_cells) if chan_total is None else chan_total
-        self.flows[t] = flow_cells.sum(axis=0)  # integer: exact in any order
-        if self.seg_acc.shape[1] > 0:
-            self.seg_flows[t] = flow_cells
+        acc = brand_totals(acc_cells) if acc_total is None else acc_total
+        chan = brand_totals(chan_cells) if chan_total is None else chan_total
+        self.cell_acc[t] = acc_cells
+        self.cell_chan[t] = chan_cells
+        self.cell_flows[t] = flow_cells
+        if self.n_cells > 1:
             self._add_segments(t, acc_cells, chan_cells, tables, roles, programme,
                                service_overhead, per_contact, region_params)  # fmt: skip
         nc = roles.shape[0]
         self._costs = roles[:, P.R_COST]
-        impressions = self.chan[t, :, :nc, P.C_IMPRESSIONS]
+        impressions = chan[:, :nc, P.C_IMPRESSIONS]
         self.ad_spend[t] = impressions @ roles[:, P.R_COST]
-        contacts = self.chan[t, :, :nc, P.C_CONTACTS]
+        contacts = chan[:, :nc, P.C_CONTACTS]
         paid = contacts if per_contact is None else np.where(per_contact, contacts, 0.0)
         people = paid @ roles[:, P.R_SERVICE_COST]
-        bot = self.acc[t, :, P.A_BOT_CONTACTS] * tables.brand_params[:, P.B_BOT_COST]
+        bot = acc[:, P.A_BOT_CONTACTS] * tables.brand_params[:, P.B_BOT_COST]
         overhead = 0.0 if service_overhead is None else service_overhead
         self.service_cost[t] = people + bot + overhead
         self.rating[t] = tables.brand_params[:, P.B_RATING]
@@ -181,26 +206,24 @@ class Recorder:
         self.margin[t] = tables.brand_params[:, P.B_MARGIN]
         self.price[t] = tables.brand_params[:, P.B_PRICE]
         if len(self.region_names) > 1:
-            self._regional_brand(t)
+            self._regional_brand(t, acc_cells)
         self.programme_cost[t] = programme
         self.acquisition_cost[t] = (
-            self.acc[t, :, P.A_ACQUIRED] * tables.brand_params[:, P.B_ACQUISITION_COST]
+            acc[:, P.A_ACQUIRED] * tables.brand_params[:, P.B_ACQUISITION_COST]
         )
-        if self.seg_acc.shape[1] > 0 and region_params is not None:
+        if self.n_cells > 1 and region_params is not None:
             own = region_params[:, :, P.B_ACQUISITION_COST]
             if np.any(own != tables.brand_params[None, :, P.B_ACQUISITION_COST]):
                 # a region's own cost (a change targeted at it): the sum of the cells' costs
-                self.acquisition_cost[t] = self.seg_money[t, :, 3].sum(axis=0)
+                self.acquisition_cost[t] = self.cell_money[t, :, 3].sum(axis=0)
         self.last_step = t
 
     def _add_segments(
         self, t, acc_cells, chan_cells, tables, roles, programme, overhead, per_contact,
         region_params=None,
     ) -> None:  # fmt: skip
-        """Store step t's per-cell tallies and money (see ``add``)."""
-        self.seg_acc[t] = acc_cells
-        self.seg_chan[t] = chan_cells
-        acc, chan = self.seg_acc[t], self.seg_chan[t]
+        """Store step t's per-cell money (see ``add``)."""
+        acc, chan = acc_cells, chan_cells
         nc = roles.shape[0]
         # each cell's brand table: its region's ([K, B, N]), the brand-wide one with one region
         if region_params is None:
@@ -218,36 +241,37 @@ class Recorder:
             overhead = 0.0
         overhead = np.broadcast_to(np.asarray(overhead, dtype=float), (nb,))[None, :] * by_contacts
         programme = np.broadcast_to(np.asarray(programme, dtype=float), (nb,))
-        money = self.seg_money[t]
+        money = self.cell_money[t]
         money[:, 0] = chan[:, :, :nc, P.C_IMPRESSIONS] @ roles[:, P.R_COST]
         money[:, 1] = people + bot + overhead
         money[:, 2] = programme[None, :] * by_customers
         money[:, 3] = acc[:, :, P.A_ACQUIRED] * bp[:, :, P.B_ACQUISITION_COST]
         money[:, 4] = acc[:, :, P.A_REVENUE] * bp[:, :, P.B_MARGIN]
-        self.seg_price[t] = bp[:, :, P.B_PRICE]
+        self.cell_price[t] = bp[:, :, P.B_PRICE]
 
-    def _regional_brand(self, t: int) -> None:
+    def _regional_brand(self, t: int, acc_cells: np.ndarray) -> None:
         """Step t's brand price and margin over the regions (see ``add``).
 
         p_b = sum_r n_rb p_rb / sum_r n_rb (customers n), m_b = sum_r R_rb m_rb / sum_r R_rb
         (revenue R); the brand-wide table's where the brand has no customers or revenue.
         """
-        customers = self.seg_acc[t, :, :, P.A_CUSTOMERS]
-        revenue = self.seg_acc[t, :, :, P.A_REVENUE]
+        customers = acc_cells[:, :, P.A_CUSTOMERS]
+        revenue = acc_cells[:, :, P.A_REVENUE]
         n = customers.sum(axis=0)
-        paid = (customers * self.seg_price[t]).sum(axis=0)
+        paid = (customers * self.cell_price[t]).sum(axis=0)
         self.price[t] = np.where(n > 0, paid / np.where(n > 0, n, 1.0), self.price[t])
         total = revenue.sum(axis=0)
-        gross = self.seg_money[t, :, 4].sum(axis=0)
+        gross = self.cell_money[t, :, 4].sum(axis=0)
         self.margin[t] = np.where(total > 0, gross / np.where(total > 0, total, 1.0),
                                   self.margin[t])  # fmt: skip
 
     def _region_acc(self, t: int, region: int | None) -> np.ndarray:
         """Step t's brand tallies, of everyone (None) or of one region's cells."""
+        cells = self.cell_acc[t]
         if region is None:
-            return self.acc[t]
+            return brand_totals(cells)
         ns = len(self.segment_names)
-        return self.seg_acc[t, region * ns : (region + 1) * ns].sum(axis=0)
+        return cells[region * ns : (region + 1) * ns].sum(axis=0)
 
     def share(self, t: int, region: int | None = None) -> np.ndarray:
         """Market share of each brand at step t (zeros when nobody is a customer)."""
@@ -325,7 +349,7 @@ class Recorder:
     def group_metrics(self, by: str, discount_rate: float, clv_horizon: float) -> pl.DataFrame:
         """Rows per (step, brand, group) of segments or regions (``segment_metrics``)."""
         names = self.segment_names if by == "segment" else self.region_names
-        if self.seg_acc.shape[1] == 0 or len(names) == 1:
+        if self.n_cells == 1 or len(names) == 1:
             return pl.DataFrame()
         steps = self.last_step + 1
         ns, nb = len(names), len(self.brand_names)
@@ -333,11 +357,11 @@ class Recorder:
         def rows(x: np.ndarray) -> np.ndarray:  # [T, S, B, ...] -> [T, B * S, ...], brand-major
             return np.swapaxes(x, 1, 2).reshape(x.shape[0], nb * ns, *x.shape[3:])
 
-        acc = self.cells(self.seg_acc[:steps], by)
+        acc = self.cells(self.cell_acc[:steps], by)
         customers = acc[:, :, :, P.A_CUSTOMERS]
         total = customers.sum(axis=2, keepdims=True)
         share = np.divide(customers, total, out=np.zeros_like(customers), where=total > 0)
-        cash = self.cells(self.seg_money[:steps], by)
+        cash = self.cells(self.cell_money[:steps], by)
         money = tuple(rows(cash[:, :, k]) for k in range(4))
 
         def per_brand(x: np.ndarray) -> np.ndarray:  # [T, B] -> [T, B * S]
@@ -351,7 +375,7 @@ class Recorder:
                 margin = rows(np.where(revenue > 0, gross / revenue, fallback))
             if by == "region":
                 first = [self.cell_indices("region", r)[0] for r in range(ns)]
-                price = rows(self.seg_price[:steps][:, first])
+                price = rows(self.cell_price[:steps][:, first])
         return self._metric_frame(
             rows(acc), rows(share), money, price, margin, per_brand(self.rating[:steps]),
             per_brand(self.mean_wait[:steps]), [b for b in self.brand_names for _ in range(ns)],
@@ -464,7 +488,7 @@ class Recorder:
         ``region`` column).
         """
         names = self.segment_names if by == "segment" else self.region_names
-        if self.seg_acc.shape[1] == 0 or len(names) == 1:
+        if self.n_cells == 1 or len(names) == 1:
             return {}
         out = {}
         frames = [("channels", self.channels), ("tenure", self.tenure), ("stages", self.stages)]
@@ -503,7 +527,7 @@ class Recorder:
         steps = self.last_step + 1
         names = [*self.channel_names, "word_of_mouth"]
         nb, nc = len(self.brand_names), len(names)
-        own = self._cell_sum(self.seg_chan[1:steps], segment)
+        own = None if segment is None else self._cell_sum(self.cell_chan[1:steps], segment)
         chan = self.chan[1:steps] if own is None else own
         t = steps - 1
         cost = np.zeros(nc)
@@ -536,7 +560,7 @@ class Recorder:
         of cells: their own.
         """
         steps = self.last_step + 1
-        own = self._cell_sum(self.seg_acc, segment)
+        own = None if segment is None else self._cell_sum(self.cell_acc[:], segment)
         acc = (self.acc if own is None else own)[1:steps].sum(axis=0)
         nb, k = len(self.brand_names), P.N_TENURE_BANDS
         counts = acc[:, P.A_TENURE_BANDS : P.A_TENURE_BANDS + k]
@@ -574,7 +598,7 @@ class Recorder:
         if segment is None:
             acquired = self.acc[1 : steps + 1, :, P.A_ACQUIRED]  # cohorts s = 1..T
         else:
-            own = self._cell_sum(self.seg_acc[1 : steps + 1], segment)
+            own = self._cell_sum(self.cell_acc[1 : steps + 1], segment)
             acquired = own[:, :, P.A_ACQUIRED]
             cohort = cohort[segment].sum(axis=0)
         nb, horizon = cohort.shape
@@ -601,7 +625,7 @@ class Recorder:
         """
         steps = self.last_step + 1
         labels = state_labels(self.brand_names)
-        own = self._cell_sum(self.seg_flows[:steps], segment)
+        own = None if segment is None else self._cell_sum(self.cell_flows[:steps], segment)
         flows = self.flows[:steps] if own is None else own
         counts = flows.sum(axis=1)  # customers arriving in each state
         return pl.DataFrame(
@@ -621,7 +645,8 @@ class Recorder:
         """
         steps = self.last_step + 1
         labels = state_labels(self.brand_names)
-        t, a, b = np.nonzero(self.flows[1:steps])
+        flows = self.flows[1:steps]
+        t, a, b = np.nonzero(flows)
         return pl.DataFrame(
             {
                 "step": (t + 1).astype(np.int32),
@@ -629,7 +654,7 @@ class Recorder:
                 "from_brand": [labels[k][1] for k in a],
                 "to_stage": [labels[k][0] for k in b],
                 "to_brand": [labels[k][1] for k in b],
-                "customers": self.flows[1:steps][t, a, b].astype(np.int64),
+                "customers": flows[t, a, b].astype(np.int64),
             },
             schema={
                 "step": pl.Int32, "from_stage": pl.Utf8, "from_brand": pl.Utf8,

@@ -200,6 +200,11 @@ N_TENURE_BANDS = 4
 A_CHURNED_CLASS = A_TENURE_BANDS + 2 * N_TENURE_BANDS
 A_LTR = A_CHURNED_CLASS + 3  # 11 columns: customers with each likelihood to recommend 0..10
 N_ACC = A_LTR + 11
+#: The accumulators that sum real numbers; every other one counts customers or events.
+A_SUMS = (
+    A_REVENUE, A_SATISFACTION, A_ATTITUDE, A_REVIEW_SUM,
+    *range(A_TENURE_BANDS + N_TENURE_BANDS, A_TENURE_BANDS + 2 * N_TENURE_BANDS),
+)  # fmt: skip
 
 # Per-(brand, channel) accumulators ``chan[chunk, b, c, col]``; channel C is word of mouth.
 C_IMPRESSIONS = 0  # paid ad exposures met (conversations heard, for word of mouth)

@@ -17,8 +17,10 @@ The estimate (bytes) is the sum of
   N w / 2 weak ties of a clustered network, every tie of Barabasi-Albert and of an edge
   list), plus the rewiring bitset (N k / 16), the Barabasi-Albert target list (4 per tie),
   or an edge list's loading (40 per listed tie, or after loading 9 per tie and 8 N);
-- per-step records: (T + 1) (B A + S^2) 8 (brand accumulators and the flow matrix of
-  S = B + 4 states) plus 8 (T + 1) B 30 for the result frames;
+- per-step records: (T + 1) G (B (4 (A - A_s) + 8 A_s + 16 (C + 1)) + 4 S^2) per
+  (region, segment) cell (accumulators, channel tallies and the flow matrix of S = B + 4
+  states, the counts as 4-byte integers, the A_s sums as float64: ``StepRecords``) plus
+  8 (T + 1) B 30 for the result frames;
 - per-chunk tallies: (V + 1) G (B (A + 4 (C + 1)) + S^2) 8 for a wave of V chunks
   (``params.wave_size``: all ceil(N / chunk) chunks for one cell, a G-th of them for G
   cells; ``params.chunk_size``: 2048 customers a chunk up to four cells, 2048 ceil(G / 4)
@@ -26,17 +28,18 @@ The estimate (bytes) is the sum of
   (``conf/segments/``, ``conf/regions/``); 8 W G B H for the cells' cohort counts,
   H = min(T, 730) + 1 tenures, W the most Numba threads (``NUMBA_NUM_THREADS``, the cores
   by default; one array per thread, whatever the number of customers); with G > 1 also
-  (T + 1) G (B (A + 4 (C + 1) + 6) + S^2) 8 of per-cell records and
+  (T + 1) G 6 B 8 of the cells' money and prices and
   8 (T + 1) (segments + regions) B 60 for their rows of the metrics frame;
 - the readable engine (``engine=mesa``) adds about 3 kB per customer (one Python object each);
 
-with N customers, B brands, T steps, A = 14 accumulators. Time is three parts, shown
-apart: the burn-in, N x ``sim.burn_in`` steps (none when its status quo is in the snapshot
-cache, ``sim.engine.snapshot``); compiling the kernels (about ``COMPILE_SECONDS``, once,
-when Numba's disk cache does not hold them); the recorded steps, N T, plus the build
-(about 0.5 s per million customers and Numba thread). Steps are timed at this machine's
-rate, measured by the last runs of at least a million customer-steps (``record_rate``;
-before any, about 11 M customer-steps per second per Numba thread, 85 k for Mesa).
+with N customers, B brands, C channels, T steps, A = ``N_ACC`` accumulators (A_s = 8 of them
+sums). Time is three parts, shown apart: the burn-in, N x ``sim.burn_in`` steps (none when
+its status quo is in the snapshot cache, ``sim.engine.snapshot``); compiling the kernels
+(about ``COMPILE_SECONDS``, once, when Numba's disk cache does not hold them); the recorded
+steps, N T, plus the build (about 0.5 s per million customers and Numba thread). Steps are
+timed at this machine's rate, measured by the last runs of at least a million customer-steps
+(``record_rate``; before any, about 11 M customer-steps per second per Numba thread, 85 k for
+Mesa).
 """
 
 from __future__ import annotations
@@ -241,18 +244,20 @@ def estimate(cfg, threads: int | None = None) -> Estimate:
     build = build_bytes(cfg)
     states = b + 4
     horizon = min(t, MAX_COHORT_TENURE) + 1
-    records = 8 * (t + 1) * (b * P.N_ACC + states * states) + 8 * (t + 1) * b * 30
     segments = max(len((cfg.get("segments") or {}).get("groups") or {}), 1)
     regions = max(len((cfg.get("regions") or {}).get("groups") or {}), 1)
     g = segments * regions  # (region, segment) cells
     chunks = math.ceil(n / P.chunk_size(g))
     nc = len(cfg.channels)
     cell = b * (P.N_ACC + P.N_CHAN * (nc + 1)) + states * states
+    sums = len(P.A_SUMS)  # the records keep every other tally as a 4-byte count
+    kept = b * (4 * (P.N_ACC - sums) + 8 * sums + 4 * P.N_CHAN * (nc + 1)) + 4 * states * states
+    records = (t + 1) * g * kept + 8 * (t + 1) * b * 30
     wave = P.wave_size(chunks, _most_threads(), g)
     records += 8 * (wave + 1) * g * cell  # a wave's tallies and the step's sums
     records += 8 * _most_threads() * g * b * horizon  # the cells' cohort counts
     if g > 1:
-        records += 8 * (t + 1) * g * (cell + 6 * b)
+        records += 8 * (t + 1) * g * 6 * b  # the cells' money and prices
         records += 8 * (t + 1) * b * 60 * ((segments if segments > 1 else 0)
                                            + (regions if regions > 1 else 0))  # fmt: skip
     mesa = str(cfg.engine.name) == "mesa"
