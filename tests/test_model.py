@@ -250,6 +250,22 @@ def test_step_records_keep_counts_and_sums_bit_for_bit():
         records[0] = np.full((2, 4), 0.5)
 
 
+def test_large_arrays_are_mapped_unless_the_environment_says(monkeypatch):
+    """glibc's mmap threshold is fixed once; a threshold set in the environment is kept."""
+    import ctypes.util
+
+    from sim.engine import allocator
+
+    allocator.map_large_arrays.cache_clear()
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
+    assert allocator.map_large_arrays() is False
+    allocator.map_large_arrays.cache_clear()
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_")
+    glibc = "libc.so" in (ctypes.util.find_library("c") or "")
+    assert allocator.map_large_arrays() is glibc
+    assert allocator.map_large_arrays() is glibc  # once: the cached answer
+
+
 def test_threads_do_not_change_results():
     over = ["market.customers=5000", "sim.steps=30", "seed=4"]  # 3 chunks of customers
     one = simulate(load_config([*over, "engine.threads=1"]))

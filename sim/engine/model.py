@@ -21,6 +21,7 @@ from scenarios.events import Tables, apply_events, one_off_costs
 from scenarios.responses import Responses
 from sim.engine import kernels
 from sim.engine import params as P
+from sim.engine.allocator import map_large_arrays
 from sim.engine.metrics import Recorder, brand_totals
 from sim.engine.network import network_from_config
 from sim.engine.regions import regional_price
@@ -96,6 +97,7 @@ class JourneyModel:
         return super().__new__(cls)
 
     def __init__(self, cfg: DictConfig):
+        map_large_arrays()  # freed columns and tallies go back to the system (glibc)
         self._target: _Target | None = None  # a change targeted at a region or segment
         self.seed = int(cfg.seed)
         self._start_framework()
