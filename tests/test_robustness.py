@@ -244,6 +244,24 @@ def test_estimate_is_close_to_the_state_and_network_a_run_holds():
     assert est.network == model.network.nbytes
 
 
+@pytest.mark.parametrize("groups", [[], ["segments=example", "regions=example"]])
+def test_estimate_counts_the_tallies_and_records_a_run_allocates(groups):
+    """Per-chunk tallies, cohort counts and per-step records (counts as 4 bytes) exactly."""
+    from sim.engine.model import JourneyModel
+
+    steps = 50
+    cfg = load_config(["market.customers=20000", f"sim.steps={steps}", *groups])
+    model = JourneyModel(cfg)
+    rec = model.recorder
+    held = (rec.cell_acc, rec.cell_chan, rec.cell_flows, rec.cell_money, rec.cell_price,
+            model._acc, model._chan, model._flow, model._acc_cells, model._chan_cells,
+            model._flow_cells, model._cohort_cells)  # fmt: skip
+    b = len(cfg.brands)
+    groups_rows = 3 + 4 if groups else 0  # the result rows by region and by segment
+    frames = 8 * (steps + 1) * b * (30 + 60 * groups_rows)
+    assert estimate(cfg).records - frames == sum(a.nbytes for a in held)
+
+
 def test_too_big_from_the_command_line_is_one_line_in_a_second(tmp_path):
     start = time.perf_counter()
     line = one_line(cli(tmp_path, "market.customers=200000000", "hydra.run.dir=run"))
