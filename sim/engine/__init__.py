@@ -2,6 +2,7 @@
 
 Modules: ``params`` (column names of the parameter tables), ``rng``, ``state``,
 ``network``, ``kernels``, ``model`` (``JourneyModel``), ``metrics`` (``Recorder``),
-``kpi`` (headline KPIs), ``runner`` (``simulate``, ``Result``), ``resources`` (memory and
-time estimates).
+``step_records`` (the records' storage), ``kpi`` (headline KPIs), ``runner`` (``simulate``,
+``Result``), ``resources`` (memory and time estimates), ``allocator`` (large arrays mapped
+from the system).
 """
