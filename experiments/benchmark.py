@@ -182,7 +182,8 @@ def print_cells(n: int, steps: int, network: str, rounds: int) -> None:
         b = statistics.median(r["bytes_per_customer"] for r in rows)
         t = statistics.median(r["tally_bytes"] for r in rows)
         print(f"  {name:26s} {s:6.2f} s {s / base_s:5.3f}x  peak {b:6.1f} B/customer "
-              f"({b - base_b:+5.1f}; tallies and per-step records {t - base_t:+5.1f})")  # fmt: skip
+              f"({b - base_b:+5.1f}: tallies and per-step records {t - base_t:+5.1f}, "
+              f"the rest {b - base_b - (t - base_t):+5.1f})")  # fmt: skip
 
 
 def comparison_child(burn_in: int, customers: int, steps: int) -> None:
