@@ -6,7 +6,7 @@ time such an array is freed it raises the threshold to that array's size (up to 
 so that later arrays below that size come from its heap, whose freed holes stay resident.
 Building a market frees arrays of N to 8 N bytes (draws, sorts, the network's buckets), so
 the customers' columns, the tallies and the records then come from the heap: at 10^6
-customers and 365 steps, the peak was 2.4 B per customer higher for one cell and 6.8 B
+customers and 365 steps, the peak was 2.4 B per customer higher for one cell and 6.7 B
 higher for four segments (``python experiments/benchmark.py --cells``). A fixed threshold
 keeps large arrays mapped; the run's speed does not change (one cell, 1M x 365: 17.6 s both
 ways). journeysim fixes it once, when it builds its first market, unless the environment

@@ -125,27 +125,29 @@ class Recorder:
         self.last_step = -1
 
     @staticmethod
-    def _brands(cells: np.ndarray) -> np.ndarray:
-        """Per-step records of the cells ([T, K, ...]) summed to brands ([T, ...]) in cell order.
+    def _summed(records: StepRecords, steps: slice, cells: list[int] | None = None):
+        """Records of the steps summed over the cells (every cell: the brands'), in cell order.
 
-        The same sums as ``brand_totals`` of each step (numpy adds the cells one after another).
+        Every cell's are the same sums as ``brand_totals`` of each step (numpy adds the cells
+        one after another); a list of cells gives those cells' own (a segment's, a region's).
         """
-        return cells[:, 0] if cells.shape[1] == 1 else cells.sum(axis=1)
+        x = records[steps] if cells is None else records[steps, cells]
+        return x[:, 0] if x.shape[1] == 1 else x.sum(axis=1)
 
     @property
     def acc(self) -> np.ndarray:
         """Brand tallies per step, [T + 1, B, ``N_ACC``] (steps not run yet: zeros)."""
-        return self._brands(self.cell_acc[:])
+        return self._summed(self.cell_acc, slice(None))
 
     @property
     def chan(self) -> np.ndarray:
         """Brand and channel tallies per step, [T + 1, B, C + 1, ``N_CHAN``]."""
-        return self._brands(self.cell_chan[:])
+        return self._summed(self.cell_chan, slice(None))
 
     @property
     def flows(self) -> np.ndarray:
         """Moves between (stage, brand) states per step, [T + 1, S, S] (float64 counts)."""
-        return self._brands(self.cell_flows[:])
+        return self._summed(self.cell_flows, slice(None))
 
     def add(
         self, t: int, acc_cells, chan_cells, flow_cells, tables, roles, programme,
@@ -300,7 +302,7 @@ class Recorder:
         both over the steps so far.
         """
         steps = self.last_step + 1
-        acc = self.acc[:steps]
+        acc = self._summed(self.cell_acc, slice(0, steps))
         customers = acc[:, :, P.A_CUSTOMERS]
         total = customers.sum(axis=1, keepdims=True)
         share = np.divide(customers, total, out=np.zeros_like(customers), where=total > 0)
@@ -508,14 +510,6 @@ class Recorder:
         """Channels, tenure, stages (and retention) of each region, ``region`` after ``brand``."""
         return self.segment_frames("region", cohort)
 
-    def _cell_sum(self, x: np.ndarray, cells: list[int] | None) -> np.ndarray | None:
-        """x[:, cells] summed over the cells (in cell order), or None for the brand totals."""
-        if cells is None:
-            return None
-        if len(cells) == 1:
-            return x[:, cells[0]]
-        return x[:, cells].sum(axis=1)
-
     def channels(self, segment: list[int] | None = None) -> pl.DataFrame:
         """One row per (step >= 1, brand, channel): impressions, spend, news, conversions.
 
@@ -527,8 +521,7 @@ class Recorder:
         steps = self.last_step + 1
         names = [*self.channel_names, "word_of_mouth"]
         nb, nc = len(self.brand_names), len(names)
-        own = None if segment is None else self._cell_sum(self.cell_chan[1:steps], segment)
-        chan = self.chan[1:steps] if own is None else own
+        chan = self._summed(self.cell_chan, slice(1, steps), segment)
         t = steps - 1
         cost = np.zeros(nc)
         cost[: len(self.channel_names)] = self._costs
@@ -560,8 +553,7 @@ class Recorder:
         of cells: their own.
         """
         steps = self.last_step + 1
-        own = None if segment is None else self._cell_sum(self.cell_acc[:], segment)
-        acc = (self.acc if own is None else own)[1:steps].sum(axis=0)
+        acc = self._summed(self.cell_acc, slice(1, steps), segment).sum(axis=0)
         nb, k = len(self.brand_names), P.N_TENURE_BANDS
         counts = acc[:, P.A_TENURE_BANDS : P.A_TENURE_BANDS + k]
         revenue = acc[:, P.A_TENURE_BANDS + k : P.A_TENURE_BANDS + 2 * k]
@@ -595,11 +587,9 @@ class Recorder:
                 the brand's.
         """
         steps = self.last_step
-        if segment is None:
-            acquired = self.acc[1 : steps + 1, :, P.A_ACQUIRED]  # cohorts s = 1..T
-        else:
-            own = self._cell_sum(self.cell_acc[1 : steps + 1], segment)
-            acquired = own[:, :, P.A_ACQUIRED]
+        # cohorts s = 1..T
+        acquired = self._summed(self.cell_acc, slice(1, steps + 1), segment)[:, :, P.A_ACQUIRED]
+        if segment is not None:
             cohort = cohort[segment].sum(axis=0)
         nb, horizon = cohort.shape
         cum = np.concatenate([np.zeros((1, nb)), np.cumsum(acquired, axis=0)])
@@ -625,8 +615,7 @@ class Recorder:
         """
         steps = self.last_step + 1
         labels = state_labels(self.brand_names)
-        own = None if segment is None else self._cell_sum(self.cell_flows[:steps], segment)
-        flows = self.flows[:steps] if own is None else own
+        flows = self._summed(self.cell_flows, slice(0, steps), segment)
         counts = flows.sum(axis=1)  # customers arriving in each state
         return pl.DataFrame(
             {
@@ -645,7 +634,7 @@ class Recorder:
         """
         steps = self.last_step + 1
         labels = state_labels(self.brand_names)
-        flows = self.flows[1:steps]
+        flows = self._summed(self.cell_flows, slice(1, steps))
         t, a, b = np.nonzero(flows)
         return pl.DataFrame(
             {
