@@ -85,8 +85,9 @@ def record_customer(
     numerators of the cohort retention curve, active_b(k) = sum_t #{i of b at step t:
     tenure_i = k < t}, summed over the cells.
 
-    Awareness and consideration are counted as histograms of the 8-bit masks
-    (``masks``), expanded into per-brand counts once per chunk by ``count_masks``.
+    Awareness and consideration are counted as histograms of the brand masks (``masks``,
+    2^B entries for B brands: small enough to stay in the fastest cache for every cell),
+    expanded into per-brand counts once per chunk by ``count_masks``.
 
     Revenue of a customer of b: p_b * m_b * (1 + g min(tenure / steps_per_year, cap)),
     also tallied by tenure band (years 0-1, 1-2, 2-3, 3+).
@@ -129,7 +130,7 @@ def count_masks(masks, acc):
     score), once per chunk rather than once per customer.
     """
     nb = acc.shape[0]
-    for m in range(256):
+    for m in range(masks.shape[1]):
         for k in range(nb):
             if (m >> k) & 1:
                 acc[k, P.A_AWARE] += masks[0, m]
@@ -158,8 +159,8 @@ def record_chunk(
     g = globals_of(g_values)
     acc_all[:, :, :] = 0.0
     flow[:, :, :] = 0
-    masks_all = np.zeros((acc_all.shape[0], 2, 256), dtype=np.int64)
     nb = params_all.shape[1]
+    masks_all = np.zeros((acc_all.shape[0], 2, 1 << nb), dtype=np.int64)
     n_segments = acc_all.shape[0] // params_all.shape[0]
     no_cohort = np.zeros((acc_all.shape[0], nb, 0), dtype=np.int64)  # no cohort at step 0
     for i in range(lo, hi):

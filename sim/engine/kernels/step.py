@@ -8,6 +8,7 @@ from numba import get_thread_id
 from agents import rules
 from sim.engine import params as P
 from sim.engine.jit import njit, prange
+from sim.engine.kernels.borrow import borrowed
 from sim.engine.kernels.choice import choose_brand
 from sim.engine.kernels.churn import (
     alternatives_of,
@@ -55,8 +56,9 @@ def step_customers(
     """One step of customers lo..hi-1 (see the module docstring), then their record.
 
     ``customers``, ``market``, ``network`` and ``trace`` are tuples of columns (see
-    ``step_all``), unpacked once per chunk: the per-customer helpers are inlined, so no
-    array reference counting happens per customer. ``acc_all[s]``, ``chan_all[s]`` are this
+    ``step_all``), unpacked once per chunk and borrowed (``kernels.borrow``): the
+    per-customer helpers are inlined and every array they take is borrowed, so no array
+    reference is counted per customer. ``acc_all[s]``, ``chan_all[s]`` are this
     chunk's accumulators of cell s, ``flow_all[s]`` its flow matrix; ``ad_cum[s]`` is cell s's
     cumulated exposure table and ``quality_all[s]``, ``resolution_all[s]``,
     ``friction_all[s]`` its service and buying tables, read at the customer's cell
@@ -67,15 +69,18 @@ def step_customers(
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
         price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
         wom_threshold, disposition, segment, region,
-    ) = customers  # fmt: skip
+    ) = borrowed(customers)  # fmt: skip
     (
         params_all, ad_cum, quality_all, resolution_all, friction_all, channel_roles, g_values,
         wait_prob, wait_friction, abandon, histogram,
-    ) = market  # fmt: skip
+    ) = borrowed(market)  # fmt: skip
     queue = (wait_prob, wait_friction, abandon)
     g = globals_of(g_values)
-    indptr, indices, strong_bits, heard_counts = network
-    trace_bits, trace_ids, trace_touch = trace
+    indptr, indices, strong_bits, heard_counts = borrowed(network)
+    trace_bits, trace_ids, trace_touch = borrowed(trace)
+    voice_in, voice_out, acc_all, chan_all, flow_all, cohort_cells = borrowed(
+        (voice_in, voice_out, acc_all, chan_all, flow_all, cohort_cells)
+    )
     n_segments = ad_cum.shape[0] // params_all.shape[0]
     nb = params_all.shape[1]
     n = stage.size
@@ -85,8 +90,10 @@ def step_customers(
     acc_all[:, :, :] = 0.0
     chan_all[:, :, :, :] = 0.0
     flow_all[:, :, :] = 0
-    masks_all = np.zeros((acc_all.shape[0], 2, 256), dtype=np.int64)
-    heard = np.zeros((nb, 3, 2))
+    # the chunk's own scratch, owned here and borrowed in the loop (kept alive past it below)
+    masks_owned = np.zeros((acc_all.shape[0], 2, 1 << nb), dtype=np.int64)
+    heard_owned = np.zeros((nb, 3, 2))
+    masks_all, heard = borrowed((masks_owned, heard_owned))
     n_rates = ad_cum.shape[1]
     n_paid = n_rates // 2
     prices_moved = False
@@ -348,7 +355,8 @@ def step_customers(
                 age = min((previous >> AGE_SHIFT) + 1, 255)
             voice_out[i] = code | (age << AGE_SHIFT)
     for seg in range(acc_all.shape[0]):
-        count_masks(masks_all[seg], acc_all[seg])
+        count_masks(masks_owned[seg], acc_all[seg])
+    heard_owned[0, 0, 0] = 0.0  # a last use: Numba frees an array after its last use
 
 
 @njit(parallel=True, cache=True)
