@@ -101,18 +101,18 @@ def step_customers(
         for b in range(nb):
             prices_moved = prices_moved or params_all[r, b, P.B_PRICE_GAP] != 0.0
     # one region: the brand table is the same for everyone; one cell: every table is
-    seg = 0
+    seg = np.uint64(0)  # unsigned: indexing by it needs no wraparound of negative indices
     brand_params = params_all[0]
     acc, masks, flow = acc_all[0], masks_all[0], flow_all[0]
     regional = params_all.shape[0] > 1
     cells = ad_cum.shape[0] > 1
     for i in range(lo, hi):
         if regional:
-            reg = np.int64(region[i])
+            reg = np.uint64(region[i])
             brand_params = params_all[reg]  # the region's prices, launches and events
-            seg = reg * n_segments + np.int64(segment[i])  # the customer's cell
+            seg = np.uint64(np.int64(reg) * n_segments + np.int64(segment[i]))  # the cell
         elif cells:
-            seg = np.int64(segment[i])
+            seg = np.uint64(segment[i])
         if cells:
             acc, masks, flow = acc_all[seg], masks_all[seg], flow_all[seg]
         ad_total = ad_cum[seg, n_rates - 1]
@@ -354,8 +354,8 @@ def step_customers(
             if code == (previous & CODE_MASK) and not experienced and not replaced:
                 age = min((previous >> AGE_SHIFT) + 1, 255)
             voice_out[i] = code | (age << AGE_SHIFT)
-    for seg in range(acc_all.shape[0]):
-        count_masks(masks_owned[seg], acc_all[seg])
+    for cell in range(acc_all.shape[0]):
+        count_masks(masks_owned[cell], acc_all[cell])
     heard_owned[0, 0, 0] = 0.0  # a last use: Numba frees an array after its last use
 
 
