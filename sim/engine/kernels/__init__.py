@@ -27,9 +27,10 @@ The package follows the phases of a customer's step, as the ODD's process overvi
 contacts) for the event of phase 1, ``choice`` for the purchase occasion (2), ``churn`` for
 leaving and switching (3), ``record`` for tenure, stage, voice and tallies (4), and ``step``,
 which runs them in that order over parallel chunks; ``common`` holds the small helpers they
-share, and ``borrow`` the borrowed arrays the chunk loop reads and writes without counting
-references to them. The draw slots are the random-number layout's (``sim.engine.rng``); the
-column codes and the chunk size are ``sim.engine.params``'s.
+share, ``borrow`` the borrowed arrays the chunk loop reads and writes without counting
+references to them, and ``prefetch`` its hint to the caches. The draw slots are the
+random-number layout's (``sim.engine.rng``); the column codes and the chunk size are
+``sim.engine.params``'s.
 """
 
 from sim.engine.kernels.choice import (

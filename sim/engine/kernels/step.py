@@ -20,6 +20,7 @@ from sim.engine.kernels.churn import (
 from sim.engine.kernels.common import globals_of, nth_bit, popcount8, state_index
 from sim.engine.kernels.experience import experience_touchpoint, serve
 from sim.engine.kernels.messages import forget_brand, see_ad, see_news
+from sim.engine.kernels.prefetch import prefetch
 from sim.engine.kernels.record import (
     add_chunks,
     count_masks,
@@ -46,6 +47,9 @@ from sim.engine.rng import (
     customer_key,
     uniform,
 )
+
+#: Customers ahead whose neighbours' row ``step_customers`` asks the caches for.
+PREFETCH_AHEAD = 32
 
 
 @njit(cache=True, error_model="numpy")
@@ -106,7 +110,13 @@ def step_customers(
     acc, masks, flow = acc_all[0], masks_all[0], flow_all[0]
     regional = params_all.shape[0] > 1
     cells = ad_cum.shape[0] > 1
+    # a talker's neighbours are read from a row of ``indices`` no cache holds (one customer in
+    # ten talks, so the rows are read too sparsely for the processor to see a stream): ask
+    # for the row of the customer PREFETCH_AHEAD places ahead, whether it talks or not
+    ahead = PREFETCH_AHEAD if pairwise and not complete else hi
     for i in range(lo, hi):
+        if i + ahead < hi:
+            prefetch(indices, indptr[i + ahead])
         if regional:
             reg = np.uint64(region[i])
             brand_params = params_all[reg]  # the region's prices, launches and events
