@@ -368,20 +368,6 @@ def test_regional_runs_do_not_depend_on_threads():
         assert frame.equals(b.region_frames[name]), name
 
 
-def test_results_do_not_depend_on_the_waves_of_chunks(monkeypatch):
-    """12 cells' chunk tallies summed wave by wave give the frames of one wave of them all."""
-    small = ("market.customers=10000", "sim.steps=6", "sim.burn_in=0", *EXAMPLE,
-             "segments=example", SOUTH_CUT)  # fmt: skip
-    monkeypatch.setattr(P, "wave_size", lambda chunks, threads, cells: 2)  # 5 chunks: 3 waves
-    waves = run(*small)
-    monkeypatch.setattr(P, "wave_size", lambda chunks, threads, cells: chunks)
-    one = run(*small)
-    _frames_equal(waves, one)
-    for name, frame in waves.region_frames.items():
-        assert frame.equals(one.region_frames[name]), name
-    assert waves.metrics["customers"].sum() > 0
-
-
 def test_brand_records_are_the_steps_own_sums_of_the_cells():
     """Brand records read from the cells' records equal each step's brand totals, bit for bit."""
     from sim.engine.metrics import brand_totals
@@ -407,16 +393,21 @@ def test_brand_records_are_the_steps_own_sums_of_the_cells():
     assert acc[1:, :, P.A_REVENUE].sum() > 0  # float sums, not only counts
 
 
-def test_chunks_are_summed_in_numpys_order():
-    """add_chunks adds the chunks as numpy's sum(axis=0) does: bit for bit, any magnitudes."""
+def test_chunks_are_summed_by_cell_in_numpys_order():
+    """add_chunks sums each cell's chunks as numpy's sum(axis=0) does: bit for bit."""
     from sim.engine import kernels
 
     rng = np.random.default_rng(3)
-    chunks = rng.standard_normal((37, 4, 3, 49)) * 10.0 ** rng.integers(-8, 9, (37, 4, 3, 49))
-    out = np.zeros(chunks.shape[1:])
-    kernels.add_chunks(chunks, 20, out)
-    kernels.add_chunks(chunks[20:], 17, out)
-    assert np.array_equal(out, chunks.sum(axis=0))
+    chunks = rng.standard_normal((37, 3, 49)) * 10.0 ** rng.integers(-8, 9, (37, 3, 49))
+    cell = np.sort(rng.integers(0, 4, 37))  # chunks of cells 0-3 (stored by cell)
+    cell[cell == 2] = 1  # and none of cell 2
+    out = np.full((4, 3, 49), np.nan)
+    kernels.add_chunks(chunks, 37, cell, out)
+    for k in range(4):
+        assert np.array_equal(out[k], chunks[cell == k].sum(axis=0)), k
+    assert not out[2].any()
+    kernels.add_chunks(chunks, 20, cell, out)  # only the first 20 chunks
+    assert np.array_equal(out[cell[19]], chunks[:20][cell[:20] == cell[19]].sum(axis=0))
 
 
 # -- validation: one line naming the key, the value and the rule -----------------------------

@@ -22,6 +22,7 @@ from scenarios.responses import Responses
 from sim.engine import kernels
 from sim.engine import params as P
 from sim.engine.allocator import map_large_arrays
+from sim.engine.cells import cell_chunks
 from sim.engine.metrics import Recorder, brand_totals
 from sim.engine.network import network_from_config
 from sim.engine.regions import regional_price
@@ -29,7 +30,12 @@ from sim.engine.rng import STREAM_BURN_IN, STREAM_INIT, STREAM_STEP, stream_key
 from sim.engine.segments import exposure_by_segment
 from sim.engine.service import Ratings, ServiceDesk
 from sim.engine.startup import freeze_imports, start_numba
-from sim.engine.state import allocate_customers, build_customers, build_market
+from sim.engine.state import (
+    allocate_customers,
+    build_customers,
+    build_market,
+    place_customers,
+)
 from sim.engine.trace import Tracer
 
 # Numba's target starts now, without SciPy, and what the engine imported leaves the
@@ -109,12 +115,18 @@ class JourneyModel:
         self._g_values = self.market.global_values
         # a cached status quo overwrites the initial customers: allocate them, do not draw them
         saved = self._saved_status_quo()
+        # segments and regions drawn at places along the network, stored in order of cell
+        placed = place_customers(cfg, self.market, self.seed)
         self.customers = (
-            build_customers(cfg, self.market, self.seed)
+            build_customers(cfg, self.market, self.seed, placed)
             if saved is None
             else allocate_customers(int(cfg.market.customers), self.market.n_brands)
         )
-        self.network = network_from_config(cfg.network, self.customers.n, self.seed)
+        self.network = network_from_config(cfg.network, self.customers.n, self.seed, placed[2])
+        # the kernels' work units: chunks of one cell each (the customers are stored by cell)
+        self._bounds, self._chunk_cell = cell_chunks(
+            placed[0], placed[1], self.market.n_segments, self.market.n_cells
+        )
         self.events = list(cfg.scenario.get("events") or [])
         # reference prices (what customers are used to paying): the baseline until step 1
         self._ref_price = self.market.brand_params[:, P.B_PRICE].copy()
@@ -132,24 +144,21 @@ class JourneyModel:
         self.ratings = Ratings(cfg, self.market.brand_params[:, P.B_EQUITY])
         self._histogram = np.zeros(1 + 3 * self.market.n_brands)
         self.tracer = Tracer(
-            int(cfg.sim.get("trace", 0) or 0), self.customers.n, self.seed, self.market
+            int(cfg.sim.get("trace", 0) or 0), self.customers.n, self.seed, self.market, placed[2]
         )
         self.t = 0
         nb, nc = self.market.n_brands, self.market.n_channels
         ns = self.market.n_cells
-        # per chunk of a wave (``kernels.step_all``) and (region, segment) cell, cell
-        # k = region x segments + segment: summed in chunk order into the cells' tallies
-        self._chunk = P.chunk_size(ns)
-        chunks = kernels.n_chunks(self.customers.n, self._chunk)
-        threads = numba.config.NUMBA_NUM_THREADS
-        wave = P.wave_size(chunks, threads, ns)
-        self._acc = np.zeros((wave, ns, nb, P.N_ACC))
-        self._chan = np.zeros((wave, ns, nb, nc + 1, P.N_CHAN))
-        self._flow = np.zeros((wave, ns, nb + 4, nb + 4), dtype=np.int64)
+        # per chunk (``kernels.step_all``), each of one (region, segment) cell, cell
+        # k = region x segments + segment: summed in chunk order into its cell's tallies
+        chunks = P.most_chunks(self.customers.n, ns)
+        self._acc = np.zeros((chunks, nb, P.N_ACC))
+        self._chan = np.zeros((chunks, nb, nc + 1, P.N_CHAN))
+        self._flow = np.zeros((chunks, nb + 4, nb + 4), dtype=np.int64)
         # the step's per-cell tallies (summed over cells into the brands' totals)
-        self._acc_cells = np.zeros(self._acc.shape[1:])
-        self._chan_cells = np.zeros(self._chan.shape[1:])
-        self._flow_cells = np.zeros(self._flow.shape[1:], dtype=np.int64)
+        self._acc_cells = np.zeros((ns, *self._acc.shape[1:]))
+        self._chan_cells = np.zeros((ns, *self._chan.shape[1:]))
+        self._flow_cells = np.zeros((ns, *self._flow.shape[1:]), dtype=np.int64)
         self._voice_next = np.zeros_like(self.customers.voice)
         self._heard_counts = self._running_counts()
         # Cohort retention numerators per (region, segment) cell, accumulated over the whole
@@ -680,7 +689,7 @@ class JourneyModel:
             key, c.stage, c.brand, c.last_brand, c.aware, c.consider, c.attitude,
             c.satisfaction, c.expectation, c.tenure, c.price_sensitivity, c.wom_activity,
             c.churn_propensity, c.channel, c.flags, c.grudge, c.last_touch, c.wom_threshold,
-            c.disposition, c.segment, c.region,
+            c.disposition,
             c.voice, self._voice_next, net.indptr, net.indices, net.strong, self._heard_counts,
             net.complete,
             brand_params, ad_cum, m.n_channels, quality, resolution, friction,
@@ -688,7 +697,7 @@ class JourneyModel:
             tables.wait_prob, tables.wait_friction, tables.abandon, self._histogram,
             self._acc, self._chan, self._flow, self._acc_cells, self._chan_cells,
             self._flow_cells, t, self._cohort_cells, tr.bits,
-            tr.ids, tr.touch, self._chunk,
+            tr.ids, tr.touch, self._bounds, self._chunk_cell,
         )  # fmt: skip
 
     def cohort_counts(self) -> np.ndarray:
@@ -713,9 +722,9 @@ class JourneyModel:
         else:
             kernels.record_all(
                 key, c.stage, c.brand, c.last_brand, c.aware, c.consider, c.attitude,
-                c.satisfaction, c.tenure, c.grudge, c.segment, c.region, self.region_params(tables),
-                self._g_values, c.voice, self._acc, self._flow, self._acc_cells, self._flow_cells,
-                self._chunk,
+                c.satisfaction, c.tenure, c.grudge, self.region_params(tables),
+                self.market.n_segments, self._g_values, c.voice, self._acc, self._flow,
+                self._acc_cells, self._flow_cells, self._bounds, self._chunk_cell,
             )  # fmt: skip
         self._chan_cells[:] = 0.0
         if self._heard_counts.shape[0] > 0:

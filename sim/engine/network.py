@@ -235,6 +235,17 @@ def _assemble(n: int, deg: np.ndarray, hist: np.ndarray, scatter, fill, packed: 
     return indptr, indices, strong
 
 
+@njit(cache=True, inline="always")
+def _at(storage: np.ndarray, v: int) -> int:
+    """Storage index of the customer at place v: storage[v], or v when nobody moves (no array)."""
+    return np.int64(storage[v]) if storage.size > 0 else np.int64(v)
+
+
+def _no_storage() -> np.ndarray:
+    """The storage of a network stored as built (place p at index p)."""
+    return np.zeros(0, dtype=np.int32)
+
+
 def _empty_tmp() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Placeholders for the arrays a pass does not use (typed, so one compilation serves)."""
     return (
@@ -294,6 +305,7 @@ def _ws_pass(
     half: int,
     key: np.uint64,
     flags: np.ndarray,
+    storage: np.ndarray,
     block: int,
     bucket_bits: int,
     deg: np.ndarray,
@@ -303,7 +315,7 @@ def _ws_pass(
     indptr: np.ndarray,
     indices: np.ndarray,
 ) -> None:
-    """One pass over the owners of a Watts-Strogatz network.
+    """One pass over the owners of a Watts-Strogatz network (ends as storage indices).
 
     Customer i owns its lattice ties (i, i + j), j = 1..half. Its row: the owned ties in
     order of j (i + j, or the rewired end), then the lattice ties (i - j, i) that were
@@ -314,30 +326,30 @@ def _ws_pass(
     for b in prange(blocks):
         for i in range(b * block, min(n, (b + 1) * block)):
             if mode == _FILL:
-                pos = indptr[i]
+                pos = indptr[_at(storage, i)]
                 for j in range(1, half + 1):
                     if _is_rewired(flags, i, j, half):
-                        indices[pos] = _ws_target(key, i, j, half, n)
+                        indices[pos] = _at(storage, _ws_target(key, i, j, half, n))
                     else:
                         t = i + j  # (mod n, without a division)
-                        indices[pos] = ~(t - n if t >= n else t)  # a lattice tie: strong
+                        indices[pos] = ~_at(storage, t - n if t >= n else t)  # lattice: strong
                     pos += 1
                 for j in range(1, half + 1):
                     s = i - j
                     s = s + n if s < 0 else s
                     if not _is_rewired(flags, s, j, half):
-                        indices[pos] = ~s
+                        indices[pos] = ~_at(storage, s)
                         pos += 1
                 continue
             own = half
             for j in range(1, half + 1):
                 if _is_rewired(flags, i, j, half):
-                    t = _ws_target(key, i, j, half, n)
+                    t = _at(storage, _ws_target(key, i, j, half, n))
                     if mode == _COUNT:
                         hist[b, t >> bucket_bits] += 1
                     else:
                         c = hist[b, t >> bucket_bits]
-                        src[c] = i
+                        src[c] = _at(storage, i)
                         low[c] = t & mask
                         hist[b, t >> bucket_bits] = c + 1
                 if mode == _COUNT:
@@ -345,10 +357,10 @@ def _ws_pass(
                     if not _is_rewired(flags, s + n if s < 0 else s, j, half):
                         own += 1
             if mode == _COUNT:
-                deg[i + 1] = own
+                deg[_at(storage, i) + 1] = own
 
 
-def _watts_strogatz(n: int, half: int, rewiring: float, key: np.uint64):
+def _watts_strogatz(n: int, half: int, rewiring: float, key: np.uint64, storage: np.ndarray):
     """Watts-Strogatz small world (Watts and Strogatz 1998).
 
     A ring lattice where each customer i is tied to i + j and i - j (mod N) for
@@ -361,13 +373,14 @@ def _watts_strogatz(n: int, half: int, rewiring: float, key: np.uint64):
     deg = np.zeros(n + 1, dtype=np.int64)
     hist = np.zeros((blocks, buckets), dtype=np.int64)
     _, e32, e16, e64 = _empty_tmp()
-    _ws_pass(_COUNT, n, half, key, flags, block, bits, deg, hist, e32, e16, e64, e32)
+    args = (n, half, key, flags, storage, block, bits, deg)
+    _ws_pass(_COUNT, *args, hist, e32, e16, e64, e32)
 
     def scatter(cursors, src, low):
-        _ws_pass(_SCATTER, n, half, key, flags, block, bits, deg, cursors, src, low, e64, e32)
+        _ws_pass(_SCATTER, *args, cursors, src, low, e64, e32)
 
     def fill(indptr, indices):
-        _ws_pass(_FILL, n, half, key, flags, block, bits, deg, hist, e32, e16, indptr, indices)
+        _ws_pass(_FILL, *args, hist, e32, e16, indptr, indices)
 
     return _assemble(n, deg, hist, scatter, fill, packed=True)
 
@@ -388,6 +401,7 @@ def _er_pass(
     n: int,
     log_q: float,
     key: np.uint64,
+    storage: np.ndarray,
     block: int,
     bucket_bits: int,
     deg: np.ndarray,
@@ -414,31 +428,32 @@ def _er_pass(
             for i in range(b * block, min(n, (b + 1) * block)):
                 ck = customer_key(key, i)
                 w = i
-                slot = 0
+                draw = 0
                 own = 0
-                pos = indptr[i] if mode == _FILL else 0
+                pos = indptr[_at(storage, i)] if mode == _FILL else 0
                 while True:
-                    gap = _skip(ck, slot, log_q)
-                    slot += 1
+                    gap = _skip(ck, draw, log_q)
+                    draw += 1
                     if gap >= n - 1 - w:
                         break
                     w += 1 + int(gap)
                     own += 1
+                    t = _at(storage, w)
                     if mode == _COUNT:
-                        hist[b, w >> bucket_bits] += 1
+                        hist[b, t >> bucket_bits] += 1
                     elif mode == _SCATTER:
-                        c = hist[b, w >> bucket_bits]
-                        src[c] = i
-                        low[c] = w & mask
-                        hist[b, w >> bucket_bits] = c + 1
+                        c = hist[b, t >> bucket_bits]
+                        src[c] = _at(storage, i)
+                        low[c] = t & mask
+                        hist[b, t >> bucket_bits] = c + 1
                     else:
-                        indices[pos] = w
+                        indices[pos] = t
                         pos += 1
                 if mode == _COUNT:
-                    deg[i + 1] = own
+                    deg[_at(storage, i) + 1] = own
 
 
-def _erdos_renyi(n: int, mean_degree: float, key: np.uint64):
+def _erdos_renyi(n: int, mean_degree: float, key: np.uint64, storage: np.ndarray):
     """Erdos-Renyi random graph G(n, p) with p = k / (N - 1) (Gilbert 1959).
 
     Each pair of customers is tied independently with probability p: mean degree k,
@@ -450,16 +465,17 @@ def _erdos_renyi(n: int, mean_degree: float, key: np.uint64):
     deg = np.zeros(n + 1, dtype=np.int64)
     hist = np.zeros((blocks, buckets), dtype=np.int64)
     _, e32, e16, e64 = _empty_tmp()
+    args = (n, log_q, key, storage, block, bits, deg)
     if p > 0.0:
-        _er_pass(_COUNT, n, log_q, key, block, bits, deg, hist, e32, e16, e64, e32)
+        _er_pass(_COUNT, *args, hist, e32, e16, e64, e32)
 
     def scatter(cursors, src, low):
         if p > 0.0:
-            _er_pass(_SCATTER, n, log_q, key, block, bits, deg, cursors, src, low, e64, e32)
+            _er_pass(_SCATTER, *args, cursors, src, low, e64, e32)
 
     def fill(indptr, indices):
         if p > 0.0:
-            _er_pass(_FILL, n, log_q, key, block, bits, deg, hist, e32, e16, indptr, indices)
+            _er_pass(_FILL, *args, hist, e32, e16, indptr, indices)
 
     return _assemble(n, deg, hist, scatter, fill, packed=False)
 
@@ -519,6 +535,7 @@ def _clustered_pass(
     weak_half: float,
     key_strong: np.uint64,
     key_weak: np.uint64,
+    storage: np.ndarray,
     block: int,
     bucket_bits: int,
     deg: np.ndarray,
@@ -553,12 +570,12 @@ def _clustered_pass(
             ge = min(n, gs + group)
             if mode == _FILL:
                 for v in range(gs, ge):
-                    cur[v - gs] = indptr[v]
+                    cur[v - gs] = indptr[_at(storage, v)]
             if mode != _SCATTER and p_in > 0.0:
                 for a in range(gs, ge):
                     ck = customer_key(key_strong, a)
                     w = a
-                    slot = 0
+                    draw = 0
                     while True:
                         if dense:  # one uniform per later member
                             w += 1
@@ -567,31 +584,31 @@ def _clustered_pass(
                             if uniform(ck, w - a - 1) >= p_in:
                                 continue
                         else:  # a geometric skip to the next tie
-                            gap = _skip(ck, slot, log_q)
-                            slot += 1
+                            gap = _skip(ck, draw, log_q)
+                            draw += 1
                             if gap >= ge - 1 - w:
                                 break
                             w += 1 + int(gap)
                         if mode == _COUNT:
-                            deg[a + 1] += 1
-                            deg[w + 1] += 1
+                            deg[_at(storage, a) + 1] += 1
+                            deg[_at(storage, w) + 1] += 1
                         else:
-                            indices[cur[a - gs]] = ~w  # strong, both ways
+                            indices[cur[a - gs]] = ~_at(storage, w)  # strong, both ways
                             cur[a - gs] += 1
-                            indices[cur[w - gs]] = ~a
+                            indices[cur[w - gs]] = ~_at(storage, a)
                             cur[w - gs] += 1
             for u in range(gs, ge):
                 drawn = _weak_draws(key_weak, u, n, group, base_weak, extra, mine)
                 for k in range(drawn):
-                    t = mine[k]
-                    if _drawn_by_both(key_weak, u, t, n, group, base_weak, extra, theirs):
+                    if _drawn_by_both(key_weak, u, mine[k], n, group, base_weak, extra, theirs):
                         continue
+                    t = _at(storage, mine[k])
                     if mode == _COUNT:
-                        deg[u + 1] += 1
+                        deg[_at(storage, u) + 1] += 1
                         hist[b, t >> bucket_bits] += 1
                     elif mode == _SCATTER:
                         c = hist[b, t >> bucket_bits]
-                        src[c] = u
+                        src[c] = _at(storage, u)
                         low[c] = t & mask
                         hist[b, t >> bucket_bits] = c + 1
                     else:
@@ -599,7 +616,7 @@ def _clustered_pass(
                         cur[u - gs] += 1
 
 
-def _clustered(n: int, group: int, p_in: float, weak_ties: float, seed: int):
+def _clustered(n: int, group: int, p_in: float, weak_ties: float, seed: int, storage: np.ndarray):
     """Clustered network of strong groups and weak bridges (Goldenberg, Libai and Muller 2001).
 
     Customers form consecutive groups of g = ``network.group_size`` (the last may be
@@ -617,7 +634,7 @@ def _clustered(n: int, group: int, p_in: float, weak_ties: float, seed: int):
     deg = np.zeros(n + 1, dtype=np.int64)
     hist = np.zeros((blocks, buckets), dtype=np.int64)
     _, e32, e16, e64 = _empty_tmp()
-    args = (n, group, p_in, half, key_strong, key_weak, block, bits, deg)
+    args = (n, group, p_in, half, key_strong, key_weak, storage, block, bits, deg)
     _clustered_pass(_COUNT, *args, hist, e32, e16, e64, e32)
 
     def scatter(cursors, src, low):
@@ -641,6 +658,7 @@ def _owner_pass(
     regular_start: int,
     strength: int,
     tie_strong: np.ndarray,
+    storage: np.ndarray,
     block: int,
     bucket_bits: int,
     deg: np.ndarray,
@@ -668,17 +686,18 @@ def _owner_pass(
             else:
                 lo = regular_start + (u - first_regular) * per_owner
                 hi = lo + per_owner
+            v = _at(storage, u)
             if mode == _COUNT:
-                deg[u + 1] = hi - lo
-            pos = indptr[u] if mode == _FILL else 0
+                deg[v + 1] = hi - lo
+            pos = indptr[v] if mode == _FILL else 0
             for e in range(lo, hi):
-                t = targets[e]
+                t = _at(storage, targets[e])
                 strong = strength == 1 or (strength == 2 and tie_strong[e] != 0)
                 if mode == _COUNT:
                     hist[b, t >> bucket_bits] += 1
                 elif mode == _SCATTER:
                     c = hist[b, t >> bucket_bits]
-                    src[c] = ~u if strong else u
+                    src[c] = ~v if strong else v
                     low[c] = t & mask
                     hist[b, t >> bucket_bits] = c + 1
                 else:
@@ -686,13 +705,15 @@ def _owner_pass(
                     pos += 1
 
 
-def _from_owners(n, off, targets, per_owner, first_regular, regular_start, strength, tie_strong):
-    """CSR of undirected ties stored per owner (see ``_owner_pass``)."""
+def _from_owners(
+    n, off, targets, per_owner, first_regular, regular_start, strength, tie_strong, storage
+):  # fmt: skip
+    """CSR of undirected ties stored per owner (``_owner_pass``), ends as storage indices."""
     block, blocks, bits, buckets = _layout(n)
     deg = np.zeros(n + 1, dtype=np.int64)
     hist = np.zeros((blocks, buckets), dtype=np.int64)
     _, e32, e16, e64 = _empty_tmp()
-    args = (n, off, targets, per_owner, first_regular, regular_start, strength, tie_strong)
+    args = (n, off, targets, per_owner, first_regular, regular_start, strength, tie_strong, storage)
     _owner_pass(_COUNT, *args, block, bits, deg, hist, e32, e16, e64, e32)
 
     def scatter(cursors, src, low):
@@ -772,7 +793,7 @@ BA_CHUNK_SHARE = 64  # a parallel chunk adds at most 1/64 of the ties before it
 BA_MIN_CHUNK = 4096  # customers below which a chunk runs on one thread
 
 
-def _barabasi_albert(n: int, m: int, key: np.uint64):
+def _barabasi_albert(n: int, m: int, key: np.uint64, storage: np.ndarray):
     """Barabasi-Albert preferential attachment (Barabasi and Albert 1999).
 
     A clique of m + 1 customers, then each customer v in turn ties to m distinct earlier
@@ -800,7 +821,7 @@ def _barabasi_albert(n: int, m: int, key: np.uint64):
         stop = min(n, v + max(1, ties_before // (BA_CHUNK_SHARE * m)))
         _ba_chunk(v, stop, key, dst, clique_src, e_clique, first, m, unfinished)
         v = stop
-    return _from_owners(n, off, dst, m, first, e_clique, 0, np.zeros(0, dtype=np.uint8))
+    return _from_owners(n, off, dst, m, first, e_clique, 0, np.zeros(0, dtype=np.uint8), storage)
 
 
 # -- building from a config ----------------------------------------------------------------
@@ -815,8 +836,13 @@ def build_network(
     p_in: float = 0.6,
     weak_ties: float = 4.0,
     path: str | None = None,
+    storage: np.ndarray | None = None,
 ) -> Network:
     """Build a social network of n customers.
+
+    The ties are drawn between *places* 0..n-1 (the order the kinds describe) and stored
+    between the customers' storage indices: the customer at place p is stored at
+    ``storage[p]`` (``sim.engine.cells``), at p when ``storage`` is None.
 
     Args:
         kind: one of ``KINDS``.
@@ -830,41 +856,43 @@ def build_network(
         p_in: probability of a strong tie between two members of a group.
         weak_ties: mean number of weak ties per customer across groups.
         path: the CSV or parquet edge list of an ``edgelist`` network.
+        storage: int32 storage index of the customer at each place, or None.
 
     Returns:
         The network as CSR arrays and its tie-strength bitset.
     """
     key = np.uint64(stream_key(seed, 0, STREAM_NETWORK))
+    storage = _no_storage() if storage is None else np.ascontiguousarray(storage, dtype=np.int32)
     if kind == "complete":
         empty = np.zeros(0, dtype=np.uint8)
         return Network(kind, n, np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32), empty)
     if kind == "erdos_renyi":
-        arrays = _erdos_renyi(n, float(mean_degree), key)
+        arrays = _erdos_renyi(n, float(mean_degree), key, storage)
     elif kind == "watts_strogatz":
         half = max(1, int(round(mean_degree / 2.0)))
-        arrays = _watts_strogatz(n, min(half, (n - 1) // 2), float(rewiring), key)
+        arrays = _watts_strogatz(n, min(half, (n - 1) // 2), float(rewiring), key, storage)
     elif kind == "barabasi_albert":
         m = max(1, int(round(mean_degree / 2.0)))
-        arrays = _barabasi_albert(n, min(m, n - 1), key)
+        arrays = _barabasi_albert(n, min(m, n - 1), key, storage)
     elif kind == "clustered":
-        arrays = _clustered(n, int(group_size), float(p_in), float(weak_ties), seed)
+        arrays = _clustered(n, int(group_size), float(p_in), float(weak_ties), seed, storage)
     elif kind == "edgelist":
-        arrays = _edge_list(n, path)
+        arrays = _edge_list(n, path, storage)
     else:
         raise ValueError(f"network.kind={kind}: must be one of {', '.join(KINDS)}")
     return Network(kind, n, *arrays)
 
 
-def network_from_config(net, n: int, seed: int) -> Network:
-    """The network a config's ``network`` node describes, for n customers."""
+def network_from_config(net, n: int, seed: int, storage: np.ndarray | None = None) -> Network:
+    """The network a config's ``network`` node describes, for n customers (``build_network``)."""
     return build_network(
         str(net.kind), n, float(net.mean_degree), float(net.rewiring), seed,
         group_size=int(net.group_size), p_in=float(net.p_in), weak_ties=float(net.weak_ties),
-        path=net.path,
+        path=net.path, storage=storage,
     )  # fmt: skip
 
 
-def _edge_list(n: int, path: str | None):
+def _edge_list(n: int, path: str | None, storage: np.ndarray):
     """Network from an edge-list file (``sim.engine.edgelist``).
 
     Each tie is owned by its smaller id: a row lists the ties to larger ids in increasing
@@ -892,4 +920,4 @@ def _edge_list(n: int, path: str | None):
     np.cumsum(np.bincount(edges.lo, minlength=n), out=off[1:])
     strength = 1 if edges.strong is None else 2
     tie_strong = np.zeros(0, dtype=np.uint8) if edges.strong is None else edges.strong
-    return _from_owners(n, off, edges.hi, 0, n, 0, strength, tie_strong)
+    return _from_owners(n, off, edges.hi, 0, n, 0, strength, tie_strong, storage)

@@ -15,36 +15,23 @@ from typing import NamedTuple
 #: Kinds of social network (``sim.engine.network``).
 NETWORK_KINDS = ("complete", "erdos_renyi", "watts_strogatz", "barabasi_albert")
 
-#: Customers per work unit of the kernels: fixed, so float sums do not depend on threads.
+#: Customers per work unit of the kernels (a cell's last unit may be shorter,
+#: ``sim.engine.cells.cell_chunks``): fixed, so float sums do not depend on threads.
 CHUNK = 2048
 
-#: (Region, segment) cells per ``CHUNK`` of customers at most (``chunk_size``).
-CELLS_PER_CHUNK = 4
+#: Places per window of the storage order: a multiple of ``CHUNK``, so one cell's chunks are
+#: the chunks of ``CHUNK`` customers from 0 (``sim.engine.cells``).
+WINDOW = 16 * CHUNK
 
 
-def chunk_size(cells: int) -> int:
-    """Customers per work unit with K (region, segment) cells: CHUNK ceil(K / 4).
+def most_chunks(n: int, cells: int, chunk: int = CHUNK, window: int = WINDOW) -> int:
+    """Chunks that ``cells.cell_chunks`` makes at most: ceil(n / chunk) + ceil(n / window) (K - 1).
 
-    Each chunk clears and sums K cells' tallies, so a chunk grows with the cells past four
-    to keep that work per customer no more than four cells' at ``CHUNK``. Fixed by the
-    config, so float sums do not depend on threads (one to four cells: ``CHUNK``).
+    n customers in K = ``cells`` cells. A window holds at most K runs of one cell, and their
+    chunks are at most ceil(window / chunk) + K - 1 (ceil(a) + ceil(b) <= ceil(a + b) + 1);
+    the chunks' tallies are allocated for this many (one cell: exactly ceil(n / chunk)).
     """
-    return CHUNK * max(1, -(-cells // CELLS_PER_CHUNK))
-
-
-#: Chunks of a wave (``kernels.step_all``) per thread at least: enough to keep threads busy.
-WAVE_PER_THREAD = 8
-
-
-def wave_size(chunks: int, threads: int, cells: int) -> int:
-    """Chunks whose tallies ``kernels.step_all`` holds at once (results do not depend on it).
-
-    One wave of every chunk for one cell; with K (region, segment) cells a K-th of the chunks
-    (at least ``WAVE_PER_THREAD`` per thread), so the tallies take no more memory than one
-    cell's, whatever the number of segments and regions, at K - 1 more waits for the
-    slowest thread per step.
-    """
-    return max(1, min(chunks, max(WAVE_PER_THREAD * threads, -(-chunks // max(cells, 1)))))
+    return -(-n // chunk) + -(-n // window) * (max(cells, 1) - 1)
 
 
 # The voice column: the message code in the low byte, its age (steps) in the high byte.

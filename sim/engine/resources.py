@@ -21,13 +21,13 @@ The estimate (bytes) is the sum of
   (region, segment) cell (accumulators, channel tallies and the flow matrix of S = B + 4
   states, the counts as 4-byte integers, the A_s sums as float64: ``StepRecords``) plus
   8 (T + 1) B 30 for the result frames;
-- per-chunk tallies: (V + 1) G (B (A + 4 (C + 1)) + S^2) 8 for a wave of V chunks
-  (``params.wave_size``: all ceil(N / chunk) chunks for one cell, a G-th of them for G
-  cells; ``params.chunk_size``: 2048 customers a chunk up to four cells, 2048 ceil(G / 4)
-  beyond) and the step's sums, G the number of (region, segment) cells
-  (``conf/segments/``, ``conf/regions/``); 8 W G B H for the cells' cohort counts,
-  H = min(T, 730) + 1 tenures, W the most Numba threads (``NUMBA_NUM_THREADS``, the cores
-  by default; one array per thread, whatever the number of customers); with G > 1 also
+- per-chunk tallies: (V + G) (B (A + 4 (C + 1)) + S^2) 8 for V = ceil(N / 2048) +
+  ceil(N / 32768) (G - 1) chunks at most (``params.most_chunks``: each of one cell) and the
+  cells' sums of a step,
+  G the number of (region, segment) cells (``conf/segments/``, ``conf/regions/``);
+  8 W G B H for the cells' cohort counts, H = min(T, 730) + 1 tenures, W the most Numba
+  threads (``NUMBA_NUM_THREADS``, the cores by default; one array per thread, whatever the
+  number of customers); with G > 1 also
   (T + 1) G 6 B 8 of the cells' money and prices and
   8 (T + 1) (segments + regions) B 60 for their rows of the metrics frame;
 - the readable engine (``engine=mesa``) adds about 3 kB per customer (one Python object each);
@@ -44,7 +44,6 @@ Mesa).
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from dataclasses import dataclass
@@ -247,14 +246,13 @@ def estimate(cfg, threads: int | None = None) -> Estimate:
     segments = max(len((cfg.get("segments") or {}).get("groups") or {}), 1)
     regions = max(len((cfg.get("regions") or {}).get("groups") or {}), 1)
     g = segments * regions  # (region, segment) cells
-    chunks = math.ceil(n / P.chunk_size(g))
+    chunks = P.most_chunks(n, g)
     nc = len(cfg.channels)
     cell = b * (P.N_ACC + P.N_CHAN * (nc + 1)) + states * states
     sums = len(P.A_SUMS)  # the records keep every other tally as a 4-byte count
     kept = b * (4 * (P.N_ACC - sums) + 8 * sums + 4 * P.N_CHAN * (nc + 1)) + 4 * states * states
     records = (t + 1) * g * kept + 8 * (t + 1) * b * 30
-    wave = P.wave_size(chunks, _most_threads(), g)
-    records += 8 * (wave + 1) * g * cell  # a wave's tallies and the step's sums
+    records += 8 * (chunks + g) * cell  # the chunks' tallies and the cells' sums of a step
     records += 8 * _most_threads() * g * b * horizon  # the cells' cohort counts
     if g > 1:
         records += 8 * (t + 1) * g * 6 * b  # the cells' money and prices

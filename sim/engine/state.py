@@ -16,6 +16,7 @@ from omegaconf import DictConfig
 
 from agents import rules
 from sim.engine import params as P
+from sim.engine.cells import sort_by_cell
 from sim.engine.jit import njit, prange
 from sim.engine.regions import Regions, build_regions, draw_regions
 from sim.engine.rng import STREAM_INIT, customer_key, stream_key, uniform
@@ -632,7 +633,29 @@ def _init_key(seed: int, family: int) -> np.uint64:
     return np.uint64(stream_key(int(seed), family, STREAM_INIT))
 
 
-def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
+def place_customers(cfg: DictConfig, market: Market, seed: int):
+    """Each customer's segment and region, in order of cell, and the storage index of each place.
+
+    The segments (``sim.engine.segments.draw_segments``) and regions
+    (``sim.engine.regions.draw_regions``) are drawn at places along the network's order,
+    then stored window by window in order of (region, segment) cell
+    (``sim.engine.cells.sort_by_cell``).
+
+    Returns:
+        (segment, region, storage): uint8 columns in storage order; ``storage[p]`` the storage
+        index of the customer at place p (None when nobody moves: the network is then
+        stored as built).
+    """
+    n = int(cfg.market.customers)
+    kind = str(cfg.network.kind)
+    segment = draw_segments(seed, n, market.segments, kind)
+    region, segment = draw_regions(seed, n, market.regions, kind, segment)
+    return sort_by_cell(segment, region, market.segments.n_segments, market.n_cells)
+
+
+def build_customers(
+    cfg: DictConfig, market: Market, seed: int, placed: tuple | None = None
+) -> Customers:
     """Initial customers: traits, current brands, awareness, consideration and attitudes.
 
     Every draw is counter-based, keyed by (seed, family, customer, slot) under
@@ -660,15 +683,15 @@ def build_customers(cfg: DictConfig, market: Market, seed: int) -> Customers:
     7. Channel by the segment's service shares (``service_share`` by default); 8. stage
        from the above.
 
-    Before these, each customer's segment (``sim.engine.segments.draw_segments``) and region
-    (``sim.engine.regions.draw_regions``); rules 1 and 7 use the segment's traits and
-    channels, rules 2-4 the brands present in the region at step 0 (its launch steps).
+    Before these, each customer's segment and region, stored in order of cell
+    (``place_customers``, or ``placed`` when the caller has them); rules 1 and 7 use the
+    segment's traits and channels, rules 2-4 the brands present in the region at step 0
+    (its launch steps).
     """
     n = int(cfg.market.customers)
     nb = market.n_brands
     seg = market.segments
-    segment = draw_segments(seed, n, seg, str(cfg.network.kind))
-    region, segment = draw_regions(seed, n, market.regions, str(cfg.network.kind), segment)
+    segment, region, _ = place_customers(cfg, market, seed) if placed is None else placed
     launched = market.regions.launch <= 0  # [R, B]
     initial = np.array([cfg.brands[b].initial_share for b in market.brand_names])
     cum = np.cumsum(initial[None, :] * launched, axis=1)

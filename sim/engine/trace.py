@@ -3,7 +3,9 @@
 ``sim.trace = K`` picks K customers uniformly without replacement (a pure function of the
 seed). The kernels write the code of each traced customer's touchpoint of the step
 (``agents.rules.touch_code``) into a small buffer; after each step the tracer turns it,
-and the customer's brand before and after, into rows of ``Result.touchpoints``.
+and the customer's brand before and after, into rows of ``Result.touchpoints``. A row's
+``customer`` is the customer's place (its id in an edge list), not where its columns are
+stored (``sim.engine.cells``).
 """
 
 from __future__ import annotations
@@ -20,10 +22,15 @@ TOUCHPOINT_COLUMNS = ("step", "customer", "touch", "brand", "channel", "stage")
 class Tracer:
     """The traced customers, the kernels' buffer, and the rows collected so far."""
 
-    def __init__(self, k: int, n: int, seed: int, market):
+    def __init__(self, k: int, n: int, seed: int, market, storage: np.ndarray | None = None):
         k = max(0, min(int(k), n))
         rng = np.random.default_rng([int(seed), STREAM_INIT, 3000])
-        self.ids = np.sort(rng.choice(n, size=k, replace=False)).astype(np.int64)
+        places = np.sort(rng.choice(n, size=k, replace=False)).astype(np.int64)
+        # the kernels find a traced customer by its storage index: keep those sorted
+        stored = places if storage is None else storage[places].astype(np.int64)
+        order = np.argsort(stored, kind="stable")
+        self.ids = stored[order]  # storage indices, sorted
+        self.places = places[order]  # the same customers' places
         self.bits = np.zeros((n + 7) // 8, dtype=np.uint8)
         np.bitwise_or.at(self.bits, self.ids >> 3, (1 << (self.ids & 7)).astype(np.uint8))
         self.touch = np.zeros(k, dtype=np.uint16)
@@ -88,7 +95,7 @@ class Tracer:
         codes = pl.DataFrame(
             {
                 "step": np.concatenate(steps) if steps else np.zeros(0, np.int32),
-                "customer": column(1, np.int64),
+                "customer": self.places[np.searchsorted(self.ids, column(1, np.int64))],
                 "touch": column(2, np.int64),
                 "brand": column(3, np.int64),
                 "channel": column(4, np.int64),

@@ -73,7 +73,6 @@ from sim.engine.kernels.record import (
     voice_of,
 )
 from sim.engine.kernels.step import (
-    n_chunks,
     step_all,
     step_customers,
 )
@@ -106,7 +105,6 @@ __all__ = [
     "hear_word_of_mouth",
     "join_brand",
     "leave_brand",
-    "n_chunks",
     "network_word_of_mouth",
     "newcomer",
     "nth_bit",

@@ -148,60 +148,52 @@ def count_masks(masks, acc):
 
 @njit(cache=True, error_model="numpy")
 def record_chunk(
-    lo, hi, step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, tenure,
-    grudge, segment, region, params_all, g_values, voice_out, acc_all, flow,
+    lo, hi, cell, step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction,
+    tenure, grudge, params_all, n_segments, g_values, voice_out, acc, flow,
 ):  # fmt: skip
-    """Record customers lo..hi-1 as they are (no move), and set what they say.
+    """Record customers lo..hi-1 of one cell as they are (no move), and set what they say.
 
-    ``acc_all[k]`` and ``flow[k]`` hold cell k's aggregates and moves; ``params_all[r]`` is
-    region r's brand table.
+    ``acc`` and ``flow`` are the chunk's aggregates and moves; ``params_all[r]`` is region
+    r's brand table, the cell's region r = cell // ``n_segments``.
     """
     g = globals_of(g_values)
-    acc_all[:, :, :] = 0.0
-    flow[:, :, :] = 0
+    acc[:, :] = 0.0
+    flow[:, :] = 0
     nb = params_all.shape[1]
-    masks_all = np.zeros((acc_all.shape[0], 2, 1 << nb), dtype=np.int64)
-    n_segments = acc_all.shape[0] // params_all.shape[0]
-    no_cohort = np.zeros((acc_all.shape[0], nb, 0), dtype=np.int64)  # no cohort at step 0
+    brand_params = params_all[cell // n_segments]
+    masks = np.zeros((2, 1 << nb), dtype=np.int64)
+    no_cohort = np.zeros((1, nb, 0), dtype=np.int64)  # no cohort at step 0
     for i in range(lo, hi):
-        reg = np.int64(region[i])
-        seg = reg * n_segments + np.int64(segment[i])
         s = state_index(stage[i], np.int64(brand[i]), nb)
         record_customer(
             i, customer_key(step_key, i), s, stage, brand, last_brand, aware, consider, attitude,
-            satisfaction, tenure, grudge, params_all[reg], g, voice_out, acc_all[seg], flow[seg],
-            masks_all[seg], 0, no_cohort, seg,
+            satisfaction, tenure, grudge, brand_params, g, voice_out, acc, flow, masks, 0,
+            no_cohort, 0,
         )  # fmt: skip
-    for seg in range(acc_all.shape[0]):
-        count_masks(masks_all[seg], acc_all[seg])
+    count_masks(masks, acc)
 
 
 @njit(parallel=True, cache=True)
 def record_all(
     step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, tenure, grudge,
-    segment, region, brand_params, g_values, voice_out, acc, flow, acc_cells, flow_cells, chunk,
+    brand_params, n_segments, g_values, voice_out, acc, flow, acc_cells, flow_cells, bounds,
+    chunk_cell,
 ):  # fmt: skip
     """Record the state as it is (step 0), chunk by chunk, and set what everyone says.
 
-    ``acc`` and ``flow`` hold a wave of chunks' tallies (``step_all``), summed in chunk
-    order into each cell's, ``acc_cells`` and ``flow_cells``.
+    Chunk j holds customers ``bounds[j]..bounds[j + 1] - 1``, all of cell ``chunk_cell[j]``
+    (``step_all``); its tallies ``acc[j]`` and ``flow[j]`` are summed in chunk order into its
+    cell's, ``acc_cells`` and ``flow_cells``.
     """
-    n = stage.size
-    n_chunks = (n + chunk - 1) // chunk
-    acc_cells[:] = 0.0
-    flow_cells[:] = 0
-    wave = acc.shape[0]
-    for first in range(0, n_chunks, wave):
-        m = min(wave, n_chunks - first)
-        for k in prange(m):
-            j = first + k
-            record_chunk(
-                j * chunk, min(n, (j + 1) * chunk), step_key, stage, brand, last_brand, aware,
-                consider, attitude, satisfaction, tenure, grudge, segment, region, brand_params,
-                g_values, voice_out, acc[k], flow[k],
-            )  # fmt: skip
-        add_chunks(acc, m, acc_cells)
-        add_chunks(flow, m, flow_cells)
+    chunks = chunk_cell.size
+    for j in prange(chunks):
+        record_chunk(
+            bounds[j], bounds[j + 1], chunk_cell[j], step_key, stage, brand, last_brand, aware,
+            consider, attitude, satisfaction, tenure, grudge, brand_params, n_segments,
+            g_values, voice_out, acc[j], flow[j],
+        )  # fmt: skip
+    add_chunks(acc, chunks, chunk_cell, acc_cells)
+    add_chunks(flow, chunks, chunk_cell, flow_cells)
 
 
 #: Elements of a tally summed by one task of ``add_chunks`` (a few cache lines).
@@ -209,19 +201,26 @@ SUM_BLOCK = 64
 
 
 @njit(parallel=True, cache=True)
-def add_chunks(chunks, count, out) -> None:
-    """Add the first ``count`` chunks' tallies to out, in chunk order: out += chunks[j].
+def add_chunks(chunks, count, chunk_cell, out) -> None:
+    """Set each cell's tallies to its chunks' sum, in chunk order: out[k] = sum of chunks[j].
 
-    With out zeroed before the first chunk, the same additions in the same order as numpy's
-    ``chunks.sum(axis=0)`` (a chunk's tallies start at +0.0, so they are never -0.0), hence
-    the same sums whatever the number of threads; blocks of elements are summed in parallel.
+    The sum over the first ``count`` chunks j of cell k = ``chunk_cell[j]``, added to +0.0 in
+    chunk order: the same additions in the same order as numpy's ``sum(axis=0)`` of those
+    chunks (a chunk's tallies start at +0.0, so they are never -0.0), hence the same sums
+    whatever the number of threads. A cell no chunk holds gets zeros. Blocks of elements
+    are summed in parallel.
     """
     flat = chunks.reshape(chunks.shape[0], -1)
-    total = out.reshape(-1)
-    size = total.size
-    for block in prange((size + SUM_BLOCK - 1) // SUM_BLOCK):
-        lo = block * SUM_BLOCK
+    total = out.reshape(out.shape[0], -1)
+    size = total.shape[1]
+    blocks = (size + SUM_BLOCK - 1) // SUM_BLOCK
+    for task in prange(total.shape[0] * blocks):
+        cell = task // blocks
+        lo = (task % blocks) * SUM_BLOCK
         hi = min(size, lo + SUM_BLOCK)
+        for e in range(lo, hi):
+            total[cell, e] = 0
         for j in range(count):
-            for e in range(lo, hi):
-                total[e] += flat[j, e]
+            if chunk_cell[j] == cell:
+                for e in range(lo, hi):
+                    total[cell, e] += flat[j, e]

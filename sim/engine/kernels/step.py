@@ -34,7 +34,7 @@ from sim.engine.kernels.word_of_mouth import (
     read_reviews,
     wom_triggers,
 )
-from sim.engine.params import AGE_SHIFT, CHUNK, CODE_MASK, COMPLAINT, IN_MARKET
+from sim.engine.params import AGE_SHIFT, CODE_MASK, COMPLAINT, IN_MARKET
 from sim.engine.rng import (
     SLOT_CHOICE,
     SLOT_CHURN,
@@ -54,62 +54,62 @@ PREFETCH_AHEAD = 32
 
 @njit(cache=True, error_model="numpy")
 def step_customers(
-    lo, hi, step_key, n_channels, complete, customers, market, network, voice_in, voice_out,
-    acc_all, chan_all, flow_all, t, cohort_cells, trace,
+    lo, hi, cell, step_key, n_channels, complete, customers, market, network, voice_in,
+    voice_out, acc, chan, flow, t, cohort_cells, trace,
 ):  # fmt: skip
-    """One step of customers lo..hi-1 (see the module docstring), then their record.
+    """One step of customers lo..hi-1 of one cell (see the module docstring), and their record.
 
     ``customers``, ``market``, ``network`` and ``trace`` are tuples of columns (see
     ``step_all``), unpacked once per chunk and borrowed (``kernels.borrow``): the
     per-customer helpers are inlined and every array they take is borrowed, so no array
-    reference is counted per customer. ``acc_all[s]``, ``chan_all[s]`` are this
-    chunk's accumulators of cell s, ``flow_all[s]`` its flow matrix; ``ad_cum[s]`` is cell s's
-    cumulated exposure table and ``quality_all[s]``, ``resolution_all[s]``,
-    ``friction_all[s]`` its service and buying tables, read at the customer's cell
-    (region byte x segments + segment byte); ``params_all[r]`` is region r's brand table.
-    ``cohort_cells[s]`` is the running thread's cohort counts of cell s (``step_all``).
+    reference is counted per customer. The chunk's customers are all of (region, segment)
+    cell k = ``cell`` (``sim.engine.cells``), so its tables are taken once per chunk:
+    ``ad_cum_all[k]`` its cumulated exposure table, ``quality_all[k]``, ``resolution_all[k]``
+    and ``friction_all[k]`` its service and buying tables, ``params_all[r]`` its region r's
+    brand table, ``cohort_cells[k]`` the running thread's cohort counts of the cell
+    (``step_all``). ``acc`` and ``chan`` are the chunk's accumulators, ``flow`` its flow
+    matrix.
     """
     (
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
         price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
-        wom_threshold, disposition, segment, region,
+        wom_threshold, disposition,
     ) = borrowed(customers)  # fmt: skip
     (
-        params_all, ad_cum, quality_all, resolution_all, friction_all, channel_roles, g_values,
-        wait_prob, wait_friction, abandon, histogram,
+        params_all, ad_cum_all, quality_all, resolution_all, friction_all, channel_roles,
+        g_values, wait_prob, wait_friction, abandon, histogram,
     ) = borrowed(market)  # fmt: skip
     queue = (wait_prob, wait_friction, abandon)
     g = globals_of(g_values)
     indptr, indices, strong_bits, heard_counts = borrowed(network)
     trace_bits, trace_ids, trace_touch = borrowed(trace)
-    voice_in, voice_out, acc_all, chan_all, flow_all, cohort_cells = borrowed(
-        (voice_in, voice_out, acc_all, chan_all, flow_all, cohort_cells)
+    voice_in, voice_out, acc, chan, flow, cohort_cells = borrowed(
+        (voice_in, voice_out, acc, chan, flow, cohort_cells)
     )
-    n_segments = ad_cum.shape[0] // params_all.shape[0]
+    # the cell's tables (cell k = region x segments + segment)
+    n_segments = ad_cum_all.shape[0] // params_all.shape[0]
+    brand_params = params_all[cell // n_segments]  # its region's prices, launches and events
+    ad_cum = ad_cum_all[cell]
+    quality, resolution, friction = quality_all[cell], resolution_all[cell], friction_all[cell]
+    own = np.uint64(cell)  # the cell, unsigned: indexing by it needs no wraparound
     nb = params_all.shape[1]
     n = stage.size
     wom_channel = n_channels  # word of mouth's pseudo-channel in ``chan``
     pairwise = g.wom_rule == rules.WOM_PAIRWISE
     fading = g.message_half_life > 0.0
-    acc_all[:, :, :] = 0.0
-    chan_all[:, :, :, :] = 0.0
-    flow_all[:, :, :] = 0
+    acc[:, :] = 0.0
+    chan[:, :, :] = 0.0
+    flow[:, :] = 0
     # the chunk's own scratch, owned here and borrowed in the loop (kept alive past it below)
-    masks_owned = np.zeros((acc_all.shape[0], 2, 1 << nb), dtype=np.int64)
+    masks_owned = np.zeros((2, 1 << nb), dtype=np.int64)
     heard_owned = np.zeros((nb, 3, 2))
-    masks_all, heard = borrowed((masks_owned, heard_owned))
-    n_rates = ad_cum.shape[1]
+    masks, heard = borrowed((masks_owned, heard_owned))
+    n_rates = ad_cum.size
     n_paid = n_rates // 2
     prices_moved = False
     for r in range(params_all.shape[0]):
         for b in range(nb):
             prices_moved = prices_moved or params_all[r, b, P.B_PRICE_GAP] != 0.0
-    # one region: the brand table is the same for everyone; one cell: every table is
-    seg = np.uint64(0)  # unsigned: indexing by it needs no wraparound of negative indices
-    brand_params = params_all[0]
-    acc, masks, flow = acc_all[0], masks_all[0], flow_all[0]
-    regional = params_all.shape[0] > 1
-    cells = ad_cum.shape[0] > 1
     # a talker's neighbours are read from a row of ``indices`` no cache holds (one customer in
     # ten talks, so the rows are read too sparsely for the processor to see a stream): ask
     # for the row of the customer PREFETCH_AHEAD places ahead, whether it talks or not
@@ -117,15 +117,7 @@ def step_customers(
     for i in range(lo, hi):
         if i + ahead < hi:
             prefetch(indices, indptr[i + ahead])
-        if regional:
-            reg = np.uint64(region[i])
-            brand_params = params_all[reg]  # the region's prices, launches and events
-            seg = np.uint64(np.int64(reg) * n_segments + np.int64(segment[i]))  # the cell
-        elif cells:
-            seg = np.uint64(segment[i])
-        if cells:
-            acc, masks, flow = acc_all[seg], masks_all[seg], flow_all[seg]
-        ad_total = ad_cum[seg, n_rates - 1]
+        ad_total = ad_cum[n_rates - 1]
         ck = customer_key(step_key, i)
         b0 = np.int64(brand[i])
         s_from = state_index(stage[i], b0, nb)
@@ -141,13 +133,13 @@ def step_customers(
         talk = rules.conversation_rate(g.talk_rate, wom_activity[i]) if pairwise else 0.0
         if u < ad_total:
             # ad_cum runs over paid ads (brand, channel), then news (brand, channel)
-            k = np.searchsorted(ad_cum[seg], u, side="right")
+            k = np.searchsorted(ad_cum, u, side="right")
             if k < n_paid:
                 b, c = k // n_channels, k % n_channels
                 triggered = see_ad(
                     i, ck, b, c, aware, consider, attitude, flags, channel_roles, brand_params, g
                 )
-                chan_all[seg, b, c, P.C_IMPRESSIONS] += 1.0
+                chan[b, c, P.C_IMPRESSIONS] += 1.0
                 touch = rules.touch_code(rules.TOUCH_AD, b, c)
             else:
                 k -= n_paid
@@ -155,7 +147,7 @@ def step_customers(
                 see_news(
                     i, ck, b, c, aware, consider, attitude, flags, channel_roles, brand_params, g
                 )
-                chan_all[seg, b, c, P.C_NEWS] += 1.0
+                chan[b, c, P.C_NEWS] += 1.0
                 touch = rules.touch_code(rules.TOUCH_NEWS, b, c)
             last_touch[i] = touch
         elif u < ad_total + talk:
@@ -165,7 +157,7 @@ def step_customers(
             )  # fmt: skip
             if code > 0:
                 b, kind = (code - 1) // 3, (code - 1) % 3
-                chan_all[seg, b, wom_channel, P.C_IMPRESSIONS] += 1.0
+                chan[b, wom_channel, P.C_IMPRESSIONS] += 1.0
                 touch = rules.touch_code(rules.TOUCH_WOM, b, rules.NO_CHANNEL)
                 last_touch[i] = touch
                 triggered = wom_triggers(i, ck, b, kind, consider, g, SLOT_TRIGGER)
@@ -198,8 +190,8 @@ def step_customers(
                 elif u < g.usage_rate + contact:
                     c = channel[i]
                     outcome, q, f = serve(
-                        i, ck, b0, c, quality_all[seg], resolution_all[seg], friction_all[seg],
-                        queue, brand_params, acc, chan_all[seg],
+                        i, ck, b0, c, quality, resolution, friction,
+                        queue, brand_params, acc, chan,
                     )  # fmt: skip
                     x_ok = rules.experience_draw(q, g.noise, uniform(ck, SLOT_EXPERIENCE))
                     x = rules.service_experience(
@@ -252,7 +244,7 @@ def step_customers(
             code, prompted = network_word_of_mouth(
                 i, ck, voice_in, indptr, indices, strong_bits, heard_counts, complete, n,
                 histogram, heard,
-                aware, consider, attitude, flags, wom_threshold, brand_params, chan_all[seg],
+                aware, consider, attitude, flags, wom_threshold, brand_params, chan,
                 wom_channel, g,
             )  # fmt: skip
             if code > 0:
@@ -272,7 +264,7 @@ def step_customers(
             if triggered or uniform(ck, SLOT_OCCASION) < g.need_rate:
                 chosen = choose_brand(
                     i, choice_set, b0, attitude, price_sensitivity, channel, brand_params,
-                    friction_all[seg],
+                    friction,
                     g, uniform(ck, SLOT_CHOICE),
                 )  # fmt: skip
                 if chosen >= 0:
@@ -305,7 +297,7 @@ def step_customers(
                         mult *= rules.alternatives_factor(
                             alternatives_of(
                                 i, b0, aware, attitude, price_sensitivity, channel,
-                                brand_params, friction_all[seg], g,
+                                brand_params, friction, g,
                             ),
                             g.alternatives_weight, g.alternatives_reference,
                         )  # fmt: skip
@@ -328,7 +320,7 @@ def step_customers(
                     competitors = np.int64(consider[i]) & ~(1 << b0)
                     b1 = choose_brand(
                         i, competitors, -1, attitude, price_sensitivity, channel, brand_params,
-                        friction_all[seg], g, uniform(ck, SLOT_SWITCH),
+                        friction, g, uniform(ck, SLOT_SWITCH),
                     )  # fmt: skip
                 if b1 < 0:
                     brand[i] = -1
@@ -341,7 +333,7 @@ def step_customers(
             if b1 >= 0:
                 join_brand(i, b1, attitude, satisfaction, tenure, aware, consider, brand)
                 acc[b1, P.A_ACQUIRED] += 1.0
-                credit_conversion(b1, last_touch[i], acc, chan_all[seg], wom_channel)
+                credit_conversion(b1, last_touch[i], acc, chan, wom_channel)
         elif b0 >= 0:
             tenure[i] = min(np.int64(tenure[i]) + 1, 65535)
         if replaced:
@@ -354,7 +346,7 @@ def step_customers(
             trace_touch[np.searchsorted(trace_ids, i)] = touch
         record_customer(
             i, ck, s_from, stage, brand, last_brand, aware, consider, attitude, satisfaction,
-            tenure, grudge, brand_params, g, voice_out, acc, flow, masks, t, cohort_cells, seg,
+            tenure, grudge, brand_params, g, voice_out, acc, flow, masks, t, cohort_cells, own,
         )  # fmt: skip
         if fading:  # a message ages while it is repeated unchanged, with no new experience
             code = np.int64(voice_out[i]) & CODE_MASK
@@ -364,8 +356,7 @@ def step_customers(
             if code == (previous & CODE_MASK) and not experienced and not replaced:
                 age = min((previous >> AGE_SHIFT) + 1, 255)
             voice_out[i] = code | (age << AGE_SHIFT)
-    for cell in range(acc_all.shape[0]):
-        count_masks(masks_owned[cell], acc_all[cell])
+    count_masks(masks_owned, acc)
     heard_owned[0, 0, 0] = 0.0  # a last use: Numba frees an array after its last use
 
 
@@ -373,60 +364,47 @@ def step_customers(
 def step_all(
     step_key, stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation,
     tenure, price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
-    wom_threshold, disposition, segment, region, voice_in, voice_out, indptr, indices, strong_bits,
+    wom_threshold, disposition, voice_in, voice_out, indptr, indices, strong_bits,
     heard_counts, complete,
     brand_params, ad_cum, n_channels, service_quality, resolution, friction, channel_roles,
     g_values, wait_prob, wait_friction, abandon, histogram, acc, chan, flow, acc_cells,
-    chan_cells, flow_cells, t, cohort_cells, trace_bits, trace_ids, trace_touch, chunk,
+    chan_cells, flow_cells, t, cohort_cells, trace_bits, trace_ids, trace_touch, bounds,
+    chunk_cell,
 ):  # fmt: skip
     """One step of all customers, chunk by chunk in parallel (``g_values``: see ``globals_of``).
 
-    Customer i is in cell k = region_i S + segment_i (S segments, R regions, K = R S cells).
-    Chunks run in waves of as many as ``acc`` holds: acc[j, k], chan[j, k] and flow[j, k]
-    hold the wave's chunk j's aggregates and moves of cell k, summed after each wave, in
-    chunk order, into the step's ``acc_cells[k]``, ``chan_cells[k]`` and ``flow_cells[k]``
-    (the same sums whatever the number of threads, with memory for one wave); and
-    cohort_cells[h, k] the cohorts of cell k (over the whole run) counted by thread h
-    (``numba.get_thread_id``; [H, K, B, tenures], H the most threads): integer counts, so
-    their sum over threads is the same whatever thread ran which chunk, and their memory
-    grows with threads, not with customers; ``brand_params[r]`` is region r's brand
-    table ([R, B, N]); ``ad_cum[k]`` is cell k's cumulated exposure rates (paid ads of each
-    brand and channel, then news); ``service_quality[k]``, ``resolution[k]`` and
+    Customer i is in cell k = region_i S + segment_i (S segments, R regions, K = R S cells),
+    and customers are stored cell by cell (``sim.engine.cells``). Chunk j holds customers
+    ``bounds[j]..bounds[j + 1] - 1``, all of cell ``chunk_cell[j]`` (``cells.cell_chunks``);
+    acc[j], chan[j] and flow[j] hold its aggregates and moves, summed in chunk order into its
+    cell's ``acc_cells[k]``, ``chan_cells[k]`` and ``flow_cells[k]`` (the same sums whatever
+    the number of threads); cohort_cells[h, k] the cohorts of cell k (over the whole run)
+    counted by thread h (``numba.get_thread_id``; [H, K, B, tenures], H the most threads):
+    integer counts, so their sum over threads is the same whatever thread ran which chunk,
+    and their memory grows with threads, not with customers; ``brand_params[r]`` is region
+    r's brand table ([R, B, N]); ``ad_cum[k]`` is cell k's cumulated exposure rates (paid ads
+    of each brand and channel, then news); ``service_quality[k]``, ``resolution[k]`` and
     ``friction[k]`` its service and buying tables ([K, B, C], ``JourneyModel.kernel_tables``);
-    ``trace_touch`` receives
-    this step's touchpoint code of each traced customer; ``histogram[code]`` is the step's
-    freshness-weighted count of each voice code (the complete network's neighbourhood for the
-    cascade and threshold rules); ``chunk`` is the customers per chunk (``params.chunk_size``).
+    ``trace_touch`` receives this step's touchpoint code of each traced customer;
+    ``histogram[code]`` is the step's freshness-weighted count of each voice code (the
+    complete network's neighbourhood for the cascade and threshold rules).
     """
     customers = (
         stage, brand, last_brand, aware, consider, attitude, satisfaction, expectation, tenure,
         price_sensitivity, wom_activity, churn_propensity, channel, flags, grudge, last_touch,
-        wom_threshold, disposition, segment, region,
+        wom_threshold, disposition,
     )  # fmt: skip
     market = (brand_params, ad_cum, service_quality, resolution, friction, channel_roles, g_values,
               wait_prob, wait_friction, abandon, histogram)  # fmt: skip
     network = (indptr, indices, strong_bits, heard_counts)
     trace = (trace_bits, trace_ids, trace_touch)
-    n = stage.size
-    n_chunks = (n + chunk - 1) // chunk
-    acc_cells[:] = 0.0
-    chan_cells[:] = 0.0
-    flow_cells[:] = 0
-    wave = acc.shape[0]
-    for first in range(0, n_chunks, wave):
-        m = min(wave, n_chunks - first)
-        for k in prange(m):
-            j = first + k
-            step_customers(
-                j * chunk, min(n, (j + 1) * chunk), step_key, n_channels, complete, customers,
-                market, network, voice_in, voice_out, acc[k], chan[k], flow[k], t,
-                cohort_cells[get_thread_id()], trace,
-            )  # fmt: skip
-        add_chunks(acc, m, acc_cells)
-        add_chunks(chan, m, chan_cells)
-        add_chunks(flow, m, flow_cells)
-
-
-def n_chunks(n: int, chunk: int = CHUNK) -> int:
-    """Number of work units of ``chunk`` customers for n customers."""
-    return (n + chunk - 1) // chunk
+    chunks = chunk_cell.size
+    for j in prange(chunks):
+        step_customers(
+            bounds[j], bounds[j + 1], chunk_cell[j], step_key, n_channels, complete, customers,
+            market, network, voice_in, voice_out, acc[j], chan[j], flow[j], t,
+            cohort_cells[get_thread_id()], trace,
+        )  # fmt: skip
+    add_chunks(acc, chunks, chunk_cell, acc_cells)
+    add_chunks(chan, chunks, chunk_cell, chan_cells)
+    add_chunks(flow, chunks, chunk_cell, flow_cells)
