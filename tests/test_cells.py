@@ -62,10 +62,14 @@ def test_chunks_hold_one_cell_each_and_cover_everyone_in_order(n, cells):
         assert np.array_equal(bounds, np.r_[np.arange(0, n, 256), n])
 
 
-def test_chunks_refuse_customers_out_of_order():
+def test_chunks_refuse_customers_out_of_order_cells_out_of_range_and_odd_windows():
     segment = np.array([0, 1, 0], dtype=np.uint8)
     with pytest.raises(ValueError, match="not stored in order of cell"):
         cell_chunks(segment, np.zeros(3, np.uint8), 2, 2)
+    with pytest.raises(ValueError, match="a cell is not below 2"):
+        cell_chunks(np.array([0, 1, 2], dtype=np.uint8), np.zeros(3, np.uint8), 3, 2)
+    with pytest.raises(ValueError, match="window=1000: must be a multiple of chunk=256"):
+        cell_chunks(segment, np.zeros(3, np.uint8), 2, 2, 256, 1000)
 
 
 def _ties(net, storage=None) -> set[tuple[int, int, bool]]:

@@ -10,9 +10,9 @@ drawn between places and written between storage indices (``sim.engine.network``
 So a window's customers of one cell are one run of the columns, and the step kernels work
 in chunks of one cell each (``cell_chunks``): a chunk takes its cell's tables once and
 tallies into one cell's accumulators, as a market of one cell does. A window is short, so a
-customer's neighbours of other cells are stored near it (within a window, 64 kB of the
-voice column, held by the core's own cache), as they are in a market of one cell. With one
-cell, nothing moves.
+customer's local ties (a lattice's, a group's) to other cells mostly stay within its window,
+64 kB of the voice column that the core's own cache holds, as in a market of one cell. With
+one cell, nothing moves.
 """
 
 from __future__ import annotations
@@ -61,8 +61,12 @@ def sort_by_cell(
 
 
 @njit(cache=True)
-def _chunks(segment, region, n_segments, chunk, window, bounds, cell_of) -> int:
-    """Fill bounds and cell_of (``cell_chunks``); the number of chunks, or -1 out of order."""
+def _chunks(segment, region, n_segments, n_cells, chunk, window, bounds, cell_of) -> int:
+    """Fill bounds and cell_of (``cell_chunks``): the number of chunks, or -1 for a bad cell.
+
+    A cell is bad when it is out of order within its window or not below ``n_cells``; else,
+    with the window a multiple of the chunk, the chunks fit (``params.most_chunks``).
+    """
     n = segment.size
     count = 0
     start = 0
@@ -70,6 +74,8 @@ def _chunks(segment, region, n_segments, chunk, window, bounds, cell_of) -> int:
     for i in range(n + 1):
         if i < n:
             cell = np.int64(region[i]) * n_segments + np.int64(segment[i])
+            if cell >= n_cells:
+                return -1
         if i > 0 and (i == n or i % window == 0 or cell != previous or i - start == chunk):
             if i < n and i % window != 0 and cell < previous:
                 return -1
@@ -107,12 +113,19 @@ def cell_chunks(
         cell[j] (int64 arrays).
 
     Raises:
-        ValueError: when the customers are not stored in order of cell within each window.
+        ValueError: when the customers are not stored in order of cell within each window (or
+            a cell is not below ``n_cells``), or the window is not a multiple of the chunk.
     """
+    if window % chunk != 0:
+        raise ValueError(f"window={window}: must be a multiple of chunk={chunk}")
     most = most_chunks(segment.size, n_cells, chunk, window)
     bounds = np.zeros(most + 1, dtype=np.int64)
     cell = np.zeros(most, dtype=np.int64)
-    count = _chunks(segment, region, np.int64(n_segments), chunk, window, bounds, cell)
+    count = _chunks(segment, region, np.int64(n_segments), np.int64(n_cells), chunk, window,
+                    bounds, cell)  # fmt: skip
     if count < 0:
-        raise ValueError("customers are not stored in order of cell (sim.engine.cells)")
+        raise ValueError(
+            "customers are not stored in order of cell within windows, or a cell "
+            f"is not below {n_cells} (sim.engine.cells)"
+        )
     return bounds[: count + 1].copy(), cell[:count].copy()

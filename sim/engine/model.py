@@ -115,18 +115,24 @@ class JourneyModel:
         self._g_values = self.market.global_values
         # a cached status quo overwrites the initial customers: allocate them, do not draw them
         saved = self._saved_status_quo()
-        # segments and regions drawn at places along the network, stored in order of cell
-        placed = place_customers(cfg, self.market, self.seed)
+        # segments and regions drawn at places along the network, stored by cell (cells.py);
+        # the network first, while no customer column holds memory, then the places' storage
+        # indices are dropped (the traced customers keep theirs)
+        n = int(cfg.market.customers)
+        segment, region, storage = place_customers(cfg, self.market, self.seed)
+        self.network = network_from_config(cfg.network, n, self.seed, storage)
+        self.tracer = Tracer(int(cfg.sim.get("trace", 0) or 0), n, self.seed, self.market, storage)
+        del storage
         self.customers = (
-            build_customers(cfg, self.market, self.seed, placed)
+            build_customers(cfg, self.market, self.seed, (segment, region))
             if saved is None
-            else allocate_customers(int(cfg.market.customers), self.market.n_brands)
+            else allocate_customers(n, self.market.n_brands)
         )
-        self.network = network_from_config(cfg.network, self.customers.n, self.seed, placed[2])
         # the kernels' work units: chunks of one cell each (the customers are stored by cell)
         self._bounds, self._chunk_cell = cell_chunks(
-            placed[0], placed[1], self.market.n_segments, self.market.n_cells
+            segment, region, self.market.n_segments, self.market.n_cells
         )
+        del segment, region
         self.events = list(cfg.scenario.get("events") or [])
         # reference prices (what customers are used to paying): the baseline until step 1
         self._ref_price = self.market.brand_params[:, P.B_PRICE].copy()
@@ -143,15 +149,12 @@ class JourneyModel:
         )
         self.ratings = Ratings(cfg, self.market.brand_params[:, P.B_EQUITY])
         self._histogram = np.zeros(1 + 3 * self.market.n_brands)
-        self.tracer = Tracer(
-            int(cfg.sim.get("trace", 0) or 0), self.customers.n, self.seed, self.market, placed[2]
-        )
         self.t = 0
         nb, nc = self.market.n_brands, self.market.n_channels
         ns = self.market.n_cells
         # per chunk (``kernels.step_all``), each of one (region, segment) cell, cell
         # k = region x segments + segment: summed in chunk order into its cell's tallies
-        chunks = P.most_chunks(self.customers.n, ns)
+        chunks = self._chunk_cell.size  # params.most_chunks at most (the memory estimate)
         self._acc = np.zeros((chunks, nb, P.N_ACC))
         self._chan = np.zeros((chunks, nb, nc + 1, P.N_CHAN))
         self._flow = np.zeros((chunks, nb + 4, nb + 4), dtype=np.int64)

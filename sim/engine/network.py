@@ -414,8 +414,9 @@ def _er_pass(
     """One pass over the owners of a G(n, p) network.
 
     Customer i owns its ties to later customers w > i, found by geometric skips over the
-    candidates (Batagelj and Brandes 2005). Its row: the owned ties in increasing w, then
-    the ties of earlier customers, in increasing order too. Early customers own more ties,
+    candidates (Batagelj and Brandes 2005). Its row: the owned ties in increasing place w,
+    then the ties of earlier customers, in increasing place too (the row holds their storage
+    indices, ``build_network``). Early customers own more ties,
     so an iteration takes one block from each end to balance the threads.
     """
     mask = (1 << bucket_bits) - 1
@@ -862,6 +863,8 @@ def build_network(
         The network as CSR arrays and its tie-strength bitset.
     """
     key = np.uint64(stream_key(seed, 0, STREAM_NETWORK))
+    if storage is not None and storage.size != n:
+        raise ValueError(f"storage has {storage.size} places for {n} customers")
     storage = _no_storage() if storage is None else np.ascontiguousarray(storage, dtype=np.int32)
     if kind == "complete":
         empty = np.zeros(0, dtype=np.uint8)
@@ -895,8 +898,9 @@ def network_from_config(net, n: int, seed: int, storage: np.ndarray | None = Non
 def _edge_list(n: int, path: str | None, storage: np.ndarray):
     """Network from an edge-list file (``sim.engine.edgelist``).
 
-    Each tie is owned by its smaller id: a row lists the ties to larger ids in increasing
-    order, then those to smaller ids, in increasing order too. Ties are strong unless the
+    Each tie is owned by its smaller id (a place): a row lists the ties to larger ids in
+    increasing order, then those to smaller ids, in increasing order too (as storage indices,
+    ``build_network``). Ties are strong unless the
     file's ``strong`` column says 0. Dropped self-ties and repeated ties are reported in a
     warning.
     """

@@ -691,7 +691,7 @@ def build_customers(
     n = int(cfg.market.customers)
     nb = market.n_brands
     seg = market.segments
-    segment, region, _ = place_customers(cfg, market, seed) if placed is None else placed
+    segment, region = place_customers(cfg, market, seed)[:2] if placed is None else placed
     launched = market.regions.launch <= 0  # [R, B]
     initial = np.array([cfg.brands[b].initial_share for b in market.brand_names])
     cum = np.cumsum(initial[None, :] * launched, axis=1)

@@ -374,7 +374,8 @@ def step_all(
     """One step of all customers, chunk by chunk in parallel (``g_values``: see ``globals_of``).
 
     Customer i is in cell k = region_i S + segment_i (S segments, R regions, K = R S cells),
-    and customers are stored cell by cell (``sim.engine.cells``). Chunk j holds customers
+    and customers are stored window by window, by cell within a window (``sim.engine.cells``).
+    Chunk j holds customers
     ``bounds[j]..bounds[j + 1] - 1``, all of cell ``chunk_cell[j]`` (``cells.cell_chunks``);
     acc[j], chan[j] and flow[j] hold its aggregates and moves, summed in chunk order into its
     cell's ``acc_cells[k]``, ``chan_cells[k]`` and ``flow_cells[k]`` (the same sums whatever
